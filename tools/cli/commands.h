@@ -1,0 +1,30 @@
+// The subcommands of mimi-portctl. Each Register* adds one subcommand (and its
+// options) to the app; its callback sets the process exit code through
+// SetExitCode. Exit codes are documented in docs/operations.md:
+//   0 ok, 1 the thing asked about is in a failed/aborted state,
+//   2 malformed input or usage error, 3 not found, 4 daemon unreachable,
+//   70 internal error.
+// Single-threaded, like the CLI itself.
+#ifndef MIMI_TOOLS_CLI_COMMANDS_H_
+#define MIMI_TOOLS_CLI_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+
+namespace mimi::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailedState = 1;
+inline constexpr int kExitBadInput = 2;
+inline constexpr int kExitNotFound = 3;
+inline constexpr int kExitUnreachable = 4;
+inline constexpr int kExitInternal = 70;
+
+void SetExitCode(int code);
+int ExitCode();
+
+// decode TYPE INPUT: prints a wire message as JSON (cli/decode.cc).
+void RegisterDecode(CLI::App& app);
+
+}  // namespace mimi::cli
+
+#endif  // MIMI_TOOLS_CLI_COMMANDS_H_
