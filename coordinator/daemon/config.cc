@@ -1,0 +1,350 @@
+#include "daemon/config.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace mimi::daemon {
+namespace {
+
+Status SettingError(std::string_view key, std::string_view what) {
+  return InvalidArgumentError("config: " + std::string(key) + ": " +
+                              std::string(what));
+}
+
+// A typo in a setting name would otherwise silently keep the default.
+Status CheckKnownKeys(const toml::table& table, std::string_view prefix,
+                      const std::set<std::string>& known) {
+  for (const auto& [key, _] : table) {
+    std::string name(key.str());
+    if (!known.count(name)) {
+      std::string full = prefix.empty() ? name : std::string(prefix) + "." + name;
+      return InvalidArgumentError("config: unknown setting '" + full + "'");
+    }
+  }
+  return Status::Ok();
+}
+
+template <typename T>
+Status Read(const toml::table& table, std::string_view prefix,
+            std::string_view key, T* out) {
+  const toml::node* node = table.get(key);
+  if (node == nullptr) return Status::Ok();
+  std::string full = prefix.empty() ? std::string(key)
+                                    : std::string(prefix) + "." + std::string(key);
+  if constexpr (std::is_same_v<T, std::string>) {
+    auto v = node->value<std::string>();
+    if (!v) return SettingError(full, "must be a string");
+    *out = *v;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    auto v = node->value<bool>();
+    if (!v) return SettingError(full, "must be true or false");
+    *out = *v;
+  } else {
+    if (!node->is_integer()) return SettingError(full, "must be an integer");
+    int64_t v = *node->value<int64_t>();
+    if (v < 0) return SettingError(full, "must not be negative");
+    *out = static_cast<T>(v);
+  }
+  return Status::Ok();
+}
+
+Status ReadStringList(const toml::table& table, std::string_view prefix,
+                      std::string_view key, std::vector<std::string>* out) {
+  const toml::node* node = table.get(key);
+  if (node == nullptr) return Status::Ok();
+  std::string full = std::string(prefix) + "." + std::string(key);
+  const toml::array* arr = node->as_array();
+  if (arr == nullptr) return SettingError(full, "must be an array of strings");
+  out->clear();
+  for (const auto& item : *arr) {
+    auto v = item.value<std::string>();
+    if (!v) return SettingError(full, "must be an array of strings");
+    out->push_back(*v);
+  }
+  return Status::Ok();
+}
+
+const toml::table* SubTable(const toml::table& root, std::string_view key,
+                            Status* status) {
+  const toml::node* node = root.get(key);
+  if (node == nullptr) return nullptr;
+  if (!node->is_table()) *status = SettingError(key, "must be a table");
+  return node->as_table();
+}
+
+bool ValidDomain(std::string_view d) {
+  if (d.empty() || d.size() > 253) return false;
+  for (char c : d) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '.';
+    if (!ok) return false;
+  }
+  return d.front() != '.' && d.back() != '.';
+}
+
+Status ApplyFile(const toml::table& root, Config* c) {
+  MIMI_RETURN_IF_ERROR(CheckKnownKeys(
+      root, "",
+      {"domain", "listen", "admin_listen", "data_dir", "log_level",
+       "ciphersuites", "max_body_bytes", "server_threads", "tls", "peers",
+       "policy", "recovery"}));
+  MIMI_RETURN_IF_ERROR(Read(root, "", "domain", &c->domain));
+  std::string listen, admin_listen;
+  MIMI_RETURN_IF_ERROR(Read(root, "", "listen", &listen));
+  if (!listen.empty()) {
+    auto hp = ParseHostPort(listen, 8443);
+    if (!hp.ok()) return SettingError("listen", hp.status().detail());
+    c->listen = *hp;
+  }
+  MIMI_RETURN_IF_ERROR(Read(root, "", "admin_listen", &admin_listen));
+  if (!admin_listen.empty()) {
+    auto hp = ParseHostPort(admin_listen, 0);
+    if (!hp.ok()) return SettingError("admin_listen", hp.status().detail());
+    c->admin_listen = *hp;
+  }
+  MIMI_RETURN_IF_ERROR(Read(root, "", "data_dir", &c->data_dir));
+  MIMI_RETURN_IF_ERROR(Read(root, "", "log_level", &c->log_level));
+  MIMI_RETURN_IF_ERROR(Read(root, "", "max_body_bytes", &c->max_body_bytes));
+  MIMI_RETURN_IF_ERROR(Read(root, "", "server_threads", &c->server_threads));
+
+  if (const toml::node* node = root.get("ciphersuites")) {
+    const toml::array* arr = node->as_array();
+    if (arr == nullptr) return SettingError("ciphersuites", "must be an array");
+    c->ciphersuites.clear();
+    for (const auto& item : *arr) {
+      auto v = item.value<int64_t>();
+      if (!v || *v < 1 || *v > 0xffff) {
+        return SettingError("ciphersuites", "must hold integers 1..65535");
+      }
+      c->ciphersuites.push_back(static_cast<uint16_t>(*v));
+    }
+  }
+
+  Status status;
+  if (const toml::table* tls = SubTable(root, "tls", &status)) {
+    MIMI_RETURN_IF_ERROR(CheckKnownKeys(
+        *tls, "tls", {"insecure_plain_http", "cert", "key", "ca"}));
+    MIMI_RETURN_IF_ERROR(
+        Read(*tls, "tls", "insecure_plain_http", &c->tls.insecure_plain_http));
+    MIMI_RETURN_IF_ERROR(Read(*tls, "tls", "cert", &c->tls.cert_file));
+    MIMI_RETURN_IF_ERROR(Read(*tls, "tls", "key", &c->tls.key_file));
+    MIMI_RETURN_IF_ERROR(Read(*tls, "tls", "ca", &c->tls.ca_file));
+  }
+  MIMI_RETURN_IF_ERROR(status);
+
+  if (const toml::table* peers = SubTable(root, "peers", &status)) {
+    for (const auto& [key, node] : *peers) {
+      std::string name(key.str());
+      auto v = node.value<std::string>();
+      if (!v) return SettingError("peers." + name, "must be a \"host:port\" string");
+      auto hp = ParseHostPort(*v, 443);
+      if (!hp.ok()) return SettingError("peers." + name, hp.status().detail());
+      c->peers[name] = *hp;
+    }
+  }
+  MIMI_RETURN_IF_ERROR(status);
+
+  if (const toml::table* p = SubTable(root, "policy", &status)) {
+    MIMI_RETURN_IF_ERROR(CheckKnownKeys(
+        *p, "policy",
+        {"source", "target", "allow_peers", "deny_peers",
+         "group_cooldown_seconds", "response_ttl_seconds"}));
+    MIMI_RETURN_IF_ERROR(Read(*p, "policy", "source", &c->policy.source_policy));
+    MIMI_RETURN_IF_ERROR(Read(*p, "policy", "target", &c->policy.target_policy));
+    MIMI_RETURN_IF_ERROR(
+        ReadStringList(*p, "policy", "allow_peers", &c->policy.allow_peers));
+    MIMI_RETURN_IF_ERROR(
+        ReadStringList(*p, "policy", "deny_peers", &c->policy.deny_peers));
+    MIMI_RETURN_IF_ERROR(Read(*p, "policy", "group_cooldown_seconds",
+                              &c->policy.group_cooldown_seconds));
+    MIMI_RETURN_IF_ERROR(Read(*p, "policy", "response_ttl_seconds",
+                              &c->policy.response_ttl_seconds));
+  }
+  MIMI_RETURN_IF_ERROR(status);
+
+  if (const toml::table* r = SubTable(root, "recovery", &status)) {
+    MIMI_RETURN_IF_ERROR(CheckKnownKeys(
+        *r, "recovery",
+        {"scan_interval_ms", "backoff_initial_ms", "backoff_max_ms",
+         "max_attempts", "lease_ms", "auto_abort_after_seconds"}));
+    auto& rc = c->recovery;
+    MIMI_RETURN_IF_ERROR(Read(*r, "recovery", "scan_interval_ms", &rc.scan_interval_ms));
+    MIMI_RETURN_IF_ERROR(Read(*r, "recovery", "backoff_initial_ms", &rc.backoff_initial_ms));
+    MIMI_RETURN_IF_ERROR(Read(*r, "recovery", "backoff_max_ms", &rc.backoff_max_ms));
+    MIMI_RETURN_IF_ERROR(Read(*r, "recovery", "max_attempts", &rc.max_attempts));
+    MIMI_RETURN_IF_ERROR(Read(*r, "recovery", "lease_ms", &rc.lease_ms));
+    MIMI_RETURN_IF_ERROR(Read(*r, "recovery", "auto_abort_after_seconds",
+                              &rc.auto_abort_after_seconds));
+  }
+  return status;
+}
+
+Status ApplyOverrides(const ConfigOverrides& o, Config* c) {
+  if (o.domain) c->domain = *o.domain;
+  if (o.data_dir) c->data_dir = *o.data_dir;
+  if (o.log_level) c->log_level = *o.log_level;
+  if (o.listen) {
+    auto hp = ParseHostPort(*o.listen, 8443);
+    if (!hp.ok()) return SettingError("--listen", hp.status().detail());
+    c->listen = *hp;
+  }
+  if (o.admin_listen) {
+    auto hp = ParseHostPort(*o.admin_listen, 0);
+    if (!hp.ok()) return SettingError("--admin-listen", hp.status().detail());
+    c->admin_listen = *hp;
+  }
+  for (const std::string& p : o.peers) {
+    size_t eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return SettingError("--peer", "expected domain=host:port, got '" + p + "'");
+    }
+    auto hp = ParseHostPort(p.substr(eq + 1), 443);
+    if (!hp.ok()) return SettingError("--peer", hp.status().detail());
+    c->peers[p.substr(0, eq)] = *hp;
+  }
+  return Status::Ok();
+}
+
+Status Validate(const Config& c) {
+  if (c.domain.empty()) return SettingError("domain", "is required");
+  if (!ValidDomain(c.domain)) {
+    return SettingError("domain", "must be a lowercase DNS name");
+  }
+  if (c.data_dir.empty()) return SettingError("data_dir", "is required");
+  for (const auto& [peer, _] : c.peers) {
+    if (!ValidDomain(peer)) {
+      return SettingError("peers." + peer, "must be a lowercase DNS name");
+    }
+  }
+  if (c.ciphersuites.empty()) {
+    return SettingError("ciphersuites", "must name at least one suite");
+  }
+  for (uint16_t cs : c.ciphersuites) {
+    if (cs < 1 || cs > 7) {
+      return SettingError("ciphersuites",
+                          "suite " + std::to_string(cs) +
+                              " is not one of the RFC 9420 suites 1..7");
+    }
+  }
+  if (!c.tls.insecure_plain_http) {
+    if (c.tls.cert_file.empty()) {
+      return SettingError("tls.cert",
+                          "is required (or set tls.insecure_plain_http = true "
+                          "for local use)");
+    }
+    if (c.tls.key_file.empty()) return SettingError("tls.key", "is required");
+    for (const auto& [key, file] :
+         {std::pair{"tls.cert", c.tls.cert_file}, {"tls.key", c.tls.key_file},
+          {"tls.ca", c.tls.ca_file}}) {
+      if (!file.empty() && !std::filesystem::is_regular_file(file)) {
+        return SettingError(key, "no such file: " + file);
+      }
+    }
+  }
+  static const std::set<std::string> kLevels = {"trace", "debug", "info",
+                                                "warn",  "error", "off"};
+  if (!kLevels.count(c.log_level)) {
+    return SettingError("log_level",
+                        "must be trace, debug, info, warn, error or off");
+  }
+  if (c.policy.source_policy != "member") {
+    return SettingError("policy.source", "must be \"member\"");
+  }
+  if (c.policy.target_policy != "client-token" && c.policy.target_policy != "any") {
+    return SettingError("policy.target", "must be \"client-token\" or \"any\"");
+  }
+  if (c.policy.response_ttl_seconds < 1) {
+    return SettingError("policy.response_ttl_seconds", "must be at least 1");
+  }
+  if (c.max_body_bytes < 1024 || c.max_body_bytes > (1ull << 30) - 1) {
+    return SettingError("max_body_bytes", "must be between 1 KiB and 1 GiB");
+  }
+  if (c.server_threads < 2 || c.server_threads > 1024) {
+    return SettingError("server_threads", "must be between 2 and 1024");
+  }
+  const RecoveryConfig& r = c.recovery;
+  if (r.backoff_initial_ms < 1 || r.backoff_max_ms < r.backoff_initial_ms) {
+    return SettingError("recovery.backoff_max_ms",
+                        "must be at least recovery.backoff_initial_ms (>= 1)");
+  }
+  if (r.max_attempts < 1) return SettingError("recovery.max_attempts", "must be at least 1");
+  if (r.lease_ms < 100) return SettingError("recovery.lease_ms", "must be at least 100");
+  if (r.scan_interval_ms < 10) {
+    return SettingError("recovery.scan_interval_ms", "must be at least 10");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<HostPort> ParseHostPort(std::string_view text, uint16_t default_port) {
+  std::string host;
+  std::string_view rest;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos) {
+      return InvalidArgumentError("unterminated '[' in '" + std::string(text) + "'");
+    }
+    host = std::string(text.substr(1, close - 1));
+    rest = text.substr(close + 1);
+  } else {
+    size_t colon = text.rfind(':');
+    host = std::string(text.substr(0, colon));
+    rest = colon == std::string_view::npos ? "" : text.substr(colon);
+  }
+  if (host.empty()) return InvalidArgumentError("missing host in '" + std::string(text) + "'");
+  uint16_t port = default_port;
+  if (!rest.empty()) {
+    if (rest.front() != ':' || rest.size() < 2 || rest.size() > 6) {
+      return InvalidArgumentError("bad port in '" + std::string(text) + "'");
+    }
+    uint32_t v = 0;
+    for (char ch : rest.substr(1)) {
+      if (ch < '0' || ch > '9') {
+        return InvalidArgumentError("bad port in '" + std::string(text) + "'");
+      }
+      v = v * 10 + static_cast<uint32_t>(ch - '0');
+    }
+    if (v > 65535) return InvalidArgumentError("port out of range in '" + std::string(text) + "'");
+    port = static_cast<uint16_t>(v);
+  }
+  return HostPort{host, port};
+}
+
+HostPort Config::PeerAddress(const std::string& peer_domain) const {
+  auto it = peers.find(peer_domain);
+  if (it != peers.end()) return it->second;
+  return HostPort{peer_domain, 443};
+}
+
+Result<Config> ParseConfig(std::string_view toml_text,
+                           const ConfigOverrides& overrides,
+                           std::string_view file_name) {
+  Config config;
+  try {
+    toml::table root = toml::parse(toml_text, file_name);
+    MIMI_RETURN_IF_ERROR(ApplyFile(root, &config));
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << "config: " << file_name << ":" << e.source().begin.line << ":"
+        << e.source().begin.column << ": " << e.description();
+    return InvalidArgumentError(msg.str());
+  }
+  MIMI_RETURN_IF_ERROR(ApplyOverrides(overrides, &config));
+  MIMI_RETURN_IF_ERROR(Validate(config));
+  return config;
+}
+
+Result<Config> LoadConfigFile(const std::string& path,
+                              const ConfigOverrides& overrides) {
+  std::ifstream in(path);
+  if (!in) return InvalidArgumentError("config: cannot read " + path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return ParseConfig(buffer.str(), overrides, path);
+}
+
+}  // namespace mimi::daemon

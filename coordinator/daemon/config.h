@@ -1,0 +1,105 @@
+// Config: everything mimi-portd reads at start, from a TOML file (toml++)
+// with command-line overrides applied on top.
+//
+// Loading validates every setting and fails with a Status whose detail names
+// the setting ("config: tls.cert: ..."), so a bad config stops the daemon
+// before it binds a port or opens a database. A loaded Config is an immutable
+// value; share it freely between threads. The reference of every setting is
+// docs/operations.md.
+#ifndef MIMI_DAEMON_CONFIG_H_
+#define MIMI_DAEMON_CONFIG_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mimi_portability/status.h"
+
+namespace mimi::daemon {
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+  bool operator==(const HostPort&) const = default;
+};
+
+// "host:port", "[v6]:port"; a bare host takes default_port.
+Result<HostPort> ParseHostPort(std::string_view text, uint16_t default_port);
+
+struct TlsConfig {
+  // Plain HTTP is for local experiments only and must be asked for by name.
+  bool insecure_plain_http = false;
+  std::string cert_file;  // PEM chain of this DS
+  std::string key_file;   // PEM private key
+  // CA bundle used to verify peers; empty = the system's default store.
+  std::string ca_file;
+};
+
+struct PolicyConfig {
+  // Source role: who may migrate a group away. "member" = any member whose
+  // leaf signs the MigrationInit (the draft's suggested default).
+  std::string source_policy = "member";
+  // Target role: who may import. "client-token" = clients holding a token
+  // this DS issued (they may create groups here); "any" = everyone.
+  std::string target_policy = "client-token";
+  // Peer domains; an empty allow list allows all not denied.
+  std::vector<std::string> allow_peers;
+  std::vector<std::string> deny_peers;
+  // Minimum time between two migrations of one group, either direction.
+  int64_t group_cooldown_seconds = 0;
+  // How long a MigrationResponse (its nonce) stays usable.
+  int64_t response_ttl_seconds = 600;
+};
+
+struct RecoveryConfig {
+  int64_t scan_interval_ms = 1000;
+  int64_t backoff_initial_ms = 200;
+  int64_t backoff_max_ms = 60'000;
+  int max_attempts = 50;  // then the migration is parked as stalled
+  int64_t lease_ms = 30'000;
+  // 0 = never abort automatically.
+  int64_t auto_abort_after_seconds = 0;
+};
+
+struct Config {
+  std::string domain;                    // this DS's domain name
+  HostPort listen{"127.0.0.1", 8443};    // public protocol listener
+  HostPort admin_listen{"127.0.0.1", 0}; // loopback admin API; 0 = off
+  std::string data_dir;                  // database, keys, admin token
+  TlsConfig tls;
+  // Peer domain -> where to reach it; unmapped domains use <domain>:443.
+  std::map<std::string, HostPort> peers;
+  std::vector<uint16_t> ciphersuites{1, 2, 3};
+  PolicyConfig policy;
+  RecoveryConfig recovery;
+  uint64_t max_body_bytes = 64ull << 20;
+  int server_threads = 16;
+  std::string log_level = "info";
+
+  // The address for a peer domain.
+  HostPort PeerAddress(const std::string& peer_domain) const;
+};
+
+// Overrides from the command line; unset fields leave the file's value.
+struct ConfigOverrides {
+  std::optional<std::string> domain;
+  std::optional<std::string> listen;
+  std::optional<std::string> admin_listen;
+  std::optional<std::string> data_dir;
+  std::optional<std::string> log_level;
+  std::vector<std::string> peers;  // "domain=host:port"
+};
+
+// Parses TOML text (file_name is for messages only), applies overrides and
+// validates. Every failure is kInvalidArgument naming the setting.
+Result<Config> ParseConfig(std::string_view toml_text,
+                           const ConfigOverrides& overrides,
+                           std::string_view file_name = "config");
+Result<Config> LoadConfigFile(const std::string& path,
+                              const ConfigOverrides& overrides);
+
+}  // namespace mimi::daemon
+
+#endif  // MIMI_DAEMON_CONFIG_H_

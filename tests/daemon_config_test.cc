@@ -1,0 +1,136 @@
+#include "daemon/config.h"
+
+#include <gtest/gtest.h>
+
+namespace mimi::daemon {
+namespace {
+
+constexpr std::string_view kMinimal = R"(
+domain = "source.test"
+data_dir = "/tmp/x"
+[tls]
+insecure_plain_http = true
+)";
+
+Status ParseError(std::string_view text, ConfigOverrides o = {}) {
+  auto c = ParseConfig(text, o, "test.toml");
+  EXPECT_FALSE(c.ok());
+  return c.status();
+}
+
+TEST(ConfigTest, MinimalConfigGetsDocumentedDefaults) {
+  auto c = ParseConfig(kMinimal, {});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->domain, "source.test");
+  EXPECT_EQ(c->listen, (HostPort{"127.0.0.1", 8443}));
+  EXPECT_EQ(c->max_body_bytes, 64ull << 20);
+  EXPECT_EQ(c->policy.response_ttl_seconds, 600);
+  EXPECT_EQ(c->policy.target_policy, "client-token");
+  EXPECT_EQ(c->PeerAddress("target.test"), (HostPort{"target.test", 443}));
+}
+
+TEST(ConfigTest, FullConfigIsRead) {
+  auto c = ParseConfig(R"(
+domain = "target.test"
+listen = "127.0.0.1:9443"
+admin_listen = "127.0.0.1:9444"
+data_dir = "/var/lib/mimi"
+log_level = "debug"
+ciphersuites = [1, 2]
+max_body_bytes = 2048
+server_threads = 4
+[tls]
+insecure_plain_http = true
+[peers]
+"source.test" = "127.0.0.1:8443"
+[policy]
+target = "any"
+deny_peers = ["evil.test"]
+group_cooldown_seconds = 30
+[recovery]
+max_attempts = 7
+)",
+                       {});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->listen, (HostPort{"127.0.0.1", 9443}));
+  EXPECT_EQ(c->admin_listen, (HostPort{"127.0.0.1", 9444}));
+  EXPECT_EQ(c->ciphersuites, (std::vector<uint16_t>{1, 2}));
+  EXPECT_EQ(c->PeerAddress("source.test"), (HostPort{"127.0.0.1", 8443}));
+  EXPECT_EQ(c->policy.deny_peers, std::vector<std::string>{"evil.test"});
+  EXPECT_EQ(c->policy.group_cooldown_seconds, 30);
+  EXPECT_EQ(c->recovery.max_attempts, 7);
+  EXPECT_EQ(c->server_threads, 4);
+}
+
+TEST(ConfigTest, OverridesWinOverTheFile) {
+  ConfigOverrides o;
+  o.domain = "other.test";
+  o.listen = "0.0.0.0:1234";
+  o.peers = {"target.test=127.0.0.1:7000"};
+  auto c = ParseConfig(kMinimal, o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->domain, "other.test");
+  EXPECT_EQ(c->listen, (HostPort{"0.0.0.0", 1234}));
+  EXPECT_EQ(c->PeerAddress("target.test"), (HostPort{"127.0.0.1", 7000}));
+}
+
+TEST(ConfigTest, ErrorsNameTheSetting) {
+  struct Case {
+    std::string text;
+    std::string expected_detail_start;
+  };
+  const std::string base = "domain = \"a.test\"\ndata_dir = \"/d\"\n";
+  const std::string plain = "[tls]\ninsecure_plain_http = true\n";
+  std::vector<Case> cases = {
+      {"data_dir = \"/d\"\n" + plain, "config: domain: is required"},
+      {"domain = \"A.test\"\ndata_dir = \"/d\"\n" + plain,
+       "config: domain: must be a lowercase DNS name"},
+      {"domain = \"a.test\"\n" + plain, "config: data_dir: is required"},
+      {base, "config: tls.cert: is required"},
+      {base + "[tls]\ncert = \"/nonexistent/c.pem\"\nkey = \"/nonexistent/k.pem\"\n",
+       "config: tls.cert: no such file"},
+      {base + "listen = \"host:99999\"\n" + plain, "config: listen: port out of range"},
+      {base + "ciphersuites = [9]\n" + plain, "config: ciphersuites: suite 9"},
+      {base + "log_level = \"loud\"\n" + plain, "config: log_level:"},
+      {base + "max_body_bytes = \"big\"\n" + plain,
+       "config: max_body_bytes: must be an integer"},
+      {base + "lsten = \"x\"\n" + plain, "config: unknown setting 'lsten'"},
+      {base + "[tls]\ninsecure_plain_http = true\ncret = \"x\"\n",
+       "config: unknown setting 'tls.cret'"},
+      {base + plain + "[policy]\ntarget = \"nobody\"\n", "config: policy.target:"},
+      {base + plain + "[recovery]\nbackoff_initial_ms = 10\nbackoff_max_ms = 5\n",
+       "config: recovery.backoff_max_ms:"},
+      {base + plain + "[peers]\n\"b.test\" = 5\n", "config: peers.b.test:"},
+      {"domain = \n", "config: test.toml:1:"},
+  };
+  for (const Case& c : cases) {
+    Status s = ParseError(c.text);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << c.text;
+    EXPECT_EQ(s.detail().rfind(c.expected_detail_start, 0), 0u)
+        << "got: " << s.detail() << "\nfor:\n" << c.text;
+  }
+}
+
+TEST(ConfigTest, BadPeerOverrideIsRejected) {
+  ConfigOverrides o;
+  o.peers = {"no-equals-sign"};
+  EXPECT_EQ(ParseError(kMinimal, o).detail().rfind("config: --peer:", 0), 0u);
+}
+
+TEST(ConfigTest, MissingFileIsAClearError) {
+  auto c = LoadConfigFile("/nonexistent/mimi.toml", {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().detail(), "config: cannot read /nonexistent/mimi.toml");
+}
+
+TEST(HostPortTest, Forms) {
+  EXPECT_EQ(*ParseHostPort("a.test", 443), (HostPort{"a.test", 443}));
+  EXPECT_EQ(*ParseHostPort("a.test:80", 443), (HostPort{"a.test", 80}));
+  EXPECT_EQ(*ParseHostPort("[::1]:8443", 443), (HostPort{"::1", 8443}));
+  EXPECT_FALSE(ParseHostPort(":80", 443).ok());
+  EXPECT_FALSE(ParseHostPort("a:b", 443).ok());
+  EXPECT_FALSE(ParseHostPort("[::1", 443).ok());
+}
+
+}  // namespace
+}  // namespace mimi::daemon
