@@ -21,7 +21,7 @@ std::string_view StatusCodeName(StatusCode code) {
 
 std::string Status::ToString() const {
   if (ok()) return "ok";
-  std::string out(StatusCodeName(code_));
+  std::string out(reason());
   if (!detail_.empty()) out += ": " + detail_;
   return out;
 }

@@ -2,7 +2,10 @@
 //
 // A Status is a code from a small closed set plus a human-readable detail.
 // The codes are stable: the HTTP layer maps them to status codes and the CLI
-// to exit codes, so adding one is an interface change. Result<T> holds either
+// to exit codes, so adding one is an interface change. A Status may also
+// carry a `reason`: a finer, stable, kebab-case name for the wire
+// ("group-frozen", "nonce-reused") that peers and clients can act on; without
+// one, the wire shows the code's name. Result<T> holds either
 // a value or a non-OK Status. Both are plain values; they are safe to copy and
 // move between threads, but one instance is not synchronised.
 #ifndef MIMI_PORTABILITY_STATUS_H_
@@ -38,12 +41,18 @@ class [[nodiscard]] Status {
   Status() = default;
   Status(StatusCode code, std::string detail)
       : code_(code), detail_(std::move(detail)) {}
+  Status(StatusCode code, std::string reason, std::string detail)
+      : code_(code), detail_(std::move(detail)), reason_(std::move(reason)) {}
 
   static Status Ok() { return Status(); }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
   const std::string& detail() const { return detail_; }
+  // The stable wire name: the reason if set, else the code's name.
+  std::string_view reason() const {
+    return reason_.empty() ? StatusCodeName(code_) : std::string_view(reason_);
+  }
   // "<code-name>: <detail>", or "ok".
   std::string ToString() const;
 
@@ -52,6 +61,7 @@ class [[nodiscard]] Status {
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string detail_;
+  std::string reason_;
 };
 
 inline Status MalformedError(std::string detail) {
