@@ -1,0 +1,638 @@
+// Known-answer vectors for every wire message, and properties of the strict
+// decoder checked over all of them.
+//
+// Each vector is written by hand, field by field, as a list of Fields: the
+// path of the field (as error details name it), whether it is a fixed-size
+// field or a vector, and its hex (for a vector: the varint length, then the
+// bytes). This one description gives the expected encoding, the expected
+// ToBeSigned (every field but the trailing signature) and, for any cut or
+// corruption, the exact error the decoder must report.
+#include "mimi_portability/messages.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "fuzz/fuzz_checks.h"
+#include "mimi_portability/bytes.h"
+
+namespace mimi {
+namespace {
+
+Bytes Hex(std::string_view h) {
+  auto b = FromHex(h);
+  EXPECT_TRUE(b.ok()) << h;
+  return b.ok() ? *b : Bytes{};
+}
+
+// n bytes first, first + 1, ... (mod 256): distinct, so that a field read
+// from the wrong offset shows.
+Bytes Seq(uint8_t first, size_t n) {
+  Bytes b(n);
+  for (size_t i = 0; i < n; ++i) b[i] = static_cast<uint8_t>(first + i);
+  return b;
+}
+
+Nonce SeqNonce(uint8_t first) {
+  Nonce n;
+  for (size_t i = 0; i < n.size(); ++i) n[i] = static_cast<uint8_t>(first + i);
+  return n;
+}
+
+enum class Kind { kFixed, kVector };
+
+struct Field {
+  std::string path;  // relative until Nest()ed under its struct
+  Kind kind;
+  std::string hex;
+};
+using Fields = std::vector<Field>;
+
+Fields Nest(const std::string& prefix, Fields fields) {
+  for (auto& f : fields) f.path = prefix + "." + f.path;
+  return fields;
+}
+
+Fields Concat(std::initializer_list<Fields> parts) {
+  Fields out;
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+Bytes Join(const Fields& fields, size_t count) {
+  Bytes out;
+  for (size_t i = 0; i < count; ++i) {
+    Bytes b = Hex(fields[i].hex);
+    out.insert(out.end(), b.begin(), b.end());
+  }
+  return out;
+}
+Bytes Join(const Fields& fields) { return Join(fields, fields.size()); }
+
+// --- the field values, shared by the vectors ---
+
+// "source.test" is 11 bytes: varint 0x0b, then the ASCII.
+const char kSourceDomainHex[] = "0b" "736f757263652e74657374";
+// "target.test", likewise.
+const char kTargetDomainHex[] = "0b" "7461726765742e74657374";
+// A 16-byte group id 10 11 .. 1f: varint 0x10.
+const char kGroupIdHex[] = "10" "101112131415161718191a1b1c1d1e1f";
+// epoch 123456 = 0x1e240 as a big-endian uint64.
+const char kEpochHex[] = "000000000001e240";
+// The nonce: 32 bytes 20 21 .. 3f, no length prefix.
+const char kNonceHex[] =
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f";
+// 64-byte signatures: 64 >= 64 needs the 2-byte varint 0x4000 | 64 = 40 40.
+// The client's: 40 41 .. 7f.
+const char kClientSigHex[] =
+    "4040"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f";
+// The source DS's: 80 81 .. bf.
+const char kSourceSigHex[] =
+    "4040"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
+// The target DS's: c0 c1 .. ff.
+const char kTargetSigHex[] =
+    "4040"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+// A 100-byte group state 00 01 .. 63: 2-byte varint 0x4000 | 100 = 40 64.
+const char kGroupStateHex[] =
+    "4064"
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "60616263";
+// SHA-256 of the MigrationContent vector below (computed offline; the codec
+// does not care, but the value is the real one): varint 0x20, 32 bytes.
+const char kContentHashHex[] =
+    "20"
+    "1da1c74686869a7474804725438498e98149ef851412ccf29b704d5bf2e4c5ae";
+// The commit: a PublicMessage MLSMessage (RFC 9420 §6), 182 bytes, so the
+// varint is 0x4000 | 182 = 40 b6:
+//   0001 version mls10, 0001 wire_format mls_public_message,
+//   10 <group id>, 000000000001e240 epoch,
+//   01 sender_type member, 00000003 leaf_index,
+//   0c authenticated_data = MigrationCommitAAD{0b "target.test"},
+//   03 content_type commit, 00 proposals<V>, 00 path absent,
+//   4040 <64-byte signature ee..>, 20 <confirmation_tag cc..>,
+//   20 <membership_tag dd..>.
+const char kCommitHex[] =
+    "40b6"
+    "0001" "0001" "10101112131415161718191a1b1c1d1e1f" "000000000001e240"
+    "01" "00000003" "0c" "0b7461726765742e74657374" "03" "00" "00"
+    "4040"
+    "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+    "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+    "20" "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+    "20" "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd";
+
+// The commit itself: the vector above without its 2-byte length.
+Bytes CommitBytes() {
+  const Bytes with_length = Hex(kCommitHex);
+  return Bytes(with_length.begin() + 2, with_length.end());
+}
+
+// 20000 bytes (i mod 256): past 16383, so the 4-byte varint
+// 0x80000000 | 20000 = 80 00 4e 20 is needed.
+constexpr size_t kLargeSize = 20000;
+std::string LargeGroupStateHex() {
+  return "80004e20" + ToHex(Seq(0, kLargeSize));
+}
+
+// --- the struct values and their vectors ---
+
+MigrationRequest RequestValue() {
+  return {ToBytes("source.test"), ToBytes("target.test"), Seq(0x10, 16),
+          123456};
+}
+// 1 + 11 + 1 + 11 + 1 + 16 + 8 = 49 bytes.
+Fields RequestFields() {
+  return {{"source_domain_name", Kind::kVector, kSourceDomainHex},
+          {"target_domain_name", Kind::kVector, kTargetDomainHex},
+          {"group_id", Kind::kVector, kGroupIdHex},
+          {"epoch", Kind::kFixed, kEpochHex}};
+}
+
+MigrationResponse ResponseValue() {
+  return {RequestValue(), SeqNonce(0x20), Seq(0xc0, 64)};
+}
+// 49 + 32 + 2 + 64 = 147 bytes.
+Fields ResponseFields() {
+  return Concat({Nest("migration_request", RequestFields()),
+                 {{"nonce", Kind::kFixed, kNonceHex},
+                  {"signature", Kind::kVector, kTargetSigHex}}});
+}
+
+MigrationInit InitValue() { return {ResponseValue(), Seq(0x40, 64)}; }
+// 147 + 2 + 64 = 213 bytes.
+Fields InitFields() {
+  return Concat({Nest("migration_response", ResponseFields()),
+                 {{"signature", Kind::kVector, kClientSigHex}}});
+}
+
+MigrationCommitAAD CommitAadValue() { return {ToBytes("target.test")}; }
+Fields CommitAadFields() {
+  return {{"target_ds_domain", Kind::kVector, kTargetDomainHex}};
+}
+
+MigrationContent ContentValue() {
+  return {ResponseValue(), Seq(0, 100), Seq(0x80, 64)};
+}
+// 147 + 2 + 100 + 2 + 64 = 315 bytes.
+Fields ContentFields() {
+  return Concat({Nest("migration_response", ResponseFields()),
+                 {{"group_state", Kind::kVector, kGroupStateHex},
+                  {"signature", Kind::kVector, kSourceSigHex}}});
+}
+
+MigrationContent LargeContentValue() {
+  return {ResponseValue(), Seq(0, kLargeSize), Seq(0x80, 64)};
+}
+Fields LargeContentFields() {
+  return Concat({Nest("migration_response", ResponseFields()),
+                 {{"group_state", Kind::kVector, LargeGroupStateHex()},
+                  {"signature", Kind::kVector, kSourceSigHex}}});
+}
+
+TargetMigrationComplete CompleteValue() {
+  return {Hex("1da1c74686869a7474804725438498e98149ef851412ccf29b704d5bf2e4c5ae"),
+          Seq(0xc0, 64)};
+}
+// 1 + 32 + 2 + 64 = 99 bytes.
+Fields CompleteFields() {
+  return {{"migration_content_hash", Kind::kVector, kContentHashHex},
+          {"signature", Kind::kVector, kTargetSigHex}};
+}
+
+MigrationConfirmation ConfirmationValue() {
+  return {ToBytes("target.test"), SeqNonce(0x20), Seq(0x10, 16), Seq(0x80, 64)};
+}
+// 12 + 32 + 17 + 66 = 127 bytes.
+Fields ConfirmationFields() {
+  return {{"domain_name", Kind::kVector, kTargetDomainHex},
+          {"nonce", Kind::kFixed, kNonceHex},
+          {"group_id", Kind::kVector, kGroupIdHex},
+          {"signature", Kind::kVector, kSourceSigHex}};
+}
+
+MigrationInitRequest InitRequestValue() {
+  return {InitValue(), 3, CommitBytes()};
+}
+// 213 + 4 + 2 + 182 = 401 bytes.
+Fields InitRequestFields() {
+  return Concat({Nest("migration_init", InitFields()),
+                 {{"sender_leaf_index", Kind::kFixed, "00000003"},
+                  {"commit", Kind::kVector, kCommitHex}}});
+}
+
+MigrationAbort AbortValue() { return {SeqNonce(0x20), Seq(0x80, 64)}; }
+// 32 + 2 + 64 = 98 bytes.
+Fields AbortFields() {
+  return {{"nonce", Kind::kFixed, kNonceHex},
+          {"signature", Kind::kVector, kSourceSigHex}};
+}
+
+MigrationAbortAck AbortAckValue() { return {SeqNonce(0x20), Seq(0xc0, 64)}; }
+Fields AbortAckFields() {
+  return {{"nonce", Kind::kFixed, kNonceHex},
+          {"signature", Kind::kVector, kTargetSigHex}};
+}
+
+// Edge values: every vector empty, the largest integers.
+MigrationRequest EmptyRequestValue() {
+  return {{}, {}, {}, 0xffffffffffffffffu};
+}
+Fields EmptyRequestFields() {
+  return {{"source_domain_name", Kind::kVector, "00"},
+          {"target_domain_name", Kind::kVector, "00"},
+          {"group_id", Kind::kVector, "00"},
+          {"epoch", Kind::kFixed, "ffffffffffffffff"}};
+}
+MigrationInitRequest EmptyInitRequestValue() {
+  MigrationInitRequest m;
+  m.migration_init.migration_response.migration_request.epoch = 0;
+  m.sender_leaf_index = 0xffffffffu;
+  return m;
+}
+Fields EmptyInitRequestFields() {
+  Fields request = {{"source_domain_name", Kind::kVector, "00"},
+                    {"target_domain_name", Kind::kVector, "00"},
+                    {"group_id", Kind::kVector, "00"},
+                    {"epoch", Kind::kFixed, "0000000000000000"}};
+  Fields response = Concat(
+      {Nest("migration_request", request),
+       {{"nonce", Kind::kFixed, std::string(64, '0')},
+        {"signature", Kind::kVector, "00"}}});
+  Fields init = Concat({Nest("migration_response", response),
+                        {{"signature", Kind::kVector, "00"}}});
+  return Concat({Nest("migration_init", init),
+                 {{"sender_leaf_index", Kind::kFixed, "ffffffff"},
+                  {"commit", Kind::kVector, "00"}}});
+}
+
+// --- known-answer checks ---
+
+template <typename T>
+void ExpectKnownAnswer(const T& value, const Fields& relative) {
+  const std::string name(MessageName<T>());
+  const Fields fields = Nest(name, relative);
+  const Bytes want = Join(fields);
+
+  auto encoded = Encode(value);
+  ASSERT_TRUE(encoded.ok()) << encoded.status().ToString();
+  EXPECT_EQ(ToHex(*encoded), ToHex(want)) << name;
+
+  auto decoded = Decode<T>(want);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_TRUE(*decoded == value) << name;
+
+  if constexpr (requires(const T& m) { ToBeSigned(m); }) {
+    ASSERT_TRUE(fields.back().path.ends_with(".signature"));
+    auto tbs = ToBeSigned(value);
+    ASSERT_TRUE(tbs.ok()) << tbs.status().ToString();
+    EXPECT_EQ(ToHex(*tbs), ToHex(Join(fields, fields.size() - 1))) << name;
+  }
+}
+
+TEST(MessagesKatTest, MigrationRequest) {
+  ExpectKnownAnswer(RequestValue(), RequestFields());
+  EXPECT_EQ(Join(RequestFields()).size(), 49u);
+}
+TEST(MessagesKatTest, MigrationResponse) {
+  ExpectKnownAnswer(ResponseValue(), ResponseFields());
+  EXPECT_EQ(Join(ResponseFields()).size(), 147u);
+}
+TEST(MessagesKatTest, MigrationInit) {
+  ExpectKnownAnswer(InitValue(), InitFields());
+  EXPECT_EQ(Join(InitFields()).size(), 213u);
+}
+TEST(MessagesKatTest, MigrationCommitAAD) {
+  ExpectKnownAnswer(CommitAadValue(), CommitAadFields());
+  EXPECT_EQ(ToHex(*Encode(CommitAadValue())), "0b7461726765742e74657374");
+}
+TEST(MessagesKatTest, MigrationContent) {
+  ExpectKnownAnswer(ContentValue(), ContentFields());
+  EXPECT_EQ(Join(ContentFields()).size(), 315u);
+}
+TEST(MessagesKatTest, MigrationContentWithFourByteVarint) {
+  ExpectKnownAnswer(LargeContentValue(), LargeContentFields());
+  Bytes encoded = *Encode(LargeContentValue());
+  // 147 bytes of MigrationResponse, then the 4-byte length.
+  EXPECT_EQ(ToHex(ByteSpan(encoded).subspan(147, 4)), "80004e20");
+  EXPECT_EQ(encoded.size(), 147u + 4 + kLargeSize + 66);
+}
+TEST(MessagesKatTest, TargetMigrationComplete) {
+  ExpectKnownAnswer(CompleteValue(), CompleteFields());
+  EXPECT_EQ(Join(CompleteFields()).size(), 99u);
+}
+TEST(MessagesKatTest, MigrationConfirmation) {
+  ExpectKnownAnswer(ConfirmationValue(), ConfirmationFields());
+  EXPECT_EQ(Join(ConfirmationFields()).size(), 127u);
+}
+TEST(MessagesKatTest, MigrationInitRequest) {
+  ExpectKnownAnswer(InitRequestValue(), InitRequestFields());
+  EXPECT_EQ(CommitBytes().size(), 182u);
+  EXPECT_EQ(Join(InitRequestFields()).size(), 401u);
+}
+TEST(MessagesKatTest, MigrationAbort) {
+  ExpectKnownAnswer(AbortValue(), AbortFields());
+  EXPECT_EQ(Join(AbortFields()).size(), 98u);
+}
+TEST(MessagesKatTest, MigrationAbortAck) {
+  ExpectKnownAnswer(AbortAckValue(), AbortAckFields());
+}
+TEST(MessagesKatTest, EmptyFieldsAndLargestIntegers) {
+  ExpectKnownAnswer(EmptyRequestValue(), EmptyRequestFields());
+  ExpectKnownAnswer(EmptyInitRequestValue(), EmptyInitRequestFields());
+}
+
+TEST(MessagesKatTest, AbortAndAbortAckHaveDistinctLabels) {
+  EXPECT_EQ(SignatureLabel<MigrationAbort>(), "MigrationAbort");
+  EXPECT_EQ(SignatureLabel<MigrationAbortAck>(), "MigrationAbortAck");
+  EXPECT_EQ(SignatureLabel<MigrationResponse>(), "MigrationResponse");
+}
+
+// --- properties over every vector ---
+
+struct Case {
+  std::string label;
+  std::string type;
+  Fields fields;  // full paths
+  std::function<Status(ByteSpan)> decode;
+  std::function<std::string(ByteSpan)> check;
+};
+
+// Test names and failure messages show the label, not the object's bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.label; }
+
+template <typename T>
+Case MakeCase(std::string label, const Fields& relative) {
+  const std::string type(MessageName<T>());
+  return {std::move(label), type, Nest(type, relative),
+          [](ByteSpan b) { return Decode<T>(b).status(); },
+          &fuzz::CheckMessage<T>};
+}
+
+const std::vector<Case>& AllCases() {
+  static const auto* kCases = new std::vector<Case>{
+      MakeCase<MigrationRequest>("MigrationRequest", RequestFields()),
+      MakeCase<MigrationRequest>("MigrationRequest-empty", EmptyRequestFields()),
+      MakeCase<MigrationResponse>("MigrationResponse", ResponseFields()),
+      MakeCase<MigrationInit>("MigrationInit", InitFields()),
+      MakeCase<MigrationCommitAAD>("MigrationCommitAAD", CommitAadFields()),
+      MakeCase<MigrationContent>("MigrationContent", ContentFields()),
+      MakeCase<MigrationContent>("MigrationContent-large",
+                                 LargeContentFields()),
+      MakeCase<TargetMigrationComplete>("TargetMigrationComplete",
+                                        CompleteFields()),
+      MakeCase<MigrationConfirmation>("MigrationConfirmation",
+                                      ConfirmationFields()),
+      MakeCase<MigrationInitRequest>("MigrationInitRequest",
+                                     InitRequestFields()),
+      MakeCase<MigrationInitRequest>("MigrationInitRequest-empty",
+                                     EmptyInitRequestFields()),
+      MakeCase<MigrationAbort>("MigrationAbort", AbortFields()),
+      MakeCase<MigrationAbortAck>("MigrationAbortAck", AbortAckFields()),
+  };
+  return *kCases;
+}
+
+size_t VarintSize(uint8_t first) { return size_t{1} << (first >> 6); }
+
+// What the decoder must say when the input stops after `cut` bytes: the
+// field the cut falls in, "truncated" if it falls in a fixed field or a
+// varint, else the vector's length against the bytes left.
+std::string ExpectedTruncation(const Fields& fields, size_t cut) {
+  size_t start = 0;
+  for (const auto& f : fields) {
+    const Bytes b = Hex(f.hex);
+    if (cut < start + b.size()) {
+      if (f.kind == Kind::kFixed) return f.path + ": truncated";
+      const size_t varint = VarintSize(b[0]);
+      if (cut < start + varint) return f.path + ": truncated";
+      return f.path + ": length " + std::to_string(b.size() - varint) +
+             " exceeds the " + std::to_string(cut - start - varint) +
+             " bytes left";
+    }
+    start += b.size();
+  }
+  return "(cut past the end)";
+}
+
+class MessagesPropertyTest : public testing::TestWithParam<Case> {};
+
+TEST_P(MessagesPropertyTest, EveryTruncationIsRejectedNamingTheField) {
+  const Case& c = GetParam();
+  const Bytes full = Join(c.fields);
+  for (size_t cut = 0; cut < full.size(); ++cut) {
+    Status s = c.decode(ByteSpan(full).first(cut));
+    const std::string want = ExpectedTruncation(c.fields, cut);
+    if (s.code() != StatusCode::kMalformed || s.detail() != want) {
+      ADD_FAILURE() << c.label << " cut at " << cut << ": got "
+                    << s.ToString() << ", want malformed: " << want;
+      return;
+    }
+  }
+}
+
+TEST_P(MessagesPropertyTest, EveryTrailingByteCountIsRejected) {
+  const Case& c = GetParam();
+  const Bytes full = Join(c.fields);
+  for (size_t extra : {1, 2, 3, 7, 8, 31, 32, 63, 64, 65, 1000, 20000}) {
+    for (uint8_t fill : {0x00, 0xff}) {
+      Bytes b = full;
+      b.insert(b.end(), extra, fill);
+      Status s = c.decode(b);
+      EXPECT_EQ(s.code(), StatusCode::kMalformed);
+      EXPECT_EQ(s.detail(),
+                c.type + ": " + std::to_string(extra) + " trailing bytes")
+          << c.label;
+    }
+  }
+  // A second whole message is trailing bytes too.
+  Bytes twice = full;
+  twice.insert(twice.end(), full.begin(), full.end());
+  EXPECT_EQ(c.decode(twice).detail(),
+            c.type + ": " + std::to_string(full.size()) + " trailing bytes");
+}
+
+// Replaces the varint of vector field `index` by `varint_hex`.
+Bytes WithVarint(const Fields& fields, size_t index,
+                 const std::string& varint_hex) {
+  Fields changed = fields;
+  const Bytes b = Hex(fields[index].hex);
+  changed[index].hex =
+      varint_hex + ToHex(ByteSpan(b).subspan(VarintSize(b[0])));
+  return Join(changed);
+}
+
+TEST_P(MessagesPropertyTest, NonMinimalLengthIsRejectedNamingTheField) {
+  const Case& c = GetParam();
+  int checked = 0;
+  for (size_t i = 0; i < c.fields.size(); ++i) {
+    if (c.fields[i].kind != Kind::kVector) continue;
+    const Bytes b = Hex(c.fields[i].hex);
+    const size_t len = b.size() - VarintSize(b[0]);
+    std::string longer;
+    if (len < 64) {
+      longer = ToHex(Bytes{0x40, static_cast<uint8_t>(len)});
+    } else if (len < 16384) {
+      longer = ToHex(Bytes{0x80, 0x00, static_cast<uint8_t>(len >> 8),
+                           static_cast<uint8_t>(len)});
+    } else {
+      continue;  // the 4-byte form is the longest there is
+    }
+    Status s = c.decode(WithVarint(c.fields, i, longer));
+    EXPECT_EQ(s.code(), StatusCode::kMalformed);
+    EXPECT_EQ(s.detail(), c.fields[i].path + ": non-minimal varint")
+        << c.label;
+    ++checked;
+  }
+  EXPECT_GT(checked, 0) << c.label;
+}
+
+TEST_P(MessagesPropertyTest, PrefixElevenIsRejectedNamingTheField) {
+  const Case& c = GetParam();
+  for (size_t i = 0; i < c.fields.size(); ++i) {
+    if (c.fields[i].kind != Kind::kVector) continue;
+    const Bytes b = Hex(c.fields[i].hex);
+    Bytes varint(b.begin(), b.begin() + VarintSize(b[0]));
+    varint[0] |= 0xc0;
+    Status s = c.decode(WithVarint(c.fields, i, ToHex(varint)));
+    EXPECT_EQ(s.code(), StatusCode::kMalformed);
+    EXPECT_EQ(s.detail(), c.fields[i].path + ": invalid varint prefix 0b11")
+        << c.label;
+  }
+}
+
+// Flipping any bits of any byte either gives an error naming the struct or
+// a message that re-encodes to exactly the flipped bytes.
+TEST_P(MessagesPropertyTest, ByteFlipsDecodeCleanlyOrRoundTrip) {
+  const Case& c = GetParam();
+  const Bytes full = Join(c.fields);
+  size_t accepted = 0;
+  size_t rejected = 0;
+  for (size_t i = 0; i < full.size(); ++i) {
+    for (uint8_t mask : {0x01, 0x40, 0x80, 0xff}) {
+      Bytes b = full;
+      b[i] ^= mask;
+      const std::string violation = c.check(b);
+      if (!violation.empty()) {
+        ADD_FAILURE() << c.label << " byte " << i << " ^ " << int{mask}
+                      << ": " << violation;
+        return;
+      }
+      (c.decode(b).ok() ? accepted : rejected)++;
+    }
+  }
+  // Flips in payload bytes decode; flips in length bytes do not.
+  EXPECT_GT(accepted, 0u) << c.label;
+  EXPECT_GT(rejected, 0u) << c.label;
+}
+
+TEST_P(MessagesPropertyTest, VectorPassesTheFuzzCheck) {
+  const Case& c = GetParam();
+  EXPECT_EQ(c.check(Join(c.fields)), "");
+  EXPECT_TRUE(c.decode(Join(c.fields)).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllVectors, MessagesPropertyTest, testing::ValuesIn(AllCases()),
+    [](const testing::TestParamInfo<Case>& param_info) {
+      std::string name = param_info.param.label;
+      for (char& ch : name) {
+        if (ch == '-') ch = '_';
+      }
+      return name;
+    });
+
+// --- exact error strings for representative cases ---
+
+Status DecodeStatusOfCut(const std::string& type, const Fields& rel,
+                         size_t cut) {
+  for (const auto& c : AllCases()) {
+    if (c.label == type) {
+      const Bytes full = Join(Nest(type, rel));
+      return c.decode(ByteSpan(full).first(cut));
+    }
+  }
+  return InternalError("no case " + type);
+}
+
+TEST(MessagesErrorTest, RepresentativeDetails) {
+  // Cut 10 bytes into the nonce (the request takes 49).
+  EXPECT_EQ(DecodeStatusOfCut("MigrationResponse", ResponseFields(), 59),
+            MalformedError("MigrationResponse.nonce: truncated"));
+  // Cut 3 bytes into the epoch (it starts at byte 41).
+  EXPECT_EQ(
+      DecodeStatusOfCut("MigrationInit", InitFields(), 44),
+      MalformedError(
+          "MigrationInit.migration_response.migration_request.epoch: "
+          "truncated"));
+  // Empty input: the first field's varint is missing.
+  EXPECT_EQ(DecodeStatusOfCut("MigrationRequest", RequestFields(), 0),
+            MalformedError("MigrationRequest.source_domain_name: truncated"));
+  // Only the first byte of group_state's 2-byte varint (it starts at 147).
+  EXPECT_EQ(DecodeStatusOfCut("MigrationContent", ContentFields(), 148),
+            MalformedError("MigrationContent.group_state: truncated"));
+  // group_state's length present, one byte of body missing.
+  EXPECT_EQ(DecodeStatusOfCut("MigrationContent", ContentFields(), 248),
+            MalformedError(
+                "MigrationContent.group_state: length 100 exceeds the 99 "
+                "bytes left"));
+  // Everything but the last byte of the commit.
+  EXPECT_EQ(
+      DecodeStatusOfCut("MigrationInitRequest", InitRequestFields(), 400),
+      MalformedError(
+          "MigrationInitRequest.commit: length 182 exceeds the 181 bytes "
+          "left"));
+  EXPECT_EQ(Decode<MigrationAbortAck>(Hex(std::string(kNonceHex) + "4040"))
+                .status(),
+            MalformedError(
+                "MigrationAbortAck.signature: length 64 exceeds the 0 bytes "
+                "left"));
+  EXPECT_EQ(Decode<MigrationCommitAAD>(Hex("0b7461726765742e7465737400"))
+                .status(),
+            MalformedError("MigrationCommitAAD: 1 trailing bytes"));
+  EXPECT_EQ(Decode<MigrationConfirmation>(Hex("400b7461726765742e74657374"))
+                .status(),
+            MalformedError(
+                "MigrationConfirmation.domain_name: non-minimal varint"));
+  EXPECT_EQ(Decode<TargetMigrationComplete>(Hex("e0")).status(),
+            MalformedError("TargetMigrationComplete.migration_content_hash: "
+                           "invalid varint prefix 0b11"));
+  // A length of 2^30 - 1 is refused before anything is allocated.
+  EXPECT_EQ(Decode<MigrationContent>(
+                Hex(std::string(kSourceDomainHex) + kTargetDomainHex +
+                    kGroupIdHex + kEpochHex + kNonceHex + kTargetSigHex +
+                    "bfffffff"))
+                .status(),
+            MalformedError("MigrationContent.group_state: length 1073741823 "
+                           "exceeds the 0 bytes left"));
+}
+
+// With MIMI_WRITE_FUZZ_SEEDS=<dir>, writes every vector to
+// <dir>/<Type>/<label>, the seeds of the fuzz corpora (tests/fuzz/README.md).
+TEST(MessagesSeedTest, WriteFuzzSeedsOnRequest) {
+  const char* dir = std::getenv("MIMI_WRITE_FUZZ_SEEDS");
+  if (dir == nullptr) GTEST_SKIP() << "MIMI_WRITE_FUZZ_SEEDS not set";
+  for (const auto& c : AllCases()) {
+    const auto type_dir = std::filesystem::path(dir) / c.type;
+    std::filesystem::create_directories(type_dir);
+    const Bytes b = Join(c.fields);
+    std::ofstream(type_dir / ("kat-" + c.label), std::ios::binary)
+        .write(reinterpret_cast<const char*>(b.data()),
+               static_cast<std::streamsize>(b.size()));
+  }
+}
+
+}  // namespace
+}  // namespace mimi
