@@ -1,0 +1,31 @@
+#include "crypto/labeled_signature.h"
+
+#include <string>
+
+#include "codec/writer.h"
+
+namespace mimi::crypto {
+
+Result<Bytes> SignContent(std::string_view label, ByteSpan content) {
+  std::string full_label(kLabelPrefix);
+  full_label += label;
+  codec::Writer w;
+  w.Reserve(full_label.size() + content.size() + 8);
+  w.WriteOpaque("SignContent.label", ToBytes(full_label));
+  w.WriteOpaque("SignContent.content", content);
+  return std::move(w).Finish();
+}
+
+Result<Bytes> SignWithLabel(const SigningKey& key, std::string_view label,
+                            ByteSpan content) {
+  MIMI_ASSIGN_OR_RETURN(Bytes tbs, SignContent(label, content));
+  return key.Sign(tbs);
+}
+
+Status VerifyWithLabel(const PublicKey& key, std::string_view label,
+                       ByteSpan content, ByteSpan signature) {
+  MIMI_ASSIGN_OR_RETURN(Bytes tbs, SignContent(label, content));
+  return key.Verify(tbs, signature);
+}
+
+}  // namespace mimi::crypto

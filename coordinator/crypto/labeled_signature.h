@@ -1,0 +1,39 @@
+// SignWithLabel / VerifyWithLabel exactly as RFC 9420 §5.1.2 builds them,
+// with this protocol's label prefix (PROFILE.md §2):
+//
+//   struct {
+//     opaque label<V>;    // "MIMI Portability 1.0 " + Label
+//     opaque content<V>;
+//   } SignContent;
+//
+// and the scheme's signature over the serialized SignContent. The different
+// prefix keeps a client's MLS signature key from producing anything MLS
+// itself would accept, and vice versa.
+//
+// Pure functions; thread-safe.
+#ifndef MIMI_CRYPTO_LABELED_SIGNATURE_H_
+#define MIMI_CRYPTO_LABELED_SIGNATURE_H_
+
+#include <string_view>
+
+#include "crypto/public_key.h"
+#include "crypto/signing_key.h"
+#include "mimi_portability/bytes.h"
+#include "mimi_portability/status.h"
+
+namespace mimi::crypto {
+
+inline constexpr std::string_view kLabelPrefix = "MIMI Portability 1.0 ";
+
+// The serialized SignContent for `label` (without the prefix) and `content`.
+Result<Bytes> SignContent(std::string_view label, ByteSpan content);
+
+Result<Bytes> SignWithLabel(const SigningKey& key, std::string_view label,
+                            ByteSpan content);
+// OK, or kBadSignature when `signature` does not verify.
+Status VerifyWithLabel(const PublicKey& key, std::string_view label,
+                       ByteSpan content, ByteSpan signature);
+
+}  // namespace mimi::crypto
+
+#endif  // MIMI_CRYPTO_LABELED_SIGNATURE_H_
