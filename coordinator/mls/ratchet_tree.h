@@ -1,0 +1,46 @@
+// RFC 9420 ratchet tree as sent in the ratchet_tree extension (§12.4.3.3):
+// `optional<Node> ratchet_tree<V>`, nodes in array order (leaves at even
+// indexes, parents at odd ones), trailing blank nodes omitted. A Source DS
+// reads it to know each member's signature key and credential.
+//
+// Structural checks only: node types match their positions, the array ends
+// on a non-blank leaf. Tree hashes and parent hashes are not verified here.
+// Plain values and pure functions; thread-safe.
+#ifndef MIMI_MLS_RATCHET_TREE_H_
+#define MIMI_MLS_RATCHET_TREE_H_
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "mimi_portability/bytes.h"
+#include "mimi_portability/status.h"
+#include "mls/leaf_node.h"
+
+namespace mimi::mls {
+
+struct ParentNode {
+  Bytes encryption_key;
+  Bytes parent_hash;
+  std::vector<uint32_t> unmerged_leaves;
+};
+
+// One non-blank node: exactly one of the two is set.
+struct TreeNode {
+  std::optional<LeafNode> leaf;
+  std::optional<ParentNode> parent;
+};
+
+struct RatchetTree {
+  std::vector<std::optional<TreeNode>> nodes;
+
+  uint32_t leaf_count() const { return static_cast<uint32_t>((nodes.size() + 1) / 2); }
+  // The member at `leaf_index`, or nullptr for a blank or absent leaf.
+  const LeafNode* Leaf(uint32_t leaf_index) const;
+};
+
+Result<RatchetTree> DecodeRatchetTree(ByteSpan bytes);
+
+}  // namespace mimi::mls
+
+#endif  // MIMI_MLS_RATCHET_TREE_H_
