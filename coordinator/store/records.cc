@@ -1,0 +1,50 @@
+#include "store/records.h"
+
+#include <array>
+#include <utility>
+
+namespace mimi::store {
+namespace {
+
+constexpr std::array<std::pair<MigrationState, std::string_view>, 10>
+    kStateNames = {{
+        {MigrationState::kInitiated, "initiated"},
+        {MigrationState::kContentSent, "content-sent"},
+        {MigrationState::kTargetComplete, "target-complete"},
+        {MigrationState::kConfirmed, "confirmed"},
+        {MigrationState::kPurged, "purged"},
+        {MigrationState::kAbortRequested, "abort-requested"},
+        {MigrationState::kAborted, "aborted"},
+        {MigrationState::kRequested, "requested"},
+        {MigrationState::kImported, "imported"},
+        {MigrationState::kExpired, "expired"},
+    }};
+
+}  // namespace
+
+std::string_view RoleName(Role role) {
+  return role == Role::kSource ? "source" : "target";
+}
+
+Result<Role> ParseRole(std::string_view name) {
+  if (name == "source") return Role::kSource;
+  if (name == "target") return Role::kTarget;
+  return InvalidArgumentError("unknown role \"" + std::string(name) + "\"");
+}
+
+std::string_view StateName(MigrationState state) {
+  for (const auto& [s, name] : kStateNames) {
+    if (s == state) return name;
+  }
+  return "unknown";
+}
+
+Result<MigrationState> ParseState(std::string_view name) {
+  for (const auto& [s, n] : kStateNames) {
+    if (n == name) return s;
+  }
+  return InvalidArgumentError("unknown migration state \"" + std::string(name) +
+                              "\"");
+}
+
+}  // namespace mimi::store

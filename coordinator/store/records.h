@@ -1,0 +1,126 @@
+// The plain values the migration store keeps: roles, states, one migration
+// row, its events, issued nonces and tombstones (PROFILE.md §5).
+//
+// Plain data; copyable; no synchronisation. State and role names are the
+// stable strings persisted in the database and shown by the CLI.
+#ifndef MIMI_STORE_RECORDS_H_
+#define MIMI_STORE_RECORDS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "mimi_portability/bytes.h"
+#include "mimi_portability/clock.h"
+#include "mimi_portability/status.h"
+
+namespace mimi::store {
+
+enum class Role { kSource, kTarget };
+
+enum class MigrationState {
+  // Source.
+  kInitiated,
+  kContentSent,
+  kTargetComplete,
+  kConfirmed,
+  kPurged,
+  // Source: the abort was decided and MigrationAbort stored, but the target's
+  // MigrationAbortAck is not in yet. Not in PROFILE.md §5: the decision must
+  // be durable before MigrationAbort leaves, so that after a crash recovery
+  // keeps aborting instead of resending content.
+  kAbortRequested,
+  // Both roles.
+  kAborted,
+  // Target.
+  kRequested,
+  kImported,
+  kExpired,
+};
+
+std::string_view RoleName(Role role);
+Result<Role> ParseRole(std::string_view name);
+std::string_view StateName(MigrationState state);
+Result<MigrationState> ParseState(std::string_view name);
+
+// One row of the migrations table: one migration as seen by one role. The
+// protocol messages are their wire serializations; empty means "not yet".
+struct MigrationRecord {
+  std::string id;  // lowercase hex of the 32-byte nonce
+  Role role = Role::kSource;
+  MigrationState state = MigrationState::kInitiated;
+  Bytes group_id;
+  uint64_t epoch = 0;
+  uint16_t ciphersuite = 0;
+  std::string source_domain;
+  std::string target_domain;
+
+  Bytes request;          // MigrationRequest
+  Bytes response;         // MigrationResponse
+  Bytes init_request;     // MigrationInitRequest (source)
+  Bytes commit;           // the MLSMessage commit (source)
+  Bytes content;          // MigrationContent
+  Bytes content_hash;     // Hash(MigrationContent)
+  Bytes target_complete;  // TargetMigrationComplete
+  Bytes confirmation;     // MigrationConfirmation
+  Bytes abort_message;    // MigrationAbort
+  Bytes abort_ack;        // MigrationAbortAck
+
+  // Recovery bookkeeping.
+  int64_t attempt_count = 0;
+  std::optional<UnixMillis> next_attempt_at;
+  std::optional<std::string> lease_owner;
+  std::optional<UnixMillis> lease_expires_at;
+  std::string last_error;
+  std::optional<UnixMillis> stalled_since;
+
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+
+  bool operator==(const MigrationRecord&) const = default;
+};
+
+// One row of the append-only event log.
+struct MigrationEvent {
+  int64_t seq = 0;  // increases with every event in the database
+  std::string migration_id;
+  Role role = Role::kSource;
+  std::optional<MigrationState> from_state;  // empty: the row was created
+  MigrationState to_state = MigrationState::kInitiated;
+  UnixMillis at = 0;
+  std::string detail;
+
+  bool operator==(const MigrationEvent&) const = default;
+};
+
+struct IssuedNonce {
+  std::string nonce;  // lowercase hex
+  uint16_t ciphersuite = 0;
+  UnixMillis issued_at = 0;
+  UnixMillis expires_at = 0;
+
+  bool operator==(const IssuedNonce&) const = default;
+};
+
+struct Tombstone {
+  Bytes group_id;
+  std::string target_domain;
+  std::string migration_id;
+  UnixMillis moved_at = 0;
+  Bytes confirmation;  // the signed MigrationConfirmation
+
+  bool operator==(const Tombstone&) const = default;
+};
+
+struct StateCount {
+  Role role = Role::kSource;
+  MigrationState state = MigrationState::kInitiated;
+  int64_t count = 0;
+
+  bool operator==(const StateCount&) const = default;
+};
+
+}  // namespace mimi::store
+
+#endif  // MIMI_STORE_RECORDS_H_

@@ -1,0 +1,103 @@
+// SqliteStore: the Store on one SQLite file (PROFILE.md §5).
+//
+// Open() sets WAL, synchronous=FULL (a commit is on disk before the call
+// returns, so the peer may be answered), foreign_keys=ON and a busy timeout,
+// then applies missing schema steps (schema_upgrade.h). Every write runs in
+// BEGIN IMMEDIATE, so two writers never deadlock upgrading read locks.
+//
+// Thread-safe: calls are serialised on one connection by a mutex. Several
+// SqliteStore objects (in one process or many) may share a file; SQLite's
+// locking and the compare-and-set transitions keep them consistent.
+//
+// SQLite-specific: the PRAGMAs, BEGIN IMMEDIATE and the trigger syntax in the
+// schema. The queries themselves are portable SQL.
+#ifndef MIMI_STORE_SQLITE_STORE_H_
+#define MIMI_STORE_SQLITE_STORE_H_
+
+#include <SQLiteCpp/Database.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "mimi_portability/clock.h"
+#include "store/store.h"
+
+namespace mimi::store {
+
+struct SqliteStoreOptions {
+  // How long a write waits for another connection's transaction before the
+  // call fails with kUnavailable.
+  int busy_timeout_ms = 5000;
+};
+
+class SqliteStore final : public Store {
+ public:
+  // The query behind ListDue, public so that a test can check its plan uses
+  // the migrations_due index. Parameters: ?1 now, ?2 limit.
+  static const char* const kDueQuery;
+
+  // Creates the file if needed. A database written by a newer binary is
+  // refused with kFailedPrecondition and left as it was.
+  static Result<std::unique_ptr<SqliteStore>> Open(
+      const std::string& path, const Clock& clock,
+      SqliteStoreOptions options = {});
+
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  Status CreateSourceMigration(const MigrationRecord& record,
+                               std::string_view detail) override;
+  Status CreateTargetMigration(const MigrationRecord& record,
+                               UnixMillis expires_at,
+                               std::string_view detail) override;
+  Result<TransitionOutcome> Transition(std::string_view id, Role role,
+                                       MigrationState from, MigrationState to,
+                                       const TransitionData& data) override;
+  Status AcquireLease(std::string_view id, Role role, std::string_view owner,
+                      int64_t duration_ms) override;
+  Status ReleaseLease(std::string_view id, Role role,
+                      std::string_view owner) override;
+  Status RecordFailure(std::string_view id, Role role, std::string_view error,
+                       UnixMillis next_attempt_at, bool stalled) override;
+
+  Result<MigrationRecord> Get(std::string_view id, Role role) override;
+  Result<std::vector<MigrationRecord>> GetById(std::string_view id) override;
+  Result<std::vector<MigrationRecord>> ListByGroup(ByteSpan group_id) override;
+  Result<std::vector<MigrationRecord>> ListByState(Role role,
+                                                   MigrationState state,
+                                                   int limit) override;
+  Result<std::vector<StateCount>> CountByState() override;
+  Result<std::vector<MigrationRecord>> ListDue(int limit) override;
+  Result<std::vector<MigrationRecord>> ListStalled(int limit) override;
+  Result<std::optional<int64_t>> OldestUnfinishedAgeMillis() override;
+  Result<std::vector<MigrationEvent>> Events(std::string_view id,
+                                             Role role) override;
+  Result<IssuedNonce> GetNonce(std::string_view nonce) override;
+  Result<Tombstone> GetTombstone(ByteSpan group_id) override;
+
+  // The value of a per-connection setting such as "synchronous", for tests
+  // and diagnostics. `name` must be a bare PRAGMA name.
+  Result<std::string> ReadPragma(std::string_view name);
+
+ private:
+  SqliteStore(std::unique_ptr<SQLite::Database> db, const Clock& clock);
+
+  Status CreateMigration(const MigrationRecord& record, Role role,
+                         std::optional<UnixMillis> next_attempt_at,
+                         std::optional<UnixMillis> nonce_expires_at,
+                         std::string_view detail);
+  Result<TransitionOutcome> TransitionLocked(std::string_view id, Role role,
+                                             MigrationState from,
+                                             MigrationState to,
+                                             const TransitionRule& rule,
+                                             const TransitionData& data);
+
+  std::mutex mu_;
+  std::unique_ptr<SQLite::Database> db_;  // guarded by mu_
+  const Clock& clock_;
+};
+
+}  // namespace mimi::store
+
+#endif  // MIMI_STORE_SQLITE_STORE_H_

@@ -1,0 +1,101 @@
+// Store: the durable record of every migration this DS takes part in, as
+// source or target, with the state machine of transitions.h enforced on
+// every write (PROFILE.md §5).
+//
+// This is the narrow interface the daemon, the recovery loop and the CLI use;
+// SqliteStore implements it, and a PostgreSQL backend can follow. Every
+// mutating call is one atomic transaction that is durable when the call
+// returns OK, so the peer may be answered afterwards. Expected failures are
+// Status values: kNotFound (no such row), kAlreadyExists (duplicate id, or a
+// group that already has an active outgoing migration), kFailedPrecondition
+// (wrong state, lease held by another), kInvalidArgument (not a legal
+// transition or wrong data for it), kUnavailable (database busy: retry).
+// Implementations are thread-safe.
+#ifndef MIMI_STORE_STORE_H_
+#define MIMI_STORE_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mimi_portability/bytes.h"
+#include "mimi_portability/clock.h"
+#include "mimi_portability/status.h"
+#include "store/records.h"
+#include "store/transitions.h"
+
+namespace mimi::store {
+
+enum class TransitionOutcome {
+  kApplied,
+  // The same transition with the same data had already happened: nothing was
+  // written, and the caller may answer as it did the first time.
+  kAlreadyApplied,
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Creates a source row in `initiated` with its creation event. The record's
+  // state, attempt/lease fields and times are ignored.
+  virtual Status CreateSourceMigration(const MigrationRecord& record,
+                                       std::string_view detail) = 0;
+  // Issues the nonce record.id and creates the target row in `requested`, in
+  // one transaction. Recovery looks at the row again when the nonce expires.
+  virtual Status CreateTargetMigration(const MigrationRecord& record,
+                                       UnixMillis expires_at,
+                                       std::string_view detail) = 0;
+
+  // Compare-and-set from -> to with its data and event row. A stale `from`
+  // is kFailedPrecondition and changes nothing; a repeat is recognised.
+  virtual Result<TransitionOutcome> Transition(std::string_view id, Role role,
+                                               MigrationState from,
+                                               MigrationState to,
+                                               const TransitionData& data) = 0;
+
+  // Recovery bookkeeping. A lease is taken when it is free, expired or
+  // already the caller's (compare-and-set); otherwise kFailedPrecondition.
+  virtual Status AcquireLease(std::string_view id, Role role,
+                              std::string_view owner, int64_t duration_ms) = 0;
+  // Only the owner releases; releasing a lease one does not hold is a no-op.
+  virtual Status ReleaseLease(std::string_view id, Role role,
+                              std::string_view owner) = 0;
+  // Counts a failed attempt and schedules the next one. `stalled` flags the
+  // row for operators (it stays flagged until the next transition) without
+  // stopping retries.
+  virtual Status RecordFailure(std::string_view id, Role role,
+                               std::string_view error,
+                               UnixMillis next_attempt_at, bool stalled) = 0;
+
+  // Queries.
+  virtual Result<MigrationRecord> Get(std::string_view id, Role role) = 0;
+  // Both roles' rows of one id (a DS may be both ends in tests).
+  virtual Result<std::vector<MigrationRecord>> GetById(std::string_view id) = 0;
+  virtual Result<std::vector<MigrationRecord>> ListByGroup(
+      ByteSpan group_id) = 0;
+  // Oldest first.
+  virtual Result<std::vector<MigrationRecord>> ListByState(
+      Role role, MigrationState state, int limit) = 0;
+  // Non-zero counts only.
+  virtual Result<std::vector<StateCount>> CountByState() = 0;
+  // Rows whose next attempt is due now and whose lease is free or expired,
+  // earliest first.
+  virtual Result<std::vector<MigrationRecord>> ListDue(int limit) = 0;
+  // Stalled rows, oldest stall first.
+  virtual Result<std::vector<MigrationRecord>> ListStalled(int limit) = 0;
+  // How long ago the oldest row in a non-terminal state was created; empty
+  // when every migration is finished.
+  virtual Result<std::optional<int64_t>> OldestUnfinishedAgeMillis() = 0;
+  // The event log of one row, in order.
+  virtual Result<std::vector<MigrationEvent>> Events(std::string_view id,
+                                                     Role role) = 0;
+  virtual Result<IssuedNonce> GetNonce(std::string_view nonce) = 0;
+  virtual Result<Tombstone> GetTombstone(ByteSpan group_id) = 0;
+};
+
+}  // namespace mimi::store
+
+#endif  // MIMI_STORE_STORE_H_
