@@ -1,0 +1,65 @@
+// GroupState: the portable form of a group that travels inside
+// MigrationContent.group_state. The draft leaves it opaque; this project
+// fixes it (docs/protocol.md, "group_state") so that any two DSs that follow
+// the contract — the embedded one or an operator's own behind the HTTP
+// hooks — can hand a group to each other.
+//
+// It carries what a DS needs to keep serving the group once the migration
+// commit is processed: the suite, id and epoch of the group *before* the
+// commit, its GroupInfo and ratchet tree at that epoch, the migration commit
+// itself (so members that missed the source's fan-out get it from the target),
+// and the messages of the current epoch that members may not have fetched
+// yet. Encoded like the protocol messages (TLS presentation language,
+// RFC 9420 §2.1), strictly decoded. Pure functions; thread-safe.
+#ifndef MIMI_PORTABILITY_GROUP_STATE_H_
+#define MIMI_PORTABILITY_GROUP_STATE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "mimi_portability/bytes.h"
+#include "mimi_portability/status.h"
+
+namespace mimi {
+
+inline constexpr uint16_t kGroupStateVersion = 1;
+
+// struct {
+//   uint64 seq;          // order at the exporting DS
+//   opaque message<V>;   // one MLSMessage
+// } StoredMessage;
+struct StoredMessage {
+  uint64_t seq = 0;
+  Bytes message;
+  bool operator==(const StoredMessage&) const = default;
+};
+
+// struct {
+//   uint16 version = 1;
+//   uint16 cipher_suite;
+//   opaque group_id<V>;
+//   uint64 epoch;                     // before the migration commit
+//   opaque group_info<V>;             // MLSMessage(GroupInfo) at epoch, may be empty
+//   opaque ratchet_tree<V>;           // RFC 9420 ratchet_tree at epoch
+//   opaque migration_commit<V>;       // the tagged commit (MLSMessage)
+//   StoredMessage pending_messages<V>;
+// } GroupState;
+struct GroupState {
+  uint16_t version = kGroupStateVersion;
+  uint16_t cipher_suite = 0;
+  Bytes group_id;
+  uint64_t epoch = 0;
+  Bytes group_info;
+  Bytes ratchet_tree;
+  Bytes migration_commit;
+  std::vector<StoredMessage> pending_messages;
+  bool operator==(const GroupState&) const = default;
+};
+
+Result<Bytes> Encode(const GroupState& state);
+// Strict; an unknown version is kUnsupported.
+Result<GroupState> DecodeGroupState(ByteSpan bytes);
+
+}  // namespace mimi
+
+#endif  // MIMI_PORTABILITY_GROUP_STATE_H_
