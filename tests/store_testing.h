@@ -6,7 +6,13 @@
 #ifndef MIMI_TESTS_STORE_TESTING_H_
 #define MIMI_TESTS_STORE_TESTING_H_
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <deque>
@@ -126,6 +132,80 @@ inline constexpr MigrationState kAllStates[] = {
     MigrationState::kPurged,         MigrationState::kAbortRequested,
     MigrationState::kAborted,        MigrationState::kRequested,
     MigrationState::kImported,       MigrationState::kExpired,
+};
+
+// A store_crash_helper child started with posix_spawn (safe in a threaded
+// gtest process, unlike a bare fork), with pipes on its stdin and stdout.
+// The destructor kills and reaps it if the test has not.
+class Child {
+ public:
+  explicit Child(const std::vector<std::string>& args) {
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) return;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+    std::vector<char*> argv;
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    if (posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) != 0) {
+      pid_ = -1;
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    close(in[0]);
+    close(out[1]);
+    stdin_ = in[1];
+    stdout_ = out[0];
+  }
+  ~Child() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      Wait();
+    }
+    if (stdin_ >= 0) close(stdin_);
+    if (stdout_ >= 0) close(stdout_);
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  bool started() const { return pid_ > 0; }
+  void Send(char c) {
+    ssize_t n = write(stdin_, &c, 1);
+    (void)n;
+  }
+  // Reads whatever arrives within timeout_ms (or until EOF) into buffer().
+  bool ReadFor(int timeout_ms) {
+    pollfd p{stdout_, POLLIN, 0};
+    if (poll(&p, 1, timeout_ms) <= 0) return false;
+    char buf[4096];
+    ssize_t n = read(stdout_, buf, sizeof buf);
+    if (n <= 0) return false;
+    buffer_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+  void ReadToEnd() {
+    while (ReadFor(10000)) {
+    }
+  }
+  // Sends SIGKILL and reaps; returns the wait status.
+  int Kill() {
+    kill(pid_, SIGKILL);
+    return Wait();
+  }
+  int Wait() {
+    int status = 0;
+    if (pid_ > 0) waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+  const std::string& buffer() const { return buffer_; }
+
+ private:
+  pid_t pid_ = -1;
+  int stdin_ = -1;
+  int stdout_ = -1;
+  std::string buffer_;
 };
 
 }  // namespace mimi::store::testing
