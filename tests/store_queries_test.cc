@@ -1,0 +1,175 @@
+// The store's queries and recovery bookkeeping: lookups by id, group and
+// state, counts, due rows (and that the due query uses its index), the age of
+// the oldest unfinished migration, leases and failure records.
+#include <SQLiteCpp/Database.h>
+#include <gtest/gtest.h>
+
+#include "store/sqlite_store.h"
+#include "store_testing.h"
+
+namespace mimi::store {
+namespace {
+
+using testing::DataFor;
+using testing::FindRule;
+using testing::MakeId;
+using testing::MakeRecord;
+using testing::TempDir;
+using S = MigrationState;
+
+class QueriesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = SqliteStore::Open(dir_.File("q.db"), clock_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+  void Step(const std::string& id, Role role, S from, S to) {
+    auto out = store_->Transition(id, role, from, to,
+                                  DataFor(*FindRule(role, from, to)));
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
+TEST_F(QueriesTest, LookupsCountsAndHistory) {
+  std::string a = MakeId(1), b = MakeId(2), t = MakeId(3);
+  ASSERT_TRUE(store_->CreateSourceMigration(MakeRecord(a, Role::kSource, "g1"),
+                                            "created").ok());
+  clock_.Advance(100);
+  ASSERT_TRUE(store_->CreateSourceMigration(MakeRecord(b, Role::kSource, "g2"),
+                                            "created").ok());
+  ASSERT_TRUE(store_->CreateTargetMigration(MakeRecord(t, Role::kTarget, "g1"),
+                                            clock_.NowMillis() + 5000,
+                                            "issued").ok());
+  clock_.Advance(100);
+  Step(a, Role::kSource, S::kInitiated, S::kContentSent);
+
+  MigrationRecord got = store_->Get(a, Role::kSource).value();
+  EXPECT_EQ(got.state, S::kContentSent);
+  EXPECT_EQ(got.group_id, ToBytes("g1"));
+  EXPECT_EQ(got.init_request, ToBytes("init:" + a));
+  EXPECT_EQ(got.commit, ToBytes("commit:" + a));
+  EXPECT_EQ(got.created_at + 200, clock_.NowMillis());
+
+  EXPECT_EQ(store_->GetById(a)->size(), 1u);
+  auto by_group = store_->ListByGroup(ToBytes("g1")).value();
+  ASSERT_EQ(by_group.size(), 2u);
+  EXPECT_EQ(by_group[0].id, a);
+  EXPECT_EQ(by_group[1].role, Role::kTarget);
+
+  auto initiated = store_->ListByState(Role::kSource, S::kInitiated, 10);
+  ASSERT_EQ(initiated->size(), 1u);
+  EXPECT_EQ((*initiated)[0].id, b);
+
+  std::vector<StateCount> want = {{Role::kSource, S::kContentSent, 1},
+                                  {Role::kSource, S::kInitiated, 1},
+                                  {Role::kTarget, S::kRequested, 1}};
+  EXPECT_EQ(*store_->CountByState(), want);
+
+  auto events = store_->Events(a, Role::kSource).value();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_FALSE(events[0].from_state.has_value());
+  EXPECT_EQ(events[0].to_state, S::kInitiated);
+  EXPECT_EQ(events[0].detail, "created");
+  EXPECT_EQ(events[1].from_state, S::kInitiated);
+  EXPECT_LT(events[0].seq, events[1].seq);
+
+  IssuedNonce nonce = store_->GetNonce(t).value();
+  EXPECT_EQ(nonce.expires_at, clock_.NowMillis() - 100 + 5000);
+  EXPECT_EQ(store_->GetNonce(a).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetTombstone(ToBytes("g1")).status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(QueriesTest, OldestUnfinishedAgeIgnoresFinishedRows) {
+  EXPECT_FALSE(store_->OldestUnfinishedAgeMillis()->has_value());
+  std::string t = MakeId(1), s = MakeId(2);
+  ASSERT_TRUE(store_->CreateTargetMigration(MakeRecord(t, Role::kTarget, "g"),
+                                            1, "").ok());
+  clock_.Advance(1000);
+  ASSERT_TRUE(store_->CreateSourceMigration(MakeRecord(s, Role::kSource, "g"),
+                                            "").ok());
+  clock_.Advance(500);
+  EXPECT_EQ(store_->OldestUnfinishedAgeMillis()->value(), 1500);
+  Step(t, Role::kTarget, S::kRequested, S::kExpired);
+  EXPECT_EQ(store_->OldestUnfinishedAgeMillis()->value(), 500);
+}
+
+TEST_F(QueriesTest, DueRowsLeasesAndFailures) {
+  std::string a = MakeId(1), t = MakeId(2);
+  ASSERT_TRUE(store_->CreateSourceMigration(MakeRecord(a, Role::kSource, "g"),
+                                            "").ok());
+  ASSERT_TRUE(store_->CreateTargetMigration(MakeRecord(t, Role::kTarget, "g"),
+                                            clock_.NowMillis() + 60000, "")
+                  .ok());
+  // The new source row is due at once; the target row when its nonce expires.
+  auto due = store_->ListDue(10).value();
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].id, a);
+
+  ASSERT_TRUE(store_->AcquireLease(a, Role::kSource, "worker-1", 1000).ok());
+  EXPECT_TRUE(store_->ListDue(10)->empty()) << "leased rows are not due";
+  Status other = store_->AcquireLease(a, Role::kSource, "worker-2", 1000);
+  EXPECT_EQ(other.code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store_->AcquireLease(a, Role::kSource, "worker-1", 1000).ok())
+      << "the owner may extend its lease";
+  clock_.Advance(1000);
+  EXPECT_EQ(store_->ListDue(10)->size(), 1u) << "an expired lease is free";
+  ASSERT_TRUE(store_->AcquireLease(a, Role::kSource, "worker-2", 1000).ok());
+  ASSERT_TRUE(store_->ReleaseLease(a, Role::kSource, "worker-1").ok());
+  EXPECT_EQ(store_->Get(a, Role::kSource)->lease_owner, "worker-2")
+      << "only the owner releases";
+  ASSERT_TRUE(store_->ReleaseLease(a, Role::kSource, "worker-2").ok());
+  EXPECT_FALSE(store_->Get(a, Role::kSource)->lease_owner.has_value());
+  EXPECT_EQ(store_->AcquireLease(MakeId(9), Role::kSource, "w", 1).code(),
+            StatusCode::kNotFound);
+
+  ASSERT_TRUE(store_->RecordFailure(a, Role::kSource, "target down",
+                                    clock_.NowMillis() + 5000, false).ok());
+  EXPECT_TRUE(store_->ListDue(10)->empty());
+  clock_.Advance(5000);
+  UnixMillis stall_time = clock_.NowMillis();
+  ASSERT_TRUE(store_->RecordFailure(a, Role::kSource, "still down",
+                                    clock_.NowMillis() + 5000, true).ok());
+  clock_.Advance(5000);
+  ASSERT_TRUE(store_->RecordFailure(a, Role::kSource, "still down",
+                                    clock_.NowMillis() + 5000, true).ok());
+  MigrationRecord row = store_->Get(a, Role::kSource).value();
+  EXPECT_EQ(row.attempt_count, 3);
+  EXPECT_EQ(row.last_error, "still down");
+  EXPECT_EQ(row.stalled_since, stall_time);
+  ASSERT_EQ(store_->ListStalled(10)->size(), 1u);
+
+  // A transition is progress: the retry bookkeeping starts over.
+  Step(a, Role::kSource, S::kInitiated, S::kContentSent);
+  row = store_->Get(a, Role::kSource).value();
+  EXPECT_EQ(row.attempt_count, 0);
+  EXPECT_EQ(row.last_error, "");
+  EXPECT_FALSE(row.stalled_since.has_value());
+  EXPECT_EQ(row.next_attempt_at, clock_.NowMillis());
+  EXPECT_TRUE(store_->ListStalled(10)->empty());
+
+  clock_.Advance(60000);
+  due = store_->ListDue(10).value();
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ(due[0].id, a) << "earliest first (a was due before t expired)";
+  EXPECT_EQ(store_->ListDue(1)->size(), 1u);
+}
+
+TEST_F(QueriesTest, DueQueryUsesItsIndex) {
+  SQLite::Database db(dir_.File("q.db"));
+  SQLite::Statement plan(db, std::string("EXPLAIN QUERY PLAN ") +
+                                 SqliteStore::kDueQuery);
+  plan.bind(1, int64_t{0});
+  plan.bind(2, 10);
+  std::string text;
+  while (plan.executeStep()) text += plan.getColumn(3).getString() + "\n";
+  EXPECT_NE(text.find("migrations_due"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace mimi::store
