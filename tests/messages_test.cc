@@ -378,7 +378,7 @@ Case MakeCase(std::string label, const Fields& relative) {
   const std::string type(MessageName<T>());
   return {std::move(label), type, Nest(type, relative),
           [](ByteSpan b) { return Decode<T>(b).status(); },
-          &fuzz::CheckMessage<T>};
+          [](ByteSpan b) { return fuzz::CheckMessage<T>(b); }};
 }
 
 const std::vector<Case>& AllCases() {
@@ -619,18 +619,43 @@ TEST(MessagesErrorTest, RepresentativeDetails) {
                            "exceeds the 0 bytes left"));
 }
 
-// With MIMI_WRITE_FUZZ_SEEDS=<dir>, writes every vector to
-// <dir>/<Type>/<label>, the seeds of the fuzz corpora (tests/fuzz/README.md).
+void WriteFile(const std::filesystem::path& path, const Bytes& b) {
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()),
+             static_cast<std::streamsize>(b.size()));
+}
+
+// With MIMI_WRITE_FUZZ_SEEDS=<dir>, writes every vector and a few mutants of
+// it (cut in half, each kind of bad length, a trailing byte) to
+// <dir>/<Type>/, the seeds of the fuzz corpora (tests/fuzz/README.md).
 TEST(MessagesSeedTest, WriteFuzzSeedsOnRequest) {
   const char* dir = std::getenv("MIMI_WRITE_FUZZ_SEEDS");
   if (dir == nullptr) GTEST_SKIP() << "MIMI_WRITE_FUZZ_SEEDS not set";
   for (const auto& c : AllCases()) {
     const auto type_dir = std::filesystem::path(dir) / c.type;
     std::filesystem::create_directories(type_dir);
-    const Bytes b = Join(c.fields);
-    std::ofstream(type_dir / ("kat-" + c.label), std::ios::binary)
-        .write(reinterpret_cast<const char*>(b.data()),
-               static_cast<std::streamsize>(b.size()));
+    const Bytes full = Join(c.fields);
+    WriteFile(type_dir / ("kat-" + c.label), full);
+    WriteFile(type_dir / ("half-" + c.label),
+              Bytes(full.begin(), full.begin() + full.size() / 2));
+    Bytes trailing = full;
+    trailing.push_back(0);
+    WriteFile(type_dir / ("trailing-" + c.label), trailing);
+    for (size_t i = 0; i < c.fields.size(); ++i) {
+      if (c.fields[i].kind != Kind::kVector) continue;
+      const Bytes b = Hex(c.fields[i].hex);
+      const std::string rest = ToHex(ByteSpan(b).subspan(VarintSize(b[0])));
+      Fields changed = c.fields;
+      changed[i].hex = "80000000" + rest;  // non-minimal
+      WriteFile(type_dir / ("nonminimal-" + std::to_string(i) + "-" + c.label),
+                Join(changed));
+      changed[i].hex = "bfffffff" + rest;  // huge length
+      WriteFile(type_dir / ("huge-" + std::to_string(i) + "-" + c.label),
+                Join(changed));
+      changed[i].hex = "c0" + rest;  // prefix 0b11
+      WriteFile(type_dir / ("prefix11-" + std::to_string(i) + "-" + c.label),
+                Join(changed));
+    }
   }
 }
 

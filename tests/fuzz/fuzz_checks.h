@@ -12,6 +12,8 @@
 //
 // The checks return "" when the property holds and a description of the
 // violation otherwise; the fuzz targets abort on a violation, tests report it.
+// If `accepted` is given, it is set to whether the decoder accepted the input
+// (so a corpus can be checked to hold more than rejected inputs).
 // Pure functions; thread-safe.
 #ifndef MIMI_TESTS_FUZZ_FUZZ_CHECKS_H_
 #define MIMI_TESTS_FUZZ_FUZZ_CHECKS_H_
@@ -33,8 +35,10 @@ namespace mimi::fuzz {
 // plug in here with their own decode and encode functions.
 template <typename DecodeFn, typename EncodeFn>
 std::string CheckRoundTrip(std::string_view name, ByteSpan input,
-                           DecodeFn decode, EncodeFn encode) {
+                           DecodeFn decode, EncodeFn encode,
+                           bool* accepted = nullptr) {
   auto decoded = decode(input);
+  if (accepted != nullptr) *accepted = decoded.ok();
   if (!decoded.ok()) {
     const Status& s = decoded.status();
     if (s.code() != StatusCode::kMalformed) {
@@ -84,10 +88,10 @@ std::string CheckToBeSigned(ByteSpan input, const T& m) {
 
 // The property for one of the wire messages of messages.h.
 template <typename T>
-std::string CheckMessage(ByteSpan input) {
+std::string CheckMessage(ByteSpan input, bool* accepted = nullptr) {
   std::string violation = CheckRoundTrip(
       MessageName<T>(), input, [](ByteSpan b) { return Decode<T>(b); },
-      [](const T& m) { return Encode(m); });
+      [](const T& m) { return Encode(m); }, accepted);
   if (!violation.empty()) return violation;
   if constexpr (requires(const T& m) { ToBeSigned(m); }) {
     auto m = Decode<T>(input);

@@ -1,10 +1,18 @@
-// mimi-portctl decode TYPE INPUT.
+// mimi-portctl decode TYPE INPUT: prints a captured wire message as JSON.
+//
+// TYPE is one of the message struct names; INPUT is hex (white space
+// ignored), @file (raw bytes) or - (raw bytes on stdin). A malformed message
+// prints "error: malformed: <Struct.field>: <reason>" on stderr and exits 2,
+// as does an unknown TYPE; an unreadable @file exits 3.
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
-#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "codec/json.h"
@@ -13,21 +21,70 @@
 namespace mimi::cli {
 namespace {
 
+using Decoder = std::function<Result<nlohmann::json>(ByteSpan)>;
+
+struct DecodableType {
+  std::string name;
+  Decoder decode;
+};
+
+// Every type decode understands: the protocol messages of codec/json.h,
+// then decoders from other modules, each one entry appended here.
+std::vector<DecodableType> Types() {
+  std::vector<DecodableType> types;
+  for (const auto& name : codec::DecodableTypes()) {
+    types.push_back({name, [name](ByteSpan b) {
+                       return codec::DecodeToJson(name, b);
+                     }});
+  }
+  return types;
+}
+
+std::string TypeNames(const std::vector<DecodableType>& types) {
+  std::string names;
+  for (const auto& t : types) names += " " + t.name;
+  return names;
+}
+
+Result<Bytes> ReadStream(std::istream& in, const std::string& what) {
+  std::string data((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  if (in.bad()) return UnavailableError("cannot read " + what);
+  return ToBytes(data);
+}
+
 // INPUT is hex, @file (raw bytes) or - (raw bytes from stdin).
 Result<Bytes> ReadInput(const std::string& input) {
-  if (input == "-") {
-    std::string data((std::istreambuf_iterator<char>(std::cin)),
-                     std::istreambuf_iterator<char>());
-    return ToBytes(data);
-  }
+  if (input == "-") return ReadStream(std::cin, "stdin");
   if (!input.empty() && input[0] == '@') {
-    std::ifstream f(input.substr(1), std::ios::binary);
-    if (!f) return NotFoundError("cannot open " + input.substr(1));
-    std::string data((std::istreambuf_iterator<char>(f)),
-                     std::istreambuf_iterator<char>());
-    return ToBytes(data);
+    const std::string path = input.substr(1);
+    // A directory opens as an empty stream; say what it is instead.
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      return NotFoundError("cannot open " + path + ": is a directory");
+    }
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return NotFoundError("cannot open " + path);
+    return ReadStream(f, path);
   }
   return FromHex(input);
+}
+
+int ExitCodeFor(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kNotFound:
+      return kExitNotFound;
+    case StatusCode::kMalformed:
+    case StatusCode::kInvalidArgument:
+      return kExitBadInput;
+    default:
+      return kExitInternal;
+  }
+}
+
+void Fail(const Status& status) {
+  std::cerr << "error: " << status.ToString() << "\n";
+  SetExitCode(ExitCodeFor(status));
 }
 
 }  // namespace
@@ -37,24 +94,26 @@ void RegisterDecode(CLI::App& app) {
       "decode", "Decode a captured wire message and print it as JSON");
   auto type = std::make_shared<std::string>();
   auto input = std::make_shared<std::string>();
-  std::string types;
-  for (const auto& name : codec::DecodableTypes()) types += " " + name;
-  cmd->add_option("TYPE", *type, "Message type:" + types)->required();
+  cmd->add_option("TYPE", *type, "Message type:" + TypeNames(Types()))
+      ->required();
   cmd->add_option("INPUT", *input, "hex, @file or - for stdin")->required();
   cmd->callback([type, input] {
+    // The type is checked first, so that a typo is reported as such and not
+    // as whatever is wrong with the input.
+    const auto types = Types();
+    const DecodableType* found = nullptr;
+    for (const auto& t : types) {
+      if (t.name == *type) found = &t;
+    }
+    if (found == nullptr) {
+      Fail(InvalidArgumentError("unknown message type '" + *type +
+                                "'; known:" + TypeNames(types)));
+      return;
+    }
     auto bytes = ReadInput(*input);
-    if (!bytes.ok()) {
-      std::cerr << "error: " << bytes.status().ToString() << "\n";
-      SetExitCode(bytes.status().code() == StatusCode::kNotFound ? kExitNotFound
-                                                                 : kExitBadInput);
-      return;
-    }
-    auto json = codec::DecodeToJson(*type, *bytes);
-    if (!json.ok()) {
-      std::cerr << "error: " << json.status().ToString() << "\n";
-      SetExitCode(kExitBadInput);
-      return;
-    }
+    if (!bytes.ok()) return Fail(bytes.status());
+    auto json = found->decode(*bytes);
+    if (!json.ok()) return Fail(json.status());
     std::cout << json->dump(2) << "\n";
   });
 }
