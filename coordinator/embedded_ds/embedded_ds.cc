@@ -1,0 +1,607 @@
+#include "embedded_ds/embedded_ds.h"
+
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include <optional>
+
+#include "mls/group_info.h"
+#include "mls/mls_message.h"
+#include "mls/ratchet_tree.h"
+#include "store/sqlite_status.h"
+
+namespace mimi::embedded_ds {
+namespace {
+
+using SQLite::Statement;
+
+struct GroupRow {
+  uint16_t cipher_suite = 0;
+  uint64_t epoch = 0;
+  uint64_t tree_epoch = 0;
+  Bytes ratchet_tree;
+  Bytes group_info;
+  std::string frozen_by;
+  std::string imported_by;
+  uint64_t next_seq = 1;
+};
+
+void BindBlob(Statement& s, int index, ByteSpan b) {
+  // SQLite stores a NULL pointer as NULL, not as an empty blob.
+  static const uint8_t kEmpty = 0;
+  s.bind(index, b.empty() ? &kEmpty : b.data(), static_cast<int>(b.size()));
+}
+
+Bytes ColumnBytes(const SQLite::Column& c) {
+  const auto* p = static_cast<const uint8_t*>(c.getBlob());
+  return Bytes(p, p + c.getBytes());
+}
+
+std::string GroupHex(ByteSpan group_id) { return ToHex(group_id); }
+
+Status MovedError(const Tombstone& t) {
+  return Status(StatusCode::kNotFound, "moved",
+                "group " + GroupHex(t.group_id) + " moved to " + t.moved_to);
+}
+
+Status UnknownGroup(ByteSpan group_id) {
+  return Status(StatusCode::kNotFound, "unknown-group",
+                "no group " + GroupHex(group_id) + " here");
+}
+
+std::optional<GroupRow> LoadGroup(SQLite::Database& db, ByteSpan group_id) {
+  Statement q(db,
+              "SELECT cipher_suite, epoch, tree_epoch, ratchet_tree, group_info,"
+              " frozen_by, imported_by, next_seq FROM ds_groups WHERE group_id = ?");
+  BindBlob(q, 1, group_id);
+  if (!q.executeStep()) return std::nullopt;
+  GroupRow row;
+  row.cipher_suite = static_cast<uint16_t>(q.getColumn(0).getInt());
+  row.epoch = static_cast<uint64_t>(q.getColumn(1).getInt64());
+  row.tree_epoch = static_cast<uint64_t>(q.getColumn(2).getInt64());
+  row.ratchet_tree = ColumnBytes(q.getColumn(3));
+  row.group_info = ColumnBytes(q.getColumn(4));
+  if (!q.getColumn(5).isNull()) row.frozen_by = q.getColumn(5).getString();
+  if (!q.getColumn(6).isNull()) row.imported_by = q.getColumn(6).getString();
+  row.next_seq = static_cast<uint64_t>(q.getColumn(7).getInt64());
+  return row;
+}
+
+std::optional<Tombstone> LoadTombstone(SQLite::Database& db, ByteSpan group_id,
+                                       std::string* migration_id = nullptr) {
+  Statement q(db,
+              "SELECT moved_to, moved_at, confirmation, migration_id"
+              " FROM ds_tombstones WHERE group_id = ?");
+  BindBlob(q, 1, group_id);
+  if (!q.executeStep()) return std::nullopt;
+  Tombstone t;
+  t.group_id.assign(group_id.begin(), group_id.end());
+  t.moved_to = q.getColumn(0).getString();
+  t.moved_at_ms = q.getColumn(1).getInt64();
+  t.confirmation = ColumnBytes(q.getColumn(2));
+  if (migration_id != nullptr) *migration_id = q.getColumn(3).getString();
+  return t;
+}
+
+GroupSummary Summarize(ByteSpan group_id, const GroupRow& row) {
+  GroupSummary s;
+  s.group_id.assign(group_id.begin(), group_id.end());
+  s.epoch = row.epoch;
+  s.ciphersuite = row.cipher_suite;
+  s.frozen = !row.frozen_by.empty();
+  s.migration_id = s.frozen ? row.frozen_by : row.imported_by;
+  return s;
+}
+
+// Appends a message; the caller holds a write transaction.
+uint64_t AppendMessage(SQLite::Database& db, ByteSpan group_id, uint64_t seq,
+                       uint64_t epoch, mls::ContentType type, ByteSpan message,
+                       std::string_view migration_id, UnixMillis now) {
+  Statement ins(db,
+                "INSERT INTO ds_messages (group_id, seq, epoch, content_type,"
+                " message, migration_id, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)");
+  BindBlob(ins, 1, group_id);
+  ins.bind(2, static_cast<int64_t>(seq));
+  ins.bind(3, static_cast<int64_t>(epoch));
+  ins.bind(4, static_cast<int>(type));
+  BindBlob(ins, 5, message);
+  if (migration_id.empty()) {
+    ins.bind(6);
+  } else {
+    ins.bind(6, std::string(migration_id));
+  }
+  ins.bind(7, static_cast<int64_t>(now));
+  ins.exec();
+  Statement bump(db, "UPDATE ds_groups SET next_seq = ?, updated_at = ? WHERE group_id = ?");
+  bump.bind(1, static_cast<int64_t>(seq + 1));
+  bump.bind(2, static_cast<int64_t>(now));
+  BindBlob(bump, 3, group_id);
+  bump.exec();
+  return seq;
+}
+
+Status CheckTree(ByteSpan tree) {
+  auto parsed = mls::DecodeRatchetTree(tree);
+  if (!parsed.ok()) return parsed.status();
+  if (parsed->leaf_count() == 0) {
+    return InvalidArgumentError("ratchet_tree: no members");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<EmbeddedDs>> EmbeddedDs::Open(const std::string& db_path,
+                                                     const Clock& clock) {
+  try {
+    auto db = std::make_unique<SQLite::Database>(db_path, SQLite::OPEN_READWRITE);
+    db->exec("PRAGMA journal_mode = WAL");
+    db->exec("PRAGMA synchronous = FULL");
+    db->exec("PRAGMA foreign_keys = ON");
+    db->setBusyTimeout(5000);
+    if (!db->tableExists("ds_groups")) {
+      return Status(StatusCode::kFailedPrecondition,
+                    "embedded DS: the database has no ds_groups table (open "
+                    "it with the store first so that its schema is upgraded)");
+    }
+    return std::unique_ptr<EmbeddedDs>(new EmbeddedDs(std::move(db), clock));
+  } catch (...) {
+    return store::StatusFromCurrentException("embedded DS: open " + db_path);
+  }
+}
+
+EmbeddedDs::EmbeddedDs(std::unique_ptr<SQLite::Database> db, const Clock& clock)
+    : db_(std::move(db)), clock_(clock) {}
+
+Result<GroupSummary> EmbeddedDs::CreateGroup(ByteSpan group_info_message,
+                                             ByteSpan ratchet_tree) {
+  MIMI_ASSIGN_OR_RETURN(mls::GroupInfo info,
+                        mls::DecodeGroupInfoMessage(group_info_message));
+  MIMI_RETURN_IF_ERROR(CheckTree(ratchet_tree));
+  const mls::GroupContext& ctx = info.group_context;
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    if (auto t = LoadTombstone(*db_, ctx.group_id)) return MovedError(*t);
+    if (LoadGroup(*db_, ctx.group_id)) {
+      return Status(StatusCode::kAlreadyExists, "group-exists",
+                    "group " + GroupHex(ctx.group_id) + " already lives here");
+    }
+    const UnixMillis now = clock_.NowMillis();
+    Statement ins(*db_,
+                  "INSERT INTO ds_groups (group_id, cipher_suite, epoch,"
+                  " tree_epoch, ratchet_tree, group_info, next_seq, created_at,"
+                  " updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)");
+    BindBlob(ins, 1, ctx.group_id);
+    ins.bind(2, static_cast<int>(ctx.cipher_suite));
+    ins.bind(3, static_cast<int64_t>(ctx.epoch));
+    ins.bind(4, static_cast<int64_t>(ctx.epoch));
+    BindBlob(ins, 5, ratchet_tree);
+    BindBlob(ins, 6, group_info_message);
+    ins.bind(7, static_cast<int64_t>(now));
+    ins.bind(8, static_cast<int64_t>(now));
+    ins.exec();
+    tx.commit();
+    GroupRow row;
+    row.cipher_suite = ctx.cipher_suite;
+    row.epoch = ctx.epoch;
+    return Summarize(ctx.group_id, row);
+  } catch (...) {
+    return store::StatusFromCurrentException("embedded DS: create group");
+  }
+}
+
+Result<uint64_t> EmbeddedDs::SubmitCommit(ByteSpan group_id, ByteSpan commit,
+                                          ByteSpan new_ratchet_tree,
+                                          ByteSpan new_group_info) {
+  MIMI_ASSIGN_OR_RETURN(mls::MlsMessage msg, mls::DecodeMlsMessage(commit));
+  if (msg.content_type() != mls::ContentType::kCommit) {
+    return Status(StatusCode::kInvalidArgument, "not-a-commit",
+                  "the message is a " +
+                      std::string(mls::ContentTypeName(msg.content_type())));
+  }
+  if (!std::equal(group_id.begin(), group_id.end(), msg.group_id().begin(),
+                  msg.group_id().end())) {
+    return Status(StatusCode::kInvalidArgument, "wrong-group",
+                  "the commit is for group " + GroupHex(msg.group_id()));
+  }
+  MIMI_RETURN_IF_ERROR(CheckTree(new_ratchet_tree));
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    if (auto t = LoadTombstone(*db_, group_id)) return MovedError(*t);
+    std::optional<GroupRow> row = LoadGroup(*db_, group_id);
+    if (!row) return UnknownGroup(group_id);
+    if (!row->frozen_by.empty()) {
+      return Status(StatusCode::kFailedPrecondition, "group-frozen",
+                    "group " + GroupHex(group_id) +
+                        " is frozen by migration " + row->frozen_by);
+    }
+    if (msg.epoch() != row->epoch) {
+      return Status(StatusCode::kFailedPrecondition, "epoch-mismatch",
+                    "commit for epoch " + std::to_string(msg.epoch()) +
+                        ", group is at epoch " + std::to_string(row->epoch));
+    }
+    const UnixMillis now = clock_.NowMillis();
+    const uint64_t seq = AppendMessage(*db_, group_id, row->next_seq, row->epoch,
+                                       mls::ContentType::kCommit, commit, "", now);
+    Statement up(*db_,
+                 "UPDATE ds_groups SET epoch = ?, tree_epoch = ?, ratchet_tree = ?,"
+                 " group_info = ?, updated_at = ? WHERE group_id = ? AND epoch = ?");
+    up.bind(1, static_cast<int64_t>(row->epoch + 1));
+    up.bind(2, static_cast<int64_t>(row->epoch + 1));
+    BindBlob(up, 3, new_ratchet_tree);
+    BindBlob(up, 4, new_group_info.empty() ? ByteSpan(row->group_info)
+                                           : new_group_info);
+    up.bind(5, static_cast<int64_t>(now));
+    BindBlob(up, 6, group_id);
+    up.bind(7, static_cast<int64_t>(row->epoch));
+    if (up.exec() != 1) return InternalError("embedded DS: epoch moved under lock");
+    tx.commit();
+    return seq;
+  } catch (...) {
+    return store::StatusFromCurrentException("embedded DS: submit commit");
+  }
+}
+
+Result<uint64_t> EmbeddedDs::SubmitMessage(ByteSpan group_id, ByteSpan message) {
+  MIMI_ASSIGN_OR_RETURN(mls::MlsMessage msg, mls::DecodeMlsMessage(message));
+  if (msg.content_type() == mls::ContentType::kCommit) {
+    return Status(StatusCode::kInvalidArgument, "commit-needs-tree",
+                  "commits go to the commit endpoint with their new tree");
+  }
+  if (!std::equal(group_id.begin(), group_id.end(), msg.group_id().begin(),
+                  msg.group_id().end())) {
+    return Status(StatusCode::kInvalidArgument, "wrong-group",
+                  "the message is for group " + GroupHex(msg.group_id()));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    if (auto t = LoadTombstone(*db_, group_id)) return MovedError(*t);
+    std::optional<GroupRow> row = LoadGroup(*db_, group_id);
+    if (!row) return UnknownGroup(group_id);
+    // Messages accepted after the export would be left behind at the source.
+    if (!row->frozen_by.empty()) {
+      return Status(StatusCode::kFailedPrecondition, "group-frozen",
+                    "group " + GroupHex(group_id) +
+                        " is frozen by migration " + row->frozen_by);
+    }
+    if (msg.epoch() != row->epoch) {
+      return Status(StatusCode::kFailedPrecondition, "epoch-mismatch",
+                    "message for epoch " + std::to_string(msg.epoch()) +
+                        ", group is at epoch " + std::to_string(row->epoch));
+    }
+    const uint64_t seq =
+        AppendMessage(*db_, group_id, row->next_seq, row->epoch,
+                      msg.content_type(), message, "", clock_.NowMillis());
+    tx.commit();
+    return seq;
+  } catch (...) {
+    return store::StatusFromCurrentException("embedded DS: submit message");
+  }
+}
+
+Result<std::vector<StoredMessage>> EmbeddedDs::FetchMessages(ByteSpan group_id,
+                                                             uint64_t after_seq,
+                                                             int limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    if (auto t = LoadTombstone(*db_, group_id)) return MovedError(*t);
+    if (!LoadGroup(*db_, group_id)) return UnknownGroup(group_id);
+    Statement q(*db_,
+                "SELECT seq, message FROM ds_messages WHERE group_id = ? AND seq > ?"
+                " ORDER BY seq LIMIT ?");
+    BindBlob(q, 1, group_id);
+    q.bind(2, static_cast<int64_t>(after_seq));
+    q.bind(3, limit);
+    std::vector<StoredMessage> out;
+    while (q.executeStep()) {
+      out.push_back({static_cast<uint64_t>(q.getColumn(0).getInt64()),
+                     ColumnBytes(q.getColumn(1))});
+    }
+    return out;
+  } catch (...) {
+    return store::StatusFromCurrentException("embedded DS: fetch messages");
+  }
+}
+
+Result<GroupDetails> EmbeddedDs::Details(ByteSpan group_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    if (auto t = LoadTombstone(*db_, group_id)) return MovedError(*t);
+    std::optional<GroupRow> row = LoadGroup(*db_, group_id);
+    if (!row) return UnknownGroup(group_id);
+    GroupDetails d;
+    d.summary = Summarize(group_id, *row);
+    d.tree_epoch = row->tree_epoch;
+    d.last_seq = row->next_seq - 1;
+    auto tree = mls::DecodeRatchetTree(row->ratchet_tree);
+    if (tree.ok()) {
+      for (uint32_t i = 0; i < tree->leaf_count(); ++i) {
+        if (tree->Leaf(i) != nullptr) d.member_count++;
+      }
+    }
+    return d;
+  } catch (...) {
+    return store::StatusFromCurrentException("embedded DS: group details");
+  }
+}
+
+Result<size_t> EmbeddedDs::CountGroups() {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    Statement q(*db_, "SELECT COUNT(*) FROM ds_groups");
+    q.executeStep();
+    return static_cast<size_t>(q.getColumn(0).getInt64());
+  } catch (...) {
+    return store::StatusFromCurrentException("embedded DS: count groups");
+  }
+}
+
+Result<GroupSummary> EmbeddedDs::LookupGroup(ByteSpan group_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    if (auto t = LoadTombstone(*db_, group_id)) return MovedError(*t);
+    std::optional<GroupRow> row = LoadGroup(*db_, group_id);
+    if (!row) return UnknownGroup(group_id);
+    return Summarize(group_id, *row);
+  } catch (...) {
+    return store::StatusFromCurrentException("embedded DS: lookup group");
+  }
+}
+
+Result<Tombstone> EmbeddedDs::LookupTombstone(ByteSpan group_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    if (auto t = LoadTombstone(*db_, group_id)) return *t;
+    return NotFoundError("no tombstone for group " + GroupHex(group_id));
+  } catch (...) {
+    return store::StatusFromCurrentException("embedded DS: lookup tombstone");
+  }
+}
+
+Result<Bytes> EmbeddedDs::MemberSignatureKey(ByteSpan group_id,
+                                             uint32_t leaf_index) {
+  Bytes tree_bytes;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    try {
+      if (auto t = LoadTombstone(*db_, group_id)) return MovedError(*t);
+      std::optional<GroupRow> row = LoadGroup(*db_, group_id);
+      if (!row) return UnknownGroup(group_id);
+      tree_bytes = std::move(row->ratchet_tree);
+    } catch (...) {
+      return store::StatusFromCurrentException("embedded DS: member key");
+    }
+  }
+  MIMI_ASSIGN_OR_RETURN(mls::RatchetTree tree, mls::DecodeRatchetTree(tree_bytes));
+  const mls::LeafNode* leaf = tree.Leaf(leaf_index);
+  if (leaf == nullptr) {
+    return Status(StatusCode::kNotFound, "unknown-leaf",
+                  "no member at leaf " + std::to_string(leaf_index));
+  }
+  return leaf->signature_key;
+}
+
+Status EmbeddedDs::Freeze(ByteSpan group_id, uint64_t epoch,
+                          std::string_view migration_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    if (auto t = LoadTombstone(*db_, group_id)) return MovedError(*t);
+    std::optional<GroupRow> row = LoadGroup(*db_, group_id);
+    if (!row) return UnknownGroup(group_id);
+    if (row->frozen_by == migration_id) return Status::Ok();
+    if (!row->frozen_by.empty()) {
+      return Status(StatusCode::kFailedPrecondition, "group-frozen",
+                    "group " + GroupHex(group_id) +
+                        " is frozen by migration " + row->frozen_by);
+    }
+    if (row->epoch != epoch) {
+      return Status(StatusCode::kFailedPrecondition, "epoch-mismatch",
+                    "group is at epoch " + std::to_string(row->epoch) +
+                        ", not " + std::to_string(epoch));
+    }
+    Statement up(*db_,
+                 "UPDATE ds_groups SET frozen_by = ?, updated_at = ?"
+                 " WHERE group_id = ? AND frozen_by IS NULL AND epoch = ?");
+    up.bind(1, std::string(migration_id));
+    up.bind(2, static_cast<int64_t>(clock_.NowMillis()));
+    BindBlob(up, 3, group_id);
+    up.bind(4, static_cast<int64_t>(epoch));
+    if (up.exec() != 1) return InternalError("embedded DS: freeze lost a race under lock");
+    tx.commit();
+    return Status::Ok();
+  } catch (...) {
+    return store::StatusFromCurrentException("embedded DS: freeze");
+  }
+}
+
+Status EmbeddedDs::Unfreeze(ByteSpan group_id, std::string_view migration_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    Statement up(*db_,
+                 "UPDATE ds_groups SET frozen_by = NULL, updated_at = ?"
+                 " WHERE group_id = ? AND frozen_by = ?");
+    up.bind(1, static_cast<int64_t>(clock_.NowMillis()));
+    BindBlob(up, 2, group_id);
+    up.bind(3, std::string(migration_id));
+    up.exec();
+    tx.commit();
+    return Status::Ok();
+  } catch (...) {
+    return store::StatusFromCurrentException("embedded DS: unfreeze");
+  }
+}
+
+Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
+                                           std::string_view migration_id) {
+  GroupState state;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    try {
+      if (auto t = LoadTombstone(*db_, group_id)) return MovedError(*t);
+      std::optional<GroupRow> row = LoadGroup(*db_, group_id);
+      if (!row) return UnknownGroup(group_id);
+      if (row->frozen_by != migration_id) {
+        return Status(StatusCode::kFailedPrecondition, "not-frozen",
+                      "group " + GroupHex(group_id) +
+                          " is not frozen by migration " + std::string(migration_id));
+      }
+      state.cipher_suite = row->cipher_suite;
+      state.group_id.assign(group_id.begin(), group_id.end());
+      state.epoch = row->epoch;
+      state.group_info = std::move(row->group_info);
+      state.ratchet_tree = std::move(row->ratchet_tree);
+      state.migration_commit.assign(commit.begin(), commit.end());
+      // The current epoch's messages, without any migration fan-out, so that
+      // exporting again after a fan-out yields the same bytes.
+      Statement q(*db_,
+                  "SELECT seq, message FROM ds_messages WHERE group_id = ?"
+                  " AND epoch = ? AND migration_id IS NULL ORDER BY seq");
+      BindBlob(q, 1, group_id);
+      q.bind(2, static_cast<int64_t>(row->epoch));
+      while (q.executeStep()) {
+        state.pending_messages.push_back(
+            {static_cast<uint64_t>(q.getColumn(0).getInt64()),
+             ColumnBytes(q.getColumn(1))});
+      }
+    } catch (...) {
+      return store::StatusFromCurrentException("embedded DS: export");
+    }
+  }
+  return Encode(state);
+}
+
+Status EmbeddedDs::ImportGroupState(ByteSpan group_state,
+                                    std::string_view migration_id) {
+  MIMI_ASSIGN_OR_RETURN(GroupState state, DecodeGroupState(group_state));
+  MIMI_RETURN_IF_ERROR(CheckTree(state.ratchet_tree));
+  MIMI_ASSIGN_OR_RETURN(mls::MlsMessage commit,
+                        mls::DecodeMlsMessage(state.migration_commit));
+  if (commit.content_type() != mls::ContentType::kCommit ||
+      commit.group_id() != state.group_id || commit.epoch() != state.epoch) {
+    return InvalidArgumentError(
+        "GroupState.migration_commit: not a commit for this group and epoch");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    if (std::optional<GroupRow> row = LoadGroup(*db_, state.group_id)) {
+      if (row->imported_by == migration_id) return Status::Ok();
+      return Status(StatusCode::kAlreadyExists, "group-exists",
+                    "group " + GroupHex(state.group_id) + " already lives here");
+    }
+    // A group coming back to a DS it once left: it lives here again.
+    Statement del(*db_, "DELETE FROM ds_tombstones WHERE group_id = ?");
+    BindBlob(del, 1, state.group_id);
+    del.exec();
+    const UnixMillis now = clock_.NowMillis();
+    Statement ins(*db_,
+                  "INSERT INTO ds_groups (group_id, cipher_suite, epoch,"
+                  " tree_epoch, ratchet_tree, group_info, imported_by, next_seq,"
+                  " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)");
+    BindBlob(ins, 1, state.group_id);
+    ins.bind(2, static_cast<int>(state.cipher_suite));
+    ins.bind(3, static_cast<int64_t>(state.epoch + 1));
+    ins.bind(4, static_cast<int64_t>(state.epoch));
+    BindBlob(ins, 5, state.ratchet_tree);
+    BindBlob(ins, 6, state.group_info);
+    ins.bind(7, std::string(migration_id));
+    ins.bind(8, static_cast<int64_t>(now));
+    ins.bind(9, static_cast<int64_t>(now));
+    ins.exec();
+    uint64_t seq = 1;
+    for (const StoredMessage& m : state.pending_messages) {
+      auto decoded = mls::DecodeMlsMessage(m.message);
+      const mls::ContentType type = decoded.ok() ? decoded->content_type()
+                                                 : mls::ContentType::kApplication;
+      AppendMessage(*db_, state.group_id, seq++, state.epoch, type, m.message, "",
+                    now);
+    }
+    AppendMessage(*db_, state.group_id, seq, state.epoch, mls::ContentType::kCommit,
+                  state.migration_commit, migration_id, now);
+    tx.commit();
+    return Status::Ok();
+  } catch (...) {
+    return store::StatusFromCurrentException("embedded DS: import");
+  }
+}
+
+Status EmbeddedDs::FanOutCommit(ByteSpan group_id, ByteSpan commit,
+                                std::string_view migration_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    std::string tombstone_migration;
+    if (auto t = LoadTombstone(*db_, group_id, &tombstone_migration)) {
+      // Fanned out before the purge that left this tombstone.
+      if (tombstone_migration == migration_id) return Status::Ok();
+      return MovedError(*t);
+    }
+    std::optional<GroupRow> row = LoadGroup(*db_, group_id);
+    if (!row) return UnknownGroup(group_id);
+    if (row->frozen_by != migration_id) {
+      return Status(StatusCode::kFailedPrecondition, "not-frozen",
+                    "group " + GroupHex(group_id) +
+                        " is not frozen by migration " + std::string(migration_id));
+    }
+    Statement seen(*db_,
+                   "SELECT 1 FROM ds_messages WHERE group_id = ? AND migration_id = ?");
+    BindBlob(seen, 1, group_id);
+    seen.bind(2, std::string(migration_id));
+    if (seen.executeStep()) return Status::Ok();
+    AppendMessage(*db_, group_id, row->next_seq, row->epoch,
+                  mls::ContentType::kCommit, commit, migration_id,
+                  clock_.NowMillis());
+    tx.commit();
+    return Status::Ok();
+  } catch (...) {
+    return store::StatusFromCurrentException("embedded DS: fan out");
+  }
+}
+
+Status EmbeddedDs::DeleteGroup(ByteSpan group_id, const Tombstone& tombstone,
+                               std::string_view migration_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    std::string tombstone_migration;
+    if (LoadTombstone(*db_, group_id, &tombstone_migration)) {
+      if (tombstone_migration == migration_id) return Status::Ok();
+      return Status(StatusCode::kFailedPrecondition, "moved",
+                    "group already left under another migration");
+    }
+    std::optional<GroupRow> row = LoadGroup(*db_, group_id);
+    if (!row) return UnknownGroup(group_id);
+    if (row->frozen_by != migration_id) {
+      return Status(StatusCode::kFailedPrecondition, "not-frozen",
+                    "group " + GroupHex(group_id) +
+                        " is not frozen by migration " + std::string(migration_id));
+    }
+    Statement dm(*db_, "DELETE FROM ds_messages WHERE group_id = ?");
+    BindBlob(dm, 1, group_id);
+    dm.exec();
+    Statement dg(*db_, "DELETE FROM ds_groups WHERE group_id = ?");
+    BindBlob(dg, 1, group_id);
+    dg.exec();
+    Statement ins(*db_,
+                  "INSERT INTO ds_tombstones (group_id, moved_to, moved_at,"
+                  " confirmation, migration_id) VALUES (?, ?, ?, ?, ?)");
+    BindBlob(ins, 1, group_id);
+    ins.bind(2, tombstone.moved_to);
+    ins.bind(3, static_cast<int64_t>(tombstone.moved_at_ms));
+    BindBlob(ins, 4, tombstone.confirmation);
+    ins.bind(5, std::string(migration_id));
+    ins.exec();
+    tx.commit();
+    return Status::Ok();
+  } catch (...) {
+    return store::StatusFromCurrentException("embedded DS: delete group");
+  }
+}
+
+}  // namespace mimi::embedded_ds

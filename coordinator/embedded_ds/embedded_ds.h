@@ -1,0 +1,99 @@
+// EmbeddedDs: the reference Delivery Service that ships inside mimi-portd, so
+// that the coordinator runs anywhere with nothing else installed. It keeps
+// groups, their ratchet trees and their messages in the daemon's SQLite file
+// (tables ds_*, created by migrations/0002_embedded_ds.sql), implements the
+// DeliveryService interface the coordinator drives, and offers members the
+// few operations of a DS: create a group, submit a commit with its new tree,
+// submit a message, fetch messages in order.
+//
+// What it checks is what a DS can check without group secrets: framing,
+// group, epoch (a commit is accepted only at the current epoch, then the
+// epoch advances), freeze, and tombstones ("moved"). It does not verify MLS
+// signatures or tree hashes; members do.
+//
+// After an import, the group is at the migration commit's epoch + 1 while its
+// stored tree is the one of the epoch before (the commit's effect on the tree
+// is known to members only); the next commit brings a fresh tree.
+// tree_epoch says which epoch the tree belongs to.
+//
+// Thread-safe: one connection, serialised by a mutex; every write is one
+// BEGIN IMMEDIATE transaction, durable (synchronous=FULL) when it returns.
+#ifndef MIMI_EMBEDDED_DS_EMBEDDED_DS_H_
+#define MIMI_EMBEDDED_DS_EMBEDDED_DS_H_
+
+#include <SQLiteCpp/Database.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "mimi_portability/clock.h"
+#include "mimi_portability/delivery_service.h"
+#include "mimi_portability/group_state.h"
+
+namespace mimi::embedded_ds {
+
+struct GroupDetails {
+  GroupSummary summary;
+  uint64_t tree_epoch = 0;
+  uint32_t member_count = 0;
+  uint64_t last_seq = 0;
+};
+
+class EmbeddedDs final : public DeliveryService {
+ public:
+  // Opens the daemon's database file, whose schema the store has already
+  // brought up to date (the ds_* tables must exist).
+  static Result<std::unique_ptr<EmbeddedDs>> Open(const std::string& db_path,
+                                                  const Clock& clock);
+
+  // --- member-facing operations (HTTP /ds/v1/, see ds_routes.h) ---
+
+  // Creates a group from its GroupInfo (MLSMessage) and ratchet tree.
+  // kAlreadyExists "group-exists" if it lives here; "moved" if it left.
+  Result<GroupSummary> CreateGroup(ByteSpan group_info_message,
+                                   ByteSpan ratchet_tree);
+  // Accepts a commit at the current epoch with the tree that results from
+  // it, advances the epoch and queues the commit for every member. Returns
+  // the commit's sequence number.
+  Result<uint64_t> SubmitCommit(ByteSpan group_id, ByteSpan commit,
+                                ByteSpan new_ratchet_tree,
+                                ByteSpan new_group_info);
+  // Accepts an application message or proposal at the current epoch.
+  Result<uint64_t> SubmitMessage(ByteSpan group_id, ByteSpan message);
+  // Messages with seq > after_seq, in order, at most `limit`.
+  Result<std::vector<StoredMessage>> FetchMessages(ByteSpan group_id,
+                                                   uint64_t after_seq,
+                                                   int limit);
+  Result<GroupDetails> Details(ByteSpan group_id);
+  Result<size_t> CountGroups();
+
+  // --- DeliveryService ---
+  Result<GroupSummary> LookupGroup(ByteSpan group_id) override;
+  Result<Tombstone> LookupTombstone(ByteSpan group_id) override;
+  Result<Bytes> MemberSignatureKey(ByteSpan group_id,
+                                   uint32_t leaf_index) override;
+  Status Freeze(ByteSpan group_id, uint64_t epoch,
+                std::string_view migration_id) override;
+  Status Unfreeze(ByteSpan group_id, std::string_view migration_id) override;
+  Result<Bytes> ExportGroupState(ByteSpan group_id, ByteSpan commit,
+                                 std::string_view migration_id) override;
+  Status ImportGroupState(ByteSpan group_state,
+                          std::string_view migration_id) override;
+  Status FanOutCommit(ByteSpan group_id, ByteSpan commit,
+                      std::string_view migration_id) override;
+  Status DeleteGroup(ByteSpan group_id, const Tombstone& tombstone,
+                     std::string_view migration_id) override;
+
+ private:
+  EmbeddedDs(std::unique_ptr<SQLite::Database> db, const Clock& clock);
+
+  std::mutex mu_;
+  std::unique_ptr<SQLite::Database> db_;
+  const Clock& clock_;
+};
+
+}  // namespace mimi::embedded_ds
+
+#endif  // MIMI_EMBEDDED_DS_EMBEDDED_DS_H_

@@ -1,0 +1,250 @@
+#include "embedded_ds/embedded_ds.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "mimi_portability/group_state.h"
+#include "store/sqlite_store.h"
+#include "testing/temp_dir.h"
+
+namespace mimi::embedded_ds {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+Bytes Fixture(const std::string& name) {
+  return FromHex(ReadFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/" + name)).value();
+}
+
+// ts-mls writes a bare GroupInfo; members hand it to a DS as an MLSMessage.
+Bytes GroupInfoMessage(int suite) {
+  return FromHex("00010004" + ReadFile(std::string(MIMI_TEST_DATA_DIR) +
+                                       "/mls/group_info_suite" +
+                                       std::to_string(suite) + ".hex"))
+      .value();
+}
+
+class EmbeddedDsTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<EmbeddedDs> OpenDs(const std::string& name) {
+    const std::string path = dir_ / name;
+    auto store = store::SqliteStore::Open(path, clock_);  // creates the schema
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    auto ds = EmbeddedDs::Open(path, clock_);
+    EXPECT_TRUE(ds.ok()) << ds.status().ToString();
+    return ds.ok() ? std::move(ds).value() : nullptr;
+  }
+
+  void SetUp() override {
+    manifest_ = nlohmann::json::parse(
+        ReadFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/manifest.json"));
+    group_id_ = FromHex(manifest_["suites"][0]["group_id"].get<std::string>()).value();
+    tree_ = Fixture("ratchet_tree_suite1.hex");
+    commit_ = Fixture("commit_public_suite1.hex");
+    ds_ = OpenDs("source.db");
+    ASSERT_NE(ds_, nullptr);
+    auto created = ds_->CreateGroup(GroupInfoMessage(1), tree_);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    EXPECT_EQ(created->epoch, 1u);
+    EXPECT_EQ(created->ciphersuite, 1);
+  }
+
+  FakeClock clock_;
+  testing::TempDir dir_;
+  nlohmann::json manifest_;
+  Bytes group_id_, tree_, commit_;
+  std::unique_ptr<EmbeddedDs> ds_;
+};
+
+TEST_F(EmbeddedDsTest, CreatingTwiceIsRefused) {
+  auto again = ds_->CreateGroup(GroupInfoMessage(1), tree_);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().reason(), "group-exists");
+  EXPECT_EQ(*ds_->CountGroups(), 1u);
+}
+
+TEST_F(EmbeddedDsTest, BadInputsChangeNothing) {
+  EXPECT_EQ(ds_->CreateGroup(Fixture("group_info_suite2.hex"), tree_).status().code(),
+            StatusCode::kInvalidArgument);  // bare: reads as wire format 2
+  EXPECT_FALSE(ds_->CreateGroup(GroupInfoMessage(2), Bytes{0x01}).ok());
+  EXPECT_EQ(ds_->SubmitCommit(group_id_, Fixture("application_suite1.hex"), tree_, {})
+                .status()
+                .reason(),
+            "not-a-commit");
+  EXPECT_EQ(ds_->SubmitMessage(group_id_, commit_).status().reason(),
+            "commit-needs-tree");
+  EXPECT_EQ(ds_->SubmitCommit(group_id_, commit_, Bytes{0x00}, {}).status().code(),
+            StatusCode::kMalformed);
+  EXPECT_EQ(ds_->SubmitMessage(Bytes{1, 2}, Fixture("application_suite1.hex"))
+                .status()
+                .reason(),
+            "wrong-group");
+  auto details = ds_->Details(group_id_);
+  ASSERT_TRUE(details.ok());
+  EXPECT_EQ(details->summary.epoch, 1u);
+  EXPECT_EQ(details->last_seq, 0u);
+  EXPECT_EQ(*ds_->CountGroups(), 1u);
+}
+
+TEST_F(EmbeddedDsTest, CommitAdvancesEpochAndMessagesFanOutInOrder) {
+  const Bytes app = Fixture("application_suite1.hex");
+  const Bytes proposal = Fixture("proposal_suite1.hex");
+  EXPECT_EQ(*ds_->SubmitMessage(group_id_, app), 1u);
+  EXPECT_EQ(*ds_->SubmitMessage(group_id_, proposal), 2u);
+  EXPECT_EQ(*ds_->SubmitCommit(group_id_, commit_, tree_, {}), 3u);
+  EXPECT_EQ(ds_->LookupGroup(group_id_)->epoch, 2u);
+
+  // The same commit again is stale now, and so is an epoch-1 message.
+  auto stale = ds_->SubmitCommit(group_id_, commit_, tree_, {});
+  EXPECT_EQ(stale.status().reason(), "epoch-mismatch");
+  EXPECT_EQ(ds_->SubmitMessage(group_id_, app).status().reason(), "epoch-mismatch");
+
+  auto all = ds_->FetchMessages(group_id_, 0, 100);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0], (StoredMessage{1, app}));
+  EXPECT_EQ((*all)[1], (StoredMessage{2, proposal}));
+  EXPECT_EQ((*all)[2], (StoredMessage{3, commit_}));
+  auto tail = ds_->FetchMessages(group_id_, 2, 100);
+  ASSERT_EQ(tail->size(), 1u);
+  EXPECT_EQ((*tail)[0].seq, 3u);
+  EXPECT_EQ(ds_->FetchMessages(group_id_, 0, 1)->size(), 1u);
+}
+
+TEST_F(EmbeddedDsTest, MemberKeysComeFromTheTree) {
+  for (const auto& member : manifest_["suites"][0]["members"]) {
+    auto key = ds_->MemberSignatureKey(group_id_, member["leaf_index"].get<uint32_t>());
+    ASSERT_TRUE(key.ok()) << key.status().ToString();
+    EXPECT_EQ(ToHex(*key), member["signature_public_key"]);
+  }
+  EXPECT_EQ(ds_->MemberSignatureKey(group_id_, 7).status().reason(), "unknown-leaf");
+  EXPECT_EQ(ds_->MemberSignatureKey(Bytes{9}, 0).status().reason(), "unknown-group");
+}
+
+TEST_F(EmbeddedDsTest, FreezeIsExclusiveIdempotentAndChecksTheEpoch) {
+  EXPECT_EQ(ds_->Freeze(group_id_, 2, "m1").reason(), "epoch-mismatch");
+  ASSERT_TRUE(ds_->Freeze(group_id_, 1, "m1").ok());
+  EXPECT_TRUE(ds_->Freeze(group_id_, 1, "m1").ok());
+  EXPECT_EQ(ds_->Freeze(group_id_, 1, "m2").reason(), "group-frozen");
+  EXPECT_EQ(ds_->SubmitCommit(group_id_, commit_, tree_, {}).status().reason(),
+            "group-frozen");
+  EXPECT_EQ(ds_->SubmitMessage(group_id_, Fixture("application_suite1.hex"))
+                .status()
+                .reason(),
+            "group-frozen");
+  auto summary = ds_->LookupGroup(group_id_);
+  EXPECT_TRUE(summary->frozen);
+  EXPECT_EQ(summary->migration_id, "m1");
+  // Another migration cannot lift it; its own can, and commits flow again.
+  EXPECT_TRUE(ds_->Unfreeze(group_id_, "m2").ok());
+  EXPECT_TRUE(ds_->LookupGroup(group_id_)->frozen);
+  EXPECT_TRUE(ds_->Unfreeze(group_id_, "m1").ok());
+  EXPECT_TRUE(ds_->Unfreeze(group_id_, "m1").ok());
+  EXPECT_TRUE(ds_->SubmitCommit(group_id_, commit_, tree_, {}).ok());
+}
+
+TEST_F(EmbeddedDsTest, MigrationBetweenTwoDsInstances) {
+  const Bytes app = Fixture("application_suite1.hex");
+  ASSERT_TRUE(ds_->SubmitMessage(group_id_, app).ok());
+  EXPECT_EQ(ds_->ExportGroupState(group_id_, commit_, "m1").status().reason(),
+            "not-frozen");
+  ASSERT_TRUE(ds_->Freeze(group_id_, 1, "m1").ok());
+  auto exported = ds_->ExportGroupState(group_id_, commit_, "m1");
+  ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+  auto state = DecodeGroupState(*exported);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->epoch, 1u);
+  EXPECT_EQ(state->ratchet_tree, tree_);
+  EXPECT_EQ(state->migration_commit, commit_);
+  ASSERT_EQ(state->pending_messages.size(), 1u);
+
+  std::unique_ptr<EmbeddedDs> target = OpenDs("target.db");
+  ASSERT_NE(target, nullptr);
+  ASSERT_TRUE(target->ImportGroupState(*exported, "m1").ok());
+  EXPECT_TRUE(target->ImportGroupState(*exported, "m1").ok());  // idempotent
+  EXPECT_EQ(target->ImportGroupState(*exported, "m9").reason(), "group-exists");
+  auto details = target->Details(group_id_);
+  ASSERT_TRUE(details.ok());
+  EXPECT_EQ(details->summary.epoch, 2u);  // where members are after the commit
+  EXPECT_EQ(details->tree_epoch, 1u);
+  EXPECT_EQ(details->member_count, 3u);
+  EXPECT_EQ(details->summary.migration_id, "m1");
+  auto at_target = target->FetchMessages(group_id_, 0, 100);
+  ASSERT_EQ(at_target->size(), 2u);
+  EXPECT_EQ((*at_target)[0].message, app);
+  EXPECT_EQ((*at_target)[1].message, commit_);
+
+  // Fan-out happens once however often it is asked for, and exporting again
+  // afterwards yields the same bytes (the content is resent byte-identical).
+  ASSERT_TRUE(ds_->FanOutCommit(group_id_, commit_, "m1").ok());
+  ASSERT_TRUE(ds_->FanOutCommit(group_id_, commit_, "m1").ok());
+  auto at_source = ds_->FetchMessages(group_id_, 0, 100);
+  ASSERT_EQ(at_source->size(), 2u);
+  EXPECT_EQ((*at_source)[1].message, commit_);
+  EXPECT_EQ(*ds_->ExportGroupState(group_id_, commit_, "m1"), *exported);
+
+  Tombstone t{group_id_, "target.test", clock_.NowMillis(), Bytes{0xc0, 0xff}};
+  EXPECT_EQ(ds_->DeleteGroup(group_id_, t, "m2").reason(), "not-frozen");
+  ASSERT_TRUE(ds_->DeleteGroup(group_id_, t, "m1").ok());
+  EXPECT_TRUE(ds_->DeleteGroup(group_id_, t, "m1").ok());
+  EXPECT_TRUE(ds_->FanOutCommit(group_id_, commit_, "m1").ok());  // late repeat
+  auto moved = ds_->LookupGroup(group_id_);
+  EXPECT_EQ(moved.status().reason(), "moved");
+  EXPECT_NE(moved.status().detail().find("target.test"), std::string::npos);
+  EXPECT_EQ(ds_->FetchMessages(group_id_, 0, 10).status().reason(), "moved");
+  EXPECT_EQ(ds_->CreateGroup(GroupInfoMessage(1), tree_).status().reason(), "moved");
+  auto tomb = ds_->LookupTombstone(group_id_);
+  ASSERT_TRUE(tomb.ok());
+  EXPECT_EQ(tomb->moved_to, "target.test");
+  EXPECT_EQ(tomb->confirmation, (Bytes{0xc0, 0xff}));
+  EXPECT_EQ(*ds_->CountGroups(), 0u);
+
+  // The group can come back: importing it lifts the tombstone.
+  ASSERT_TRUE(target->Freeze(group_id_, 2, "m3").ok());
+  auto back = target->ExportGroupState(group_id_, commit_, "m3");
+  ASSERT_TRUE(back.ok());
+  // Its commit is at epoch 1, not the group's epoch 2 at the target.
+  EXPECT_EQ(ds_->ImportGroupState(*back, "m3").code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(EmbeddedDsTest, ImportRefusesStateThatDoesNotHoldTogether) {
+  std::unique_ptr<EmbeddedDs> target = OpenDs("target.db");
+  GroupState s;
+  s.cipher_suite = 1;
+  s.group_id = group_id_;
+  s.epoch = 1;
+  s.ratchet_tree = tree_;
+  s.migration_commit = Fixture("application_suite1.hex");
+  EXPECT_EQ(target->ImportGroupState(*Encode(s), "m1").code(),
+            StatusCode::kInvalidArgument);
+  s.migration_commit = commit_;
+  s.ratchet_tree = Bytes{0x00};
+  EXPECT_EQ(target->ImportGroupState(*Encode(s), "m1").code(), StatusCode::kMalformed);
+  EXPECT_EQ(target->ImportGroupState(Bytes{0x00, 0x01}, "m1").code(),
+            StatusCode::kMalformed);
+  EXPECT_EQ(*target->CountGroups(), 0u);
+}
+
+TEST(EmbeddedDsOpenTest, RefusesADatabaseWithoutItsTables) {
+  testing::TempDir dir;
+  FakeClock clock;
+  {
+    SQLite::Database db((dir / "empty.db").string(),
+                        SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  }
+  auto ds = EmbeddedDs::Open(dir / "empty.db", clock);
+  ASSERT_FALSE(ds.ok());
+  EXPECT_EQ(ds.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(EmbeddedDs::Open(dir / "missing.db", clock).ok());
+}
+
+}  // namespace
+}  // namespace mimi::embedded_ds
