@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "codec/json.h"
 #include "mimi_portability/bytes.h"
+#include "mls/mls_json.h"
 
 namespace mimi::cli {
 namespace {
@@ -37,6 +38,8 @@ std::vector<DecodableType> Types() {
                        return codec::DecodeToJson(name, b);
                      }});
   }
+  // RFC 9420 framing of a commit or other group message (coordinator/mls).
+  types.push_back({std::string(mls::kMlsMessageTypeName), mls::DecodeMlsMessageToJson});
   return types;
 }
 
@@ -76,6 +79,7 @@ int ExitCodeFor(const Status& status) {
       return kExitNotFound;
     case StatusCode::kMalformed:
     case StatusCode::kInvalidArgument:
+    case StatusCode::kUnsupported:  // e.g. an MLSMessage that is a Welcome
       return kExitBadInput;
     default:
       return kExitInternal;
