@@ -1,0 +1,121 @@
+// PeerKeyResolver: the public keys of other Delivery Services, for checking
+// the signatures they make (MigrationResponse, MigrationContent, ...).
+//
+// For a domain it fetches the key document from the peer's address (a
+// PeerLocator) over HTTPS, verifying the certificate against the configured
+// CA bundle (or the system store) and the host name, and caches it until its
+// valid_until (at most max_cache_ms). A signature is accepted under the
+// current key of the suite or under an old key whose expiry has not passed.
+// When a signature does not verify under the cached keys the document is
+// fetched again, at most once per min_refetch_interval_ms per domain, so a
+// rotation at the peer is picked up at once but a stream of forged
+// signatures cannot make us hammer the peer. Configuration may pin a
+// domain's keys instead; pinned domains are never fetched.
+//
+// Results: OK; kBadSignature (no known key verifies it); kUnavailable when
+// the document cannot be obtained (connection, TLS, HTTP status, a malformed
+// or expired document: all retryable, never a crash); kInvalidArgument for a
+// domain that is not a DNS name; kUnsupported for a suite outside 1..7.
+//
+// Thread-safe: the daemon calls it from many handler threads. Fetches for one
+// domain are single-flight (others wait for the result); different domains
+// do not block each other. The clock must outlive the resolver.
+#ifndef MIMI_KEYS_PEER_KEY_RESOLVER_H_
+#define MIMI_KEYS_PEER_KEY_RESOLVER_H_
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/ciphersuite.h"
+#include "crypto/public_key.h"
+#include "keys/key_document.h"
+#include "keys/peer_address.h"
+#include "mimi_portability/bytes.h"
+#include "mimi_portability/clock.h"
+#include "mimi_portability/messages.h"
+#include "mimi_portability/status.h"
+
+namespace mimi::keys {
+
+struct PinnedKey {
+  crypto::CipherSuiteId ciphersuite = 0;
+  crypto::PublicKey public_key;
+};
+
+struct PeerKeyResolverOptions {
+  PeerLocator locator = DefaultPeerLocator();
+  // PEM file of trusted CAs; empty means the system trust store.
+  std::string ca_bundle_path;
+  // Lowercase domain -> its keys; such domains are never fetched.
+  std::map<std::string, std::vector<PinnedKey>> pinned;
+  int64_t min_refetch_interval_ms = 30'000;
+  // After a failed fetch, callers get the same error without a new attempt
+  // for this long.
+  int64_t fetch_failure_backoff_ms = 2'000;
+  int64_t max_cache_ms = 24LL * 60 * 60 * 1000;
+  int64_t timeout_ms = 5'000;  // connect, read and write, each
+};
+
+class PeerKeyResolver {
+ public:
+  PeerKeyResolver(PeerKeyResolverOptions options, const Clock& clock);
+  ~PeerKeyResolver();
+  PeerKeyResolver(const PeerKeyResolver&) = delete;
+  PeerKeyResolver& operator=(const PeerKeyResolver&) = delete;
+
+  // VerifyWithLabel(key, label, content, signature) for some key that
+  // `domain` has for `suite` (see the file comment for the results).
+  Status VerifyWithLabel(std::string_view domain, crypto::CipherSuiteId suite,
+                         std::string_view label, ByteSpan content,
+                         ByteSpan signature);
+
+  // The signature of a protocol struct made by `domain`.
+  template <typename T>
+  Status VerifyMessage(std::string_view domain, crypto::CipherSuiteId suite,
+                       const T& msg) {
+    MIMI_ASSIGN_OR_RETURN(Bytes tbs, ToBeSigned(msg));
+    Status s = VerifyWithLabel(domain, suite, SignatureLabel<T>(), tbs,
+                               msg.signature);
+    if (!s.ok()) {
+      return Status(s.code(), std::string(MessageName<T>()) + ".signature: " +
+                                  s.detail());
+    }
+    return s;
+  }
+
+  // The keys `domain` has now for `suite`: current first, then unexpired
+  // old ones (fetching if the cache is stale).
+  Result<std::vector<crypto::PublicKey>> KeysFor(std::string_view domain,
+                                                 crypto::CipherSuiteId suite);
+
+  // Key documents fetched successfully so far (for tests and metrics).
+  uint64_t fetch_count() const { return fetch_count_.load(); }
+
+ private:
+  struct Entry;
+
+  std::shared_ptr<Entry> EntryFor(const std::string& domain);
+  // The cached document, fetching first if it is stale.
+  Result<std::shared_ptr<const KeyDocument>> Current(const std::string& domain,
+                                                     Entry& entry);
+  // Fetches into `entry` (whose mutex the caller holds).
+  Status FetchLocked(const std::string& domain, Entry& entry);
+  Result<KeyDocument> Fetch(const std::string& domain);
+  std::vector<crypto::PublicKey> Select(const KeyDocument& doc,
+                                        crypto::CipherSuiteId suite) const;
+
+  const PeerKeyResolverOptions options_;
+  const Clock& clock_;
+  std::mutex map_mu_;
+  std::map<std::string, std::shared_ptr<Entry>> entries_;
+  std::atomic<uint64_t> fetch_count_{0};
+};
+
+}  // namespace mimi::keys
+
+#endif  // MIMI_KEYS_PEER_KEY_RESOLVER_H_
