@@ -619,6 +619,62 @@ TEST(MessagesErrorTest, RepresentativeDetails) {
                            "exceeds the 0 bytes left"));
 }
 
+// The shared check must catch each kind of broken decoder, or the fuzzers
+// and the corpus replay would pass vacuously.
+TEST(FuzzCheckTest, DetectsBrokenDecoders) {
+  const Bytes input = Join(Nest("MigrationAbort", AbortFields()));
+  auto decode = [](ByteSpan b) { return Decode<MigrationAbort>(b); };
+  auto encode = [](const MigrationAbort& m) { return Encode(m); };
+  bool accepted = false;
+  EXPECT_EQ(fuzz::CheckRoundTrip("MigrationAbort", input, decode, encode,
+                                 &accepted),
+            "");
+  EXPECT_TRUE(accepted);
+
+  // Re-encoding that loses a byte.
+  auto lossy = [](const MigrationAbort& m) {
+    Bytes b = Encode(m).value();
+    b.pop_back();
+    return Result<Bytes>(b);
+  };
+  EXPECT_NE(fuzz::CheckRoundTrip("MigrationAbort", input, decode, lossy), "");
+  // Re-encoding that fails.
+  auto failing = [](const MigrationAbort&) {
+    return Result<Bytes>(InternalError("no"));
+  };
+  EXPECT_NE(fuzz::CheckRoundTrip("MigrationAbort", input, decode, failing), "");
+  // Rejection with the wrong code, or a detail that names another struct.
+  auto wrong_code = [](ByteSpan) {
+    return Result<MigrationAbort>(InvalidArgumentError("MigrationAbort.nonce"));
+  };
+  EXPECT_NE(fuzz::CheckRoundTrip("MigrationAbort", input, wrong_code, encode),
+            "");
+  auto wrong_name = [](ByteSpan) {
+    return Result<MigrationAbort>(MalformedError("MigrationAbortAck.nonce: x"));
+  };
+  EXPECT_NE(fuzz::CheckRoundTrip("MigrationAbort", input, wrong_name, encode),
+            "");
+  accepted = true;
+  auto right_name = [](ByteSpan) {
+    return Result<MigrationAbort>(MalformedError("MigrationAbort: 1 trailing bytes"));
+  };
+  EXPECT_EQ(fuzz::CheckRoundTrip("MigrationAbort", input, right_name, encode,
+                                 &accepted),
+            "");
+  EXPECT_FALSE(accepted);
+}
+
+TEST(FuzzCheckTest, DetectsToBeSignedThatIsNotThePrefix) {
+  const Bytes input = Join(Nest("MigrationAbort", AbortFields()));
+  MigrationAbort m = AbortValue();
+  EXPECT_EQ(fuzz::CheckToBeSigned(ByteSpan(input), m), "");
+  m.signature.pop_back();  // the input's signature is no longer m's
+  EXPECT_NE(fuzz::CheckToBeSigned(ByteSpan(input), m), "");
+  Bytes longer = input;
+  longer.push_back(0);
+  EXPECT_NE(fuzz::CheckToBeSigned(ByteSpan(longer), AbortValue()), "");
+}
+
 void WriteFile(const std::filesystem::path& path, const Bytes& b) {
   std::ofstream(path, std::ios::binary)
       .write(reinterpret_cast<const char*>(b.data()),
