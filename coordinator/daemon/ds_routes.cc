@@ -1,0 +1,150 @@
+#include "daemon/ds_routes.h"
+
+#include <charconv>
+
+namespace mimi::daemon {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kMaxFetch = 1000;
+constexpr char kGroupPattern[] = "([0-9a-f]{2,510})";
+
+Result<json> ParseBody(const httplib::Request& req) {
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return MalformedError("body: expected a JSON object");
+  }
+  return body;
+}
+
+Result<Bytes> HexField(const json& body, const char* name, bool required) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) {
+    if (required) return MalformedError(std::string(name) + ": missing");
+    return Bytes{};
+  }
+  if (!it->is_string()) return MalformedError(std::string(name) + ": expected hex string");
+  auto bytes = FromHex(it->get<std::string>());
+  if (!bytes.ok()) return MalformedError(std::string(name) + ": " + bytes.status().detail());
+  return bytes;
+}
+
+Result<uint64_t> QueryNumber(const httplib::Request& req, const char* name,
+                             uint64_t fallback) {
+  if (!req.has_param(name)) return fallback;
+  const std::string v = req.get_param_value(name);
+  uint64_t out = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || ptr != v.data() + v.size()) {
+    return MalformedError(std::string("query ") + name + ": not a number");
+  }
+  return out;
+}
+
+// Errors from the DS, with the tombstone's domain when the group moved.
+void ReplyDsError(httplib::Response& res, embedded_ds::EmbeddedDs& ds,
+                  ByteSpan group_id, const Status& status) {
+  if (status.reason() == "moved") {
+    auto tomb = ds.LookupTombstone(group_id);
+    if (tomb.ok()) {
+      ReplyError(res, status, {{"moved_to", tomb->moved_to}});
+      return;
+    }
+  }
+  ReplyError(res, status);
+}
+
+Bytes GroupIdFrom(const httplib::Request& req) {
+  // The route's pattern admits only an even number of hex digits... or an
+  // odd one, which FromHex refuses; both end as an empty id that matches
+  // no group.
+  auto id = FromHex(req.matches[1].str());
+  return id.ok() ? std::move(id).value() : Bytes{};
+}
+
+}  // namespace
+
+void RegisterDsRoutes(HttpServer& server, embedded_ds::EmbeddedDs& ds) {
+  const std::string group = std::string("/ds/v1/groups/") + kGroupPattern;
+
+  server.Post("/ds/v1/groups", [&ds](const httplib::Request& req,
+                                     httplib::Response& res) {
+    auto body = ParseBody(req);
+    if (!body.ok()) return ReplyError(res, body.status());
+    auto info = HexField(*body, "group_info", true);
+    auto tree = HexField(*body, "ratchet_tree", true);
+    if (!info.ok()) return ReplyError(res, info.status());
+    if (!tree.ok()) return ReplyError(res, tree.status());
+    auto created = ds.CreateGroup(*info, *tree);
+    if (!created.ok()) {
+      auto gi = FromHex(body->value("group_id", ""));
+      return ReplyDsError(res, ds, gi.ok() ? *gi : Bytes{}, created.status());
+    }
+    ReplyJson(res, 201, {{"group_id", ToHex(created->group_id)},
+                         {"epoch", created->epoch},
+                         {"cipher_suite", created->ciphersuite}});
+  });
+
+  server.Get(group, [&ds](const httplib::Request& req, httplib::Response& res) {
+    const Bytes gid = GroupIdFrom(req);
+    auto d = ds.Details(gid);
+    if (!d.ok()) return ReplyDsError(res, ds, gid, d.status());
+    ReplyJson(res, 200, {{"group_id", ToHex(gid)},
+                         {"epoch", d->summary.epoch},
+                         {"cipher_suite", d->summary.ciphersuite},
+                         {"frozen", d->summary.frozen},
+                         {"migration_id", d->summary.migration_id},
+                         {"tree_epoch", d->tree_epoch},
+                         {"members", d->member_count},
+                         {"last_seq", d->last_seq}});
+  });
+
+  server.Post(group + "/commits", [&ds](const httplib::Request& req,
+                                        httplib::Response& res) {
+    const Bytes gid = GroupIdFrom(req);
+    auto body = ParseBody(req);
+    if (!body.ok()) return ReplyError(res, body.status());
+    auto commit = HexField(*body, "commit", true);
+    auto tree = HexField(*body, "ratchet_tree", true);
+    auto info = HexField(*body, "group_info", false);
+    for (const auto* r : {&commit, &tree, &info}) {
+      if (!r->ok()) return ReplyError(res, r->status());
+    }
+    auto seq = ds.SubmitCommit(gid, *commit, *tree, *info);
+    if (!seq.ok()) return ReplyDsError(res, ds, gid, seq.status());
+    auto summary = ds.LookupGroup(gid);
+    ReplyJson(res, 200, {{"seq", *seq}, {"epoch", summary.ok() ? summary->epoch : 0}});
+  });
+
+  server.Post(group + "/messages", [&ds](const httplib::Request& req,
+                                         httplib::Response& res) {
+    const Bytes gid = GroupIdFrom(req);
+    auto body = ParseBody(req);
+    if (!body.ok()) return ReplyError(res, body.status());
+    auto message = HexField(*body, "message", true);
+    if (!message.ok()) return ReplyError(res, message.status());
+    auto seq = ds.SubmitMessage(gid, *message);
+    if (!seq.ok()) return ReplyDsError(res, ds, gid, seq.status());
+    ReplyJson(res, 200, {{"seq", *seq}});
+  });
+
+  server.Get(group + "/messages", [&ds](const httplib::Request& req,
+                                        httplib::Response& res) {
+    const Bytes gid = GroupIdFrom(req);
+    auto after = QueryNumber(req, "after", 0);
+    auto limit = QueryNumber(req, "limit", kMaxFetch);
+    if (!after.ok()) return ReplyError(res, after.status());
+    if (!limit.ok()) return ReplyError(res, limit.status());
+    const int n = static_cast<int>(std::min<uint64_t>(*limit, kMaxFetch));
+    auto messages = ds.FetchMessages(gid, *after, n);
+    if (!messages.ok()) return ReplyDsError(res, ds, gid, messages.status());
+    json list = json::array();
+    for (const StoredMessage& m : *messages) {
+      list.push_back({{"seq", m.seq}, {"message", ToHex(m.message)}});
+    }
+    ReplyJson(res, 200, {{"messages", list}});
+  });
+}
+
+}  // namespace mimi::daemon
