@@ -159,6 +159,22 @@ Result<std::unique_ptr<DsKeyStore>> DsKeyStore::Open(
   return store;
 }
 
+Result<std::unique_ptr<DsKeyStore>> DsKeyStore::OpenExisting(
+    const fs::path& dir, const Clock& clock) {
+  std::error_code ec;
+  if (!fs::exists(dir / kManifest, ec)) {
+    return NotFoundError("no key store in " + dir.string());
+  }
+  std::unique_ptr<DsKeyStore> store(new DsKeyStore(dir, {}, clock));
+  std::lock_guard<std::mutex> lock(store->mu_);
+  MIMI_RETURN_IF_ERROR(store->LoadLocked());
+  for (const Entry& e : store->entries_) {
+    if (!e.info.expires) store->suites_.push_back(e.info.ciphersuite);
+  }
+  std::sort(store->suites_.begin(), store->suites_.end());
+  return store;
+}
+
 Status DsKeyStore::LoadLocked() {
   const fs::path manifest = dir_ / kManifest;
   std::error_code ec;

@@ -50,6 +50,12 @@ class DsKeyStore {
       const std::filesystem::path& dir,
       const std::vector<crypto::CipherSuiteId>& suites, const Clock& clock);
 
+  // Opens an existing store for the suites it has current keys for, without
+  // generating or deleting anything (for operator tools); kNotFound if `dir`
+  // holds no store.
+  static Result<std::unique_ptr<DsKeyStore>> OpenExisting(
+      const std::filesystem::path& dir, const Clock& clock);
+
   const std::filesystem::path& dir() const { return dir_; }
   std::vector<crypto::CipherSuiteId> suites() const;
 
@@ -83,7 +89,7 @@ class DsKeyStore {
   void PruneExpiredLocked();
 
   const std::filesystem::path dir_;
-  const std::vector<crypto::CipherSuiteId> suites_;
+  std::vector<crypto::CipherSuiteId> suites_;  // fixed once opened
   const Clock& clock_;
 
   mutable std::mutex mu_;

@@ -25,6 +25,9 @@ int ExitCode();
 // decode TYPE INPUT: prints a wire message as JSON (cli/decode.cc).
 void RegisterDecode(CLI::App& app);
 
+// keys generate|show|rotate: the DS signing key directory (cli/keys.cc).
+void RegisterKeys(CLI::App& app);
+
 }  // namespace mimi::cli
 
 #endif  // MIMI_TOOLS_CLI_COMMANDS_H_

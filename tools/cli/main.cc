@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
     CLI::App app{"mimi-portctl: inspect and drive MIMI Portability migrations"};
     app.require_subcommand(1);
     mimi::cli::RegisterDecode(app);
+    mimi::cli::RegisterKeys(app);
     CLI11_PARSE(app, argc, argv);
     return mimi::cli::ExitCode();
   } catch (const std::exception& e) {
