@@ -81,8 +81,8 @@ using SignedTypes =
 TYPED_TEST_SUITE(MessageSigningTest, SignedTypes);
 
 TYPED_TEST(MessageSigningTest, SignsVerifiesAndDetectsTampering) {
-  for (SignatureScheme scheme : {SignatureScheme::kEd25519,
-                                 SignatureScheme::kEcdsaSecp256r1Sha256}) {
+  for (SignatureScheme scheme :
+       {SignatureScheme::kEd25519, SignatureScheme::kEcdsaSecp256r1Sha256}) {
     auto key = SigningKey::Generate(scheme);
     ASSERT_TRUE(key.ok());
     TypeParam msg = Sample<TypeParam>();
@@ -129,8 +129,9 @@ TEST(MigrationContentHashTest, HashesTheWholeSerializationWithTheSuiteHash) {
     CipherSuiteId suite;
     HashAlgorithm hash;
   };
-  for (Case c : {Case{1, HashAlgorithm::kSha256}, Case{2, HashAlgorithm::kSha256},
-                 Case{5, HashAlgorithm::kSha512}, Case{7, HashAlgorithm::kSha384}}) {
+  for (Case c :
+       {Case{1, HashAlgorithm::kSha256}, Case{2, HashAlgorithm::kSha256},
+        Case{5, HashAlgorithm::kSha512}, Case{7, HashAlgorithm::kSha384}}) {
     auto h = MigrationContentHash(c.suite, content);
     ASSERT_TRUE(h.ok());
     EXPECT_EQ(*h, Hash(c.hash, wire).value()) << c.suite;
@@ -153,8 +154,8 @@ class TsMlsInitSignatureTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(TsMlsInitSignatureTest, VerifiesUnderTheMembersLeafKey) {
   std::string path = std::string(MIMI_TEST_DATA_DIR) +
-                     "/mls/init_signature_suite" +
-                     std::to_string(GetParam()) + ".json";
+                     "/mls/init_signature_suite" + std::to_string(GetParam()) +
+                     ".json";
   std::ifstream f(path);
   ASSERT_TRUE(f) << "missing fixture " << path;
   auto j = nlohmann::json::parse(f);
@@ -193,7 +194,8 @@ TEST_P(TsMlsInitSignatureTest, VerifiesUnderTheMembersLeafKey) {
   EXPECT_EQ(VerifyMessage(*key, changed).code(), StatusCode::kBadSignature);
 }
 
-INSTANTIATE_TEST_SUITE_P(Suites, TsMlsInitSignatureTest, ::testing::Values(1, 2));
+INSTANTIATE_TEST_SUITE_P(Suites, TsMlsInitSignatureTest,
+                         ::testing::Values(1, 2));
 
 }  // namespace
 }  // namespace mimi::crypto

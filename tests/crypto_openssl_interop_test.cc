@@ -66,12 +66,11 @@ std::string GenpkeyArgs(SignatureScheme s) {
 int ToolVerify(SignatureScheme s, const std::filesystem::path& pub,
                const std::filesystem::path& msg,
                const std::filesystem::path& sig) {
-  std::string cmd =
-      IsEdDsa(s)
-          ? "openssl pkeyutl -verify -pubin -inkey " + Q(pub) +
-                " -rawin -in " + Q(msg) + " -sigfile " + Q(sig)
-          : "openssl dgst " + DigestFlag(s) + " -verify " + Q(pub) +
-                " -signature " + Q(sig) + " " + Q(msg);
+  std::string cmd = IsEdDsa(s)
+                        ? "openssl pkeyutl -verify -pubin -inkey " + Q(pub) +
+                              " -rawin -in " + Q(msg) + " -sigfile " + Q(sig)
+                        : "openssl dgst " + DigestFlag(s) + " -verify " +
+                              Q(pub) + " -signature " + Q(sig) + " " + Q(msg);
   return RunCommand(cmd + " >/dev/null 2>&1").exit_code;
 }
 
@@ -92,15 +91,15 @@ TEST_P(OpenSslInteropTest, ToolVerifiesOurSignature) {
   WriteFile(dir_ / "pub.pem", *pem);
   WriteFile(dir_ / "msg", ToString(SignContent(label_, content_).value()));
   WriteFile(dir_ / "sig", ToString(*sig));
-  EXPECT_EQ(ToolVerify(GetParam(), dir_ / "pub.pem", dir_ / "msg", dir_ / "sig"),
-            0);
+  EXPECT_EQ(
+      ToolVerify(GetParam(), dir_ / "pub.pem", dir_ / "msg", dir_ / "sig"), 0);
   // The tool must also reject a tampered signature, or the check above
   // proves nothing.
   Bytes bad = *sig;
   bad[bad.size() / 2] ^= 0x04;
   WriteFile(dir_ / "bad", ToString(bad));
-  EXPECT_NE(ToolVerify(GetParam(), dir_ / "pub.pem", dir_ / "msg", dir_ / "bad"),
-            0);
+  EXPECT_NE(
+      ToolVerify(GetParam(), dir_ / "pub.pem", dir_ / "msg", dir_ / "bad"), 0);
 }
 
 TEST_P(OpenSslInteropTest, WeVerifyToolSignature) {
@@ -111,13 +110,13 @@ TEST_P(OpenSslInteropTest, WeVerifyToolSignature) {
                         " -pubout -out " + Q(dir_ / "pub.pem") + " 2>&1");
   ASSERT_EQ(pub.exit_code, 0) << pub.output;
   WriteFile(dir_ / "msg", ToString(SignContent(label_, content_).value()));
-  std::string sign_cmd =
-      IsEdDsa(GetParam())
-          ? "openssl pkeyutl -sign -inkey " + Q(dir_ / "key.pem") +
-                " -rawin -in " + Q(dir_ / "msg") + " -out " + Q(dir_ / "sig")
-          : "openssl dgst " + DigestFlag(GetParam()) + " -sign " +
-                Q(dir_ / "key.pem") + " -out " + Q(dir_ / "sig") + " " +
-                Q(dir_ / "msg");
+  std::string sign_cmd = IsEdDsa(GetParam())
+                             ? "openssl pkeyutl -sign -inkey " +
+                                   Q(dir_ / "key.pem") + " -rawin -in " +
+                                   Q(dir_ / "msg") + " -out " + Q(dir_ / "sig")
+                             : "openssl dgst " + DigestFlag(GetParam()) +
+                                   " -sign " + Q(dir_ / "key.pem") + " -out " +
+                                   Q(dir_ / "sig") + " " + Q(dir_ / "msg");
   auto signed_ = RunCommand(sign_cmd + " 2>&1");
   ASSERT_EQ(signed_.exit_code, 0) << signed_.output;
 
@@ -126,8 +125,9 @@ TEST_P(OpenSslInteropTest, WeVerifyToolSignature) {
   EXPECT_EQ(key->scheme(), GetParam());
   Bytes sig = ToBytes(ReadFile(dir_ / "sig"));
   EXPECT_TRUE(VerifyWithLabel(*key, label_, content_, sig).ok());
-  EXPECT_EQ(VerifyWithLabel(*key, "MigrationConfirmation", content_, sig).code(),
-            StatusCode::kBadSignature);
+  EXPECT_EQ(
+      VerifyWithLabel(*key, "MigrationConfirmation", content_, sig).code(),
+      StatusCode::kBadSignature);
 
   // The tool's private key file loads as our SigningKey with the same
   // public key (the DS key store uses this format).
@@ -136,9 +136,11 @@ TEST_P(OpenSslInteropTest, WeVerifyToolSignature) {
   EXPECT_EQ(priv->public_key(), *key);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllSchemes, OpenSslInteropTest, ::testing::ValuesIn(AllSignatureSchemes()),
-    [](const auto& p) { return std::string(SchemeName(p.param)); });
+INSTANTIATE_TEST_SUITE_P(AllSchemes, OpenSslInteropTest,
+                         ::testing::ValuesIn(AllSignatureSchemes()),
+                         [](const auto& p) {
+                           return std::string(SchemeName(p.param));
+                         });
 
 }  // namespace
 }  // namespace mimi::crypto

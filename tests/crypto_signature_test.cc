@@ -114,7 +114,8 @@ TEST(Rfc8032Test, KnownAnswers) {
 TEST(SignContentTest, IsRfc9420StructWithOurPrefix) {
   // varint(22) "MIMI Portability 1.0 X" varint(2) "ab"
   Bytes expected = {0x16};
-  for (char c : std::string_view("MIMI Portability 1.0 X")) expected.push_back(c);
+  for (char c : std::string_view("MIMI Portability 1.0 X"))
+    expected.push_back(c);
   expected.insert(expected.end(), {0x02, 'a', 'b'});
   EXPECT_EQ(SignContent("X", ToBytes("ab")).value(), expected);
 }
@@ -158,10 +159,10 @@ TEST_P(SchemeTest, SignWithLabelVerifiesAndRejectsTampering) {
     if (s == GetParam()) continue;
     auto wrong = SigningKey::Generate(s);
     ASSERT_TRUE(wrong.ok());
-    EXPECT_EQ(VerifyWithLabel(wrong->public_key(), "MigrationResponse", content,
-                              *sig)
-                  .code(),
-              StatusCode::kBadSignature)
+    EXPECT_EQ(
+        VerifyWithLabel(wrong->public_key(), "MigrationResponse", content, *sig)
+            .code(),
+        StatusCode::kBadSignature)
         << SchemeName(s);
   }
   // The bare Sign() is not a labeled signature.
@@ -233,9 +234,11 @@ TEST_P(SchemeTest, Pkcs8PemRoundTrips) {
             StatusCode::kInvalidArgument);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllSchemes, SchemeTest, ::testing::ValuesIn(AllSignatureSchemes()),
-    [](const auto& p) { return std::string(SchemeName(p.param)); });
+INSTANTIATE_TEST_SUITE_P(AllSchemes, SchemeTest,
+                         ::testing::ValuesIn(AllSignatureSchemes()),
+                         [](const auto& p) {
+                           return std::string(SchemeName(p.param));
+                         });
 
 TEST(PublicKeyTest, AcceptsCompressedPointsAndEmitsUncompressed) {
   for (SignatureScheme s : {SignatureScheme::kEcdsaSecp256r1Sha256,
@@ -300,19 +303,19 @@ TEST(PublicKeyTest, RejectsPointsOffTheCurveAndBadPrefixes) {
 TEST(SigningKeyTest, EcdsaScalarOneGivesTheGenerator) {
   Bytes one(32, 0);
   one.back() = 1;
-  auto key =
-      SigningKey::FromRawPrivateKey(SignatureScheme::kEcdsaSecp256r1Sha256, one);
+  auto key = SigningKey::FromRawPrivateKey(
+      SignatureScheme::kEcdsaSecp256r1Sha256, one);
   ASSERT_TRUE(key.ok()) << key.status().ToString();
   // SEC 2 §2.4.2: the base point G of secp256r1.
   EXPECT_EQ(ToHex(key->public_key().encoded()),
             "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
             "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5");
   Bytes zero(32, 0);
-  EXPECT_EQ(
-      SigningKey::FromRawPrivateKey(SignatureScheme::kEcdsaSecp256r1Sha256, zero)
-          .status()
-          .code(),
-      StatusCode::kInvalidArgument);
+  EXPECT_EQ(SigningKey::FromRawPrivateKey(
+                SignatureScheme::kEcdsaSecp256r1Sha256, zero)
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
   Bytes too_big(32, 0xff);  // above the group order
   EXPECT_EQ(SigningKey::FromRawPrivateKey(
                 SignatureScheme::kEcdsaSecp256r1Sha256, too_big)

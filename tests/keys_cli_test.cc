@@ -20,16 +20,16 @@ std::string Portctl(const std::string& args) {
 TEST(KeysCliTest, GenerateShowRotate) {
   ::mimi::testing::TempDir tmp;
   const std::string dir = ShellQuote((tmp / "keys").string());
-  auto gen = RunCommand(Portctl("keys generate --dir " + dir +
-                                " --suite 1 --suite 7"));
+  auto gen = RunCommand(
+      Portctl("keys generate --dir " + dir + " --suite 1 --suite 7"));
   ASSERT_EQ(gen.exit_code, 0) << gen.output;
   auto generated = nlohmann::json::parse(gen.output);
   ASSERT_EQ(generated["keys"].size(), 2u);
   EXPECT_EQ(generated["keys"][1]["scheme"], "ecdsa_secp384r1_sha384");
 
   // generate again is a no-op that shows the same keys.
-  auto again = RunCommand(Portctl("keys generate --dir " + dir +
-                                  " --suite 1 --suite 7"));
+  auto again = RunCommand(
+      Portctl("keys generate --dir " + dir + " --suite 1 --suite 7"));
   ASSERT_EQ(again.exit_code, 0);
   EXPECT_EQ(nlohmann::json::parse(again.output)["keys"], generated["keys"]);
 
@@ -43,8 +43,8 @@ TEST(KeysCliTest, GenerateShowRotate) {
   EXPECT_EQ(rotated["old_keys"][0]["key_id"], generated["keys"][1]["key_id"]);
 
   // show --domain prints a document that our own parser accepts.
-  auto show = RunCommand(Portctl("keys show --dir " + dir +
-                                 " --domain ds.example"));
+  auto show =
+      RunCommand(Portctl("keys show --dir " + dir + " --domain ds.example"));
   ASSERT_EQ(show.exit_code, 0) << show.output;
   auto doc = ParseKeyDocument(show.output, "ds.example");
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
@@ -54,11 +54,11 @@ TEST(KeysCliTest, GenerateShowRotate) {
 
 TEST(KeysCliTest, ErrorsHaveTheirExitCodes) {
   ::mimi::testing::TempDir tmp;
-  EXPECT_EQ(RunCommand(Portctl("keys show --dir " +
-                               ShellQuote((tmp / "none").string()) +
-                               " 2>/dev/null"))
-                .exit_code,
-            3);
+  EXPECT_EQ(
+      RunCommand(Portctl("keys show --dir " +
+                         ShellQuote((tmp / "none").string()) + " 2>/dev/null"))
+          .exit_code,
+      3);
   EXPECT_NE(RunCommand(Portctl("keys generate --dir " +
                                ShellQuote((tmp / "k").string()) +
                                " --suite 9 2>/dev/null"))

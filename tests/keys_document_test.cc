@@ -15,10 +15,13 @@ namespace {
 using nlohmann::json;
 
 TEST(Base64Test, Rfc4648Vectors) {
-  const std::pair<const char*, const char*> cases[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
-      {"foo", "Zm9v"},  {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},
-      {"foobar", "Zm9vYmFy"}};
+  const std::pair<const char*, const char*> cases[] = {{"", ""},
+                                                       {"f", "Zg=="},
+                                                       {"fo", "Zm8="},
+                                                       {"foo", "Zm9v"},
+                                                       {"foob", "Zm9vYg=="},
+                                                       {"fooba", "Zm9vYmE="},
+                                                       {"foobar", "Zm9vYmFy"}};
   for (auto [plain, enc] : cases) {
     EXPECT_EQ(Base64Encode(ToBytes(plain)), enc);
     auto dec = Base64Decode(enc, "f");
@@ -115,7 +118,8 @@ TEST_F(KeyDocumentTest, RejectsWhatItUnderstandsButIsWrong) {
   };
   const Case cases[] = {
       {"domain", [](json& j) { j["domain"] = 5; }, "domain"},
-      {"valid_until", [](json& j) { j["valid_until"] = "soon"; }, "valid_until"},
+      {"valid_until", [](json& j) { j["valid_until"] = "soon"; },
+       "valid_until"},
       {"keys missing", [](json& j) { j.erase("keys"); }, "keys"},
       {"scheme", [](json& j) { j["keys"][0]["scheme"] = "ed448"; }, "scheme"},
       {"base64", [](json& j) { j["keys"][0]["public_key"] = "abc"; },
@@ -125,8 +129,8 @@ TEST_F(KeyDocumentTest, RejectsWhatItUnderstandsButIsWrong) {
        "public_key"},
       {"key id", [](json& j) { j["keys"][0]["key_id"] = "0000000000000000"; },
        "key_id"},
-      {"two current",
-       [](json& j) { j["keys"].push_back(j["keys"][0]); }, "keys"},
+      {"two current", [](json& j) { j["keys"].push_back(j["keys"][0]); },
+       "keys"},
       {"old without expires",
        [](json& j) { j["old_keys"][0].erase("expires"); }, "expires"},
       {"suite type", [](json& j) { j["keys"][0]["ciphersuite"] = -1; },

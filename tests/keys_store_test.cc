@@ -71,7 +71,8 @@ TEST(DsKeyStoreTest, GeneratesOnFirstStartAndReloadsTheSameKeys) {
   EXPECT_EQ((*again)->SigningKeyFor(3).status().code(), StatusCode::kNotFound);
 }
 
-TEST(DsKeyStoreTest, AddingASuiteKeepsExistingKeysAndUnconfiguredOnesStayOnDisk) {
+TEST(DsKeyStoreTest,
+     AddingASuiteKeepsExistingKeysAndUnconfiguredOnesStayOnDisk) {
   TempDir tmp;
   FakeClock clock;
   auto a = DsKeyStore::Open(tmp.path(), {1}, clock);
@@ -133,6 +134,23 @@ TEST(DsKeyStoreTest, RotationSignsWithTheNewKeyAndKeepsTheOldOneUntilExpiry) {
   EXPECT_EQ((*later)->Rotate(5, 1000).status().code(), StatusCode::kNotFound);
   EXPECT_EQ((*later)->Rotate(1, -1).status().code(),
             StatusCode::kInvalidArgument);
+}
+
+TEST(DsKeyStoreTest, OpenExistingNeitherCreatesNorGenerates) {
+  TempDir tmp;
+  FakeClock clock;
+  EXPECT_EQ(DsKeyStore::OpenExisting(tmp / "none", clock).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_FALSE(fs::exists(tmp / "none"));
+  auto made = DsKeyStore::Open(tmp.path(), {4, 5}, clock);
+  ASSERT_TRUE(made.ok());
+  auto keys = (*made)->CurrentKeys();
+  made->reset();
+  auto existing = DsKeyStore::OpenExisting(tmp.path(), clock);
+  ASSERT_TRUE(existing.ok()) << existing.status().ToString();
+  EXPECT_EQ((*existing)->suites(), (std::vector<crypto::CipherSuiteId>{4, 5}));
+  ASSERT_EQ((*existing)->CurrentKeys().size(), 2u);
+  EXPECT_EQ((*existing)->CurrentKeys()[1].public_key, keys[1].public_key);
 }
 
 TEST(DsKeyStoreTest, RefusesKeyFilesOthersCanRead) {

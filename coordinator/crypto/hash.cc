@@ -22,7 +22,8 @@ Result<Bytes> Hash(HashAlgorithm hash, ByteSpan data) {
   if (md == nullptr) return InternalError("unknown hash algorithm");
   Bytes out(HashLength(hash));
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1 ||
+  if (EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) !=
+          1 ||
       len != out.size()) {
     return InternalError(internal::OpenSslError(std::string("EVP_Digest ") +
                                                 std::string(HashName(hash))));

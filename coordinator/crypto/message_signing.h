@@ -34,8 +34,8 @@ Status VerifyMessage(const PublicKey& key, const T& msg) {
   MIMI_ASSIGN_OR_RETURN(Bytes tbs, ToBeSigned(msg));
   Status s = VerifyWithLabel(key, SignatureLabel<T>(), tbs, msg.signature);
   if (!s.ok()) {
-    return Status(s.code(), std::string(MessageName<T>()) + ".signature: " +
-                                s.detail());
+    return Status(s.code(),
+                  std::string(MessageName<T>()) + ".signature: " + s.detail());
   }
   return s;
 }

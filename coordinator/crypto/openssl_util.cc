@@ -96,8 +96,7 @@ Result<SignatureScheme> SchemeOfKey(const EVP_PKEY* key) {
     std::array<char, 64> group{};
     size_t len = 0;
     if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME,
-                                       group.data(), group.size(),
-                                       &len) != 1) {
+                                       group.data(), group.size(), &len) != 1) {
       return InvalidArgumentError(OpenSslError("EC key without a named curve"));
     }
     std::string_view name(group.data(), len);

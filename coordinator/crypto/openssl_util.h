@@ -52,7 +52,7 @@ void ClearOpenSslErrors();
 // ("P-256") and NID.
 const char* KeyTypeName(SignatureScheme scheme);
 const char* CurveName(SignatureScheme scheme);  // nullptr for EdDSA
-int CurveNid(SignatureScheme scheme);            // NID_undef for EdDSA
+int CurveNid(SignatureScheme scheme);           // NID_undef for EdDSA
 // The digest ECDSA hashes with; nullptr for EdDSA (which hashes internally).
 const EVP_MD* SignatureDigest(SignatureScheme scheme);
 // Field element size in bytes (32, 48, 66 for the ECDSA curves; 32 and 57

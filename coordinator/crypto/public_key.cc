@@ -20,10 +20,10 @@ Result<Bytes> CanonicalEcPoint(SignatureScheme scheme, ByteSpan point) {
       point.size() == 1 + n && (point[0] == 0x02 || point[0] == 0x03);
   const bool uncompressed = point.size() == 1 + 2 * n && point[0] == 0x04;
   if (!compressed && !uncompressed) {
-    return MalformedError(curve + " public key: " + std::to_string(point.size()) +
-                          " bytes is not a compressed (" +
-                          std::to_string(1 + n) + ") or uncompressed (" +
-                          std::to_string(1 + 2 * n) + ") SEC1 point");
+    return MalformedError(
+        curve + " public key: " + std::to_string(point.size()) +
+        " bytes is not a compressed (" + std::to_string(1 + n) +
+        ") or uncompressed (" + std::to_string(1 + 2 * n) + ") SEC1 point");
   }
   EcGroupPtr group(EC_GROUP_new_by_curve_name(CurveNid(scheme)));
   EcPointPtr p(group ? EC_POINT_new(group.get()) : nullptr);
@@ -83,8 +83,8 @@ Result<PublicKey> PublicKey::Parse(SignatureScheme scheme, ByteSpan encoded) {
   Bytes canonical;
   if (IsEdDsa(scheme)) {
     if (encoded.size() != internal::FieldBytes(scheme)) {
-      return MalformedError(std::string(SchemeName(scheme)) + " public key: " +
-                            std::to_string(encoded.size()) +
+      return MalformedError(std::string(SchemeName(scheme)) +
+                            " public key: " + std::to_string(encoded.size()) +
                             " bytes, expected " +
                             std::to_string(internal::FieldBytes(scheme)));
     }
@@ -97,7 +97,8 @@ Result<PublicKey> PublicKey::Parse(SignatureScheme scheme, ByteSpan encoded) {
     }
     canonical.assign(encoded.begin(), encoded.end());
   } else {
-    MIMI_ASSIGN_OR_RETURN(canonical, internal::CanonicalEcPoint(scheme, encoded));
+    MIMI_ASSIGN_OR_RETURN(canonical,
+                          internal::CanonicalEcPoint(scheme, encoded));
     internal::ParamBldPtr bld(OSSL_PARAM_BLD_new());
     if (!bld ||
         OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME,
@@ -111,8 +112,8 @@ Result<PublicKey> PublicKey::Parse(SignatureScheme scheme, ByteSpan encoded) {
     EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
     EVP_PKEY* raw = nullptr;
     if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-        EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY,
-                          params.get()) != 1) {
+        EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) !=
+            1) {
       return MalformedError(OpenSslError(std::string(SchemeName(scheme)) +
                                          " public key rejected"));
     }
@@ -160,9 +161,8 @@ Status PublicKey::Verify(ByteSpan message, ByteSpan signature) const {
   if (EVP_DigestVerify(ctx.get(), signature.data(), signature.size(),
                        message.data(), message.size()) != 1) {
     ClearOpenSslErrors();
-    return Status(StatusCode::kBadSignature,
-                  std::string(SchemeName(scheme_)) +
-                      " signature does not verify");
+    return Status(StatusCode::kBadSignature, std::string(SchemeName(scheme_)) +
+                                                 " signature does not verify");
   }
   return Status::Ok();
 }

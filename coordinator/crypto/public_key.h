@@ -54,7 +54,9 @@ class PublicKey {
  private:
   PublicKey(SignatureScheme scheme, Bytes encoded,
             std::shared_ptr<const internal::KeyHandle> handle)
-      : scheme_(scheme), encoded_(std::move(encoded)), handle_(std::move(handle)) {}
+      : scheme_(scheme),
+        encoded_(std::move(encoded)),
+        handle_(std::move(handle)) {}
 
   SignatureScheme scheme_;
   Bytes encoded_;

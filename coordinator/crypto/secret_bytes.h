@@ -21,7 +21,8 @@ class SecretBytes {
  public:
   SecretBytes() = default;
   explicit SecretBytes(ByteSpan data) : data_(data.begin(), data.end()) {}
-  explicit SecretBytes(std::string_view data) : data_(data.begin(), data.end()) {}
+  explicit SecretBytes(std::string_view data)
+      : data_(data.begin(), data.end()) {}
   ~SecretBytes() { Wipe(); }
 
   SecretBytes(SecretBytes&& other) noexcept : data_(std::move(other.data_)) {

@@ -26,9 +26,9 @@ Result<EvpPkeyPtr> EcKeyFromScalar(SignatureScheme scheme, ByteSpan secret) {
   const size_t n = internal::FieldBytes(scheme);
   const std::string curve = internal::CurveName(scheme);
   if (secret.size() != n) {
-    return InvalidArgumentError(curve + " private key: " +
-                                std::to_string(secret.size()) +
-                                " bytes, expected " + std::to_string(n));
+    return InvalidArgumentError(
+        curve + " private key: " + std::to_string(secret.size()) +
+        " bytes, expected " + std::to_string(n));
   }
   internal::EcGroupPtr group(
       EC_GROUP_new_by_curve_name(internal::CurveNid(scheme)));
@@ -87,15 +87,14 @@ Result<SigningKey> SigningKey::FromHandle(SignatureScheme scheme,
 }
 
 Result<SigningKey> SigningKey::Generate(SignatureScheme scheme) {
-  EvpPkeyPtr pkey(IsEdDsa(scheme)
-                      ? EVP_PKEY_Q_keygen(nullptr, nullptr,
-                                          internal::KeyTypeName(scheme))
-                      : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC",
-                                          internal::CurveName(scheme)));
+  EvpPkeyPtr pkey(
+      IsEdDsa(scheme)
+          ? EVP_PKEY_Q_keygen(nullptr, nullptr, internal::KeyTypeName(scheme))
+          : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC",
+                              internal::CurveName(scheme)));
   if (!pkey) {
-    return InternalError(OpenSslError(std::string("generating ") +
-                                      std::string(SchemeName(scheme)) +
-                                      " key"));
+    return InternalError(OpenSslError(
+        std::string("generating ") + std::string(SchemeName(scheme)) + " key"));
   }
   auto h = std::make_shared<KeyHandle>();
   h->pkey = std::move(pkey);
@@ -108,13 +107,13 @@ Result<SigningKey> SigningKey::FromRawPrivateKey(SignatureScheme scheme,
   if (IsEdDsa(scheme)) {
     if (secret.size() != internal::FieldBytes(scheme)) {
       return InvalidArgumentError(
-          std::string(SchemeName(scheme)) + " private key: " +
-          std::to_string(secret.size()) + " bytes, expected " +
-          std::to_string(internal::FieldBytes(scheme)));
+          std::string(SchemeName(scheme)) +
+          " private key: " + std::to_string(secret.size()) +
+          " bytes, expected " + std::to_string(internal::FieldBytes(scheme)));
     }
-    h->pkey.reset(EVP_PKEY_new_raw_private_key_ex(
-        nullptr, internal::KeyTypeName(scheme), nullptr, secret.data(),
-        secret.size()));
+    h->pkey.reset(
+        EVP_PKEY_new_raw_private_key_ex(nullptr, internal::KeyTypeName(scheme),
+                                        nullptr, secret.data(), secret.size()));
     if (!h->pkey) {
       return InternalError(OpenSslError("EVP_PKEY_new_raw_private_key_ex"));
     }

@@ -49,8 +49,8 @@ std::string Base64Encode(ByteSpan data) {
 
 Result<Bytes> Base64Decode(std::string_view text, std::string_view field) {
   auto fail = [&](std::string_view why) {
-    return MalformedError(std::string(field) + ": invalid base64: " +
-                          std::string(why));
+    return MalformedError(std::string(field) +
+                          ": invalid base64: " + std::string(why));
   };
   if (text.size() % 4 != 0) return fail("length is not a multiple of 4");
   Bytes out;

@@ -219,7 +219,8 @@ Status DsKeyStore::LoadLocked() {
     const std::string file = k["file"].get<std::string>();
     MIMI_ASSIGN_OR_RETURN(crypto::SecretBytes pem,
                           ReadPrivateFile(dir_ / file));
-    auto key = crypto::SigningKey::FromPkcs8Pem(cs->signature_scheme, pem.view());
+    auto key =
+        crypto::SigningKey::FromPkcs8Pem(cs->signature_scheme, pem.view());
     if (!key.ok()) {
       return Status(key.status().code(),
                     (dir_ / file).string() + ": " + key.status().detail());
@@ -230,7 +231,8 @@ Status DsKeyStore::LoadLocked() {
     }
     for (const Entry& e : entries_) {
       if (e.info.ciphersuite == cs->id && !e.info.expires && !expires) {
-        return bad("two current keys for ciphersuite " + std::to_string(cs->id));
+        return bad("two current keys for ciphersuite " +
+                   std::to_string(cs->id));
       }
     }
     auto shared = std::make_shared<const crypto::SigningKey>(std::move(*key));
@@ -244,12 +246,12 @@ Status DsKeyStore::LoadLocked() {
 Status DsKeyStore::SaveManifestLocked() const {
   json keys = json::array();
   for (const Entry& e : entries_) {
-    keys.push_back({{"ciphersuite", e.info.ciphersuite},
-                    {"key_id", e.info.key_id},
-                    {"file", e.file},
-                    {"created", e.info.created},
-                    {"expires", e.info.expires ? json(*e.info.expires)
-                                               : json(nullptr)}});
+    keys.push_back(
+        {{"ciphersuite", e.info.ciphersuite},
+         {"key_id", e.info.key_id},
+         {"file", e.file},
+         {"created", e.info.created},
+         {"expires", e.info.expires ? json(*e.info.expires) : json(nullptr)}});
   }
   json j = {{"format", kManifestFormat}, {"version", 1}, {"keys", keys}};
   const fs::path tmp = dir_ / (std::string(kManifest) + ".tmp");

@@ -26,7 +26,8 @@ json KeyToJson(const PublishedKey& k) {
 
 std::string Lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -42,12 +43,14 @@ Result<std::optional<PublishedKey>> ParseEntry(const json& e,
       e["ciphersuite"].get<uint64_t>() > 0xffff) {
     return bad("ciphersuite", "missing or not a uint16");
   }
-  auto cs = crypto::LookupCipherSuite(e["ciphersuite"].get<crypto::CipherSuiteId>());
+  auto cs =
+      crypto::LookupCipherSuite(e["ciphersuite"].get<crypto::CipherSuiteId>());
   if (!cs.ok()) return std::optional<PublishedKey>();  // a suite we do not do
   if (!e.contains("scheme") || !e["scheme"].is_string()) {
     return bad("scheme", "missing or not a string");
   }
-  if (e["scheme"].get<std::string>() != crypto::SchemeName(cs->signature_scheme)) {
+  if (e["scheme"].get<std::string>() !=
+      crypto::SchemeName(cs->signature_scheme)) {
     return bad("scheme", "\"" + e["scheme"].get<std::string>() +
                              "\" is not the scheme of ciphersuite " +
                              std::to_string(cs->id));
@@ -55,9 +58,9 @@ Result<std::optional<PublishedKey>> ParseEntry(const json& e,
   if (!e.contains("public_key") || !e["public_key"].is_string()) {
     return bad("public_key", "missing or not a string");
   }
-  MIMI_ASSIGN_OR_RETURN(
-      Bytes raw, Base64Decode(e["public_key"].get<std::string>(),
-                              "KeyDocument." + where + ".public_key"));
+  MIMI_ASSIGN_OR_RETURN(Bytes raw,
+                        Base64Decode(e["public_key"].get<std::string>(),
+                                     "KeyDocument." + where + ".public_key"));
   auto key = crypto::PublicKey::Parse(cs->signature_scheme, raw);
   if (!key.ok()) return bad("public_key", key.status().detail());
   if (!e.contains("key_id") || !e["key_id"].is_string()) {
@@ -134,16 +137,17 @@ Result<KeyDocument> ParseKeyDocument(std::string_view text,
     for (size_t i = 0; i < arr.size(); ++i) {
       MIMI_ASSIGN_OR_RETURN(
           std::optional<PublishedKey> k,
-          ParseEntry(arr[i], std::string(member) + "[" + std::to_string(i) + "]",
-                     old));
+          ParseEntry(arr[i],
+                     std::string(member) + "[" + std::to_string(i) + "]", old));
       if (!k) continue;
       auto& list = old ? doc.old_keys : doc.keys;
       if (!old && std::any_of(list.begin(), list.end(), [&](const auto& x) {
             return x.ciphersuite == k->ciphersuite;
           })) {
-        return MalformedError("KeyDocument.keys: two current keys for "
-                              "ciphersuite " +
-                              std::to_string(k->ciphersuite));
+        return MalformedError(
+            "KeyDocument.keys: two current keys for "
+            "ciphersuite " +
+            std::to_string(k->ciphersuite));
       }
       list.push_back(std::move(*k));
     }

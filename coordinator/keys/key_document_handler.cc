@@ -4,9 +4,8 @@
 
 namespace mimi::keys {
 
-KeyDocument BuildKeyDocument(const std::string& domain,
-                             const DsKeyStore& store, UnixMillis now,
-                             int64_t validity_ms) {
+KeyDocument BuildKeyDocument(const std::string& domain, const DsKeyStore& store,
+                             UnixMillis now, int64_t validity_ms) {
   KeyDocument doc;
   doc.domain = domain;
   doc.valid_until = now + validity_ms;
@@ -27,8 +26,8 @@ void RegisterKeyDocumentHandler(httplib::Server& server, std::string domain,
   server.Get(std::string(kKeyDocumentPath),
              [domain = std::move(domain), &store, &clock, validity_ms](
                  const httplib::Request&, httplib::Response& res) {
-               KeyDocument doc = BuildKeyDocument(domain, store,
-                                                  clock.NowMillis(), validity_ms);
+               KeyDocument doc = BuildKeyDocument(
+                   domain, store, clock.NowMillis(), validity_ms);
                res.set_header("Cache-Control",
                               "max-age=" + std::to_string(std::max<int64_t>(
                                                0, validity_ms / 1000)));

@@ -23,9 +23,8 @@ namespace mimi::keys {
 // failed verification, long enough that they rarely ask.
 inline constexpr int64_t kDefaultKeyDocumentValidityMs = 60 * 60 * 1000;
 
-KeyDocument BuildKeyDocument(const std::string& domain,
-                             const DsKeyStore& store, UnixMillis now,
-                             int64_t validity_ms);
+KeyDocument BuildKeyDocument(const std::string& domain, const DsKeyStore& store,
+                             UnixMillis now, int64_t validity_ms);
 
 void RegisterKeyDocumentHandler(
     httplib::Server& server, std::string domain, const DsKeyStore& store,

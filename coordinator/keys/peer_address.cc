@@ -17,9 +17,8 @@ std::string Lower(std::string_view s) {
 
 Status ValidateDomainName(std::string_view domain) {
   auto bad = [&](const char* why) {
-    return InvalidArgumentError("domain name \"" +
-                                std::string(domain.substr(0, 64)) +
-                                "\": " + why);
+    return InvalidArgumentError(
+        "domain name \"" + std::string(domain.substr(0, 64)) + "\": " + why);
   };
   if (domain.empty() || domain.size() > 253) return bad("length not 1-253");
   size_t label_len = 0;
@@ -50,12 +49,13 @@ PeerLocator DefaultPeerLocator() {
 }
 
 PeerLocator MappedPeerLocator(std::map<std::string, PeerAddress> map) {
-  return [map = std::move(map)](std::string_view domain) -> Result<PeerAddress> {
-    MIMI_RETURN_IF_ERROR(ValidateDomainName(domain));
-    auto it = map.find(Lower(domain));
-    if (it != map.end()) return it->second;
-    return PeerAddress{Lower(domain), 443};
-  };
+  return
+      [map = std::move(map)](std::string_view domain) -> Result<PeerAddress> {
+        MIMI_RETURN_IF_ERROR(ValidateDomainName(domain));
+        auto it = map.find(Lower(domain));
+        if (it != map.end()) return it->second;
+        return PeerAddress{Lower(domain), 443};
+      };
 }
 
 }  // namespace mimi::keys

@@ -55,8 +55,8 @@ std::shared_ptr<PeerKeyResolver::Entry> PeerKeyResolver::EntryFor(
 
 Result<KeyDocument> PeerKeyResolver::Fetch(const std::string& domain) {
   MIMI_ASSIGN_OR_RETURN(PeerAddress addr, options_.locator(domain));
-  const std::string where = "key document of " + domain + " from " +
-                            addr.host + ":" + std::to_string(addr.port);
+  const std::string where = "key document of " + domain + " from " + addr.host +
+                            ":" + std::to_string(addr.port);
   httplib::SSLClient cli(addr.host, addr.port);
   if (!options_.ca_bundle_path.empty()) {
     cli.set_ca_cert_path(options_.ca_bundle_path);
@@ -72,16 +72,16 @@ Result<KeyDocument> PeerKeyResolver::Fetch(const std::string& domain) {
 
   std::string body;
   bool too_large = false;
-  auto res = cli.Get(
-      std::string(kKeyDocumentPath), {{"Accept", "application/json"}},
-      [&](const char* data, size_t len) {
-        if (body.size() + len > kMaxKeyDocumentBytes) {
-          too_large = true;
-          return false;
-        }
-        body.append(data, len);
-        return true;
-      });
+  auto res =
+      cli.Get(std::string(kKeyDocumentPath), {{"Accept", "application/json"}},
+              [&](const char* data, size_t len) {
+                if (body.size() + len > kMaxKeyDocumentBytes) {
+                  too_large = true;
+                  return false;
+                }
+                body.append(data, len);
+                return true;
+              });
   if (too_large) {
     return UnavailableError(where + ": larger than " +
                             std::to_string(kMaxKeyDocumentBytes) + " bytes");
@@ -121,8 +121,8 @@ Status PeerKeyResolver::FetchLocked(const std::string& domain, Entry& entry) {
   }
   fetch_count_.fetch_add(1);
   entry.last_error = Status::Ok();
-  entry.cache_until = std::min(doc->valid_until,
-                               clock_.NowMillis() + options_.max_cache_ms);
+  entry.cache_until =
+      std::min(doc->valid_until, clock_.NowMillis() + options_.max_cache_ms);
   entry.doc = std::make_shared<const KeyDocument>(std::move(*doc));
   return Status::Ok();
 }
@@ -206,7 +206,8 @@ Status PeerKeyResolver::VerifyWithLabel(std::string_view domain_in,
       }
       Status fetched = FetchLocked(domain, *entry);
       if (!fetched.ok()) {
-        return UnavailableError(what + " does not verify under the cached "
+        return UnavailableError(what +
+                                " does not verify under the cached "
                                 "keys and refetching failed: " +
                                 fetched.detail());
       }

@@ -79,11 +79,11 @@ class PeerKeyResolver {
   Status VerifyMessage(std::string_view domain, crypto::CipherSuiteId suite,
                        const T& msg) {
     MIMI_ASSIGN_OR_RETURN(Bytes tbs, ToBeSigned(msg));
-    Status s = VerifyWithLabel(domain, suite, SignatureLabel<T>(), tbs,
-                               msg.signature);
+    Status s =
+        VerifyWithLabel(domain, suite, SignatureLabel<T>(), tbs, msg.signature);
     if (!s.ok()) {
-      return Status(s.code(), std::string(MessageName<T>()) + ".signature: " +
-                                  s.detail());
+      return Status(s.code(), std::string(MessageName<T>()) +
+                                  ".signature: " + s.detail());
     }
     return s;
   }

@@ -10,8 +10,8 @@
 namespace mimi::testing {
 
 TestHttpsServer::TestHttpsServer(const LeafCert& leaf)
-    : server_(std::make_unique<httplib::SSLServer>(
-          leaf.cert_path.c_str(), leaf.key_path.c_str())) {}
+    : server_(std::make_unique<httplib::SSLServer>(leaf.cert_path.c_str(),
+                                                   leaf.key_path.c_str())) {}
 
 TestHttpsServer::~TestHttpsServer() { Stop(); }
 

@@ -9,7 +9,8 @@ namespace mimi::testing {
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/mimi-test-XXXXXX";
+  std::string tmpl =
+      std::string(base && *base ? base : "/tmp") + "/mimi-test-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr) {
     std::perror("mkdtemp");
     std::abort();

@@ -22,15 +22,15 @@ Result<TestCa> TestCa::Create(const std::filesystem::path& dir,
                               const std::string& name) {
   auto cert = dir / (name + ".pem");
   auto key = dir / (name + ".key");
-  MIMI_RETURN_IF_ERROR(Run(
-      "creating test CA",
-      "openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
-      "-nodes -days 2 -subj " +
-          ShellQuote("/CN=" + name) +
-          " -addext basicConstraints=critical,CA:TRUE"
-          " -addext keyUsage=critical,keyCertSign,cRLSign"
-          " -keyout " +
-          ShellQuote(key.string()) + " -out " + ShellQuote(cert.string())));
+  MIMI_RETURN_IF_ERROR(
+      Run("creating test CA",
+          "openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+          "-nodes -days 2 -subj " +
+              ShellQuote("/CN=" + name) +
+              " -addext basicConstraints=critical,CA:TRUE"
+              " -addext keyUsage=critical,keyCertSign,cRLSign"
+              " -keyout " +
+              ShellQuote(key.string()) + " -out " + ShellQuote(cert.string())));
   return TestCa(dir, cert, key);
 }
 
@@ -51,13 +51,13 @@ Result<LeafCert> TestCa::IssueLeaf(
     f << "IP:127.0.0.1\n";
     if (!f) return InternalError("cannot write " + ext.string());
   }
-  MIMI_RETURN_IF_ERROR(Run(
-      "creating leaf key and CSR",
-      "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-      "-subj " +
-          ShellQuote("/CN=" + dns_names.front()) + " -keyout " +
-          ShellQuote(leaf.key_path.string()) + " -out " +
-          ShellQuote(csr.string())));
+  MIMI_RETURN_IF_ERROR(
+      Run("creating leaf key and CSR",
+          "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+          "-subj " +
+              ShellQuote("/CN=" + dns_names.front()) + " -keyout " +
+              ShellQuote(leaf.key_path.string()) + " -out " +
+              ShellQuote(csr.string())));
   MIMI_RETURN_IF_ERROR(Run(
       "signing leaf",
       "openssl x509 -req -days 2 -set_serial 0x$(openssl rand -hex 8) -in " +

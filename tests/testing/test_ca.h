@@ -42,7 +42,9 @@ class TestCa {
  private:
   TestCa(std::filesystem::path dir, std::filesystem::path cert,
          std::filesystem::path key)
-      : dir_(std::move(dir)), ca_cert_(std::move(cert)), ca_key_(std::move(key)) {}
+      : dir_(std::move(dir)),
+        ca_cert_(std::move(cert)),
+        ca_key_(std::move(key)) {}
 
   std::filesystem::path dir_;
   std::filesystem::path ca_cert_;

@@ -53,8 +53,7 @@ void PrintKeys(const keys::DsKeyStore& store) {
   for (const auto& k : store.CurrentKeys()) cur.push_back(Describe(k));
   nlohmann::json old = nlohmann::json::array();
   for (const auto& k : store.OldKeys()) old.push_back(Describe(k));
-  std::cout << nlohmann::json{{"keys", cur}, {"old_keys", old}}.dump(2)
-            << "\n";
+  std::cout << nlohmann::json{{"keys", cur}, {"old_keys", old}}.dump(2) << "\n";
 }
 
 }  // namespace
@@ -76,7 +75,8 @@ void RegisterKeys(CLI::App& app) {
       "generate",
       "Create the key directory and a key for each suite that has none");
   gen->add_option("--dir", args->dir, "key directory")->required();
-  gen->add_option("--suite", args->suites, "MLS ciphersuite id (1-7), repeatable")
+  gen->add_option("--suite", args->suites,
+                  "MLS ciphersuite id (1-7), repeatable")
       ->required()
       ->check(CLI::Range(1, 7));
   gen->callback([args] {
@@ -107,8 +107,9 @@ void RegisterKeys(CLI::App& app) {
   rotate->add_option("--suite", args->suites, "MLS ciphersuite id (1-7)")
       ->required()
       ->check(CLI::Range(1, 7));
-  rotate->add_option("--old-key-lifetime", args->old_key_lifetime_s,
-                     "seconds the old key keeps verifying (default 7 days)")
+  rotate
+      ->add_option("--old-key-lifetime", args->old_key_lifetime_s,
+                   "seconds the old key keeps verifying (default 7 days)")
       ->check(CLI::NonNegativeNumber);
   rotate->callback([args] {
     auto store = keys::DsKeyStore::OpenExisting(args->dir, SystemClock::Get());
