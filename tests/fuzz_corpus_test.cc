@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "fuzz/fuzz_checks.h"
+#include "fuzz/fuzz_mls_message.h"
 #include "mimi_portability/bytes.h"
 #include "mimi_portability/messages.h"
 
@@ -46,8 +47,8 @@ const std::vector<Corpus>& Corpora() {
       {"MigrationInitRequest", &fuzz::CheckMessage<MigrationInitRequest>},
       {"MigrationAbort", &fuzz::CheckMessage<MigrationAbort>},
       {"MigrationAbortAck", &fuzz::CheckMessage<MigrationAbortAck>},
-      // Other decoders plug in here with one line, e.g.
-      // {"MLSMessage", &CheckMlsMessage},
+      // Other decoders plug in here with one line.
+      {"MLSMessage", &CheckMlsMessage},
   };
   return *kCorpora;
 }
