@@ -24,6 +24,8 @@ TEST(ConfigTest, MinimalConfigGetsDocumentedDefaults) {
   EXPECT_EQ(c->domain, "source.test");
   EXPECT_EQ(c->listen, (HostPort{"127.0.0.1", 8443}));
   EXPECT_EQ(c->max_body_bytes, 64ull << 20);
+  EXPECT_TRUE(c->admin_enabled);
+  EXPECT_EQ(c->admin_listen, (HostPort{"127.0.0.1", 8444}));
   EXPECT_EQ(c->policy.response_ttl_seconds, 600);
   EXPECT_EQ(c->policy.target_policy, "client-token");
   EXPECT_EQ(c->PeerAddress("target.test"), (HostPort{"target.test", 443}));
@@ -109,6 +111,18 @@ TEST(ConfigTest, ErrorsNameTheSetting) {
     EXPECT_EQ(s.detail().rfind(c.expected_detail_start, 0), 0u)
         << "got: " << s.detail() << "\nfor:\n" << c.text;
   }
+}
+
+TEST(ConfigTest, AdminListenerCanBeTurnedOff) {
+  auto d = ParseConfig("admin_listen = \"off\"\n" + std::string(kMinimal), {});
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_FALSE(d->admin_enabled);
+  ConfigOverrides o;
+  o.admin_listen = "127.0.0.1:0";
+  auto e = ParseConfig("admin_listen = \"off\"\n" + std::string(kMinimal), o);
+  ASSERT_TRUE(e.ok());
+  EXPECT_TRUE(e->admin_enabled);
+  EXPECT_EQ(e->admin_listen.port, 0);
 }
 
 TEST(ConfigTest, BadPeerOverrideIsRejected) {

@@ -90,7 +90,7 @@ Status ApplyFile(const toml::table& root, Config* c) {
       root, "",
       {"domain", "listen", "admin_listen", "data_dir", "log_level",
        "ciphersuites", "max_body_bytes", "server_threads", "tls", "peers",
-       "policy", "recovery"}));
+       "policy", "recovery", "ds"}));
   MIMI_RETURN_IF_ERROR(Read(root, "", "domain", &c->domain));
   std::string listen, admin_listen;
   MIMI_RETURN_IF_ERROR(Read(root, "", "listen", &listen));
@@ -100,8 +100,10 @@ Status ApplyFile(const toml::table& root, Config* c) {
     c->listen = *hp;
   }
   MIMI_RETURN_IF_ERROR(Read(root, "", "admin_listen", &admin_listen));
-  if (!admin_listen.empty()) {
-    auto hp = ParseHostPort(admin_listen, 0);
+  if (admin_listen == "off") {
+    c->admin_enabled = false;
+  } else if (!admin_listen.empty()) {
+    auto hp = ParseHostPort(admin_listen, 8444);
     if (!hp.ok()) return SettingError("admin_listen", hp.status().detail());
     c->admin_listen = *hp;
   }
@@ -179,7 +181,73 @@ Status ApplyFile(const toml::table& root, Config* c) {
     MIMI_RETURN_IF_ERROR(Read(*r, "recovery", "auto_abort_after_seconds",
                               &rc.auto_abort_after_seconds));
   }
+  MIMI_RETURN_IF_ERROR(status);
+
+  if (const toml::table* d = SubTable(root, "ds", &status)) {
+    MIMI_RETURN_IF_ERROR(CheckKnownKeys(
+        *d, "ds", {"mode", "base_url", "secret_file", "timeout_ms", "ca"}));
+    MIMI_RETURN_IF_ERROR(Read(*d, "ds", "mode", &c->ds.mode));
+    MIMI_RETURN_IF_ERROR(Read(*d, "ds", "base_url", &c->ds.base_url));
+    MIMI_RETURN_IF_ERROR(Read(*d, "ds", "secret_file", &c->ds.secret_file));
+    MIMI_RETURN_IF_ERROR(Read(*d, "ds", "timeout_ms", &c->ds.timeout_ms));
+    MIMI_RETURN_IF_ERROR(Read(*d, "ds", "ca", &c->ds.ca_file));
+  }
   return status;
+}
+
+bool LoopbackHost(std::string_view authority) {
+  std::string_view host = authority;
+  if (host.starts_with("[")) {
+    host = host.substr(1, host.find(']') == std::string_view::npos
+                              ? std::string_view::npos
+                              : host.find(']') - 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+// The hooks carry group state; in the clear they may only cross loopback.
+Status ValidateDs(const DsConfig& ds) {
+  if (ds.mode == "embedded") return Status::Ok();
+  if (ds.mode != "http") return SettingError("ds.mode", "must be \"embedded\" or \"http\"");
+  if (ds.base_url.empty()) return SettingError("ds.base_url", "is required in http mode");
+  const bool https = ds.base_url.starts_with("https://");
+  if (!https && !ds.base_url.starts_with("http://")) {
+    return SettingError("ds.base_url", "must start with https:// (or http:// to loopback)");
+  }
+  const std::string_view rest =
+      std::string_view(ds.base_url).substr(https ? 8 : 7);
+  const std::string_view authority = rest.substr(0, rest.find('/'));
+  if (authority.empty()) return SettingError("ds.base_url", "missing host");
+  if (!https && !LoopbackHost(authority)) {
+    return SettingError("ds.base_url",
+                        "plain http:// is allowed only to a loopback host");
+  }
+  if (ds.secret_file.empty()) {
+    return SettingError("ds.secret_file", "is required in http mode");
+  }
+  std::error_code ec;
+  const auto st = std::filesystem::status(ds.secret_file, ec);
+  if (ec || !std::filesystem::is_regular_file(st)) {
+    return SettingError("ds.secret_file", "no such file: " + ds.secret_file);
+  }
+  using std::filesystem::perms;
+  if ((st.permissions() & (perms::group_all | perms::others_all)) != perms::none) {
+    return SettingError("ds.secret_file",
+                        "must be readable by its owner only (chmod 600 " +
+                            ds.secret_file + ")");
+  }
+  if (ds.timeout_ms < 100 || ds.timeout_ms > 600'000) {
+    return SettingError("ds.timeout_ms", "must be between 100 and 600000");
+  }
+  if (!ds.ca_file.empty()) {
+    if (!https) return SettingError("ds.ca", "needs an https:// ds.base_url");
+    if (!std::filesystem::is_regular_file(ds.ca_file)) {
+      return SettingError("ds.ca", "no such file: " + ds.ca_file);
+    }
+  }
+  return Status::Ok();
 }
 
 Status ApplyOverrides(const ConfigOverrides& o, Config* c) {
@@ -191,8 +259,11 @@ Status ApplyOverrides(const ConfigOverrides& o, Config* c) {
     if (!hp.ok()) return SettingError("--listen", hp.status().detail());
     c->listen = *hp;
   }
-  if (o.admin_listen) {
-    auto hp = ParseHostPort(*o.admin_listen, 0);
+  if (o.admin_listen && *o.admin_listen == "off") {
+    c->admin_enabled = false;
+  } else if (o.admin_listen) {
+    c->admin_enabled = true;
+    auto hp = ParseHostPort(*o.admin_listen, 8444);
     if (!hp.ok()) return SettingError("--admin-listen", hp.status().detail());
     c->admin_listen = *hp;
   }
@@ -275,6 +346,7 @@ Status Validate(const Config& c) {
   if (r.scan_interval_ms < 10) {
     return SettingError("recovery.scan_interval_ms", "must be at least 10");
   }
+  MIMI_RETURN_IF_ERROR(ValidateDs(c.ds));
   return Status::Ok();
 }
 

@@ -63,10 +63,27 @@ struct RecoveryConfig {
   int64_t auto_abort_after_seconds = 0;
 };
 
+// [ds]: the Delivery Service mimi-portd drives (docs/ds-interface.md).
+struct DsConfig {
+  // "embedded": the reference DS inside mimi-portd. "http": an operator's
+  // own DS behind the HTTP hooks (coordinator/ds_http/).
+  std::string mode = "embedded";
+  // http mode: "https://host[:port][/prefix]"; http:// only to loopback.
+  std::string base_url;
+  // http mode: the shared HMAC secret (>= 32 bytes, trailing white space
+  // ignored), in a file only its owner may read (mode 0600 or stricter).
+  std::string secret_file;
+  int64_t timeout_ms = 5000;  // per hook call
+  // https: CA bundle that verifies the DS; empty = the system's store.
+  std::string ca_file;
+};
+
 struct Config {
   std::string domain;                    // this DS's domain name
   HostPort listen{"127.0.0.1", 8443};    // public protocol listener
-  HostPort admin_listen{"127.0.0.1", 0}; // loopback admin API; 0 = off
+  // Loopback admin API (mimi-portctl); port 0 picks a free one.
+  HostPort admin_listen{"127.0.0.1", 8444};
+  bool admin_enabled = true;  // admin_listen = "off" disables it
   std::string data_dir;                  // database, keys, admin token
   TlsConfig tls;
   // Peer domain -> where to reach it; unmapped domains use <domain>:443.
@@ -74,6 +91,7 @@ struct Config {
   std::vector<uint16_t> ciphersuites{1, 2, 3};
   PolicyConfig policy;
   RecoveryConfig recovery;
+  DsConfig ds;
   uint64_t max_body_bytes = 64ull << 20;
   int server_threads = 16;
   std::string log_level = "info";

@@ -1,0 +1,136 @@
+#include "daemon/protocol_routes.h"
+
+#include "keys/key_document_handler.h"
+#include "protocol/refusal.h"
+
+namespace mimi::daemon {
+namespace {
+
+using protocol::kContentType;
+
+bool CheckContentType(const httplib::Request& req, httplib::Response& res) {
+  const std::string type = req.get_header_value("Content-Type");
+  if (type.rfind(kContentType, 0) == 0) return true;
+  ReplyError(res, protocol::Refuse(StatusCode::kInvalidArgument,
+                                   protocol::reason::kWrongContentType,
+                                   "expected Content-Type " +
+                                       std::string(kContentType)));
+  return false;
+}
+
+ByteSpan BodyBytes(const httplib::Request& req) {
+  return ByteSpan(reinterpret_cast<const uint8_t*>(req.body.data()),
+                  req.body.size());
+}
+
+void ReplyMessage(httplib::Response& res, int status, const Bytes& bytes) {
+  res.status = status;
+  res.set_content(std::string(bytes.begin(), bytes.end()), kContentType);
+}
+
+// A refusal; "moved" groups also name where they went.
+void ReplyRefusal(httplib::Response& res, const protocol::ProtocolContext& ctx,
+                  ByteSpan group_id, const Status& s) {
+  if (s.reason() == "moved" && !group_id.empty()) {
+    auto tomb = ctx.ds->LookupTombstone(group_id);
+    if (tomb.ok()) return ReplyError(res, s, {{"moved_to", tomb->moved_to}});
+  }
+  ReplyError(res, s);
+}
+
+std::string StatusPath(const std::string& id) {
+  return "/mimi-portability/v1/migrations/" + id;
+}
+
+}  // namespace
+
+void RegisterProtocolRoutes(HttpServer& server, const protocol::ProtocolContext& ctx,
+                            protocol::SourceService& source,
+                            protocol::TargetService& target,
+                            const ProtocolRoutesOptions& options) {
+  server.Get(std::string(keys::kKeyDocumentPath),
+             [&ctx, options](const httplib::Request&, httplib::Response& res) {
+               keys::KeyDocument doc = keys::BuildKeyDocument(
+                   ctx.domain, *ctx.keys, ctx.clock->NowMillis(),
+                   options.key_document_validity_ms);
+               res.set_content(keys::SerializeKeyDocument(doc), "application/json");
+             });
+
+  server.Post("/mimi-portability/v1/request",
+              [&target](const httplib::Request& req, httplib::Response& res) {
+                if (!CheckContentType(req, res)) return;
+                std::optional<std::string> suite;
+                if (req.has_header("MIMI-Cipher-Suite")) {
+                  suite = req.get_header_value("MIMI-Cipher-Suite");
+                }
+                auto answer = target.HandleRequest(
+                    BodyBytes(req), suite, req.get_header_value("Authorization"));
+                if (!answer.ok()) return ReplyError(res, answer.status());
+                ReplyMessage(res, 200, *answer);
+              });
+
+  server.Post("/mimi-portability/v1/init", [&ctx, &source, options](
+                                               const httplib::Request& req,
+                                               httplib::Response& res) {
+    if (!CheckContentType(req, res)) return;
+    auto answer = source.HandleInit(BodyBytes(req), options.init_wait);
+    if (!answer.ok()) {
+      // For "moved", name the new home of the group the request was about.
+      Bytes group_id;
+      if (auto init = Decode<MigrationInitRequest>(BodyBytes(req)); init.ok()) {
+        group_id = init->migration_init.migration_response.migration_request.group_id;
+      }
+      return ReplyRefusal(res, ctx, group_id, answer.status());
+    }
+    if (answer->confirmed) return ReplyMessage(res, 200, answer->confirmation);
+    res.set_header("Location", StatusPath(answer->id));
+    ReplyJson(res, 202, {{"id", answer->id},
+                         {"state", answer->state},
+                         {"status", StatusPath(answer->id)}});
+  });
+
+  server.Post("/mimi-portability/v1/content",
+              [&target](const httplib::Request& req, httplib::Response& res) {
+                if (!CheckContentType(req, res)) return;
+                auto answer = target.HandleContent(BodyBytes(req));
+                if (!answer.ok()) return ReplyError(res, answer.status());
+                ReplyMessage(res, 200, *answer);
+              });
+
+  server.Post("/mimi-portability/v1/abort",
+              [&target](const httplib::Request& req, httplib::Response& res) {
+                if (!CheckContentType(req, res)) return;
+                auto answer = target.HandleAbort(BodyBytes(req));
+                if (!answer.ok()) return ReplyError(res, answer.status());
+                ReplyMessage(res, answer->acknowledged ? 200 : 409, answer->body);
+              });
+
+  server.Get("/mimi-portability/v1/migrations/([0-9a-f]{64})",
+             [&ctx](const httplib::Request& req, httplib::Response& res) {
+               const std::string id = req.matches[1].str();
+               auto rows = ctx.store->GetById(id);
+               if (!rows.ok()) return ReplyError(res, rows.status());
+               if (rows->empty()) {
+                 return ReplyError(res, NotFoundError("no migration " + id));
+               }
+               // The source's view answers the client; a target-only DS
+               // answers with its own.
+               const store::MigrationRecord* row = &rows->front();
+               for (const auto& r : *rows) {
+                 if (r.role == store::Role::kSource) row = &r;
+               }
+               nlohmann::json body = {{"id", id},
+                                      {"role", store::RoleName(row->role)},
+                                      {"state", store::StateName(row->state)},
+                                      {"group_id", ToHex(row->group_id)},
+                                      {"source", row->source_domain},
+                                      {"target", row->target_domain}};
+               if (!row->confirmation.empty()) {
+                 body["confirmation"] = ToHex(row->confirmation);
+               }
+               if (!row->last_error.empty()) body["last_error"] = row->last_error;
+               ReplyJson(res, 200, body);
+             });
+}
+
+}  // namespace mimi::daemon

@@ -1,0 +1,38 @@
+// ProtocolContext: everything the source and target roles share, wired once
+// by the daemon (or a test). Holds references, owns nothing; the objects it
+// points to are thread-safe and outlive the services using it.
+#ifndef MIMI_PROTOCOL_CONTEXT_H_
+#define MIMI_PROTOCOL_CONTEXT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "daemon/config.h"
+#include "keys/ds_key_store.h"
+#include "keys/peer_key_resolver.h"
+#include "mimi_portability/clock.h"
+#include "mimi_portability/delivery_service.h"
+#include "protocol/client_tokens.h"
+#include "protocol/peer_transport.h"
+#include "store/store.h"
+
+namespace mimi::protocol {
+
+struct ProtocolContext {
+  std::string domain;
+  const daemon::Config* config = nullptr;  // policy, recovery, ciphersuites
+  store::Store* store = nullptr;
+  DeliveryService* ds = nullptr;
+  keys::DsKeyStore* keys = nullptr;
+  keys::PeerKeyResolver* resolver = nullptr;
+  PeerTransport* transport = nullptr;
+  ClientTokens* client_tokens = nullptr;  // target policy "client-token"
+  const Clock* clock = nullptr;
+  // Identifies this process in leases ("host:pid:random").
+  std::string instance_id;
+};
+
+}  // namespace mimi::protocol
+
+#endif  // MIMI_PROTOCOL_CONTEXT_H_

@@ -1,0 +1,54 @@
+// MigrationLease: holds the store's lease on one migration row for the span
+// of one driver's work, so that the request handler, the recovery loop, and
+// other processes on the same database never drive the same row at once.
+//
+// Acquire() is a compare-and-set in the store (free, expired or our own);
+// the destructor releases. The lease expires by itself if the process dies.
+// One lease object belongs to one thread.
+#ifndef MIMI_PROTOCOL_LEASE_H_
+#define MIMI_PROTOCOL_LEASE_H_
+
+#include <atomic>
+#include <string>
+
+#include "protocol/refusal.h"
+#include "store/store.h"
+
+namespace mimi::protocol {
+
+class MigrationLease {
+ public:
+  // kUnavailable (reason "busy") if someone else holds it.
+  static Result<std::unique_ptr<MigrationLease>> Acquire(
+      store::Store& store, const std::string& id, store::Role role,
+      const std::string& instance_id, int64_t duration_ms) {
+    static std::atomic<uint64_t> counter{0};
+    std::string owner = instance_id + "#" + std::to_string(++counter);
+    Status s = store.AcquireLease(id, role, owner, duration_ms);
+    if (s.code() == StatusCode::kFailedPrecondition) {
+      return Refuse(StatusCode::kUnavailable, reason::kBusy,
+                    "migration " + id + " is being driven elsewhere; retry");
+    }
+    MIMI_RETURN_IF_ERROR(s);
+    return std::unique_ptr<MigrationLease>(
+        new MigrationLease(store, id, role, std::move(owner)));
+  }
+
+  ~MigrationLease() { (void)store_.ReleaseLease(id_, role_, owner_); }
+  MigrationLease(const MigrationLease&) = delete;
+  MigrationLease& operator=(const MigrationLease&) = delete;
+
+ private:
+  MigrationLease(store::Store& store, std::string id, store::Role role,
+                 std::string owner)
+      : store_(store), id_(std::move(id)), role_(role), owner_(std::move(owner)) {}
+
+  store::Store& store_;
+  const std::string id_;
+  const store::Role role_;
+  const std::string owner_;
+};
+
+}  // namespace mimi::protocol
+
+#endif  // MIMI_PROTOCOL_LEASE_H_

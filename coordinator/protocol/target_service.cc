@@ -1,0 +1,258 @@
+#include "protocol/target_service.h"
+
+#include <charconv>
+
+#include "crypto/message_signing.h"
+#include "crypto/random.h"
+#include "failpoint/failpoint.h"
+#include "mimi_portability/group_state.h"
+#include "mimi_portability/messages.h"
+#include "protocol/lease.h"
+#include "protocol/policy.h"
+
+namespace mimi::protocol {
+namespace {
+
+using store::MigrationState;
+using store::Role;
+
+Result<uint16_t> ParseSuiteHeader(const std::optional<std::string>& header) {
+  if (!header) {
+    return Refuse(StatusCode::kInvalidArgument, reason::kMissingCipherSuite,
+                  "the MIMI-Cipher-Suite header must name the group's "
+                  "ciphersuite");
+  }
+  uint32_t v = 0;
+  const char* end = header->data() + header->size();
+  auto [ptr, ec] = std::from_chars(header->data(), end, v);
+  if (ec != std::errc() || ptr != end || v > 0xffff) {
+    return MalformedError("MIMI-Cipher-Suite: not a decimal ciphersuite id");
+  }
+  return static_cast<uint16_t>(v);
+}
+
+template <typename T>
+Result<Bytes> SignAndEncode(const ProtocolContext& ctx, uint16_t suite, T* msg) {
+  MIMI_ASSIGN_OR_RETURN(auto key, ctx.keys->SigningKeyFor(suite));
+  MIMI_RETURN_IF_ERROR(crypto::SignMessage(*key, msg));
+  return Encode(*msg);
+}
+
+}  // namespace
+
+Result<Bytes> TargetService::HandleRequest(
+    ByteSpan body, const std::optional<std::string>& suite_header,
+    const std::string& authorization) {
+  MIMI_ASSIGN_OR_RETURN(MigrationRequest request, Decode<MigrationRequest>(body));
+  MIMI_ASSIGN_OR_RETURN(uint16_t suite, ParseSuiteHeader(suite_header));
+  const auto& suites = ctx_.config->ciphersuites;
+  if (std::find(suites.begin(), suites.end(), suite) == suites.end()) {
+    return Refuse(StatusCode::kUnsupported, reason::kUnsupportedCipherSuite,
+                  "this DS does not serve ciphersuite " + std::to_string(suite));
+  }
+  std::string client = "any";
+  if (ctx_.config->policy.target_policy == "client-token") {
+    MIMI_ASSIGN_OR_RETURN(client, ctx_.client_tokens->Check(authorization));
+  }
+  const std::string target = ToString(request.target_domain_name);
+  const std::string source = ToString(request.source_domain_name);
+  if (target != ctx_.domain) {
+    return Refuse(StatusCode::kInvalidArgument, reason::kNotTarget,
+                  "this is " + ctx_.domain + ", not the named target");
+  }
+  if (Status s = keys::ValidateDomainName(source); !s.ok() || source == ctx_.domain) {
+    return Refuse(StatusCode::kInvalidArgument, reason::kWrongSource,
+                  "the source must be another DS's domain name");
+  }
+  MIMI_RETURN_IF_ERROR(CheckPeerAllowed(*ctx_.config, source));
+  auto existing = ctx_.ds->LookupGroup(request.group_id);
+  if (existing.ok()) {
+    return Refuse(StatusCode::kAlreadyExists, reason::kGroupExists,
+                  "a group with this id already lives here");
+  }
+  if (existing.status().code() != StatusCode::kNotFound) return existing.status();
+
+  MIMI_ASSIGN_OR_RETURN(Nonce nonce, crypto::RandomNonce());
+  MigrationResponse response{request, nonce, {}};
+  MIMI_ASSIGN_OR_RETURN(Bytes response_bytes,
+                        SignAndEncode(ctx_, suite, &response));
+
+  store::MigrationRecord row;
+  row.id = ToHex(nonce);
+  row.role = Role::kTarget;
+  row.group_id = request.group_id;
+  row.epoch = request.epoch;
+  row.ciphersuite = suite;
+  row.source_domain = source;
+  row.target_domain = target;
+  row.request.assign(body.begin(), body.end());
+  row.response = response_bytes;
+  const UnixMillis expires =
+      ctx_.clock->NowMillis() + ctx_.config->policy.response_ttl_seconds * 1000;
+  MIMI_RETURN_IF_ERROR(failpoint::Hit("target.before_persist_requested"));
+  MIMI_RETURN_IF_ERROR(ctx_.store->CreateTargetMigration(
+      row, expires, "request by client " + client + " from " + source));
+  MIMI_RETURN_IF_ERROR(failpoint::Hit("target.after_persist_requested"));
+  return response_bytes;
+}
+
+Result<Bytes> TargetService::HandleContent(ByteSpan body) {
+  MIMI_ASSIGN_OR_RETURN(MigrationContent content, Decode<MigrationContent>(body));
+  const std::string id = ToHex(content.migration_response.nonce);
+  auto found = ctx_.store->Get(id, Role::kTarget);
+  if (found.status().code() == StatusCode::kNotFound) {
+    return Refuse(StatusCode::kNotFound, reason::kUnknownNonce,
+                  "this DS issued no nonce " + id);
+  }
+  MIMI_RETURN_IF_ERROR(found.status());
+  MIMI_ASSIGN_OR_RETURN(auto lease,
+                        MigrationLease::Acquire(*ctx_.store, id, Role::kTarget,
+                                                ctx_.instance_id,
+                                                ctx_.config->recovery.lease_ms));
+  // Read again under the lease: another driver may have moved the row.
+  MIMI_ASSIGN_OR_RETURN(store::MigrationRecord row,
+                        ctx_.store->Get(id, Role::kTarget));
+  return ContentLocked(content, Bytes(body.begin(), body.end()), row);
+}
+
+Result<Bytes> TargetService::ContentLocked(const MigrationContent& content,
+                                           const Bytes& content_bytes,
+                                           const store::MigrationRecord& row) {
+  const uint16_t suite = row.ciphersuite;
+  switch (row.state) {
+    case MigrationState::kImported: {
+      MIMI_ASSIGN_OR_RETURN(Bytes hash,
+                            crypto::MigrationContentHash(suite, content));
+      if (hash == row.content_hash) return row.target_complete;
+      return Refuse(StatusCode::kFailedPrecondition, reason::kNonceUsed,
+                    "nonce " + row.id + " was used by other content");
+    }
+    case MigrationState::kAborted:
+      return Refuse(StatusCode::kFailedPrecondition, reason::kMigrationAborted,
+                    "migration " + row.id + " was aborted by its source");
+    case MigrationState::kExpired:
+      return Refuse(StatusCode::kFailedPrecondition, reason::kNonceExpired,
+                    "nonce " + row.id + " expired");
+    default:
+      break;
+  }
+  MIMI_ASSIGN_OR_RETURN(store::IssuedNonce nonce, ctx_.store->GetNonce(row.id));
+  if (ctx_.clock->NowMillis() >= nonce.expires_at) {
+    return Refuse(StatusCode::kFailedPrecondition, reason::kNonceExpired,
+                  "nonce " + row.id + " expired");
+  }
+  MIMI_ASSIGN_OR_RETURN(Bytes embedded, Encode(content.migration_response));
+  if (embedded != row.response) {
+    return Refuse(StatusCode::kInvalidArgument, reason::kResponseMismatch,
+                  "the MigrationResponse is not the one this DS issued");
+  }
+  MIMI_RETURN_IF_ERROR(
+      ctx_.resolver->VerifyMessage(row.source_domain, suite, content));
+  MIMI_ASSIGN_OR_RETURN(GroupState state, DecodeGroupState(content.group_state));
+  if (state.group_id != row.group_id || state.epoch != row.epoch ||
+      state.cipher_suite != suite) {
+    return Refuse(StatusCode::kInvalidArgument, reason::kGroupStateMismatch,
+                  "the group state is not of the requested group, epoch and "
+                  "ciphersuite");
+  }
+  MIMI_ASSIGN_OR_RETURN(Bytes hash, crypto::MigrationContentHash(suite, content));
+
+  MIMI_RETURN_IF_ERROR(failpoint::Hit("target.before_import"));
+  MIMI_RETURN_IF_ERROR(ctx_.ds->ImportGroupState(content.group_state, row.id));
+  MIMI_RETURN_IF_ERROR(failpoint::Hit("target.after_import"));
+
+  TargetMigrationComplete complete{hash, {}};
+  MIMI_ASSIGN_OR_RETURN(Bytes complete_bytes, SignAndEncode(ctx_, suite, &complete));
+  store::TransitionData data;
+  data.content = content_bytes;
+  data.content_hash = hash;
+  data.target_complete = complete_bytes;
+  data.detail = "imported group from " + row.source_domain;
+  auto outcome = ctx_.store->Transition(row.id, Role::kTarget,
+                                        MigrationState::kRequested,
+                                        MigrationState::kImported, data);
+  MIMI_RETURN_IF_ERROR(outcome.status());
+  MIMI_RETURN_IF_ERROR(failpoint::Hit("target.after_persist_imported"));
+  MIMI_RETURN_IF_ERROR(failpoint::Hit("target.before_reply_complete"));
+  return complete_bytes;
+}
+
+Result<AbortAnswer> TargetService::HandleAbort(ByteSpan body) {
+  MIMI_ASSIGN_OR_RETURN(MigrationAbort abort, Decode<MigrationAbort>(body));
+  const std::string id = ToHex(abort.nonce);
+  auto found = ctx_.store->Get(id, Role::kTarget);
+  if (found.status().code() == StatusCode::kNotFound) {
+    return Refuse(StatusCode::kNotFound, reason::kUnknownNonce,
+                  "this DS issued no nonce " + id);
+  }
+  MIMI_RETURN_IF_ERROR(found.status());
+  MIMI_RETURN_IF_ERROR(ctx_.resolver->VerifyMessage(
+      found->source_domain, found->ciphersuite, abort));
+  MIMI_ASSIGN_OR_RETURN(auto lease,
+                        MigrationLease::Acquire(*ctx_.store, id, Role::kTarget,
+                                                ctx_.instance_id,
+                                                ctx_.config->recovery.lease_ms));
+  MIMI_ASSIGN_OR_RETURN(store::MigrationRecord row,
+                        ctx_.store->Get(id, Role::kTarget));
+  MigrationAbortAck ack{abort.nonce, {}};
+  switch (row.state) {
+    case MigrationState::kAborted:
+      return AbortAnswer{true, row.abort_ack};
+    case MigrationState::kImported:
+      return AbortAnswer{false, row.target_complete};
+    case MigrationState::kExpired: {
+      // The nonce can no longer import anything; say so, signed.
+      MIMI_ASSIGN_OR_RETURN(Bytes ack_bytes,
+                            SignAndEncode(ctx_, row.ciphersuite, &ack));
+      return AbortAnswer{true, ack_bytes};
+    }
+    default:
+      break;
+  }
+  // A crash between import and record leaves the group here unrecorded: the
+  // source must resend its content so that this DS can answer for it.
+  auto held = ctx_.ds->LookupGroup(row.group_id);
+  if (held.ok() && held->migration_id == id) {
+    return Refuse(StatusCode::kFailedPrecondition, reason::kContentPending,
+                  "the group was imported under this nonce; resend the content");
+  }
+  MIMI_ASSIGN_OR_RETURN(Bytes ack_bytes, SignAndEncode(ctx_, row.ciphersuite, &ack));
+  store::TransitionData data;
+  data.abort_message.emplace(body.begin(), body.end());
+  data.abort_ack = ack_bytes;
+  data.detail = "aborted by " + row.source_domain;
+  MIMI_RETURN_IF_ERROR(ctx_.store
+                           ->Transition(id, Role::kTarget, MigrationState::kRequested,
+                                        MigrationState::kAborted, data)
+                           .status());
+  MIMI_RETURN_IF_ERROR(failpoint::Hit("target.after_persist_abort"));
+  return AbortAnswer{true, ack_bytes};
+}
+
+Status TargetService::ExpireIfDue(const store::MigrationRecord& candidate) {
+  if (candidate.state != MigrationState::kRequested) return Status::Ok();
+  MIMI_ASSIGN_OR_RETURN(store::IssuedNonce nonce,
+                        ctx_.store->GetNonce(candidate.id));
+  if (ctx_.clock->NowMillis() < nonce.expires_at) return Status::Ok();
+  MIMI_ASSIGN_OR_RETURN(auto lease,
+                        MigrationLease::Acquire(*ctx_.store, candidate.id,
+                                                Role::kTarget, ctx_.instance_id,
+                                                ctx_.config->recovery.lease_ms));
+  MIMI_ASSIGN_OR_RETURN(store::MigrationRecord row,
+                        ctx_.store->Get(candidate.id, Role::kTarget));
+  if (row.state != MigrationState::kRequested) return Status::Ok();
+  auto held = ctx_.ds->LookupGroup(row.group_id);
+  if (held.ok() && held->migration_id == row.id) {
+    return Refuse(StatusCode::kFailedPrecondition, reason::kContentPending,
+                  "group imported but not recorded; waiting for the source to "
+                  "resend its content");
+  }
+  store::TransitionData data;
+  data.detail = "nonce expired unused";
+  return ctx_.store
+      ->Transition(row.id, Role::kTarget, MigrationState::kRequested,
+                   MigrationState::kExpired, data)
+      .status();
+}
+
+}  // namespace mimi::protocol

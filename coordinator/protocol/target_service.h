@@ -1,0 +1,56 @@
+// TargetService: the Target DS's side of a migration (PROFILE.md §3-§5).
+//
+//   HandleRequest: MigrationRequest -> signed MigrationResponse with a fresh
+//                  nonce, stored durably before it is answered.
+//   HandleContent: MigrationContent -> the group imported into the DS and a
+//                  signed TargetMigrationComplete; the same content again gets
+//                  the same bytes, other content under a used nonce a refusal.
+//   HandleAbort:   MigrationAbort -> MigrationAbortAck burning the nonce, or,
+//                  if the group was already imported, the
+//                  TargetMigrationComplete (the source then rolls forward).
+//   ExpireIfDue:   recovery: a requested nonce past its expiry becomes expired.
+//
+// Every refusal is a Status with a stable reason and leaves the store and the
+// DS as they were. Work on one migration holds its store lease. Thread-safe.
+#ifndef MIMI_PROTOCOL_TARGET_SERVICE_H_
+#define MIMI_PROTOCOL_TARGET_SERVICE_H_
+
+#include <optional>
+#include <string>
+
+#include "protocol/context.h"
+
+namespace mimi::protocol {
+
+struct AbortAnswer {
+  bool acknowledged = false;  // true: MigrationAbortAck; false: TMC (409)
+  Bytes body;
+};
+
+class TargetService {
+ public:
+  explicit TargetService(const ProtocolContext& ctx) : ctx_(ctx) {}
+
+  // `suite_header` is the MIMI-Cipher-Suite header's value if present;
+  // `authorization` the Authorization header's.
+  Result<Bytes> HandleRequest(ByteSpan body,
+                              const std::optional<std::string>& suite_header,
+                              const std::string& authorization);
+  Result<Bytes> HandleContent(ByteSpan body);
+  Result<AbortAnswer> HandleAbort(ByteSpan body);
+
+  // Recovery for a target row: expires a requested migration past its expiry
+  // unless the DS already holds the group for it.
+  Status ExpireIfDue(const store::MigrationRecord& row);
+
+ private:
+  Result<Bytes> ContentLocked(const MigrationContent& content,
+                              const Bytes& content_bytes,
+                              const store::MigrationRecord& row);
+
+  const ProtocolContext& ctx_;
+};
+
+}  // namespace mimi::protocol
+
+#endif  // MIMI_PROTOCOL_TARGET_SERVICE_H_
