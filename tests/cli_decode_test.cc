@@ -59,7 +59,7 @@ std::string Slurp(const fs::path& p) {
 // Runs mimi-portctl with `args`, feeding `stdin_bytes` on its stdin, and
 // waits for it.
 RunResult Portctl(const std::vector<std::string>& args,
-            const Bytes& stdin_bytes = {}) {
+                  const Bytes& stdin_bytes = {}) {
   TempDir tmp;
   const fs::path in = tmp.path() / "in";
   const fs::path out = tmp.path() / "out";
@@ -118,10 +118,14 @@ MigrationRequest Request() {
   return {ToBytes("source.test"), ToBytes("target.test"), Seq(0x10, 16),
           123456};
 }
-MigrationResponse Response() { return {Request(), NonceOf(0x20), Seq(0xc0, 64)}; }
+MigrationResponse Response() {
+  return {Request(), NonceOf(0x20), Seq(0xc0, 64)};
+}
 MigrationInit Init() { return {Response(), Seq(0x40, 64)}; }
 
-std::string HexOf(const auto& message) { return ToHex(Encode(message).value()); }
+std::string HexOf(const auto& message) {
+  return ToHex(Encode(message).value());
+}
 
 void ExpectRequestJson(const json& j) {
   EXPECT_EQ(j["source_domain_name"], "source.test");
@@ -154,8 +158,9 @@ TEST(CliDecodeTest, MigrationInit) {
 }
 
 TEST(CliDecodeTest, MigrationCommitAAD) {
-  json j = ParseOut(Portctl({"decode", "MigrationCommitAAD",
-                             HexOf(MigrationCommitAAD{ToBytes("target.test")})}));
+  json j =
+      ParseOut(Portctl({"decode", "MigrationCommitAAD",
+                        HexOf(MigrationCommitAAD{ToBytes("target.test")})}));
   EXPECT_EQ(j, json({{"target_ds_domain", "target.test"}}));
 }
 
@@ -193,12 +198,14 @@ TEST(CliDecodeTest, MigrationInitRequest) {
 }
 
 TEST(CliDecodeTest, MigrationAbortAndAck) {
-  json abort = ParseOut(Portctl(
-      {"decode", "MigrationAbort", HexOf(MigrationAbort{NonceOf(1), Seq(9, 64)})}));
+  json abort =
+      ParseOut(Portctl({"decode", "MigrationAbort",
+                        HexOf(MigrationAbort{NonceOf(1), Seq(9, 64)})}));
   EXPECT_EQ(abort["nonce"], ToHex(NonceOf(1)));
   EXPECT_EQ(abort["signature"], ToHex(Seq(9, 64)));
-  json ack = ParseOut(Portctl({"decode", "MigrationAbortAck",
-                               HexOf(MigrationAbortAck{NonceOf(2), Seq(7, 64)})}));
+  json ack =
+      ParseOut(Portctl({"decode", "MigrationAbortAck",
+                        HexOf(MigrationAbortAck{NonceOf(2), Seq(7, 64)})}));
   EXPECT_EQ(ack["nonce"], ToHex(NonceOf(2)));
   EXPECT_EQ(ack["signature"], ToHex(Seq(7, 64)));
 }
@@ -220,7 +227,8 @@ TEST(CliDecodeTest, ReadsRawBytesFromFile) {
   std::ofstream(file, std::ios::binary)
       .write(reinterpret_cast<const char*>(bytes.data()),
              static_cast<std::streamsize>(bytes.size()));
-  json j = ParseOut(Portctl({"decode", "MigrationContent", "@" + file.string()}));
+  json j =
+      ParseOut(Portctl({"decode", "MigrationContent", "@" + file.string()}));
   EXPECT_EQ(j["group_state"], ToHex(Bytes(20000, 0x5a)));
   ExpectResponseJson(j["migration_response"]);
 }
@@ -234,8 +242,9 @@ TEST(CliDecodeTest, HostileDomainIsPrintedAsHex) {
   MigrationCommitAAD m{ToBytes("x\x1b[2J")};
   json j = ParseOut(Portctl({"decode", "MigrationCommitAAD", HexOf(m)}));
   EXPECT_EQ(j["target_ds_domain"], json({{"hex", "781b5b324a"}}));
-  EXPECT_EQ(Portctl({"decode", "MigrationCommitAAD", HexOf(m)}).out.find('\x1b'),
-            std::string::npos);
+  EXPECT_EQ(
+      Portctl({"decode", "MigrationCommitAAD", HexOf(m)}).out.find('\x1b'),
+      std::string::npos);
 }
 
 TEST(CliDecodeTest, TruncatedMessageExitsTwoNamingTheField) {
@@ -302,7 +311,7 @@ TEST(CliDecodeTest, UnknownTypeExitsTwoAndListsTheTypes) {
 TEST(CliDecodeTest, MissingFileExitsThree) {
   TempDir tmp;
   RunResult run = Portctl({"decode", "MigrationRequest",
-                     "@" + (tmp.path() / "absent.bin").string()});
+                           "@" + (tmp.path() / "absent.bin").string()});
   EXPECT_EQ(run.exit_code, 3);
   EXPECT_NE(run.err.find("not-found: cannot open"), std::string::npos)
       << run.err;

@@ -101,11 +101,10 @@ TEST_P(FuzzCorpusTest, HoldsAcceptedAndRejectedInputs) {
   EXPECT_GT(rejected, 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Corpora, FuzzCorpusTest, testing::ValuesIn(Corpora()),
-    [](const testing::TestParamInfo<Corpus>& param_info) {
-      return param_info.param.type;
-    });
+INSTANTIATE_TEST_SUITE_P(Corpora, FuzzCorpusTest, testing::ValuesIn(Corpora()),
+                         [](const testing::TestParamInfo<Corpus>& param_info) {
+                           return param_info.param.type;
+                         });
 
 TEST(FuzzCorpusRegistryTest, EveryCorpusDirectoryIsRegistered) {
   std::set<std::string> registered;

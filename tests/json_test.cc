@@ -43,7 +43,8 @@ TEST(DomainToJsonTest, AnythingElseIsHex) {
             json({{"hex", "6576696c1b5b324a74657374"}}));
   EXPECT_EQ(DomainToJson(Bytes{0x1f}), json({{"hex", "1f"}}));
   EXPECT_EQ(DomainToJson(Bytes{0x7f}), json({{"hex", "7f"}}));
-  EXPECT_EQ(DomainToJson(ToBytes("b\xc3\xbc" "cher.test")),  // UTF-8
+  EXPECT_EQ(DomainToJson(ToBytes("b\xc3\xbc"
+                                 "cher.test")),  // UTF-8
             json({{"hex", "62c3bc636865722e74657374"}}));
   EXPECT_EQ(DomainToJson(Bytes{'a', 0x00}), json({{"hex", "6100"}}));
 }
@@ -89,11 +90,12 @@ TEST(ToJsonTest, EveryOtherMessage) {
                   {"nonce", ToHex(NonceOf(1))},
                   {"group_id", "0102"},
                   {"signature", "ff"}}));
-  EXPECT_EQ(ToJson(MigrationInitRequest{MigrationInit{Response(), Hex("99")},
-                                        4294967295u, Hex("00010001")}),
-            json({{"migration_init", ToJson(MigrationInit{Response(), Hex("99")})},
-                  {"sender_leaf_index", 4294967295u},
-                  {"commit", "00010001"}}));
+  EXPECT_EQ(
+      ToJson(MigrationInitRequest{MigrationInit{Response(), Hex("99")},
+                                  4294967295u, Hex("00010001")}),
+      json({{"migration_init", ToJson(MigrationInit{Response(), Hex("99")})},
+            {"sender_leaf_index", 4294967295u},
+            {"commit", "00010001"}}));
   EXPECT_EQ(ToJson(MigrationAbort{NonceOf(2), Hex("01")}),
             json({{"nonce", ToHex(NonceOf(2))}, {"signature", "01"}}));
   EXPECT_EQ(ToJson(MigrationAbortAck{NonceOf(3), Hex("02")}),
@@ -107,13 +109,13 @@ TEST(ToJsonTest, HostileDomainInsideARequestIsHex) {
 }
 
 TEST(DecodableTypesTest, AllTenInProtocolOrder) {
-  EXPECT_EQ(DecodableTypes(),
-            (std::vector<std::string>{
-                "MigrationRequest", "MigrationResponse", "MigrationInit",
-                "MigrationCommitAAD", "MigrationContent",
-                "TargetMigrationComplete", "MigrationConfirmation",
-                "MigrationInitRequest", "MigrationAbort",
-                "MigrationAbortAck"}));
+  EXPECT_EQ(
+      DecodableTypes(),
+      (std::vector<std::string>{"MigrationRequest", "MigrationResponse",
+                                "MigrationInit", "MigrationCommitAAD",
+                                "MigrationContent", "TargetMigrationComplete",
+                                "MigrationConfirmation", "MigrationInitRequest",
+                                "MigrationAbort", "MigrationAbortAck"}));
 }
 
 TEST(DecodeToJsonTest, DecodesByTypeName) {
@@ -129,7 +131,8 @@ TEST(DecodeToJsonTest, EveryListedTypeDispatchesToItsDecoder) {
     auto j = DecodeToJson(type, Bytes{});
     ASSERT_FALSE(j.ok()) << type;
     EXPECT_EQ(j.status().code(), StatusCode::kMalformed) << type;
-    EXPECT_TRUE(j.status().detail().starts_with(type + ".")) << j.status().detail();
+    EXPECT_TRUE(j.status().detail().starts_with(type + "."))
+        << j.status().detail();
   }
 }
 

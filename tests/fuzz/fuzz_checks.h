@@ -42,13 +42,13 @@ std::string CheckRoundTrip(std::string_view name, ByteSpan input,
   if (!decoded.ok()) {
     const Status& s = decoded.status();
     if (s.code() != StatusCode::kMalformed) {
-      return std::string(name) + ": rejected with a code other than malformed: " +
-             s.ToString();
+      return std::string(name) +
+             ": rejected with a code other than malformed: " + s.ToString();
     }
     if (!s.detail().starts_with(name) || s.detail().size() <= name.size() ||
         (s.detail()[name.size()] != '.' && s.detail()[name.size()] != ':')) {
-      return std::string(name) + ": error detail does not name the struct: " +
-             s.detail();
+      return std::string(name) +
+             ": error detail does not name the struct: " + s.detail();
     }
     return "";
   }
@@ -71,7 +71,8 @@ template <typename T>
 std::string CheckToBeSigned(ByteSpan input, const T& m) {
   const std::string name(MessageName<T>());
   auto tbs = ToBeSigned(m);
-  if (!tbs.ok()) return name + ": ToBeSigned failed: " + tbs.status().ToString();
+  if (!tbs.ok())
+    return name + ": ToBeSigned failed: " + tbs.status().ToString();
   if (tbs->size() > input.size() ||
       !std::equal(tbs->begin(), tbs->end(), input.begin())) {
     return name + ": ToBeSigned is not a prefix of the encoding";
@@ -81,7 +82,8 @@ std::string CheckToBeSigned(ByteSpan input, const T& m) {
   if (!rest.ReadOpaqueView("signature", &signature).ok() || !rest.empty() ||
       !std::equal(signature.begin(), signature.end(), m.signature.begin(),
                   m.signature.end())) {
-    return name + ": the encoding after ToBeSigned is not exactly the signature";
+    return name +
+           ": the encoding after ToBeSigned is not exactly the signature";
   }
   return "";
 }

@@ -18,7 +18,8 @@
 
 #ifndef MIMI_FUZZ_CHECK
 #ifndef MIMI_FUZZ_TYPE
-#error "compile with -DMIMI_FUZZ_TYPE=<message struct> or -DMIMI_FUZZ_CHECK=<fn>"
+#error \
+    "compile with -DMIMI_FUZZ_TYPE=<message struct> or -DMIMI_FUZZ_CHECK=<fn>"
 #endif
 #define MIMI_FUZZ_CHECK mimi::fuzz::CheckMessage<mimi::MIMI_FUZZ_TYPE>
 #endif

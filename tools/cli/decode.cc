@@ -34,12 +34,12 @@ struct DecodableType {
 std::vector<DecodableType> Types() {
   std::vector<DecodableType> types;
   for (const auto& name : codec::DecodableTypes()) {
-    types.push_back({name, [name](ByteSpan b) {
-                       return codec::DecodeToJson(name, b);
-                     }});
+    types.push_back(
+        {name, [name](ByteSpan b) { return codec::DecodeToJson(name, b); }});
   }
   // RFC 9420 framing of a commit or other group message (coordinator/mls).
-  types.push_back({std::string(mls::kMlsMessageTypeName), mls::DecodeMlsMessageToJson});
+  types.push_back(
+      {std::string(mls::kMlsMessageTypeName), mls::DecodeMlsMessageToJson});
   return types;
 }
 
