@@ -89,7 +89,8 @@ Status ApplyFile(const toml::table& root, Config* c) {
   MIMI_RETURN_IF_ERROR(CheckKnownKeys(
       root, "",
       {"domain", "listen", "admin_listen", "data_dir", "log_level",
-       "ciphersuites", "max_body_bytes", "server_threads", "tls", "peers",
+       "ciphersuites", "max_body_bytes", "server_threads", "keep_alive_seconds",
+       "tls", "peers",
        "policy", "recovery", "ds"}));
   MIMI_RETURN_IF_ERROR(Read(root, "", "domain", &c->domain));
   std::string listen, admin_listen;
@@ -111,6 +112,8 @@ Status ApplyFile(const toml::table& root, Config* c) {
   MIMI_RETURN_IF_ERROR(Read(root, "", "log_level", &c->log_level));
   MIMI_RETURN_IF_ERROR(Read(root, "", "max_body_bytes", &c->max_body_bytes));
   MIMI_RETURN_IF_ERROR(Read(root, "", "server_threads", &c->server_threads));
+  MIMI_RETURN_IF_ERROR(
+      Read(root, "", "keep_alive_seconds", &c->keep_alive_seconds));
 
   if (const toml::node* node = root.get("ciphersuites")) {
     const toml::array* arr = node->as_array();
@@ -335,6 +338,9 @@ Status Validate(const Config& c) {
   }
   if (c.server_threads < 2 || c.server_threads > 1024) {
     return SettingError("server_threads", "must be between 2 and 1024");
+  }
+  if (c.keep_alive_seconds < 1 || c.keep_alive_seconds > 300) {
+    return SettingError("keep_alive_seconds", "must be between 1 and 300");
   }
   const RecoveryConfig& r = c.recovery;
   if (r.backoff_initial_ms < 1 || r.backoff_max_ms < r.backoff_initial_ms) {

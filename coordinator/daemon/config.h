@@ -94,6 +94,9 @@ struct Config {
   DsConfig ds;
   uint64_t max_body_bytes = 64ull << 20;
   int server_threads = 16;
+  // How long an idle keep-alive connection keeps its server thread; also
+  // bounds how long a stop waits for idle connections to go.
+  int keep_alive_seconds = 5;
   std::string log_level = "info";
 
   // The address for a peer domain.
