@@ -109,9 +109,6 @@ const std::vector<std::string>& Names() {
       "target.after_persist_imported",
       "target.before_reply_complete",
       "target.after_persist_abort",
-      // store
-      "store.before_commit",
-      "store.after_commit",
   };
   return *kNames;
 }
