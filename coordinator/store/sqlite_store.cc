@@ -4,6 +4,7 @@
 #include <SQLiteCpp/Transaction.h>
 
 #include <cstring>
+#include <filesystem>
 #include <utility>
 
 #include "store/schema_upgrade.h"
@@ -159,6 +160,23 @@ std::string Describe(std::string_view id, Role role) {
   return std::string(RoleName(role)) + " migration " + std::string(id);
 }
 
+// A file: URI for `path`: the characters URIs give meaning to are escaped
+// so that any file name reaches SQLite unchanged.
+std::string FileUri(const std::string& path, std::string_view query) {
+  std::string uri = "file:";
+  static const char kHex[] = "0123456789ABCDEF";
+  for (unsigned char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      uri += '%';
+      uri += kHex[c >> 4];
+      uri += kHex[c & 15];
+    } else {
+      uri += static_cast<char>(c);
+    }
+  }
+  return uri + "?" + std::string(query);
+}
+
 }  // namespace
 
 const char* const SqliteStore::kDueQuery =
@@ -206,6 +224,35 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(db), clock));
   } catch (...) {
     return StatusFromCurrentException("opening " + path);
+  }
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenReadOnly(
+    const std::string& path, const Clock& clock, SqliteStoreOptions options) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return NotFoundError(path + ": no database file");
+  }
+  try {
+    auto db = std::make_unique<SQLite::Database>(
+        FileUri(path, "mode=ro"), SQLite::OPEN_READONLY | SQLite::OPEN_URI,
+        options.busy_timeout_ms);
+    MIMI_ASSIGN_OR_RETURN(int version, ReadSchemaVersion(*db));
+    if (version == 0) {
+      return Status(StatusCode::kFailedPrecondition,
+                    path + ": not a mimi-portability database (schema "
+                           "version 0)");
+    }
+    if (version > LatestSchemaVersion()) {
+      return Status(StatusCode::kFailedPrecondition,
+                    path + ": database schema version " +
+                        std::to_string(version) +
+                        " is newer than this binary's " +
+                        std::to_string(LatestSchemaVersion()));
+    }
+    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(db), clock));
+  } catch (...) {
+    return StatusFromCurrentException("opening " + path + " read-only");
   }
 }
 
@@ -461,6 +508,41 @@ Status SqliteStore::RecordFailure(std::string_view id, Role role,
   }
 }
 
+Status SqliteStore::ScheduleNow(std::string_view id, Role role) {
+  std::lock_guard lock(mu_);
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(*db_, id, role));
+    if (IsTerminal(role, row.state)) {
+      return Status(StatusCode::kFailedPrecondition,
+                    Describe(id, role) + " is " +
+                        std::string(StateName(row.state)) +
+                        ", which has no next step to retry");
+    }
+    UnixMillis now = clock_.NowMillis();
+    // The state in the WHERE makes this a compare-and-set against a
+    // transition that lands between the read above and here (another
+    // process: the mutex only covers this one).
+    SQLite::Statement upd(
+        *db_,
+        "UPDATE migrations SET next_attempt_at = ?1, updated_at = ?1, "
+        "attempt_count = 0, stalled_since = NULL "
+        "WHERE id = ?2 AND role = ?3 AND state = ?4");
+    upd.bind(1, static_cast<int64_t>(now));
+    upd.bind(2, std::string(id));
+    upd.bind(3, std::string(RoleName(role)));
+    upd.bind(4, std::string(StateName(row.state)));
+    if (upd.exec() != 1) {
+      return Status(StatusCode::kFailedPrecondition,
+                    Describe(id, role) + " changed state meanwhile");
+    }
+    tx.commit();
+    return Status::Ok();
+  } catch (...) {
+    return StatusFromCurrentException("scheduling " + Describe(id, role));
+  }
+}
+
 Result<MigrationRecord> SqliteStore::Get(std::string_view id, Role role) {
   std::lock_guard lock(mu_);
   try {
@@ -479,6 +561,30 @@ Result<std::vector<MigrationRecord>> SqliteStore::GetById(
     return AllRows(q);
   } catch (...) {
     return StatusFromCurrentException("reading migration " + std::string(id));
+  }
+}
+
+Result<std::vector<MigrationRecord>> SqliteStore::List(
+    const ListFilter& filter) {
+  if (filter.limit <= 0) {
+    return InvalidArgumentError("list limit must be positive");
+  }
+  // "?N IS NULL OR ..." keeps one statement for every filter combination;
+  // an unbound parameter is NULL.
+  std::lock_guard lock(mu_);
+  try {
+    SQLite::Statement q(
+        *db_, SelectFrom("WHERE (?1 IS NULL OR role = ?1) "
+                         "AND (?2 IS NULL OR state = ?2) "
+                         "AND (?3 IS NULL OR group_id = ?3) "
+                         "ORDER BY created_at DESC, id, role LIMIT ?4"));
+    if (filter.role) q.bind(1, std::string(RoleName(*filter.role)));
+    if (filter.state) q.bind(2, std::string(StateName(*filter.state)));
+    if (filter.group_id) BindBlob(q, 3, *filter.group_id);
+    q.bind(4, filter.limit);
+    return AllRows(q);
+  } catch (...) {
+    return StatusFromCurrentException("listing migrations");
   }
 }
 
@@ -551,6 +657,18 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListStalled(int limit) {
     return AllRows(q);
   } catch (...) {
     return StatusFromCurrentException("listing stalled migrations");
+  }
+}
+
+Result<int64_t> SqliteStore::CountStalled() {
+  std::lock_guard lock(mu_);
+  try {
+    return db_
+        ->execAndGet(
+            "SELECT COUNT(*) FROM migrations WHERE stalled_since IS NOT NULL")
+        .getInt64();
+  } catch (...) {
+    return StatusFromCurrentException("counting stalled migrations");
   }
 }
 

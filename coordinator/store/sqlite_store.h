@@ -43,6 +43,15 @@ class SqliteStore final : public Store {
       const std::string& path, const Clock& clock,
       SqliteStoreOptions options = {});
 
+  // Opens an existing database for reading only (SQLite mode=ro), for the
+  // CLI's fallback when the daemon is down: no PRAGMA, upgrade or other
+  // write is attempted, and every mutating call fails. A file that is not
+  // a mimi database (schema version 0) or is newer than this binary is
+  // refused with kFailedPrecondition; a missing file is kNotFound.
+  static Result<std::unique_ptr<SqliteStore>> OpenReadOnly(
+      const std::string& path, const Clock& clock,
+      SqliteStoreOptions options = {});
+
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
@@ -60,9 +69,11 @@ class SqliteStore final : public Store {
                       std::string_view owner) override;
   Status RecordFailure(std::string_view id, Role role, std::string_view error,
                        UnixMillis next_attempt_at, bool stalled) override;
+  Status ScheduleNow(std::string_view id, Role role) override;
 
   Result<MigrationRecord> Get(std::string_view id, Role role) override;
   Result<std::vector<MigrationRecord>> GetById(std::string_view id) override;
+  Result<std::vector<MigrationRecord>> List(const ListFilter& filter) override;
   Result<std::vector<MigrationRecord>> ListByGroup(ByteSpan group_id) override;
   Result<std::vector<MigrationRecord>> ListByState(Role role,
                                                    MigrationState state,
@@ -70,6 +81,7 @@ class SqliteStore final : public Store {
   Result<std::vector<StateCount>> CountByState() override;
   Result<std::vector<MigrationRecord>> ListDue(int limit) override;
   Result<std::vector<MigrationRecord>> ListStalled(int limit) override;
+  Result<int64_t> CountStalled() override;
   Result<std::optional<int64_t>> OldestUnfinishedAgeMillis() override;
   Result<std::vector<MigrationEvent>> Events(std::string_view id,
                                              Role role) override;

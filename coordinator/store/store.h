@@ -35,6 +35,14 @@ enum class TransitionOutcome {
   kAlreadyApplied,
 };
 
+// The filters of Store::List; an unset filter matches every row.
+struct ListFilter {
+  std::optional<Role> role;
+  std::optional<MigrationState> state;
+  std::optional<Bytes> group_id;
+  int limit = 100;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -70,7 +78,16 @@ class Store {
                                std::string_view error,
                                UnixMillis next_attempt_at, bool stalled) = 0;
 
+  // Operator retry: makes a non-terminal row due now, clears its stall and
+  // restarts its back-off (attempt_count 0), so that recovery takes it up on
+  // its next scan even after max_attempts. last_error stays for the record.
+  // kNotFound for no row, kFailedPrecondition for a terminal one.
+  virtual Status ScheduleNow(std::string_view id, Role role) = 0;
+
   // Queries.
+  // Rows matching every set filter of `filter`, newest first.
+  virtual Result<std::vector<MigrationRecord>> List(
+      const ListFilter& filter) = 0;
   virtual Result<MigrationRecord> Get(std::string_view id, Role role) = 0;
   // Both roles' rows of one id (a DS may be both ends in tests).
   virtual Result<std::vector<MigrationRecord>> GetById(std::string_view id) = 0;
@@ -86,6 +103,7 @@ class Store {
   virtual Result<std::vector<MigrationRecord>> ListDue(int limit) = 0;
   // Stalled rows, oldest stall first.
   virtual Result<std::vector<MigrationRecord>> ListStalled(int limit) = 0;
+  virtual Result<int64_t> CountStalled() = 0;
   // How long ago the oldest row in a non-terminal state was created; empty
   // when every migration is finished.
   virtual Result<std::optional<int64_t>> OldestUnfinishedAgeMillis() = 0;

@@ -28,6 +28,10 @@ void RegisterDecode(CLI::App& app);
 // keys generate|show|rotate: the DS signing key directory (cli/keys.cc).
 void RegisterKeys(CLI::App& app);
 
+// status|list|show|watch|retry|abort|stats: migrations through the admin
+// API, or the database read-only when the daemon is down (cli/ops.cc).
+void RegisterOps(CLI::App& app);
+
 }  // namespace mimi::cli
 
 #endif  // MIMI_TOOLS_CLI_COMMANDS_H_

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     mimi::cli::RegisterDecode(app);
     mimi::cli::RegisterKeys(app);
+    mimi::cli::RegisterOps(app);
     CLI11_PARSE(app, argc, argv);
     return mimi::cli::ExitCode();
   } catch (const std::exception& e) {

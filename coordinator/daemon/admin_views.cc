@@ -1,0 +1,163 @@
+#include "daemon/admin_views.h"
+
+#include <charconv>
+
+#include "mimi_portability/bytes.h"
+
+namespace mimi::daemon {
+namespace {
+
+using nlohmann::json;
+using store::MigrationEvent;
+using store::MigrationRecord;
+
+json HexOrNull(const Bytes& bytes) {
+  return bytes.empty() ? json(nullptr) : json(ToHex(bytes));
+}
+
+template <typename T>
+json OrNull(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+}  // namespace
+
+Result<std::string> ParseMigrationId(std::string_view text) {
+  if (text.size() != 64 ||
+      text.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+    return MalformedError("migration id must be 64 hex digits (the nonce), "
+                          "got \"" + std::string(text.substr(0, 80)) + "\"");
+  }
+  std::string id(text);
+  for (char& c : id) {
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return id;
+}
+
+Result<store::ListFilter> ParseListFilter(
+    const std::optional<std::string>& state,
+    const std::optional<std::string>& role,
+    const std::optional<std::string>& group,
+    const std::optional<std::string>& limit) {
+  store::ListFilter f;
+  f.limit = kDefaultListLimit;
+  if (state && !state->empty()) {
+    Result<store::MigrationState> s = store::ParseState(*state);
+    if (!s.ok()) return MalformedError("state: unknown state \"" + *state + "\"");
+    f.state = *s;
+  }
+  if (role && !role->empty()) {
+    Result<store::Role> r = store::ParseRole(*role);
+    if (!r.ok()) {
+      return MalformedError("role: \"" + *role +
+                            "\" is neither source nor target");
+    }
+    f.role = *r;
+  }
+  if (group && !group->empty()) {
+    Result<Bytes> g = FromHex(*group);
+    if (!g.ok()) return MalformedError("group: " + g.status().detail());
+    f.group_id = std::move(g).value();
+  }
+  if (limit && !limit->empty()) {
+    int n = 0;
+    const char* end = limit->data() + limit->size();
+    auto [p, ec] = std::from_chars(limit->data(), end, n);
+    if (ec != std::errc() || p != end || n < 1 || n > kMaxListLimit) {
+      return MalformedError("limit: must be a number from 1 to " +
+                            std::to_string(kMaxListLimit));
+    }
+    f.limit = n;
+  }
+  return f;
+}
+
+json MigrationSummaryJson(const MigrationRecord& r) {
+  return {{"id", r.id},
+          {"role", store::RoleName(r.role)},
+          {"state", store::StateName(r.state)},
+          {"group_id", ToHex(r.group_id)},
+          {"epoch", r.epoch},
+          {"ciphersuite", r.ciphersuite},
+          {"source_domain", r.source_domain},
+          {"target_domain", r.target_domain},
+          {"attempt_count", r.attempt_count},
+          {"next_attempt_at", OrNull(r.next_attempt_at)},
+          {"last_error", r.last_error.empty() ? json(nullptr) : json(r.last_error)},
+          {"stalled_since", OrNull(r.stalled_since)},
+          {"created_at", r.created_at},
+          {"updated_at", r.updated_at}};
+}
+
+json MigrationDetailJson(const MigrationRecord& r,
+                         const std::vector<MigrationEvent>& events) {
+  json j = MigrationSummaryJson(r);
+  j["lease_owner"] = OrNull(r.lease_owner);
+  j["lease_expires_at"] = OrNull(r.lease_expires_at);
+  j["messages"] = {{"request", HexOrNull(r.request)},
+                   {"response", HexOrNull(r.response)},
+                   {"init_request", HexOrNull(r.init_request)},
+                   {"commit", HexOrNull(r.commit)},
+                   {"content", HexOrNull(r.content)},
+                   {"content_hash", HexOrNull(r.content_hash)},
+                   {"target_complete", HexOrNull(r.target_complete)},
+                   {"confirmation", HexOrNull(r.confirmation)},
+                   {"abort_message", HexOrNull(r.abort_message)},
+                   {"abort_ack", HexOrNull(r.abort_ack)}};
+  json ev = json::array();
+  for (const MigrationEvent& e : events) {
+    ev.push_back({{"seq", e.seq},
+                  {"from", e.from_state ? json(store::StateName(*e.from_state))
+                                        : json(nullptr)},
+                  {"to", store::StateName(e.to_state)},
+                  {"at", e.at},
+                  {"detail", e.detail}});
+  }
+  j["events"] = std::move(ev);
+  return j;
+}
+
+Result<json> ListView(store::Store& store, const store::ListFilter& filter,
+                      UnixMillis now) {
+  MIMI_ASSIGN_OR_RETURN(std::vector<MigrationRecord> rows, store.List(filter));
+  json list = json::array();
+  for (const MigrationRecord& r : rows) list.push_back(MigrationSummaryJson(r));
+  return json{{"now", now}, {"migrations", std::move(list)}};
+}
+
+Result<json> ShowView(store::Store& store, std::string_view id,
+                      UnixMillis now) {
+  MIMI_ASSIGN_OR_RETURN(std::vector<MigrationRecord> rows, store.GetById(id));
+  if (rows.empty()) return NotFoundError("no migration " + std::string(id));
+  json list = json::array();
+  for (const MigrationRecord& r : rows) {
+    MIMI_ASSIGN_OR_RETURN(std::vector<MigrationEvent> events,
+                          store.Events(r.id, r.role));
+    list.push_back(MigrationDetailJson(r, events));
+  }
+  return json{{"id", std::string(id)}, {"now", now}, {"migrations", std::move(list)}};
+}
+
+Result<json> StatsView(store::Store& store, UnixMillis now) {
+  MIMI_ASSIGN_OR_RETURN(std::vector<store::StateCount> counts,
+                        store.CountByState());
+  MIMI_ASSIGN_OR_RETURN(int64_t stalled, store.CountStalled());
+  MIMI_ASSIGN_OR_RETURN(std::optional<int64_t> oldest,
+                        store.OldestUnfinishedAgeMillis());
+  json list = json::array();
+  int64_t total = 0;
+  for (const store::StateCount& c : counts) {
+    list.push_back({{"role", store::RoleName(c.role)},
+                    {"state", store::StateName(c.state)},
+                    {"count", c.count}});
+    total += c.count;
+  }
+  return json{{"now", now},
+              {"counts", std::move(list)},
+              {"total", total},
+              {"stalled", stalled},
+              {"oldest_unfinished_age_ms", OrNull(oldest)}};
+}
+
+}  // namespace mimi::daemon

@@ -1,0 +1,62 @@
+// The JSON documents of the admin API (docs/operations.md, "Admin API"):
+// a migration list, one migration with its events, and the store's stats,
+// computed from a Store. The admin routes serve them, and mimi-portctl builds
+// the very same documents from the database read-only when the daemon is
+// down, so its output does not depend on which path answered.
+//
+// Byte strings are lowercase hex (null: "not yet"), times are Unix
+// milliseconds (null: never), and every document carries "now" so that a
+// reader computes ages against the clock that produced it. Stateless
+// functions; thread-safe as far as the Store is.
+#ifndef MIMI_DAEMON_ADMIN_VIEWS_H_
+#define MIMI_DAEMON_ADMIN_VIEWS_H_
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mimi_portability/clock.h"
+#include "mimi_portability/status.h"
+#include "store/store.h"
+
+namespace mimi::daemon {
+
+inline constexpr int kDefaultListLimit = 100;
+inline constexpr int kMaxListLimit = 1000;
+
+// A migration id as given by an operator: 64 hex digits, either case.
+// Returns it in lowercase, as the store keeps it; kMalformed otherwise.
+Result<std::string> ParseMigrationId(std::string_view text);
+
+// The list filters as text (query parameters or CLI options; empty or unset
+// = no filter): state and role by their stored names, group as hex, limit in
+// 1..kMaxListLimit. kMalformed names the bad one.
+Result<store::ListFilter> ParseListFilter(
+    const std::optional<std::string>& state,
+    const std::optional<std::string>& role,
+    const std::optional<std::string>& group,
+    const std::optional<std::string>& limit);
+
+// The fields of a row without its protocol messages (the list view).
+nlohmann::json MigrationSummaryJson(const store::MigrationRecord& record);
+// Every field, messages as hex, and the row's events.
+nlohmann::json MigrationDetailJson(const store::MigrationRecord& record,
+                                   const std::vector<store::MigrationEvent>& events);
+
+// {"now", "migrations": [summary...]}, newest first.
+Result<nlohmann::json> ListView(store::Store& store,
+                                const store::ListFilter& filter,
+                                UnixMillis now);
+// {"id", "now", "migrations": [detail...]}: both roles' rows of the id;
+// kNotFound when it has none.
+Result<nlohmann::json> ShowView(store::Store& store, std::string_view id,
+                                UnixMillis now);
+// {"now", "counts": [{"role","state","count"}], "total", "stalled",
+//  "oldest_unfinished_age_ms"}.
+Result<nlohmann::json> StatsView(store::Store& store, UnixMillis now);
+
+}  // namespace mimi::daemon
+
+#endif  // MIMI_DAEMON_ADMIN_VIEWS_H_
