@@ -32,6 +32,9 @@ void RegisterKeys(CLI::App& app);
 // API, or the database read-only when the daemon is down (cli/ops.cc).
 void RegisterOps(CLI::App& app);
 
+// tokens issue NAME: client tokens for the target policy (cli/tokens.cc).
+void RegisterTokens(CLI::App& app);
+
 }  // namespace mimi::cli
 
 #endif  // MIMI_TOOLS_CLI_COMMANDS_H_

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
     mimi::cli::RegisterDecode(app);
     mimi::cli::RegisterKeys(app);
     mimi::cli::RegisterOps(app);
+    mimi::cli::RegisterTokens(app);
     CLI11_PARSE(app, argc, argv);
     return mimi::cli::ExitCode();
   } catch (const std::exception& e) {

@@ -1,0 +1,280 @@
+#include "daemon/daemon.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+
+#include "crypto/random.h"
+#include "daemon/admin_routes.h"
+#include "daemon/admin_token.h"
+#include "daemon/ds_routes.h"
+#include "daemon/http_server.h"
+#include "daemon/metrics.h"
+#include "daemon/protocol_routes.h"
+#include "embedded_ds/embedded_ds.h"
+#include "keys/ds_key_store.h"
+#include "keys/peer_key_resolver.h"
+#include "protocol/client_tokens.h"
+#include "protocol/recovery_loop.h"
+#include "protocol/source_service.h"
+#include "protocol/target_service.h"
+#include "store/sqlite_store.h"
+
+namespace mimi::daemon {
+namespace {
+
+constexpr char kPeerRequests[] = "mimi_peer_requests_total";
+
+// Counts every outbound protocol request by peer and outcome for /metrics.
+class CountingTransport final : public protocol::PeerTransport {
+ public:
+  CountingTransport(protocol::PeerTransport& inner, Metrics& metrics)
+      : inner_(inner), metrics_(metrics) {
+    metrics_.DeclareCounter(kPeerRequests,
+                            "Requests to peer DSs, by peer and outcome "
+                            "(HTTP status, or 'unreachable').");
+  }
+  Result<protocol::PeerResponse> Post(const std::string& domain,
+                                      const std::string& path,
+                                      const Bytes& body) override {
+    auto r = inner_.Post(domain, path, body);
+    metrics_.IncCounter(kPeerRequests,
+                        {{"peer", domain},
+                         {"outcome", r.ok() ? std::to_string(r->status)
+                                            : std::string("unreachable")}});
+    return r;
+  }
+
+ private:
+  protocol::PeerTransport& inner_;
+  Metrics& metrics_;
+};
+
+// Admin retry/abort act through the services.
+class Actions final : public AdminActions {
+ public:
+  Actions(store::Store& store, protocol::SourceService& source,
+          protocol::WorkQueue& workers)
+      : store_(store), source_(source), workers_(workers) {}
+  Status Retry(std::string_view id) override {
+    MIMI_ASSIGN_OR_RETURN(auto rows, store_.GetById(id));
+    if (rows.empty()) return NotFoundError("no migration " + std::string(id));
+    for (const auto& row : rows) {
+      if (store::IsTerminal(row.role, row.state)) continue;
+      MIMI_RETURN_IF_ERROR(store_.ScheduleNow(id, row.role));
+      if (row.role == store::Role::kSource) {
+        std::string copy(id);
+        workers_.Post([this, copy] { (void)source_.Drive(copy); });
+      }
+    }
+    return Status::Ok();
+  }
+  Status Abort(std::string_view id) override {
+    return source_.RequestAbort(std::string(id), "abort requested by the operator");
+  }
+
+ private:
+  store::Store& store_;
+  protocol::SourceService& source_;
+  protocol::WorkQueue& workers_;
+};
+
+double Jitter() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+std::string InstanceId() {
+  Bytes r(6);
+  (void)crypto::RandomBytes(r);
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" + ToHex(r);
+}
+
+}  // namespace
+
+struct Daemon::Parts {
+  Config config;
+  const Clock* clock = nullptr;
+  Metrics metrics;
+  std::unique_ptr<store::SqliteStore> store;
+  std::unique_ptr<embedded_ds::EmbeddedDs> ds;
+  std::unique_ptr<keys::DsKeyStore> keys;
+  std::unique_ptr<keys::PeerKeyResolver> resolver;
+  std::unique_ptr<protocol::HttpsPeerTransport> https;
+  std::unique_ptr<CountingTransport> transport;
+  std::unique_ptr<protocol::ClientTokens> client_tokens;
+  protocol::ProtocolContext ctx;
+  std::unique_ptr<protocol::WorkQueue> workers;
+  std::unique_ptr<protocol::SourceService> source;
+  std::unique_ptr<protocol::TargetService> target;
+  std::unique_ptr<protocol::RecoveryLoop> recovery;
+  std::unique_ptr<Actions> actions;
+  std::string admin_token;
+  std::unique_ptr<HttpServer> public_server;
+  std::unique_ptr<HttpServer> admin_server;
+  bool stopped = false;
+};
+
+std::string Daemon::DatabasePath(const Config& config) {
+  return (std::filesystem::path(config.data_dir) / "mimi.db").string();
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
+                                               const Clock& clock) {
+  auto p = std::make_unique<Parts>();
+  p->config = config;
+  p->clock = &clock;
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    return InvalidArgumentError("config: data_dir: cannot create " +
+                                config.data_dir + ": " + ec.message());
+  }
+  ::chmod(config.data_dir.c_str(), 0700);
+
+  MIMI_ASSIGN_OR_RETURN(p->store, store::SqliteStore::Open(DatabasePath(config), clock));
+  MIMI_ASSIGN_OR_RETURN(p->ds, embedded_ds::EmbeddedDs::Open(DatabasePath(config), clock));
+  MIMI_ASSIGN_OR_RETURN(
+      p->keys, keys::DsKeyStore::Open(std::filesystem::path(config.data_dir) / "keys",
+                                      config.ciphersuites, clock));
+
+  std::map<std::string, keys::PeerAddress> peers;
+  for (const auto& [domain, hp] : config.peers) peers[domain] = {hp.host, hp.port};
+  keys::PeerKeyResolverOptions ro;
+  ro.locator = keys::MappedPeerLocator(peers);
+  ro.ca_bundle_path = config.tls.ca_file;
+  p->resolver = std::make_unique<keys::PeerKeyResolver>(ro, clock);
+
+  protocol::HttpsPeerTransportOptions to;
+  to.plain_http = config.tls.insecure_plain_http;
+  to.ca_file = config.tls.ca_file;
+  const Config* cfg = &p->config;
+  to.locate = [cfg](const std::string& domain) {
+    HostPort hp = cfg->PeerAddress(domain);
+    return std::pair<std::string, int>{hp.host, hp.port};
+  };
+  p->https = std::make_unique<protocol::HttpsPeerTransport>(to);
+  p->transport = std::make_unique<CountingTransport>(*p->https, p->metrics);
+  p->client_tokens = std::make_unique<protocol::ClientTokens>(
+      std::filesystem::path(config.data_dir) / "client_tokens");
+  MIMI_ASSIGN_OR_RETURN(p->admin_token, LoadOrCreateAdminToken(config.data_dir));
+
+  p->ctx.domain = config.domain;
+  p->ctx.config = &p->config;
+  p->ctx.store = p->store.get();
+  p->ctx.ds = p->ds.get();
+  p->ctx.keys = p->keys.get();
+  p->ctx.resolver = p->resolver.get();
+  p->ctx.transport = p->transport.get();
+  p->ctx.client_tokens = p->client_tokens.get();
+  p->ctx.clock = &clock;
+  p->ctx.instance_id = InstanceId();
+
+  p->workers = std::make_unique<protocol::WorkQueue>(4);
+  p->source = std::make_unique<protocol::SourceService>(p->ctx, *p->workers, Jitter);
+  p->target = std::make_unique<protocol::TargetService>(p->ctx);
+  p->recovery = std::make_unique<protocol::RecoveryLoop>(p->ctx, *p->source,
+                                                         *p->target, *p->workers);
+  p->actions = std::make_unique<Actions>(*p->store, *p->source, *p->workers);
+
+  // Gauges read the store at scrape time.
+  store::Store* store = p->store.get();
+  const Clock* clk = &clock;
+  p->metrics.AddGauge("mimi_migrations", "Migrations by role and state.", [store] {
+    std::vector<Sample> out;
+    auto counts = store->CountByState();
+    if (!counts.ok()) return out;
+    for (const auto& c : *counts) {
+      out.push_back({{{"role", std::string(store::RoleName(c.role))},
+                      {"state", std::string(store::StateName(c.state))}},
+                     static_cast<double>(c.count)});
+    }
+    return out;
+  });
+  p->metrics.AddGauge("mimi_oldest_unfinished_migration_seconds",
+                      "Age of the oldest migration not in a terminal state "
+                      "(0 when none).",
+                      [store] {
+                        auto age = store->OldestUnfinishedAgeMillis();
+                        double v = age.ok() && *age ? **age / 1000.0 : 0.0;
+                        return std::vector<Sample>{{{}, v}};
+                      });
+  p->metrics.AddGauge("mimi_stalled_migrations",
+                      "Migrations past recovery.max_attempts, still retried.",
+                      [store] {
+                        auto rows = store->ListStalled(100000);
+                        double v = rows.ok() ? static_cast<double>(rows->size()) : 0;
+                        return std::vector<Sample>{{{}, v}};
+                      });
+  (void)clk;
+
+  HttpServerOptions po;
+  po.name = "public";
+  po.listen = config.listen;
+  po.plain_http = config.tls.insecure_plain_http;
+  po.cert_file = config.tls.cert_file;
+  po.key_file = config.tls.key_file;
+  po.threads = config.server_threads;
+  po.max_body_bytes = config.max_body_bytes;
+  po.keep_alive_timeout = std::chrono::seconds(config.keep_alive_seconds);
+  MIMI_ASSIGN_OR_RETURN(p->public_server, HttpServer::Create(po, &p->metrics));
+  HttpServer& pub = *p->public_server;
+  Metrics* metrics = &p->metrics;
+  pub.Get("/healthz", [store](const httplib::Request&, httplib::Response& res) {
+    auto counts = store->CountByState();
+    if (!counts.ok()) return ReplyError(res, counts.status());
+    ReplyJson(res, 200, {{"status", "ok"}});
+  });
+  pub.Get("/metrics", [metrics](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics->Render(), "text/plain; version=0.0.4");
+  });
+  RegisterProtocolRoutes(pub, p->ctx, *p->source, *p->target, {});
+  RegisterDsRoutes(pub, *p->ds);
+
+  if (config.admin_enabled) {
+    HttpServerOptions ao;
+    ao.name = "admin";
+    ao.listen = config.admin_listen;
+    ao.plain_http = true;  // loopback only; the token guards it
+    ao.threads = 4;
+    ao.max_body_bytes = 1 << 20;
+    MIMI_ASSIGN_OR_RETURN(p->admin_server, HttpServer::Create(ao, &p->metrics));
+    RegisterAdminRoutes(*p->admin_server, *p->store, p->admin_token,
+                        p->actions.get(), clock);
+  }
+  return std::unique_ptr<Daemon>(new Daemon(std::move(p)));
+}
+
+Daemon::Daemon(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Daemon::~Daemon() { Stop(); }
+
+Result<DaemonPorts> Daemon::Start() {
+  DaemonPorts ports;
+  MIMI_RETURN_IF_ERROR(parts_->public_server->Start());
+  ports.public_port = parts_->public_server->port();
+  if (parts_->admin_server) {
+    MIMI_RETURN_IF_ERROR(parts_->admin_server->Start());
+    ports.admin_port = parts_->admin_server->port();
+  }
+  parts_->recovery->Start();
+  spdlog::info("{}: serving; recovery loop every {} ms", parts_->config.domain,
+               parts_->config.recovery.scan_interval_ms);
+  return ports;
+}
+
+void Daemon::Stop() {
+  if (!parts_ || parts_->stopped) return;
+  parts_->stopped = true;
+  if (parts_->public_server) parts_->public_server->Stop();
+  if (parts_->admin_server) parts_->admin_server->Stop();
+  parts_->recovery->Stop();
+  parts_->workers->Shutdown();
+}
+
+}  // namespace mimi::daemon

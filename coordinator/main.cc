@@ -1,0 +1,110 @@
+// mimi-portd: the MIMI Portability migration coordinator daemon.
+//
+//   mimi-portd --config /etc/mimi-portd.toml [--domain D] [--listen H:P]
+//              [--admin-listen H:P] [--data-dir DIR] [--log-level L]
+//              [--peer DOMAIN=HOST:PORT ...]
+//
+// Writes <data_dir>/portd.json ({"public_port", "admin_port", "pid"}) once
+// listening, so scripts and tests can use port 0. SIGTERM/SIGINT drain and
+// exit 0. A bad config exits 2 with the setting named; any other failure to
+// start exits 1.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "daemon/config.h"
+#include "daemon/daemon.h"
+#include "failpoint/failpoint.h"
+
+namespace {
+
+int Run(int argc, char** argv) {
+  CLI::App app{"mimi-portd: MIMI Portability migration coordinator"};
+  std::string config_path;
+  mimi::daemon::ConfigOverrides o;
+  std::string domain, listen, admin_listen, data_dir, log_level;
+  app.add_option("--config,-c", config_path, "TOML config file")->required();
+  app.add_option("--domain", domain, "this DS's domain name");
+  app.add_option("--listen", listen, "public listener host:port");
+  app.add_option("--admin-listen", admin_listen, "admin listener host:port");
+  app.add_option("--data-dir", data_dir, "data directory");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off");
+  app.add_option("--peer", o.peers, "peer DOMAIN=HOST:PORT (repeatable)");
+  CLI11_PARSE(app, argc, argv);
+  if (!domain.empty()) o.domain = domain;
+  if (!listen.empty()) o.listen = listen;
+  if (!admin_listen.empty()) o.admin_listen = admin_listen;
+  if (!data_dir.empty()) o.data_dir = data_dir;
+  if (!log_level.empty()) o.log_level = log_level;
+
+  auto config = mimi::daemon::LoadConfigFile(config_path, o);
+  if (!config.ok()) {
+    std::cerr << "mimi-portd: " << config.status().detail() << "\n";
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(config->log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [" + config->domain + "] %v");
+  if (auto s = mimi::failpoint::ArmFromEnvironment(); !s.ok()) {
+    std::cerr << "mimi-portd: MIMI_FAILPOINTS: " << s.detail() << "\n";
+    return 2;
+  }
+
+  // Block the stop signals in every thread; main waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto daemon = mimi::daemon::Daemon::Create(*config, mimi::SystemClock::Get());
+  if (!daemon.ok()) {
+    std::cerr << "mimi-portd: " << daemon.status().ToString() << "\n";
+    return daemon.status().code() == mimi::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  auto ports = (*daemon)->Start();
+  if (!ports.ok()) {
+    std::cerr << "mimi-portd: " << ports.status().ToString() << "\n";
+    return 1;
+  }
+  const auto info_path = std::filesystem::path(config->data_dir) / "portd.json";
+  {
+    const auto tmp = info_path.string() + ".tmp";
+    std::ofstream(tmp) << nlohmann::json{{"public_port", ports->public_port},
+                                         {"admin_port", ports->admin_port},
+                                         {"pid", getpid()}}
+                              .dump()
+                       << "\n";
+    std::filesystem::rename(tmp, info_path);
+  }
+  spdlog::info("ready: public port {}, admin port {}", ports->public_port,
+               ports->admin_port);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("signal {}: draining", sig);
+  (*daemon)->Stop();
+  std::error_code ec;
+  std::filesystem::remove(info_path, ec);
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The only catch-all outside the HTTP handlers: an exception here is a bug.
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "mimi-portd: internal error: " << e.what() << "\n";
+    return 70;
+  }
+}
