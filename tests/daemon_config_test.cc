@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include "testing/temp_dir.h"
+
 namespace mimi::daemon {
 namespace {
 
@@ -135,6 +140,83 @@ TEST(ConfigTest, MissingFileIsAClearError) {
   auto c = LoadConfigFile("/nonexistent/mimi.toml", {});
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().detail(), "config: cannot read /nonexistent/mimi.toml");
+}
+
+// [ds]: the Delivery Service mimi-portd drives (embedded, or an operator's
+// own over the HTTP hooks).
+class DsConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    secret_ = (dir_ / "hook.secret").string();
+    std::ofstream(secret_) << std::string(64, 'a') << "\n";
+    std::filesystem::permissions(secret_, std::filesystem::perms::owner_read |
+                                              std::filesystem::perms::owner_write);
+  }
+  std::string Text(const std::string& ds_table) const {
+    return std::string(kMinimal) + "[ds]\n" + ds_table;
+  }
+  testing::TempDir dir_;
+  std::string secret_;
+};
+
+TEST_F(DsConfigTest, EmbeddedIsTheDefault) {
+  auto c = ParseConfig(kMinimal, {});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->ds.mode, "embedded");
+  EXPECT_EQ(c->ds.timeout_ms, 5000);
+}
+
+TEST_F(DsConfigTest, HttpModeIsRead) {
+  auto c = ParseConfig(Text("mode = \"http\"\nbase_url = \"http://127.0.0.1:9000/ds\"\n"
+                            "secret_file = \"" + secret_ + "\"\ntimeout_ms = 1500\n"),
+                       {});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->ds.mode, "http");
+  EXPECT_EQ(c->ds.base_url, "http://127.0.0.1:9000/ds");
+  EXPECT_EQ(c->ds.secret_file, secret_);
+  EXPECT_EQ(c->ds.timeout_ms, 1500);
+}
+
+TEST_F(DsConfigTest, ErrorsNameTheSetting) {
+  const std::string http = "mode = \"http\"\n";
+  const std::string secret = "secret_file = \"" + secret_ + "\"\n";
+  const std::string local = "base_url = \"http://127.0.0.1:9000\"\n";
+  struct Case {
+    std::string ds_table;
+    std::string expected_detail_start;
+  };
+  std::vector<Case> cases = {
+      {"mode = \"grpc\"\n", "config: ds.mode: must be"},
+      {http + secret, "config: ds.base_url: is required"},
+      {http + secret + "base_url = \"ftp://ds\"\n", "config: ds.base_url: must start"},
+      {http + secret + "base_url = \"http://ds.example:80\"\n",
+       "config: ds.base_url: plain http:// is allowed only to a loopback host"},
+      {http + local, "config: ds.secret_file: is required"},
+      {http + local + "secret_file = \"/nonexistent/s\"\n",
+       "config: ds.secret_file: no such file"},
+      {http + local + secret + "timeout_ms = 5\n", "config: ds.timeout_ms:"},
+      {http + local + secret + "ca = \"/nonexistent/ca.pem\"\n",
+       "config: ds.ca: needs an https://"},
+      {http + secret + "base_url = \"https://ds.example\"\nca = \"/nonexistent/ca.pem\"\n",
+       "config: ds.ca: no such file"},
+      {http + local + secret + "secret = \"inline\"\n", "config: unknown setting 'ds.secret'"},
+  };
+  for (const Case& c : cases) {
+    Status s = ParseError(Text(c.ds_table));
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << c.ds_table;
+    EXPECT_EQ(s.detail().rfind(c.expected_detail_start, 0), 0u)
+        << "got: " << s.detail() << "\nfor:\n" << c.ds_table;
+  }
+}
+
+TEST_F(DsConfigTest, SecretFileMustBeTheOwnersOnly) {
+  std::filesystem::permissions(secret_, std::filesystem::perms::group_read,
+                               std::filesystem::perm_options::add);
+  Status s = ParseError(Text("mode = \"http\"\nbase_url = \"https://ds.example\"\n"
+                             "secret_file = \"" + secret_ + "\"\n"));
+  EXPECT_EQ(s.detail().rfind("config: ds.secret_file: must be readable by its owner only", 0),
+            0u)
+      << s.detail();
 }
 
 TEST(HostPortTest, Forms) {
