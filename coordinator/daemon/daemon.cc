@@ -14,6 +14,7 @@
 #include "daemon/http_server.h"
 #include "daemon/metrics.h"
 #include "daemon/protocol_routes.h"
+#include "ds_http/from_config.h"
 #include "embedded_ds/embedded_ds.h"
 #include "keys/ds_key_store.h"
 #include "keys/peer_key_resolver.h"
@@ -102,7 +103,8 @@ struct Daemon::Parts {
   const Clock* clock = nullptr;
   Metrics metrics;
   std::unique_ptr<store::SqliteStore> store;
-  std::unique_ptr<embedded_ds::EmbeddedDs> ds;
+  std::unique_ptr<embedded_ds::EmbeddedDs> ds;  // ds.mode = "embedded"
+  std::unique_ptr<DeliveryService> external_ds;  // ds.mode = "http"
   std::unique_ptr<keys::DsKeyStore> keys;
   std::unique_ptr<keys::PeerKeyResolver> resolver;
   std::unique_ptr<protocol::HttpsPeerTransport> https;
@@ -138,7 +140,16 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   ::chmod(config.data_dir.c_str(), 0700);
 
   MIMI_ASSIGN_OR_RETURN(p->store, store::SqliteStore::Open(DatabasePath(config), clock));
-  MIMI_ASSIGN_OR_RETURN(p->ds, embedded_ds::EmbeddedDs::Open(DatabasePath(config), clock));
+  DeliveryService* ds = nullptr;
+  if (config.ds.mode == "http") {
+    MIMI_ASSIGN_OR_RETURN(p->external_ds,
+                          ds_http::CreateHttpDeliveryService(config, clock));
+    ds = p->external_ds.get();
+  } else {
+    MIMI_ASSIGN_OR_RETURN(p->ds,
+                          embedded_ds::EmbeddedDs::Open(DatabasePath(config), clock));
+    ds = p->ds.get();
+  }
   MIMI_ASSIGN_OR_RETURN(
       p->keys, keys::DsKeyStore::Open(std::filesystem::path(config.data_dir) / "keys",
                                       config.ciphersuites, clock));
@@ -167,7 +178,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   p->ctx.domain = config.domain;
   p->ctx.config = &p->config;
   p->ctx.store = p->store.get();
-  p->ctx.ds = p->ds.get();
+  p->ctx.ds = ds;
   p->ctx.keys = p->keys.get();
   p->ctx.resolver = p->resolver.get();
   p->ctx.transport = p->transport.get();
@@ -234,7 +245,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
     res.set_content(metrics->Render(), "text/plain; version=0.0.4");
   });
   RegisterProtocolRoutes(pub, p->ctx, *p->source, *p->target, {});
-  RegisterDsRoutes(pub, *p->ds);
+  // Members of an external DS talk to that DS, not to us.
+  if (p->ds) RegisterDsRoutes(pub, *p->ds);
 
   if (config.admin_enabled) {
     HttpServerOptions ao;
