@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <utility>
 
@@ -69,8 +70,18 @@ Result<std::string> AdminClient::Token() {
 
 Result<json> AdminClient::Call(const std::string& method, const std::string& path,
                                const std::multimap<std::string, std::string>& params) {
+  if (options_.admin_url.empty() && !options_.data_dir.empty()) {
+    // A running daemon says where its admin API listens (portd.json).
+    std::ifstream info(std::filesystem::path(options_.data_dir) / "portd.json");
+    json doc = json::parse(info, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_object() && doc.value("admin_port", 0) > 0) {
+      options_.admin_url =
+          "http://127.0.0.1:" + std::to_string(doc.value("admin_port", 0));
+    }
+  }
   if (options_.admin_url.empty()) {
-    return Status(StatusCode::kUnavailable, kUnreachable, "no --admin URL given");
+    return Status(StatusCode::kUnavailable, kUnreachable,
+                  "no --admin URL given and no running daemon in --data-dir");
   }
   std::string url = options_.admin_url;
   while (!url.empty() && url.back() == '/') url.pop_back();
