@@ -11,6 +11,7 @@
 #include "crypto/signing_key.h"
 #include "keys/ds_key_store.h"
 #include "mimi_portability/messages.h"
+#include "protocol/client_tokens.h"
 #include "testing/synthetic_mls.h"
 #include "testing/two_daemons.h"
 
@@ -83,8 +84,9 @@ class ProtocolTest : public ::testing::TestWithParam<uint16_t> {
  protected:
   void SetUp() override {
     suite_ = GetParam();
-    daemons_ = std::make_unique<TwoDaemons>(clock_, [](daemon::Config& c) {
+    daemons_ = std::make_unique<TwoDaemons>(clock_, [this](daemon::Config& c) {
       c.max_body_bytes = 256 * 1024;
+      Tweak(c);
     });
     ASSERT_TRUE(daemons_->ok()) << daemons_->error();
     source_ = daemons_->SourceClient();
@@ -102,6 +104,38 @@ class ProtocolTest : public ::testing::TestWithParam<uint16_t> {
     auto r = source_->Post("/ds/v1/groups", create.dump(), "application/json");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 201) << r->body;
+  }
+
+  virtual void Tweak(daemon::Config&) {}
+
+  // Moves the group source.test -> target.test; returns the confirmation.
+  std::string MigrateThere() {
+    MigrationResponse response = GetResponse(Request());
+    Answer a = PostInit(Init(response, TaggedCommit()));
+    EXPECT_EQ(a.status, 200) << a.error << ": " << a.detail;
+    return a.body;
+  }
+
+  // Asks to move the group back, target.test -> source.test, at epoch 6.
+  Answer MigrateBack() {
+    auto token = protocol::ClientTokens::Issue(
+        std::filesystem::path(daemons_->source_config().data_dir) / "client_tokens",
+        "carol");
+    EXPECT_TRUE(token.ok());
+    MigrationRequest back{ToBytes("target.test"), ToBytes("source.test"), group_id_,
+                          kEpoch + 1};
+    Answer r = Post(*source_, "/mimi-portability/v1/request", *Encode(back),
+                    {{"MIMI-Cipher-Suite", std::to_string(suite_)},
+                     {"Authorization", "Bearer " + *token}});
+    EXPECT_EQ(r.status, 200) << r.error << ": " << r.detail;
+    auto response = Decode<MigrationResponse>(ToBytes(r.body));
+    if (!response.ok()) return r;
+    Bytes commit = testing::SyntheticPublicCommit(
+        group_id_, kEpoch + 1, 2, *Encode(MigrationCommitAAD{ToBytes("source.test")}));
+    MigrationInit init{*response, {}};
+    EXPECT_TRUE(crypto::SignMessage(members_key_[2], &init).ok());
+    return Post(*target_, "/mimi-portability/v1/init",
+                *Encode(MigrationInitRequest{init, 2, commit}));
   }
 
   MigrationRequest Request() const {
@@ -249,6 +283,52 @@ class RefusalTest : public ProtocolTest {
   uint16_t suite() const { return suite_; }
   crypto::SigningKey source_key() const { return SourceKey(); }
 };
+
+TEST_P(ProtocolTest, TheGroupCanComeBack) {
+  MigrateThere();
+  Answer back = MigrateBack();
+  ASSERT_EQ(back.status, 200) << back.error << ": " << back.detail;
+  auto confirmation = Decode<MigrationConfirmation>(ToBytes(back.body));
+  ASSERT_TRUE(confirmation.ok());
+  EXPECT_EQ(ToString(confirmation->domain_name), "source.test");
+  // Home again: the source DS hosts it at epoch 7, its tombstone is gone.
+  auto home = daemons_->SourceDs()->Details(group_id_);
+  ASSERT_TRUE(home.ok()) << home.status().ToString();
+  EXPECT_EQ(home->summary.epoch, kEpoch + 2);
+  EXPECT_FALSE(daemons_->SourceDs()->LookupTombstone(group_id_).ok());
+}
+
+class PolicyTest : public ProtocolTest {
+  void Tweak(daemon::Config& c) override {
+    c.policy.group_cooldown_seconds = 3600;
+    if (c.domain == "target.test") c.policy.deny_peers = {"blocked.test"};
+  }
+};
+
+TEST_P(PolicyTest, DeniedPeersAndTheCooldownAreRefused) {
+  MigrationRequest from_blocked = Request();
+  from_blocked.source_domain_name = ToBytes("blocked.test");
+  Answer denied = Post(*target_, "/mimi-portability/v1/request",
+                       *Encode(from_blocked), RequestHeaders());
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(denied.error, "peer-denied");
+
+  MigrateThere();
+  // Straight back within the cooldown: refused by the DS holding the group
+  // now, which imported it moments ago.
+  const std::string before = Snapshot(*daemons_, group_id_);
+  Answer back = MigrateBack();
+  EXPECT_EQ(back.status, 409) << back.detail;
+  EXPECT_EQ(back.error, "cooldown");
+  auto strip = [](std::string s) {
+    auto pos = s.find("target/requested=");
+    if (pos != std::string::npos) s.erase(pos, s.find(' ', pos) - pos + 1);
+    return s;
+  };
+  EXPECT_EQ(strip(before), strip(Snapshot(*daemons_, group_id_)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Suites, PolicyTest, ::testing::Values(1));
 
 // One refusal: what to send, and what must come back.
 struct Refusal {

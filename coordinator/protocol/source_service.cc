@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "crypto/ciphersuite.h"
 #include "crypto/message_signing.h"
@@ -223,13 +224,22 @@ Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
   // --- Drive it off the request thread; answer within `wait`. ---
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> finished = done->get_future();
+  const auto deadline = std::chrono::steady_clock::now() + wait;
   if (workers_.Post([this, id, done] {
         (void)Drive(id);
         done->set_value();
       })) {
-    finished.wait_for(wait);
+    finished.wait_until(deadline);
   }
+  // Our Drive may have found the row leased by the recovery loop, which is
+  // driving it right now: watch the row, not just our own attempt.
   MIMI_ASSIGN_OR_RETURN(store::MigrationRecord row, ctx_.store->Get(id, Role::kSource));
+  while (row.confirmation.empty() &&
+         !store::IsTerminal(Role::kSource, row.state) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    MIMI_ASSIGN_OR_RETURN(row, ctx_.store->Get(id, Role::kSource));
+  }
   InitAnswer answer;
   answer.id = id;
   answer.state = std::string(store::StateName(row.state));
