@@ -131,8 +131,9 @@ TEST_P(NetworkFaultTest, MigrationsCompleteAfterHealNoneTwice) {
   const int faulted = (*proxy)->faulted();
   if (fault.blocks) {
     // A closed port refuses in the kernel; every other fault is counted.
-    if (fault.mode != FaultMode::kDown)
+    if (fault.mode != FaultMode::kDown) {
       EXPECT_GT(faulted, 0) << "the fault never acted";
+    }
     for (const auto& [state, n] : source_in_fault) {
       EXPECT_TRUE(state == "initiated" || state == "content-sent" ||
                   state == "absent" || state == "no-response-yet")
