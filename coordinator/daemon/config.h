@@ -58,7 +58,9 @@ struct RecoveryConfig {
   int64_t backoff_initial_ms = 200;
   int64_t backoff_max_ms = 60'000;
   int max_attempts = 50;  // then the migration is parked as stalled
-  int64_t lease_ms = 30'000;
+  // Longer than the peer I/O timeout (60 s), so a driver waiting on a slow
+  // target keeps its lease; a crashed driver's lease lapses after this.
+  int64_t lease_ms = 120'000;
   // 0 = never abort automatically.
   int64_t auto_abort_after_seconds = 0;
 };
