@@ -32,6 +32,10 @@ void RegisterKeys(CLI::App& app);
 // API, or the database read-only when the daemon is down (cli/ops.cc).
 void RegisterOps(CLI::App& app);
 
+// migrate --source URL --target URL ...: one migration as a member of the
+// group, from request to verified confirmation (cli/migrate.cc).
+void RegisterMigrate(CLI::App& app);
+
 // tokens issue NAME: client tokens for the target policy (cli/tokens.cc).
 void RegisterTokens(CLI::App& app);
 

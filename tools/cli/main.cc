@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     mimi::cli::RegisterDecode(app);
     mimi::cli::RegisterKeys(app);
+    mimi::cli::RegisterMigrate(app);
     mimi::cli::RegisterOps(app);
     mimi::cli::RegisterTokens(app);
     CLI11_PARSE(app, argc, argv);
