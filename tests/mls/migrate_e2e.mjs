@@ -3,6 +3,13 @@
 //
 //   node tests/mls/migrate_e2e.mjs --source URL --target URL --ca PEMFILE \
 //        --token TOKEN --suite 1|2 --wire public|private [--json]
+//        [--source-ds URL] [--target-ds URL]
+//
+// --source-ds / --target-ds: where the members reach each side's Delivery
+// Service (the /ds/v1 member API) when it is not the daemon itself, e.g. an
+// operator's DS that mimi-portd drives through HTTP hooks (ds.mode = "http").
+// Default: the --source / --target URL. Protocol calls always go to
+// --source / --target; "moved_to" the target domain leads to --target-ds.
 //
 //  1. Alice creates a group with Bob and Carol (epoch 1) and uploads it to the
 //     source's embedded DS (POST /ds/v1/groups).
@@ -56,13 +63,14 @@ import { encodeRatchetTree } from "ts-mls/ratchetTree.js";
 
 const USAGE =
   "usage: migrate_e2e.mjs --source URL --target URL --ca PEMFILE --token TOKEN " +
-  "--suite 1|2 --wire public|private [--json]";
+  "--suite 1|2 --wire public|private [--json] [--source-ds URL] [--target-ds URL]";
 const args = { json: false };
 for (let i = 2; i < process.argv.length; ++i) {
   const a = process.argv[i];
   if (a === "--json") {
     args.json = true;
-  } else if (["--source", "--target", "--ca", "--token", "--suite", "--wire"].includes(a) &&
+  } else if (["--source", "--target", "--ca", "--token", "--suite", "--wire", "--source-ds",
+              "--target-ds"].includes(a) &&
              i + 1 < process.argv.length) {
     args[a.slice(2)] = process.argv[++i];
   } else {
@@ -87,6 +95,9 @@ if (!SUITES[suiteId] || !["public", "private"].includes(args.wire)) {
 }
 const sourceUrl = args.source.replace(/\/+$/, "");
 const targetUrl = args.target.replace(/\/+$/, "");
+// The member API (/ds/v1) of each side's DS.
+const sourceDsUrl = (args["source-ds"] ?? args.source).replace(/\/+$/, "");
+const targetDsUrl = (args["target-ds"] ?? args.target).replace(/\/+$/, "");
 const ca = readFileSync(args.ca);
 
 // ------------------------------------------------------------------ helpers
@@ -309,6 +320,9 @@ async function keyDocument(baseUrl, who) {
 async function main() {
   log(`ts-mls ${SUITES[suiteId].name} (suite ${suiteId}), migration commit as ${args.wire} message`);
   log(`source ${sourceUrl}   target ${targetUrl}`);
+  if (sourceDsUrl !== sourceUrl || targetDsUrl !== targetUrl) {
+    log(`member API: source DS ${sourceDsUrl}   target DS ${targetDsUrl}`);
+  }
 
   step("both DSs publish their keys (GET /.well-known/mimi-portability)");
   const sourceKeys = await keyDocument(sourceUrl, "source");
@@ -341,7 +355,7 @@ async function main() {
   }
   for (const m of members) check(m.epoch === 1n, `${m.name} is at epoch ${m.epoch}, expected 1`);
   const groupInfo = await createGroupInfoWithExternalPub(alice.state, [], impl);
-  const { res: created, json: createdJson } = await postJson(`${sourceUrl}/ds/v1/groups`, {
+  const { res: created, json: createdJson } = await postJson(`${sourceDsUrl}/ds/v1/groups`, {
     group_info: hex(encodeMlsMessage({ version: "mls10", wireformat: "mls_group_info", groupInfo })),
     ratchet_tree: hex(encodeRatchetTree(alice.state.ratchetTree)),
   }, "create group");
@@ -352,9 +366,9 @@ async function main() {
 
   step("Alice sends a message through the source; Bob and Carol decrypt it");
   const hello = `hello from alice on ${sourceDomain}`;
-  await alice.send(sourceUrl, gid, hello);
+  await alice.send(sourceDsUrl, gid, hello);
   for (const m of [bob, carol]) {
-    const got = await m.fetch(sourceUrl, gid);
+    const got = await m.fetch(sourceDsUrl, gid);
     check(got.status === 200, `${m.name} fetches from the source: HTTP ${got.status} ${got.error}`);
     check(got.applications.length === 1 && got.applications[0] === hello,
           `${m.name} decrypted ${JSON.stringify(got.applications)}, expected [${JSON.stringify(hello)}]`);
@@ -474,9 +488,9 @@ async function main() {
   }
 
   step("Alice and Carol fetch from the source: 410 moved, so they follow it to the target");
-  const targetByDomain = { [targetDomain]: targetUrl };
+  const targetByDomain = { [targetDomain]: targetDsUrl };
   for (const m of [alice, carol]) {
-    const moved = await m.fetch(sourceUrl, gid);
+    const moved = await m.fetch(sourceDsUrl, gid);
     check(moved.status === 410 && moved.error === "moved",
           `${m.name} fetches from the source: expected 410 moved, got ${JSON.stringify(moved)}`);
     check(moved.moved_to === targetDomain, `moved_to is ${moved.moved_to}, expected ${targetDomain}`);
@@ -491,10 +505,10 @@ async function main() {
   }
   {
     // Bob reads the target's log too: only what he already knows is there.
-    const got = await bob.fetch(targetUrl, gid);
+    const got = await bob.fetch(targetDsUrl, gid);
     check(got.status === 200 && got.commits === 0 && got.applications.length === 0,
           `bob fetches from the target: ${JSON.stringify(got)}`);
-    const info = await request(`${targetUrl}/ds/v1/groups/${gid}`);
+    const info = await request(`${targetDsUrl}/ds/v1/groups/${gid}`);
     check(info.status === 200, `target group: ${describe(info)}`);
     const g = parseJson(info, "target group");
     check(g.epoch === 2, `the target holds the group at epoch ${g.epoch}, expected 2`);
@@ -508,10 +522,10 @@ async function main() {
   const lines = {};
   for (const m of members) {
     lines[m.name] = `hello from ${m.name} on ${targetDomain}`;
-    await m.send(targetUrl, gid, lines[m.name]);
+    await m.send(targetDsUrl, gid, lines[m.name]);
   }
   for (const m of members) {
-    const got = await m.fetch(targetUrl, gid);
+    const got = await m.fetch(targetDsUrl, gid);
     check(got.status === 200, `${m.name} fetches from the target: ${JSON.stringify(got)}`);
     const expected = members.filter((o) => o !== m).map((o) => lines[o.name]);
     check(JSON.stringify(got.applications) === JSON.stringify(expected),
@@ -522,11 +536,11 @@ async function main() {
 
   step(`the source answers "moved" for the group`);
   {
-    const g = await request(`${sourceUrl}/ds/v1/groups/${gid}`);
+    const g = await request(`${sourceDsUrl}/ds/v1/groups/${gid}`);
     const body = parseJson(g, "source group");
     check(g.status === 410 && body.error === "moved" && body.moved_to === targetDomain,
           `GET /ds/v1/groups on the source: ${describe(g)}`);
-    const post = await postJson(`${sourceUrl}/ds/v1/groups/${gid}/messages`,
+    const post = await postJson(`${sourceDsUrl}/ds/v1/groups/${gid}/messages`,
                                 { message: hex(alice.lastSent) }, "post to source");
     check(post.res.status === 410 && post.json.moved_to === targetDomain,
           `POST to the source after the move: ${describe(post.res)}`);

@@ -11,8 +11,14 @@ Python 3 standard library only.
   * /ds/v1/*          a tiny member-facing API like the embedded DS's
                       (create a group, submit commits and messages, fetch
                       messages); refuses commits and messages while frozen.
-  * /standin/v1/fail  test control: answer the next N hook calls with a
-                      given status (e.g. 503), to simulate a sick DS.
+  * /standin/v1/fail  test control: answer the next N hook calls (or the
+                      next N calls of one named hook) with a given status
+                      (e.g. 503), to simulate a sick DS: {"count": N,
+                      "status": 503, "hook": "fan-out", "when": "before"}
+                      ("after": do the work, then lose the answer).
+  * /standin/v1/stats test view: hook calls and injected failures per hook
+                      since start, and every fan-out that appended a commit
+                      (kept after the group is deleted).
 
 What it reads from MLS bytes (RFC 9420), without any MLS crypto: the clear
 header of an MLSMessage (group_id, epoch, content_type), the GroupContext of
@@ -272,6 +278,8 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE TABLE IF NOT EXISTS tombstones (
   group_id BLOB PRIMARY KEY, moved_to TEXT NOT NULL, moved_at INTEGER NOT NULL,
   confirmation BLOB NOT NULL, migration_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS fan_outs (
+  group_id BLOB NOT NULL, migration_id TEXT NOT NULL, seq INTEGER NOT NULL);
 """
 
 
@@ -488,6 +496,8 @@ def hook_fan_out(db, body):
                       (gid, mid)).fetchone()
     if seen is None:
         append(db, gid, g["next_seq"], g["epoch"], CT_COMMIT, commit, mid)
+        # For tests: how many times members were actually sent the commit.
+        db.execute("INSERT INTO fan_outs VALUES (?, ?, ?)", (gid, mid, g["next_seq"]))
     return {}
 
 
@@ -605,6 +615,12 @@ def ds_fetch(db, gid, after, limit):
     return 200, {"messages": [{"seq": s, "message": m.hex()} for s, m in rows]}
 
 
+def fan_out_log(db):
+    """[{group_id, migration_id, seq}] of every fan-out that appended."""
+    rows = db.execute("SELECT group_id, migration_id, seq FROM fan_outs ORDER BY rowid")
+    return [{"group_id": g.hex(), "migration_id": m, "seq": s} for g, m, s in rows]
+
+
 # --- HTTP ------------------------------------------------------------------
 
 class Handler(BaseHTTPRequestHandler):
@@ -640,11 +656,33 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(e.status, body, request_mac)
 
     def read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self.read_chunked()  # what Node's http client sends by default
         length = self.headers.get("Content-Length")
         if length is None or not length.isdigit() or int(length) > MAX_BODY:
+            self.close_connection = True  # the unread body would follow
             raise DsError(413 if length and length.isdigit() else 411,
                           "bad-length", "Content-Length missing or too large")
         return self.rfile.read(int(length))
+
+    def read_chunked(self):
+        body = bytearray()
+        while True:
+            line = self.rfile.readline(1024).split(b";")[0].strip()
+            try:
+                size = int(line, 16)
+            except ValueError:
+                self.close_connection = True
+                raise malformed("body: bad chunk size")
+            if size == 0:
+                while self.rfile.readline(1024).strip():  # trailers
+                    pass
+                return bytes(body)
+            if len(body) + size > MAX_BODY:
+                self.close_connection = True
+                raise DsError(413, "bad-length", "body too large")
+            body += self.rfile.read(size)
+            self.rfile.readline(1024)  # CRLF after the chunk
 
     def json_body(self, raw):
         try:
@@ -679,18 +717,31 @@ class Handler(BaseHTTPRequestHandler):
             raw = self.read_body()
             if path.startswith("/mimi-hooks/v1/"):
                 request_mac = self.authenticate(raw)
-                hook = HOOKS.get(path[len("/mimi-hooks/v1/"):])
+                name = path[len("/mimi-hooks/v1/"):]
+                hook = HOOKS.get(name)
                 if hook is None:
                     raise DsError(404, "no-such-hook", f"no hook at {path}")
-                if self.server.take_failure():
+                failure = self.server.take_failure(name)
+                if failure == "before":
                     raise DsError(self.server.fail_status, "injected-failure",
                                   "stand-in told to fail this call")
                 body = self.json_body(raw)
-                self.reply(200, self.server.store.run(hook, body), request_mac)
+                out = self.server.store.run(hook, body)
+                if failure == "after":
+                    raise DsError(self.server.fail_status, "injected-failure",
+                                  "stand-in told to lose the answer to this call")
+                self.reply(200, out, request_mac)
                 return
             if path == "/standin/v1/fail":
                 body = self.json_body(raw)
-                self.server.set_failures(int(body.get("count", 1)), int(body.get("status", 503)))
+                hook = body.get("hook")
+                if hook is not None and hook not in HOOKS:
+                    raise malformed(f"hook: no hook {hook!r}")
+                when = body.get("when", "before")
+                if when not in ("before", "after"):
+                    raise malformed("when: \"before\" or \"after\"")
+                self.server.set_failures(int(body.get("count", 1)), int(body.get("status", 503)),
+                                         hook, when)
                 self.reply(200, {})
                 return
             if path == "/ds/v1/groups":
@@ -714,6 +765,11 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if parts.path == "/standin/v1/health":
                 self.reply(200, {"ok": True})
+                return
+            if parts.path == "/standin/v1/stats":
+                stats = self.server.stats()
+                stats["fan_outs"] = self.server.store.run(fan_out_log)
+                self.reply(200, stats)
                 return
             m = re.fullmatch(r"/ds/v1/groups/([0-9a-f]{2,510})(/messages)?", parts.path)
             if m is None or len(m.group(1)) % 2:
@@ -744,18 +800,28 @@ class Server(ThreadingHTTPServer):
         super().__init__(address, Handler)
         self.store, self.secret, self.verbose = store, secret, verbose
         self._fail_lock = threading.Lock()
-        self._failures, self.fail_status = 0, 503
+        self._failures, self.fail_status, self._fail_hook, self._fail_when = 0, 503, None, "before"
+        self._calls, self._injected = {}, {}
 
-    def set_failures(self, count, status):
+    def set_failures(self, count, status, hook=None, when="before"):
         with self._fail_lock:
             self._failures, self.fail_status = count, status
+            self._fail_hook, self._fail_when = hook, when
 
-    def take_failure(self):
+    def take_failure(self, hook):
+        """Counts the call; None, or "before"/"after" the work if it is to fail."""
         with self._fail_lock:
-            if self._failures > 0:
+            self._calls[hook] = self._calls.get(hook, 0) + 1
+            if self._failures > 0 and self._fail_hook in (None, hook):
                 self._failures -= 1
-                return True
-            return False
+                self._injected[hook] = self._injected.get(hook, 0) + 1
+                return self._fail_when
+            return None
+
+    def stats(self):
+        with self._fail_lock:
+            return {"hook_calls": dict(self._calls), "injected": dict(self._injected),
+                    "failures_left": self._failures}
 
 
 def read_secret(path):
