@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "fuzz/fuzz_checks.h"
+#include "fuzz/fuzz_group_structs.h"
 #include "fuzz/fuzz_mls_message.h"
 #include "mimi_portability/bytes.h"
 #include "mimi_portability/messages.h"
@@ -49,6 +50,9 @@ const std::vector<Corpus>& Corpora() {
       {"MigrationAbortAck", &fuzz::CheckMessage<MigrationAbortAck>},
       // Other decoders plug in here with one line.
       {"MLSMessage", &CheckMlsMessage},
+      {"RatchetTree", &CheckRatchetTree},
+      {"GroupInfo", &CheckGroupInfo},
+      {"GroupState", &CheckGroupState},
   };
   return *kCorpora;
 }
