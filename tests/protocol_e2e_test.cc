@@ -298,6 +298,40 @@ TEST_P(ProtocolTest, TheGroupCanComeBack) {
   EXPECT_FALSE(daemons_->SourceDs()->LookupTombstone(group_id_).ok());
 }
 
+// Hours pass in an instant on the injected clock: the target's nonce
+// expires, the target refuses the content, and the source gives the
+// migration up through an acknowledged abort; the group is usable again.
+TEST_P(ProtocolTest, AnExpiredNonceEndsInAnAcknowledgedAbort) {
+  MigrationResponse response = GetResponse(Request());
+  const std::string id = ToHex(response.nonce);
+  clock_.Advance(2 * 60 * 60 * 1000);
+  Answer a = PostInit(Init(response, TaggedCommit()));
+  EXPECT_TRUE(a.status == 409 || a.status == 202) << a.status << " " << a.error;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  store::MigrationState state = store::MigrationState::kInitiated;
+  while (std::chrono::steady_clock::now() < deadline) {
+    state = daemons_->SourceStore()->Get(id, store::Role::kSource)->state;
+    if (state == store::MigrationState::kAborted) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(state, store::MigrationState::kAborted);
+  auto target_row = daemons_->TargetStore()->Get(id, store::Role::kTarget);
+  ASSERT_TRUE(target_row.ok());
+  EXPECT_TRUE(target_row->state == store::MigrationState::kExpired ||
+              target_row->state == store::MigrationState::kAborted)
+      << store::StateName(target_row->state);
+  EXPECT_FALSE(daemons_->TargetDs()->LookupGroup(group_id_).ok());
+  auto group = daemons_->SourceDs()->LookupGroup(group_id_);
+  ASSERT_TRUE(group.ok());
+  EXPECT_FALSE(group->frozen);
+  // Members carry on at the source.
+  EXPECT_TRUE(daemons_->SourceDs()
+                  ->SubmitCommit(group_id_,
+                                 testing::SyntheticPublicCommit(group_id_, kEpoch, 0, {}),
+                                 testing::SyntheticRatchetTree(suite_, members_), {})
+                  .ok());
+}
+
 class PolicyTest : public ProtocolTest {
   void Tweak(daemon::Config& c) override {
     c.policy.group_cooldown_seconds = 3600;
