@@ -49,6 +49,23 @@ Status UnknownGroup(ByteSpan group_id) {
                 "no group " + GroupHex(group_id) + " here");
 }
 
+Status FrozenError(ByteSpan group_id, const std::string& by) {
+  return Status(StatusCode::kFailedPrecondition, "group-frozen",
+                "group " + GroupHex(group_id) + " is frozen by migration " + by);
+}
+
+Status NotFrozenError(ByteSpan group_id, std::string_view migration_id) {
+  return Status(StatusCode::kFailedPrecondition, "not-frozen",
+                "group " + GroupHex(group_id) + " is not frozen by migration " +
+                    std::string(migration_id));
+}
+
+Status EpochError(std::string_view what, uint64_t got, uint64_t current) {
+  return Status(StatusCode::kFailedPrecondition, "epoch-mismatch",
+                std::string(what) + " for epoch " + std::to_string(got) +
+                    ", group is at epoch " + std::to_string(current));
+}
+
 std::optional<GroupRow> LoadGroup(SQLite::Database& db, ByteSpan group_id) {
   Statement q(db,
               "SELECT cipher_suite, epoch, tree_epoch, ratchet_tree, group_info,"
@@ -214,14 +231,10 @@ Result<uint64_t> EmbeddedDs::SubmitCommit(ByteSpan group_id, ByteSpan commit,
     std::optional<GroupRow> row = LoadGroup(*db_, group_id);
     if (!row) return UnknownGroup(group_id);
     if (!row->frozen_by.empty()) {
-      return Status(StatusCode::kFailedPrecondition, "group-frozen",
-                    "group " + GroupHex(group_id) +
-                        " is frozen by migration " + row->frozen_by);
+      return FrozenError(group_id, row->frozen_by);
     }
     if (msg.epoch() != row->epoch) {
-      return Status(StatusCode::kFailedPrecondition, "epoch-mismatch",
-                    "commit for epoch " + std::to_string(msg.epoch()) +
-                        ", group is at epoch " + std::to_string(row->epoch));
+      return EpochError("commit", msg.epoch(), row->epoch);
     }
     const UnixMillis now = clock_.NowMillis();
     const uint64_t seq = AppendMessage(*db_, group_id, row->next_seq, row->epoch,
@@ -264,14 +277,10 @@ Result<uint64_t> EmbeddedDs::SubmitMessage(ByteSpan group_id, ByteSpan message) 
     if (!row) return UnknownGroup(group_id);
     // Messages accepted after the export would be left behind at the source.
     if (!row->frozen_by.empty()) {
-      return Status(StatusCode::kFailedPrecondition, "group-frozen",
-                    "group " + GroupHex(group_id) +
-                        " is frozen by migration " + row->frozen_by);
+      return FrozenError(group_id, row->frozen_by);
     }
     if (msg.epoch() != row->epoch) {
-      return Status(StatusCode::kFailedPrecondition, "epoch-mismatch",
-                    "message for epoch " + std::to_string(msg.epoch()) +
-                        ", group is at epoch " + std::to_string(row->epoch));
+      return EpochError("message", msg.epoch(), row->epoch);
     }
     const uint64_t seq =
         AppendMessage(*db_, group_id, row->next_seq, row->epoch,
@@ -395,14 +404,10 @@ Status EmbeddedDs::Freeze(ByteSpan group_id, uint64_t epoch,
     if (!row) return UnknownGroup(group_id);
     if (row->frozen_by == migration_id) return Status::Ok();
     if (!row->frozen_by.empty()) {
-      return Status(StatusCode::kFailedPrecondition, "group-frozen",
-                    "group " + GroupHex(group_id) +
-                        " is frozen by migration " + row->frozen_by);
+      return FrozenError(group_id, row->frozen_by);
     }
     if (row->epoch != epoch) {
-      return Status(StatusCode::kFailedPrecondition, "epoch-mismatch",
-                    "group is at epoch " + std::to_string(row->epoch) +
-                        ", not " + std::to_string(epoch));
+      return EpochError("freeze", epoch, row->epoch);
     }
     Statement up(*db_,
                  "UPDATE ds_groups SET frozen_by = ?, updated_at = ?"
@@ -447,9 +452,7 @@ Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
       std::optional<GroupRow> row = LoadGroup(*db_, group_id);
       if (!row) return UnknownGroup(group_id);
       if (row->frozen_by != migration_id) {
-        return Status(StatusCode::kFailedPrecondition, "not-frozen",
-                      "group " + GroupHex(group_id) +
-                          " is not frozen by migration " + std::string(migration_id));
+        return NotFrozenError(group_id, migration_id);
       }
       state.cipher_suite = row->cipher_suite;
       state.group_id.assign(group_id.begin(), group_id.end());
@@ -545,9 +548,7 @@ Status EmbeddedDs::FanOutCommit(ByteSpan group_id, ByteSpan commit,
     std::optional<GroupRow> row = LoadGroup(*db_, group_id);
     if (!row) return UnknownGroup(group_id);
     if (row->frozen_by != migration_id) {
-      return Status(StatusCode::kFailedPrecondition, "not-frozen",
-                    "group " + GroupHex(group_id) +
-                        " is not frozen by migration " + std::string(migration_id));
+      return NotFrozenError(group_id, migration_id);
     }
     Statement seen(*db_,
                    "SELECT 1 FROM ds_messages WHERE group_id = ? AND migration_id = ?");
@@ -578,9 +579,7 @@ Status EmbeddedDs::DeleteGroup(ByteSpan group_id, const Tombstone& tombstone,
     std::optional<GroupRow> row = LoadGroup(*db_, group_id);
     if (!row) return UnknownGroup(group_id);
     if (row->frozen_by != migration_id) {
-      return Status(StatusCode::kFailedPrecondition, "not-frozen",
-                    "group " + GroupHex(group_id) +
-                        " is not frozen by migration " + std::string(migration_id));
+      return NotFrozenError(group_id, migration_id);
     }
     Statement dm(*db_, "DELETE FROM ds_messages WHERE group_id = ?");
     BindBlob(dm, 1, group_id);

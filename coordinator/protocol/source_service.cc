@@ -13,6 +13,7 @@
 #include "mls/mls_message.h"
 #include "protocol/lease.h"
 #include "protocol/policy.h"
+#include "protocol/sign.h"
 
 namespace mimi::protocol {
 namespace {
@@ -63,13 +64,6 @@ bool IsFinalFreezeRefusal(const Status& s) {
   const std::string_view r = s.reason();
   return r == reason::kGroupFrozen || r == reason::kEpochMismatch ||
          r == "moved" || r == reason::kUnknownGroup;
-}
-
-template <typename T>
-Result<Bytes> SignAndEncode(const ProtocolContext& ctx, uint16_t suite, T* msg) {
-  MIMI_ASSIGN_OR_RETURN(auto key, ctx.keys->SigningKeyFor(suite));
-  MIMI_RETURN_IF_ERROR(crypto::SignMessage(*key, msg));
-  return Encode(*msg);
 }
 
 Result<Nonce> NonceOf(const store::MigrationRecord& row) {

@@ -9,6 +9,7 @@
 #include "mimi_portability/messages.h"
 #include "protocol/lease.h"
 #include "protocol/policy.h"
+#include "protocol/sign.h"
 
 namespace mimi::protocol {
 namespace {
@@ -29,13 +30,6 @@ Result<uint16_t> ParseSuiteHeader(const std::optional<std::string>& header) {
     return MalformedError("MIMI-Cipher-Suite: not a decimal ciphersuite id");
   }
   return static_cast<uint16_t>(v);
-}
-
-template <typename T>
-Result<Bytes> SignAndEncode(const ProtocolContext& ctx, uint16_t suite, T* msg) {
-  MIMI_ASSIGN_OR_RETURN(auto key, ctx.keys->SigningKeyFor(suite));
-  MIMI_RETURN_IF_ERROR(crypto::SignMessage(*key, msg));
-  return Encode(*msg);
 }
 
 }  // namespace
