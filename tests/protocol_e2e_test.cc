@@ -238,6 +238,21 @@ TEST_P(ProtocolTest, MigratesTheGroupAndLeavesATombstone) {
   ASSERT_EQ(messages->size(), 1u);
   EXPECT_EQ(messages->back().message, commit);
 
+  // Health and metrics tell the operator what happened.
+  auto health = source_->Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  auto metrics = source_->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  for (const char* line :
+       {"mimi_migrations{role=\"source\",state=\"purged\"} 1",
+        "mimi_peer_requests_total{peer=\"target.test\",outcome=\"200\"}",
+        "mimi_http_requests_total{listener=\"public\",endpoint=\"/mimi-portability/v1/init\","
+        "status=\"200\"}",
+        "mimi_oldest_unfinished_migration_seconds 0", "mimi_stalled_migrations 0"}) {
+    EXPECT_NE(metrics->body.find(line), std::string::npos) << line << "\n" << metrics->body;
+  }
+
   // A new migration of the group that left is answered "moved" with its
   // new home (the request goes to a third party's target; here: the old
   // response, re-nonced so that it is a new migration).
