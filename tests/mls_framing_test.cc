@@ -17,6 +17,7 @@
 #include "codec/writer.h"
 #include "mimi_portability/messages.h"
 #include "mls/mls_json.h"
+#include "testing/mls_fixtures.h"
 
 namespace mimi::mls {
 namespace {
@@ -24,26 +25,8 @@ namespace {
 using ::testing::HasSubstr;
 using nlohmann::json;
 
-std::string FixtureDir() {
-  const char* env = std::getenv("MIMI_MLS_FIXTURES");
-  return env != nullptr && *env != '\0' ? env : MIMI_TEST_DATA_DIR "/mls";
-}
 
-std::string ReadText(const std::string& name) {
-  std::ifstream f(FixtureDir() + "/" + name);
-  EXPECT_TRUE(f) << "missing fixture " << FixtureDir() << "/" << name;
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-Bytes ReadHexFixture(const std::string& name) {
-  auto bytes = FromHex(ReadText(name));
-  EXPECT_TRUE(bytes.ok()) << name << ": " << bytes.status().ToString();
-  return bytes.ok() ? *bytes : Bytes{};
-}
-
-json Manifest() { return json::parse(ReadText("manifest.json")); }
+json Manifest() { return json::parse(testing::ReadMlsFixtureText("manifest.json")); }
 
 // The fixtures a DS must be able to frame: public and private group messages.
 std::vector<std::string> GroupMessageFixtures() {
@@ -73,7 +56,7 @@ TEST(MlsFramingTest, EveryFixtureParsesWithTheManifestFields) {
   for (const std::string& name : GroupMessageFixtures()) {
     SCOPED_TRACE(name);
     const json& want = manifest["fixtures"][name];
-    auto msg = DecodeMlsMessage(ReadHexFixture(name));
+    auto msg = DecodeMlsMessage(testing::ReadMlsHexFixture(name));
     ASSERT_TRUE(msg.ok()) << msg.status().ToString();
     EXPECT_EQ(msg->version, kProtocolVersionMls10);
     EXPECT_EQ(WireFormatName(static_cast<uint16_t>(msg->wire_format)),
@@ -97,7 +80,7 @@ TEST(MlsFramingTest, CommitAadIsAMigrationCommitAadNamingTheTarget) {
       const std::string name =
           std::string("commit_") + kind + "_suite" + std::to_string(suite) + ".hex";
       SCOPED_TRACE(name);
-      auto msg = DecodeMlsMessage(ReadHexFixture(name));
+      auto msg = DecodeMlsMessage(testing::ReadMlsHexFixture(name));
       ASSERT_TRUE(msg.ok()) << msg.status().ToString();
       ASSERT_EQ(msg->content_type(), ContentType::kCommit);
       auto aad = Decode<MigrationCommitAAD>(msg->authenticated_data());
@@ -111,7 +94,7 @@ TEST(MlsFramingTest, PublicCommitIsParsedWhole) {
   const json manifest = Manifest();
   for (int suite : {1, 2}) {
     SCOPED_TRACE(suite);
-    const Bytes raw = ReadHexFixture("commit_public_suite" + std::to_string(suite) + ".hex");
+    const Bytes raw = testing::ReadMlsHexFixture("commit_public_suite" + std::to_string(suite) + ".hex");
     auto msg = DecodeMlsMessage(raw);
     ASSERT_TRUE(msg.ok()) << msg.status().ToString();
     const PublicMessage& pub = *msg->public_message;
@@ -147,14 +130,14 @@ TEST(MlsFramingTest, PublicCommitIsParsedWhole) {
 TEST(MlsFramingTest, ProposalAndApplicationAreWhatTheyClaim) {
   for (int suite : {1, 2}) {
     SCOPED_TRACE(suite);
-    auto proposal = DecodeMlsMessage(ReadHexFixture("proposal_suite" + std::to_string(suite) + ".hex"));
+    auto proposal = DecodeMlsMessage(testing::ReadMlsHexFixture("proposal_suite" + std::to_string(suite) + ".hex"));
     ASSERT_TRUE(proposal.ok()) << proposal.status().ToString();
     ASSERT_TRUE(proposal->public_message->proposal.has_value());
     EXPECT_EQ(proposal->public_message->proposal->type, ProposalType::kRemove);
     EXPECT_EQ(proposal->public_message->proposal->removed, 2u);
     EXPECT_TRUE(proposal->public_message->confirmation_tag.empty());
 
-    auto app = DecodeMlsMessage(ReadHexFixture("application_suite" + std::to_string(suite) + ".hex"));
+    auto app = DecodeMlsMessage(testing::ReadMlsHexFixture("application_suite" + std::to_string(suite) + ".hex"));
     ASSERT_TRUE(app.ok()) << app.status().ToString();
     EXPECT_EQ(app->wire_format, WireFormat::kPrivateMessage);
     EXPECT_EQ(app->content_type(), ContentType::kApplication);
@@ -166,7 +149,7 @@ TEST(MlsFramingTest, ProposalAndApplicationAreWhatTheyClaim) {
 TEST(MlsFramingTest, EveryTruncationIsRejected) {
   for (const std::string& name : GroupMessageFixtures()) {
     SCOPED_TRACE(name);
-    const Bytes raw = ReadHexFixture(name);
+    const Bytes raw = testing::ReadMlsHexFixture(name);
     ASSERT_FALSE(raw.empty());
     for (size_t n = 0; n < raw.size(); ++n) {
       auto msg = DecodeMlsMessage(ByteSpan(raw).first(n));
@@ -181,7 +164,7 @@ TEST(MlsFramingTest, EveryTruncationIsRejected) {
 TEST(MlsFramingTest, TrailingBytesAreRejected) {
   for (const std::string& name : GroupMessageFixtures()) {
     SCOPED_TRACE(name);
-    Bytes raw = ReadHexFixture(name);
+    Bytes raw = testing::ReadMlsHexFixture(name);
     raw.push_back(0x00);
     auto msg = DecodeMlsMessage(raw);
     ASSERT_FALSE(msg.ok());
@@ -190,7 +173,7 @@ TEST(MlsFramingTest, TrailingBytesAreRejected) {
 }
 
 TEST(MlsFramingTest, ErrorsNameTheField) {
-  const Bytes raw = ReadHexFixture("commit_public_suite1.hex");
+  const Bytes raw = testing::ReadMlsHexFixture("commit_public_suite1.hex");
   // version(2) wire_format(2) group_id<V> then the 8-byte epoch.
   ASSERT_LT(raw[4], 0x40) << "group id length fits one varint byte";
   const size_t epoch_at = 4 + 1 + raw[4];
@@ -208,7 +191,7 @@ TEST(MlsFramingTest, ErrorsNameTheField) {
 }
 
 TEST(MlsFramingTest, PrivateMessageHeaderOrder) {
-  Bytes raw = ReadHexFixture("commit_private_suite1.hex");
+  Bytes raw = testing::ReadMlsHexFixture("commit_private_suite1.hex");
   ASSERT_LT(raw[4], 0x40);
   const size_t content_type_at = 4 + 1 + raw[4] + 8;
   EXPECT_EQ(raw[content_type_at], 3) << "commit, before authenticated_data";
@@ -225,7 +208,7 @@ TEST(MlsFramingTest, OtherWireFormatsAreUnsupportedNotMisread) {
                                      std::pair{"key_package", "mls_key_package"}}) {
       const std::string name = std::string(file) + "_suite" + std::to_string(suite) + ".hex";
       SCOPED_TRACE(name);
-      auto msg = DecodeMlsMessage(ReadHexFixture(name));
+      auto msg = DecodeMlsMessage(testing::ReadMlsHexFixture(name));
       ASSERT_FALSE(msg.ok());
       EXPECT_EQ(msg.status().code(), StatusCode::kUnsupported);
       EXPECT_THAT(msg.status().detail(), HasSubstr(wire));
@@ -290,7 +273,7 @@ TEST(MlsFramingTest, ApplicationDataInClearIsRefused) {
 }
 
 TEST(MlsFramingTest, JsonShowsTheMigrationTarget) {
-  auto j = DecodeMlsMessageToJson(ReadHexFixture("commit_public_suite1.hex"));
+  auto j = DecodeMlsMessageToJson(testing::ReadMlsHexFixture("commit_public_suite1.hex"));
   ASSERT_TRUE(j.ok()) << j.status().ToString();
   EXPECT_EQ((*j)["wire_format"], "mls_public_message");
   EXPECT_EQ((*j)["content_type"], "commit");
@@ -298,7 +281,7 @@ TEST(MlsFramingTest, JsonShowsTheMigrationTarget) {
   EXPECT_EQ((*j)["migration_commit_aad"]["target_ds_domain"], "target.test");
   EXPECT_EQ((*j)["commit"]["path"]["leaf_node"]["credential"]["identity"], "bob");
 
-  auto priv = DecodeMlsMessageToJson(ReadHexFixture("commit_private_suite2.hex"));
+  auto priv = DecodeMlsMessageToJson(testing::ReadMlsHexFixture("commit_private_suite2.hex"));
   ASSERT_TRUE(priv.ok()) << priv.status().ToString();
   EXPECT_EQ((*priv)["migration_commit_aad"]["target_ds_domain"], "target.test");
   EXPECT_FALSE(priv->contains("sender"));

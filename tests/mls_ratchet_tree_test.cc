@@ -16,6 +16,7 @@
 #include "codec/writer.h"
 #include "mls/leaf_node.h"
 #include "mls/mls_json.h"
+#include "testing/mls_fixtures.h"
 
 namespace mimi::mls {
 namespace {
@@ -23,32 +24,14 @@ namespace {
 using ::testing::HasSubstr;
 using nlohmann::json;
 
-std::string FixtureDir() {
-  const char* env = std::getenv("MIMI_MLS_FIXTURES");
-  return env != nullptr && *env != '\0' ? env : MIMI_TEST_DATA_DIR "/mls";
-}
-
-std::string ReadText(const std::string& name) {
-  std::ifstream f(FixtureDir() + "/" + name);
-  EXPECT_TRUE(f) << "missing fixture " << FixtureDir() << "/" << name;
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-Bytes ReadHexFixture(const std::string& name) {
-  auto bytes = FromHex(ReadText(name));
-  EXPECT_TRUE(bytes.ok()) << name << ": " << bytes.status().ToString();
-  return bytes.ok() ? *bytes : Bytes{};
-}
 
 std::string TreeFile(int suite) { return "ratchet_tree_suite" + std::to_string(suite) + ".hex"; }
 
 TEST(MlsRatchetTreeTest, LeavesCarryTheMembersKeysAndCredentials) {
-  const json manifest = json::parse(ReadText("manifest.json"));
+  const json manifest = json::parse(testing::ReadMlsFixtureText("manifest.json"));
   for (int suite : {1, 2}) {
     SCOPED_TRACE(suite);
-    auto tree = DecodeRatchetTree(ReadHexFixture(TreeFile(suite)));
+    auto tree = DecodeRatchetTree(testing::ReadMlsHexFixture(TreeFile(suite)));
     ASSERT_TRUE(tree.ok()) << tree.status().ToString();
     EXPECT_EQ(tree->nodes.size(), 5u);
     EXPECT_EQ(tree->leaf_count(), 3u);
@@ -75,7 +58,7 @@ TEST(MlsRatchetTreeTest, LeavesCarryTheMembersKeysAndCredentials) {
 TEST(MlsRatchetTreeTest, EveryTruncationAndTrailingByteIsRejected) {
   for (int suite : {1, 2}) {
     SCOPED_TRACE(suite);
-    Bytes raw = ReadHexFixture(TreeFile(suite));
+    Bytes raw = testing::ReadMlsHexFixture(TreeFile(suite));
     ASSERT_FALSE(raw.empty());
     for (size_t n = 0; n < raw.size(); ++n) {
       auto tree = DecodeRatchetTree(ByteSpan(raw).first(n));
@@ -90,7 +73,7 @@ TEST(MlsRatchetTreeTest, EveryTruncationAndTrailingByteIsRejected) {
 }
 
 TEST(MlsRatchetTreeTest, NodeTypeMustMatchItsPosition) {
-  const Bytes raw = ReadHexFixture(TreeFile(1));
+  const Bytes raw = testing::ReadMlsHexFixture(TreeFile(1));
   // <V> length, then node 0: present(1) node_type(1 = leaf).
   const size_t len_bytes = (raw[0] >> 6) == 1 ? 2 : (raw[0] >> 6) == 2 ? 4 : 1;
   ASSERT_EQ(raw[len_bytes], 1);
