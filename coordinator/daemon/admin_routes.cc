@@ -89,7 +89,8 @@ void RegisterAction(HttpServer& server, store::Store& store,
 
 void RegisterAdminRoutes(HttpServer& server, store::Store& store,
                          const std::string& token, AdminActions* actions,
-                         const Clock& clock) {
+                         const Clock& clock,
+                         const protocol::TransferProgress* transfers) {
   server.Get("/admin/v1/migrations",
              Guarded(token, [&store, &clock](const httplib::Request& req,
                                              httplib::Response& res) {
@@ -100,11 +101,11 @@ void RegisterAdminRoutes(HttpServer& server, store::Store& store,
                ReplyResult(res, ListView(store, *filter, clock.NowMillis()));
              }));
   server.Get("/admin/v1/migrations/([^/]+)",
-             Guarded(token, [&store, &clock](const httplib::Request& req,
-                                             httplib::Response& res) {
+             Guarded(token, [&store, &clock, transfers](const httplib::Request& req,
+                                                        httplib::Response& res) {
                Result<std::string> id = ParseMigrationId(req.matches[1].str());
                if (!id.ok()) return ReplyError(res, id.status());
-               ReplyResult(res, ShowView(store, *id, clock.NowMillis()));
+               ReplyResult(res, ShowView(store, *id, clock.NowMillis(), transfers));
              }));
   server.Get("/admin/v1/stats",
              Guarded(token, [&store, &clock](const httplib::Request&,

@@ -3,7 +3,8 @@
 // request must carry the bearer token of admin_token.h):
 //
 //   GET  /admin/v1/migrations?state=S&role=R&group=HEX&limit=N
-//   GET  /admin/v1/migrations/{id}          both roles' rows, all fields, events
+//   GET  /admin/v1/migrations/{id}          both roles' rows, all fields, events,
+//                                           content upload progress
 //   GET  /admin/v1/stats                    counts per role/state, stalled, age
 //   POST /admin/v1/migrations/{id}/retry    -> AdminActions::Retry
 //   POST /admin/v1/migrations/{id}/abort    -> AdminActions::Abort
@@ -24,6 +25,7 @@
 #include "daemon/http_server.h"
 #include "mimi_portability/clock.h"
 #include "mimi_portability/status.h"
+#include "protocol/transfer_progress.h"
 #include "store/store.h"
 
 namespace mimi::daemon {
@@ -44,10 +46,12 @@ class AdminActions {
 
 // Registers the routes above on `server` (before its Start()). `actions`
 // may be null while the daemon has no engine: retry and abort then answer
-// 503. `clock` stamps the documents' "now".
+// 503. `clock` stamps the documents' "now". `transfers` (may be null) adds
+// the progress of content uploads in flight to the per-id document.
 void RegisterAdminRoutes(HttpServer& server, store::Store& store,
                          const std::string& token, AdminActions* actions,
-                         const Clock& clock = SystemClock::Get());
+                         const Clock& clock = SystemClock::Get(),
+                         const protocol::TransferProgress* transfers = nullptr);
 
 }  // namespace mimi::daemon
 

@@ -127,14 +127,26 @@ Result<json> ListView(store::Store& store, const store::ListFilter& filter,
 }
 
 Result<json> ShowView(store::Store& store, std::string_view id,
-                      UnixMillis now) {
+                      UnixMillis now,
+                      const protocol::TransferProgress* transfers) {
   MIMI_ASSIGN_OR_RETURN(std::vector<MigrationRecord> rows, store.GetById(id));
   if (rows.empty()) return NotFoundError("no migration " + std::string(id));
   json list = json::array();
   for (const MigrationRecord& r : rows) {
     MIMI_ASSIGN_OR_RETURN(std::vector<MigrationEvent> events,
                           store.Events(r.id, r.role));
-    list.push_back(MigrationDetailJson(r, events));
+    json detail = MigrationDetailJson(r, events);
+    std::optional<protocol::TransferSnapshot> t;
+    // Only the source uploads; the target's side of it is the same bytes.
+    if (transfers != nullptr && r.role == store::Role::kSource) {
+      t = transfers->Get(r.id);
+    }
+    detail["transfer"] = t ? json{{"sent_bytes", t->sent_bytes},
+                                  {"total_bytes", t->total_bytes},
+                                  {"started_at", t->started_at},
+                                  {"updated_at", t->updated_at}}
+                           : json(nullptr);
+    list.push_back(std::move(detail));
   }
   return json{{"id", std::string(id)}, {"now", now}, {"migrations", std::move(list)}};
 }

@@ -19,6 +19,7 @@
 
 #include "mimi_portability/clock.h"
 #include "mimi_portability/status.h"
+#include "protocol/transfer_progress.h"
 #include "store/store.h"
 
 namespace mimi::daemon {
@@ -50,9 +51,13 @@ Result<nlohmann::json> ListView(store::Store& store,
                                 const store::ListFilter& filter,
                                 UnixMillis now);
 // {"id", "now", "migrations": [detail...]}: both roles' rows of the id;
-// kNotFound when it has none.
+// kNotFound when it has none. Each detail also has "transfer": the source's
+// MigrationContent upload in flight ({"sent_bytes", "total_bytes",
+// "started_at", "updated_at"}), or null (none, or no `transfers` given, as
+// when the CLI reads the database directly).
 Result<nlohmann::json> ShowView(store::Store& store, std::string_view id,
-                                UnixMillis now);
+                                UnixMillis now,
+                                const protocol::TransferProgress* transfers = nullptr);
 // {"now", "counts": [{"role","state","count"}], "total", "stalled",
 //  "oldest_unfinished_age_ms"}.
 Result<nlohmann::json> StatsView(store::Store& store, UnixMillis now);

@@ -38,10 +38,11 @@ class CountingTransport final : public protocol::PeerTransport {
                             "Requests to peer DSs, by peer and outcome "
                             "(HTTP status, or 'unreachable').");
   }
+  using protocol::PeerTransport::Post;
   Result<protocol::PeerResponse> Post(const std::string& domain,
-                                      const std::string& path,
-                                      const Bytes& body) override {
-    auto r = inner_.Post(domain, path, body);
+                                      const std::string& path, const Bytes& body,
+                                      const protocol::ProgressFn& progress) override {
+    auto r = inner_.Post(domain, path, body, progress);
     metrics_.IncCounter(kPeerRequests,
                         {{"peer", domain},
                          {"outcome", r.ok() ? std::to_string(r->status)
@@ -110,6 +111,7 @@ struct Daemon::Parts {
   std::unique_ptr<protocol::HttpsPeerTransport> https;
   std::unique_ptr<CountingTransport> transport;
   std::unique_ptr<protocol::ClientTokens> client_tokens;
+  std::unique_ptr<protocol::TransferProgress> transfers;
   protocol::ProtocolContext ctx;
   std::unique_ptr<protocol::WorkQueue> workers;
   std::unique_ptr<protocol::SourceService> source;
@@ -184,6 +186,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   p->ctx.transport = p->transport.get();
   p->ctx.client_tokens = p->client_tokens.get();
   p->ctx.clock = &clock;
+  p->transfers = std::make_unique<protocol::TransferProgress>(clock);
+  p->ctx.progress = p->transfers.get();
   p->ctx.instance_id = InstanceId();
 
   p->workers = std::make_unique<protocol::WorkQueue>(4);
@@ -257,7 +261,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
     ao.max_body_bytes = 1 << 20;
     MIMI_ASSIGN_OR_RETURN(p->admin_server, HttpServer::Create(ao, &p->metrics));
     RegisterAdminRoutes(*p->admin_server, *p->store, p->admin_token,
-                        p->actions.get(), clock);
+                        p->actions.get(), clock, p->transfers.get());
   }
   return std::unique_ptr<Daemon>(new Daemon(std::move(p)));
 }

@@ -15,6 +15,7 @@
 #include "mimi_portability/delivery_service.h"
 #include "protocol/client_tokens.h"
 #include "protocol/peer_transport.h"
+#include "protocol/transfer_progress.h"
 #include "store/store.h"
 
 namespace mimi::protocol {
@@ -29,6 +30,8 @@ struct ProtocolContext {
   PeerTransport* transport = nullptr;
   ClientTokens* client_tokens = nullptr;  // target policy "client-token"
   const Clock* clock = nullptr;
+  // Content uploads in flight, for the admin API; may be null.
+  TransferProgress* progress = nullptr;
   // Identifies this process in leases ("host:pid:random").
   std::string instance_id;
 };

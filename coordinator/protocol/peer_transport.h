@@ -7,11 +7,13 @@
 // connections per peer so that a burst of migrations does not pay a TLS
 // handshake each. Any HTTP answer is returned as a PeerResponse (the caller
 // reads the protocol's meaning from it); only a failure to get an answer is a
-// Status (kUnavailable). Thread-safe.
+// Status (kUnavailable). A caller may follow a long upload through a
+// ProgressFn, called as the body goes onto the wire. Thread-safe.
 #ifndef MIMI_PROTOCOL_PEER_TRANSPORT_H_
 #define MIMI_PROTOCOL_PEER_TRANSPORT_H_
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -36,12 +38,21 @@ struct PeerResponse {
   std::string body;
 };
 
+// Called with the bytes of the body written so far and the body's size;
+// the last call has sent == total. Runs on the posting thread.
+using ProgressFn = std::function<void(uint64_t sent, uint64_t total)>;
+
 class PeerTransport {
  public:
   virtual ~PeerTransport() = default;
+  // `progress` may be empty.
   virtual Result<PeerResponse> Post(const std::string& domain,
-                                    const std::string& path,
-                                    const Bytes& body) = 0;
+                                    const std::string& path, const Bytes& body,
+                                    const ProgressFn& progress) = 0;
+  Result<PeerResponse> Post(const std::string& domain, const std::string& path,
+                            const Bytes& body) {
+    return Post(domain, path, body, ProgressFn());
+  }
 };
 
 struct HttpsPeerTransportOptions {
@@ -59,8 +70,10 @@ class HttpsPeerTransport final : public PeerTransport {
   explicit HttpsPeerTransport(HttpsPeerTransportOptions options);
   ~HttpsPeerTransport() override;
 
+  using PeerTransport::Post;
   Result<PeerResponse> Post(const std::string& domain, const std::string& path,
-                            const Bytes& body) override;
+                            const Bytes& body,
+                            const ProgressFn& progress) override;
 
  private:
   std::unique_ptr<httplib::Client> Checkout(const std::string& domain);

@@ -310,11 +310,22 @@ Status SourceService::StepInitiated(const store::MigrationRecord& row) {
   return failpoint::Hit("source.after_persist_content_sent");
 }
 
+Result<PeerResponse> SourceService::SendContent(const store::MigrationRecord& row) {
+  if (ctx_.progress == nullptr) {
+    return ctx_.transport->Post(row.target_domain, kContentPath, row.content);
+  }
+  TransferProgress& progress = *ctx_.progress;
+  progress.Begin(row.id, row.content.size());
+  Result<PeerResponse> answer = ctx_.transport->Post(
+      row.target_domain, kContentPath, row.content,
+      [&progress, &row](uint64_t sent, uint64_t) { progress.Update(row.id, sent); });
+  progress.End(row.id);
+  return answer;
+}
+
 Status SourceService::StepContentSent(const store::MigrationRecord& row) {
   MIMI_RETURN_IF_ERROR(failpoint::Hit("source.before_send_content"));
-  MIMI_ASSIGN_OR_RETURN(PeerResponse answer,
-                        ctx_.transport->Post(row.target_domain, kContentPath,
-                                             row.content));
+  MIMI_ASSIGN_OR_RETURN(PeerResponse answer, SendContent(row));
   MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_send_content"));
   if (answer.status == 200) {
     return AcceptComplete(row, answer.body, MigrationState::kContentSent);
@@ -415,9 +426,7 @@ Status SourceService::StepAbortRequested(const store::MigrationRecord& row) {
   }
   Status refused = PeerError(row.target_domain, answer);
   if (refused.reason() == reason::kContentPending && !row.content.empty()) {
-    MIMI_ASSIGN_OR_RETURN(PeerResponse resent,
-                          ctx_.transport->Post(row.target_domain, kContentPath,
-                                               row.content));
+    MIMI_ASSIGN_OR_RETURN(PeerResponse resent, SendContent(row));
     if (resent.status == 200) {
       return AcceptComplete(row, resent.body, MigrationState::kAbortRequested);
     }

@@ -60,6 +60,9 @@ class SourceService {
   Status Step(store::MigrationRecord& row);
   Status StepInitiated(const store::MigrationRecord& row);
   Status StepContentSent(const store::MigrationRecord& row);
+  // Posts the persisted MigrationContent, reporting its upload to
+  // ctx_.progress when there is one.
+  Result<PeerResponse> SendContent(const store::MigrationRecord& row);
   Status StepTargetComplete(const store::MigrationRecord& row);
   Status StepConfirmed(const store::MigrationRecord& row);
   Status StepAbortRequested(const store::MigrationRecord& row);
