@@ -1,0 +1,209 @@
+#include "store/sqlite_writer.h"
+
+#include <sqlite3.h>
+
+#include "store/schema_upgrade.h"
+#include "store/sqlite_status.h"
+
+namespace mimi::store {
+namespace {
+
+// Jobs never see this name; it only has to differ from anything they use.
+constexpr const char* kSavepoint = "SAVEPOINT mimi_job";
+constexpr const char* kRelease = "RELEASE mimi_job";
+constexpr const char* kRollbackTo = "ROLLBACK TO mimi_job";
+
+void RaiseToAtLeast(std::atomic<uint64_t>& a, uint64_t v) {
+  uint64_t cur = a.load(std::memory_order_relaxed);
+  while (cur < v && !a.compare_exchange_weak(cur, v)) {
+  }
+}
+
+}  // namespace
+
+Result<std::shared_ptr<SqliteWriter>> SqliteWriter::Open(
+    const std::string& path, SqliteWriterOptions options) {
+  if (options.max_batch == 0) options.max_batch = 1;
+  try {
+    int flags = SQLite::OPEN_READWRITE;
+    if (options.create_if_missing) flags |= SQLite::OPEN_CREATE;
+    auto db = std::make_unique<SQLite::Database>(path, flags,
+                                                 options.busy_timeout_ms);
+    // Refuse a newer file before any PRAGMA below could write to it.
+    MIMI_ASSIGN_OR_RETURN(int version, ReadSchemaVersion(*db));
+    if (version > LatestSchemaVersion()) {
+      return Status(StatusCode::kFailedPrecondition,
+                    path + ": database schema version " +
+                        std::to_string(version) +
+                        " is newer than this binary's " +
+                        std::to_string(LatestSchemaVersion()) +
+                        "; run a newer mimi-portability (the file was not "
+                        "changed)");
+    }
+    std::string mode = db->execAndGet("PRAGMA journal_mode = WAL").getString();
+    if (mode != "wal") {
+      return InternalError(path + ": cannot use WAL (journal mode " + mode +
+                           ")");
+    }
+    db->exec("PRAGMA synchronous = FULL");
+    db->exec("PRAGMA foreign_keys = ON");
+    if (options.upgrade_schema) {
+      Status upgraded = UpgradeSchema(*db);
+      if (!upgraded.ok()) {
+        return Status(upgraded.code(), path + ": " + upgraded.detail());
+      }
+    }
+    return std::shared_ptr<SqliteWriter>(
+        new SqliteWriter(path, std::move(db), options));
+  } catch (...) {
+    return StatusFromCurrentException("opening " + path);
+  }
+}
+
+SqliteWriter::SqliteWriter(std::string path,
+                           std::unique_ptr<SQLite::Database> db,
+                           SqliteWriterOptions options)
+    : path_(std::move(path)),
+      options_(options),
+      db_(std::move(db)),
+      thread_([this] { Loop(); }) {}
+
+SqliteWriter::~SqliteWriter() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_one();
+  thread_.join();
+}
+
+Status SqliteWriter::Write(Job job) {
+  Pending pending{std::move(job), Status::Ok(), false};
+  std::unique_lock lock(mu_);
+  if (stopping_) return UnavailableError(path_ + ": the writer is closed");
+  queue_.push_back(&pending);
+  work_cv_.notify_one();
+  done_cv_.wait(lock, [&pending] { return pending.done; });
+  return std::move(pending.result);
+}
+
+SqliteWriterStats SqliteWriter::Stats() const {
+  SqliteWriterStats s;
+  s.jobs = jobs_.load();
+  s.jobs_failed = jobs_failed_.load();
+  s.commits = commits_.load();
+  s.commits_failed = commits_failed_.load();
+  s.largest_batch = largest_batch_.load();
+  return s;
+}
+
+void SqliteWriter::Loop() {
+  std::vector<Pending*> batch;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    work_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    // Stopping still drains: a queued caller is waiting for its answer.
+    if (queue_.empty()) return;
+    batch.clear();
+    while (!queue_.empty() && batch.size() < options_.max_batch) {
+      batch.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    lock.unlock();
+    RunBatch(batch);
+    lock.lock();
+    for (Pending* p : batch) p->done = true;
+    done_cv_.notify_all();
+  }
+}
+
+void SqliteWriter::RunBatch(const std::vector<Pending*>& batch) {
+  size_t next = 0;
+  while (next < batch.size()) next = RunTransaction(batch, next);
+  uint64_t failed = 0;
+  for (const Pending* p : batch) failed += p->result.ok() ? 0 : 1;
+  jobs_.fetch_add(batch.size());
+  jobs_failed_.fetch_add(failed);
+  RaiseToAtLeast(largest_batch_, batch.size());
+}
+
+size_t SqliteWriter::RunTransaction(const std::vector<Pending*>& batch,
+                                    size_t first) {
+  sqlite3* handle = db_->getHandle();
+  // Fails the jobs of [first, end) that had succeeded so far: what they
+  // wrote is gone with the transaction.
+  auto fail_done = [&](size_t end, const Status& why) {
+    for (size_t j = first; j < end; ++j) {
+      if (batch[j]->result.ok()) batch[j]->result = why;
+    }
+  };
+  auto abandon = [&] {
+    try {
+      if (!sqlite3_get_autocommit(handle)) db_->exec("ROLLBACK");
+    } catch (...) {
+      // Nothing more to undo with: the connection reports the next error.
+    }
+    commits_failed_.fetch_add(1);
+  };
+
+  try {
+    db_->exec("BEGIN IMMEDIATE");
+  } catch (...) {
+    Status s = StatusFromCurrentException(path_ + ": beginning a write");
+    for (size_t j = first; j < batch.size(); ++j) batch[j]->result = s;
+    commits_failed_.fetch_add(1);
+    return batch.size();
+  }
+
+  for (size_t i = first; i < batch.size(); ++i) {
+    Pending& p = *batch[i];
+    Status s;
+    try {
+      db_->exec(kSavepoint);
+      s = p.job(*db_);
+      if (s.ok()) db_->exec(kRelease);
+    } catch (...) {
+      s = StatusFromCurrentException(path_ + ": write");
+    }
+    p.result = s;
+    if (s.ok()) continue;
+    // Some errors (I/O, disk full, out of memory) make SQLite roll back the
+    // whole transaction: the neighbours' work went with it. The rest of the
+    // batch goes on in a fresh transaction.
+    if (sqlite3_get_autocommit(handle)) {
+      commits_failed_.fetch_add(1);
+      fail_done(i, UnavailableError(
+                       "write rolled back with a failing neighbour in its "
+                       "batch: " +
+                       s.ToString()));
+      return i + 1;
+    }
+    try {
+      db_->exec(kRollbackTo);
+      db_->exec(kRelease);
+    } catch (...) {
+      Status undo =
+          StatusFromCurrentException(path_ + ": undoing a failed write");
+      abandon();
+      fail_done(i, UnavailableError(
+                       "write rolled back with a failing neighbour in its "
+                       "batch: " +
+                       undo.ToString()));
+      return i + 1;
+    }
+  }
+
+  try {
+    db_->exec("COMMIT");
+    commits_.fetch_add(1);
+  } catch (...) {
+    Status s = StatusFromCurrentException(path_ + ": committing " +
+                                          std::to_string(batch.size() - first) +
+                                          " writes");
+    abandon();
+    fail_done(batch.size(), s);
+  }
+  return batch.size();
+}
+
+}  // namespace mimi::store

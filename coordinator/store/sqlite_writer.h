@@ -1,0 +1,168 @@
+// SqliteWriter: the one write connection to a SQLite file, with group commit.
+//
+// At synchronous=FULL every COMMIT is an fsync, and a disk does a few
+// thousand of those per second at best, while one migration makes about a
+// dozen durable writes across the store and the embedded DS. So concurrent
+// writers share commits: callers hand a job (a function running SQL on the
+// write connection) to Write(), one writer thread runs every job queued at
+// that moment (at most max_batch) inside ONE `BEGIN IMMEDIATE ... COMMIT`,
+// and each caller returns once the COMMIT holding its job is durable. There
+// is no timer: a lone caller's batch is just its own job, so latency at low
+// concurrency is that of a plain transaction, and batches grow only while
+// the disk is busy with the previous commit.
+//
+// Each job runs inside its own SAVEPOINT. A job that returns an error or
+// throws is rolled back to its savepoint and gets its own error while the
+// rest of the batch commits; so a job behaves like the transaction it used
+// to be: OK means durable, an error means it changed nothing. If BEGIN or
+// COMMIT fails, or a job's error made SQLite abandon the whole transaction
+// (I/O error, disk full), every job of that transaction that had succeeded
+// gets that error and nothing of it is stored; jobs that had failed keep
+// their own error. Jobs see the effects of earlier jobs of their batch, as
+// they would have seen those earlier transactions.
+//
+// Open() also sets WAL, synchronous=FULL, foreign_keys=ON and the busy
+// timeout, refuses a database written by a newer binary before writing to
+// it, and (unless told not to) applies missing schema steps. SqliteStore and
+// EmbeddedDs on one file share one writer so their writes batch together;
+// their reads go through their own connections (WAL readers see every
+// committed batch and never wait for the writer). Other processes or
+// writers on the same file are kept apart by SQLite's locking, as before.
+//
+// Thread-safe: Write() may be called from any thread, except from inside a
+// job (the writer thread would wait for itself). The destructor runs the
+// jobs already queued, then stops the thread.
+#ifndef MIMI_STORE_SQLITE_WRITER_H_
+#define MIMI_STORE_SQLITE_WRITER_H_
+
+#include <SQLiteCpp/Database.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "mimi_portability/status.h"
+
+namespace mimi::store {
+
+namespace internal {
+template <typename R>
+struct ResultValue;
+template <typename T>
+struct ResultValue<Result<T>> {
+  using type = T;
+};
+}  // namespace internal
+
+struct SqliteWriterOptions {
+  // How long BEGIN IMMEDIATE waits for another connection's transaction
+  // before the batch fails with kUnavailable.
+  int busy_timeout_ms = 5000;
+  // Most jobs in one transaction: bounds the time the write lock is held and
+  // what one failed COMMIT takes down. 1 turns group commit off (one
+  // transaction per job), for comparison.
+  size_t max_batch = 256;
+  bool create_if_missing = true;
+  // Apply missing schema steps (schema_upgrade.h) at open. The embedded DS
+  // opening the file alone leaves that to the store.
+  bool upgrade_schema = true;
+};
+
+// Counters since open, for tests and metrics. commits counts transactions
+// that committed; jobs counts jobs that ran (committed or not).
+struct SqliteWriterStats {
+  uint64_t jobs = 0;
+  uint64_t jobs_failed = 0;
+  uint64_t commits = 0;
+  uint64_t commits_failed = 0;
+  uint64_t largest_batch = 0;
+};
+
+class SqliteWriter {
+ public:
+  // Runs on the writer thread with the write connection, inside an open
+  // transaction and its own savepoint. Must not begin, commit or roll back
+  // transactions itself, nor call Write().
+  using Job = std::function<Status(SQLite::Database&)>;
+
+  static Result<std::shared_ptr<SqliteWriter>> Open(
+      const std::string& path, SqliteWriterOptions options = {});
+
+  ~SqliteWriter();
+  SqliteWriter(const SqliteWriter&) = delete;
+  SqliteWriter& operator=(const SqliteWriter&) = delete;
+
+  // Runs `job` in the next batch and returns once that batch is durable:
+  // the job's own error, the batch's error, or OK.
+  Status Write(Job job);
+
+  // The same for a job returning Result<T>: the value is handed back only
+  // if the batch committed.
+  template <typename F,
+            typename R = std::invoke_result_t<F&, SQLite::Database&>>
+  requires(!std::is_same_v<R, Status>) R Write(F job) {
+    using T = typename internal::ResultValue<R>::type;
+    std::optional<T> value;
+    Status s = Write(Job([&job, &value](SQLite::Database& db) -> Status {
+      R r = job(db);
+      if (!r.ok()) return r.status();
+      value.emplace(std::move(r).value());
+      return Status::Ok();
+    }));
+    if (!s.ok()) return s;
+    return std::move(*value);
+  }
+
+  // The file this writer owns; readers open their connections to it.
+  const std::string& path() const { return path_; }
+  int busy_timeout_ms() const { return options_.busy_timeout_ms; }
+  SqliteWriterStats Stats() const;
+
+ private:
+  struct Pending {
+    Job job;
+    Status result;
+    bool done = false;
+  };
+
+  SqliteWriter(std::string path, std::unique_ptr<SQLite::Database> db,
+               SqliteWriterOptions options);
+  void Loop();
+  void RunBatch(const std::vector<Pending*>& batch);
+  // Runs batch[first..] in one transaction until the end or until SQLite
+  // abandons the transaction; returns the index to continue from.
+  size_t RunTransaction(const std::vector<Pending*>& batch, size_t first);
+
+  const std::string path_;
+  const SqliteWriterOptions options_;
+  std::unique_ptr<SQLite::Database> db_;  // used by the writer thread only
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;  // the writer waits for jobs
+  std::condition_variable done_cv_;  // callers wait for their batch
+  std::deque<Pending*> queue_;       // guarded by mu_
+  bool stopping_ = false;            // guarded by mu_
+
+  std::atomic<uint64_t> jobs_{0};
+  std::atomic<uint64_t> jobs_failed_{0};
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> commits_failed_{0};
+  std::atomic<uint64_t> largest_batch_{0};
+
+  std::thread thread_;  // last, so it starts after everything above
+};
+
+}  // namespace mimi::store
+
+#endif  // MIMI_STORE_SQLITE_WRITER_H_
