@@ -1,53 +1,104 @@
 // RecoveryLoop: on start and then every scan interval, finds the migrations
-// whose next attempt is due (store.ListDue: time reached, lease free) and
+// whose next attempt is due (store.ListDueKeys: time reached, lease free) and
 // drives each forward from its persisted state on the worker queue: source
 // rows through SourceService::Drive, target rows through
 // TargetService::ExpireIfDue. It also turns source migrations older than
 // recovery.auto_abort_after_seconds into aborts, when that is configured.
 //
+// One scan pages through every due row (keys only), so a backlog of
+// thousands after a crash is taken up in the first scan, not a page per
+// scan interval. Taken-up rows wait in the loop's own FIFO and are fed to
+// the shared worker queue a few at a time, so that work posted by request
+// handlers (a client's init) never queues behind the whole backlog.
+//
 // Back-off, stall marking and leases live in the services; the loop only
-// schedules, and never schedules a row that is already queued or running in
-// this process. Start/Stop/ScanOnce are thread-safe.
+// schedules, and never schedules a row that is already waiting or running
+// in this process. Start/Stop/ScanOnce/stats are thread-safe.
 #ifndef MIMI_PROTOCOL_RECOVERY_LOOP_H_
 #define MIMI_PROTOCOL_RECOVERY_LOOP_H_
 
 #include <condition_variable>
+#include <cstdint>
+#include <deque>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
+#include <unordered_set>
 
 #include "protocol/source_service.h"
 #include "protocol/target_service.h"
 
 namespace mimi::protocol {
 
+// What the loop has done since it was constructed (wall-clock Unix ms).
+struct RecoveryStats {
+  int64_t scans = 0;            // completed scans
+  int64_t scheduled_total = 0;  // rows taken up (a row once per take-up)
+  // The first completed scan after Start(): every row due then was taken
+  // up by its end. 0 until it has happened.
+  UnixMillis started_at = 0;
+  UnixMillis first_pass_done_at = 0;
+  int64_t first_pass_rows = 0;
+  size_t waiting = 0;      // taken up, not yet on the worker queue
+  size_t outstanding = 0;  // on the worker queue or running
+};
+
 class RecoveryLoop {
  public:
+  // At most this many of the loop's rows sit on the shared worker queue at
+  // once (enough to keep every worker busy).
+  static constexpr size_t kDefaultMaxOutstanding = 16;
+  // Rows per ListDueKeys page.
+  static constexpr int kPage = 1000;
+  // A scan stops taking rows up beyond this many waiting in memory; the
+  // rest are taken by later scans.
+  static constexpr size_t kMaxWaiting = 200'000;
+
   RecoveryLoop(const ProtocolContext& ctx, SourceService& source,
-               TargetService& target, WorkQueue& workers)
-      : ctx_(ctx), source_(source), target_(target), workers_(workers) {}
+               TargetService& target, WorkQueue& workers,
+               size_t max_outstanding = kDefaultMaxOutstanding)
+      : ctx_(ctx),
+        source_(source),
+        target_(target),
+        workers_(workers),
+        max_outstanding_(max_outstanding == 0 ? 1 : max_outstanding) {}
   ~RecoveryLoop() { Stop(); }
 
   void Start();
+  // Stops scanning and drops the rows still waiting (they stay due in the
+  // store); jobs already on the worker queue run to their end.
   void Stop();
-  // One scan; returns how many rows it scheduled.
+  // One scan; returns how many rows it took up.
   Result<int> ScanOnce();
+  RecoveryStats stats() const;
 
  private:
+  struct Job {
+    std::string key;  // "role/id"
+    store::DueKey due;
+  };
+
   void Run();
-  void Schedule(const store::MigrationRecord& row);
+  // False when the row is already waiting or running.
+  bool Schedule(const store::DueKey& due);
+  // Moves waiting jobs onto the worker queue up to max_outstanding_. mu_ held.
+  void PumpLocked();
+  void RunJob(const store::DueKey& due);
 
   const ProtocolContext& ctx_;
   SourceService& source_;
   TargetService& target_;
   WorkQueue& workers_;
+  const size_t max_outstanding_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread thread_;
-  std::set<std::string> in_flight_;  // "role/id"
+  std::unordered_set<std::string> in_flight_;  // waiting or outstanding
+  std::deque<Job> waiting_;
+  size_t outstanding_ = 0;
+  RecoveryStats stats_;
 };
 
 }  // namespace mimi::protocol

@@ -35,6 +35,14 @@ enum class TransitionOutcome {
   kAlreadyApplied,
 };
 
+// Where a due row stands in the recovery order (next attempt, id, role):
+// what Store::ListDueKeys returns and continues after.
+struct DueKey {
+  UnixMillis next_attempt_at = 0;
+  std::string id;
+  Role role = Role::kSource;
+};
+
 // The filters of Store::List; an unset filter matches every row.
 struct ListFilter {
   std::optional<Role> role;
@@ -101,6 +109,12 @@ class Store {
   // Rows whose next attempt is due now and whose lease is free or expired,
   // earliest first.
   virtual Result<std::vector<MigrationRecord>> ListDue(int limit) = 0;
+  // The same rows as ListDue, keys only, in the order (next_attempt_at, id,
+  // role) and strictly after `after` when given: one page of a walk through
+  // every due row, so that recovery can take up a large backlog in one scan
+  // without reading the stored messages.
+  virtual Result<std::vector<DueKey>> ListDueKeys(const DueKey* after,
+                                                  int limit) = 0;
   // Stalled rows, oldest stall first.
   virtual Result<std::vector<MigrationRecord>> ListStalled(int limit) = 0;
   virtual Result<int64_t> CountStalled() = 0;

@@ -1,0 +1,152 @@
+// RecoveryLoop: one scan takes up a whole backlog (more rows than a page of
+// ListDueKeys), never takes up a row that is already waiting or running,
+// leaves leased rows alone, and feeds the shared worker queue a few jobs at
+// a time so that a finished job frees its row for a later scan. Runs the
+// loop's scans by hand on a SqliteStore and an EmbeddedDs in a temporary
+// directory, with a fake clock; a worker queue without threads keeps every
+// job waiting where a test needs the rows to stay taken up.
+#include "protocol/recovery_loop.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "daemon/config.h"
+#include "embedded_ds/embedded_ds.h"
+#include "store/sqlite_store.h"
+#include "store_testing.h"
+
+namespace mimi::protocol {
+namespace {
+
+using store::MigrationState;
+using store::Role;
+using store::testing::MakeId;
+using store::testing::MakeRecord;
+
+constexpr UnixMillis kStart = 1'700'000'000'000;
+
+class RecoveryLoopTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    clock_.Set(kStart);
+    auto store = store::SqliteStore::Open(dir_.File("mimi.db"), clock_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    auto ds = embedded_ds::EmbeddedDs::Open(dir_.File("mimi.db"), clock_);
+    ASSERT_TRUE(ds.ok()) << ds.status().ToString();
+    ds_ = std::move(*ds);
+    ctx_.domain = "source.example";
+    ctx_.config = &config_;
+    ctx_.store = store_.get();
+    ctx_.ds = ds_.get();
+    ctx_.clock = &clock_;
+    ctx_.instance_id = "test:1";
+  }
+
+  void AddSourceRows(int n) {
+    for (int i = 0; i < n; ++i) {
+      auto r = MakeRecord(MakeId(i), Role::kSource, "group-" + std::to_string(i));
+      ASSERT_TRUE(store_->CreateSourceMigration(r, "test").ok());
+    }
+  }
+
+  store::testing::TempDir dir_;
+  FakeClock clock_;
+  daemon::Config config_;
+  std::unique_ptr<store::SqliteStore> store_;
+  std::unique_ptr<embedded_ds::EmbeddedDs> ds_;
+  ProtocolContext ctx_;
+};
+
+TEST_F(RecoveryLoopTest, ListDueKeysPagesThroughEveryDueRowOnce) {
+  AddSourceRows(25);
+  clock_.Advance(1);
+  std::vector<std::string> seen;
+  std::optional<store::DueKey> after;
+  for (;;) {
+    auto page = store_->ListDueKeys(after ? &*after : nullptr, 7);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    for (const auto& k : *page) seen.push_back(k.id);
+    if (page->size() < 7) break;
+    after = page->back();
+  }
+  ASSERT_EQ(seen.size(), 25u);
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(std::unique(seen.begin(), seen.end()), seen.end());
+}
+
+TEST_F(RecoveryLoopTest, OneScanTakesUpMoreThanAPageAndNeverTwice) {
+  const int n = RecoveryLoop::kPage + 300;
+  AddSourceRows(n);
+  clock_.Advance(1);
+  WorkQueue no_workers(0);  // jobs wait: every row stays taken up
+  SourceService source(ctx_, no_workers, [] { return 0.5; });
+  TargetService target(ctx_);
+  RecoveryLoop loop(ctx_, source, target, no_workers, /*max_outstanding=*/4);
+
+  auto first = loop.ScanOnce();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(*first, n);
+  RecoveryStats s = loop.stats();
+  EXPECT_EQ(s.scheduled_total, n);
+  EXPECT_EQ(s.first_pass_rows, n);
+  EXPECT_NE(s.first_pass_done_at, 0);
+  EXPECT_EQ(s.outstanding, 4u) << "only a few jobs on the shared queue";
+  EXPECT_EQ(s.waiting, static_cast<size_t>(n - 4));
+
+  auto second = loop.ScanOnce();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second, 0) << "rows waiting or running are not taken up again";
+  EXPECT_EQ(loop.stats().scheduled_total, n);
+  loop.Stop();
+  EXPECT_EQ(loop.stats().waiting, 0u) << "Stop drops the waiting rows";
+}
+
+TEST_F(RecoveryLoopTest, LeasedRowsWaitForTheirLease) {
+  AddSourceRows(3);
+  clock_.Advance(1);
+  ASSERT_TRUE(
+      store_->AcquireLease(MakeId(1), Role::kSource, "other:9#1", 5000).ok());
+  WorkQueue no_workers(0);
+  SourceService source(ctx_, no_workers, [] { return 0.5; });
+  TargetService target(ctx_);
+  RecoveryLoop loop(ctx_, source, target, no_workers);
+  EXPECT_EQ(*loop.ScanOnce(), 2);
+  clock_.Advance(5001);  // the other holder's lease lapses
+  EXPECT_EQ(*loop.ScanOnce(), 1);
+}
+
+TEST_F(RecoveryLoopTest, FinishedJobsFreeTheirRowsAndFeedTheQueue) {
+  // Target nonces that expire unused: each job moves its row to expired.
+  const int n = 20;
+  for (int i = 0; i < n; ++i) {
+    auto r = MakeRecord(MakeId(i, 1), Role::kTarget, "tgroup-" + std::to_string(i));
+    ASSERT_TRUE(store_->CreateTargetMigration(r, kStart + 10, "test").ok());
+  }
+  clock_.Advance(11);
+  WorkQueue workers(2);
+  SourceService source(ctx_, workers, [] { return 0.5; });
+  TargetService target(ctx_);
+  RecoveryLoop loop(ctx_, source, target, workers, /*max_outstanding=*/2);
+  EXPECT_EQ(*loop.ScanOnce(), n);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    RecoveryStats s = loop.stats();
+    if (s.waiting == 0 && s.outstanding == 0) break;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "jobs never finished";
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  for (int i = 0; i < n; ++i) {
+    auto row = store_->Get(MakeId(i, 1), Role::kTarget);
+    ASSERT_TRUE(row.ok());
+    EXPECT_EQ(row->state, MigrationState::kExpired) << i;
+  }
+  EXPECT_EQ(*loop.ScanOnce(), 0) << "finished rows are no longer due";
+  loop.Stop();
+  workers.Shutdown();
+}
+
+}  // namespace
+}  // namespace mimi::protocol
