@@ -23,6 +23,7 @@
 #include "protocol/source_service.h"
 #include "protocol/target_service.h"
 #include "store/sqlite_store.h"
+#include "store/sqlite_writer.h"
 
 namespace mimi::daemon {
 namespace {
@@ -103,6 +104,9 @@ struct Daemon::Parts {
   Config config;
   const Clock* clock = nullptr;
   Metrics metrics;
+  // The one write connection to mimi.db: the store and the embedded DS
+  // write through it, so their writes share group commits.
+  std::shared_ptr<store::SqliteWriter> writer;
   std::unique_ptr<store::SqliteStore> store;
   std::unique_ptr<embedded_ds::EmbeddedDs> ds;  // ds.mode = "embedded"
   std::unique_ptr<DeliveryService> external_ds;  // ds.mode = "http"
@@ -141,15 +145,15 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   }
   ::chmod(config.data_dir.c_str(), 0700);
 
-  MIMI_ASSIGN_OR_RETURN(p->store, store::SqliteStore::Open(DatabasePath(config), clock));
+  MIMI_ASSIGN_OR_RETURN(p->writer, store::SqliteWriter::Open(DatabasePath(config)));
+  MIMI_ASSIGN_OR_RETURN(p->store, store::SqliteStore::Open(p->writer, clock));
   DeliveryService* ds = nullptr;
   if (config.ds.mode == "http") {
     MIMI_ASSIGN_OR_RETURN(p->external_ds,
                           ds_http::CreateHttpDeliveryService(config, clock));
     ds = p->external_ds.get();
   } else {
-    MIMI_ASSIGN_OR_RETURN(p->ds,
-                          embedded_ds::EmbeddedDs::Open(DatabasePath(config), clock));
+    MIMI_ASSIGN_OR_RETURN(p->ds, embedded_ds::EmbeddedDs::Open(p->writer, clock));
     ds = p->ds.get();
   }
   MIMI_ASSIGN_OR_RETURN(

@@ -50,8 +50,9 @@ Status UnknownGroup(ByteSpan group_id) {
 }
 
 Status FrozenError(ByteSpan group_id, const std::string& by) {
-  return Status(StatusCode::kFailedPrecondition, "group-frozen",
-                "group " + GroupHex(group_id) + " is frozen by migration " + by);
+  return Status(
+      StatusCode::kFailedPrecondition, "group-frozen",
+      "group " + GroupHex(group_id) + " is frozen by migration " + by);
 }
 
 Status NotFrozenError(ByteSpan group_id, std::string_view migration_id) {
@@ -67,9 +68,10 @@ Status EpochError(std::string_view what, uint64_t got, uint64_t current) {
 }
 
 std::optional<GroupRow> LoadGroup(SQLite::Database& db, ByteSpan group_id) {
-  Statement q(db,
-              "SELECT cipher_suite, epoch, tree_epoch, ratchet_tree, group_info,"
-              " frozen_by, imported_by, next_seq FROM ds_groups WHERE group_id = ?");
+  Statement q(
+      db,
+      "SELECT cipher_suite, epoch, tree_epoch, ratchet_tree, group_info,"
+      " frozen_by, imported_by, next_seq FROM ds_groups WHERE group_id = ?");
   BindBlob(q, 1, group_id);
   if (!q.executeStep()) return std::nullopt;
   GroupRow row;
@@ -130,13 +132,26 @@ uint64_t AppendMessage(SQLite::Database& db, ByteSpan group_id, uint64_t seq,
   }
   ins.bind(7, static_cast<int64_t>(now));
   ins.exec();
-  Statement bump(db, "UPDATE ds_groups SET next_seq = ?, updated_at = ? WHERE group_id = ?");
+  Statement bump(
+      db,
+      "UPDATE ds_groups SET next_seq = ?, updated_at = ? WHERE group_id = ?");
   bump.bind(1, static_cast<int64_t>(seq + 1));
   bump.bind(2, static_cast<int64_t>(now));
   BindBlob(bump, 3, group_id);
   bump.exec();
   return seq;
 }
+
+// Reads of several statements see one committed state, not a batch that
+// commits between them.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(SQLite::Database& db)
+      : tx_(db, SQLite::TransactionBehavior::DEFERRED) {}
+
+ private:
+  SQLite::Transaction tx_;  // never committed: rolled back, nothing to undo
+};
 
 Status CheckTree(ByteSpan tree) {
   auto parsed = mls::DecodeRatchetTree(tree);
@@ -151,25 +166,44 @@ Status CheckTree(ByteSpan tree) {
 
 Result<std::unique_ptr<EmbeddedDs>> EmbeddedDs::Open(const std::string& db_path,
                                                      const Clock& clock) {
+  // The schema is the store's to upgrade; the DS only checks its tables.
+  store::SqliteWriterOptions options;
+  options.create_if_missing = false;
+  options.upgrade_schema = false;
+  auto writer = store::SqliteWriter::Open(db_path, options);
+  if (!writer.ok()) {
+    return Status(writer.status().code(),
+                  "embedded DS: " + writer.status().detail());
+  }
+  return Open(std::move(writer).value(), clock);
+}
+
+Result<std::unique_ptr<EmbeddedDs>> EmbeddedDs::Open(
+    std::shared_ptr<store::SqliteWriter> writer, const Clock& clock) {
+  if (!writer) return InvalidArgumentError("embedded DS: no writer");
+  const std::string& path = writer->path();
   try {
-    auto db = std::make_unique<SQLite::Database>(db_path, SQLite::OPEN_READWRITE);
-    db->exec("PRAGMA journal_mode = WAL");
-    db->exec("PRAGMA synchronous = FULL");
-    db->exec("PRAGMA foreign_keys = ON");
-    db->setBusyTimeout(5000);
-    if (!db->tableExists("ds_groups")) {
+    // Read-write only so that it may recover a WAL after a crash; it never
+    // writes.
+    auto reader = std::make_unique<SQLite::Database>(
+        path, SQLite::OPEN_READWRITE, writer->busy_timeout_ms());
+    reader->exec("PRAGMA query_only = ON");
+    if (!reader->tableExists("ds_groups")) {
       return Status(StatusCode::kFailedPrecondition,
                     "embedded DS: the database has no ds_groups table (open "
                     "it with the store first so that its schema is upgraded)");
     }
-    return std::unique_ptr<EmbeddedDs>(new EmbeddedDs(std::move(db), clock));
+    return std::unique_ptr<EmbeddedDs>(
+        new EmbeddedDs(std::move(writer), std::move(reader), clock));
   } catch (...) {
-    return store::StatusFromCurrentException("embedded DS: open " + db_path);
+    return store::StatusFromCurrentException("embedded DS: open " + path);
   }
 }
 
-EmbeddedDs::EmbeddedDs(std::unique_ptr<SQLite::Database> db, const Clock& clock)
-    : db_(std::move(db)), clock_(clock) {}
+EmbeddedDs::EmbeddedDs(std::shared_ptr<store::SqliteWriter> writer,
+                       std::unique_ptr<SQLite::Database> reader,
+                       const Clock& clock)
+    : writer_(std::move(writer)), reader_(std::move(reader)), clock_(clock) {}
 
 Result<GroupSummary> EmbeddedDs::CreateGroup(ByteSpan group_info_message,
                                              ByteSpan ratchet_tree) {
@@ -177,36 +211,37 @@ Result<GroupSummary> EmbeddedDs::CreateGroup(ByteSpan group_info_message,
                         mls::DecodeGroupInfoMessage(group_info_message));
   MIMI_RETURN_IF_ERROR(CheckTree(ratchet_tree));
   const mls::GroupContext& ctx = info.group_context;
-  std::lock_guard<std::mutex> lock(mu_);
-  try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    if (auto t = LoadTombstone(*db_, ctx.group_id)) return MovedError(*t);
-    if (LoadGroup(*db_, ctx.group_id)) {
-      return Status(StatusCode::kAlreadyExists, "group-exists",
-                    "group " + GroupHex(ctx.group_id) + " already lives here");
+  return writer_->Write([&](SQLite::Database& db) -> Result<GroupSummary> {
+    try {
+      if (auto t = LoadTombstone(db, ctx.group_id)) return MovedError(*t);
+      if (LoadGroup(db, ctx.group_id)) {
+        return Status(
+            StatusCode::kAlreadyExists, "group-exists",
+            "group " + GroupHex(ctx.group_id) + " already lives here");
+      }
+      const UnixMillis now = clock_.NowMillis();
+      Statement ins(
+          db,
+          "INSERT INTO ds_groups (group_id, cipher_suite, epoch,"
+          " tree_epoch, ratchet_tree, group_info, next_seq, created_at,"
+          " updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)");
+      BindBlob(ins, 1, ctx.group_id);
+      ins.bind(2, static_cast<int>(ctx.cipher_suite));
+      ins.bind(3, static_cast<int64_t>(ctx.epoch));
+      ins.bind(4, static_cast<int64_t>(ctx.epoch));
+      BindBlob(ins, 5, ratchet_tree);
+      BindBlob(ins, 6, group_info_message);
+      ins.bind(7, static_cast<int64_t>(now));
+      ins.bind(8, static_cast<int64_t>(now));
+      ins.exec();
+      GroupRow row;
+      row.cipher_suite = ctx.cipher_suite;
+      row.epoch = ctx.epoch;
+      return Summarize(ctx.group_id, row);
+    } catch (...) {
+      return store::StatusFromCurrentException("embedded DS: create group");
     }
-    const UnixMillis now = clock_.NowMillis();
-    Statement ins(*db_,
-                  "INSERT INTO ds_groups (group_id, cipher_suite, epoch,"
-                  " tree_epoch, ratchet_tree, group_info, next_seq, created_at,"
-                  " updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)");
-    BindBlob(ins, 1, ctx.group_id);
-    ins.bind(2, static_cast<int>(ctx.cipher_suite));
-    ins.bind(3, static_cast<int64_t>(ctx.epoch));
-    ins.bind(4, static_cast<int64_t>(ctx.epoch));
-    BindBlob(ins, 5, ratchet_tree);
-    BindBlob(ins, 6, group_info_message);
-    ins.bind(7, static_cast<int64_t>(now));
-    ins.bind(8, static_cast<int64_t>(now));
-    ins.exec();
-    tx.commit();
-    GroupRow row;
-    row.cipher_suite = ctx.cipher_suite;
-    row.epoch = ctx.epoch;
-    return Summarize(ctx.group_id, row);
-  } catch (...) {
-    return store::StatusFromCurrentException("embedded DS: create group");
-  }
+  });
 }
 
 Result<uint64_t> EmbeddedDs::SubmitCommit(ByteSpan group_id, ByteSpan commit,
@@ -224,41 +259,45 @@ Result<uint64_t> EmbeddedDs::SubmitCommit(ByteSpan group_id, ByteSpan commit,
                   "the commit is for group " + GroupHex(msg.group_id()));
   }
   MIMI_RETURN_IF_ERROR(CheckTree(new_ratchet_tree));
-  std::lock_guard<std::mutex> lock(mu_);
-  try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    if (auto t = LoadTombstone(*db_, group_id)) return MovedError(*t);
-    std::optional<GroupRow> row = LoadGroup(*db_, group_id);
-    if (!row) return UnknownGroup(group_id);
-    if (!row->frozen_by.empty()) {
-      return FrozenError(group_id, row->frozen_by);
+  return writer_->Write([&](SQLite::Database& db) -> Result<uint64_t> {
+    try {
+      if (auto t = LoadTombstone(db, group_id)) return MovedError(*t);
+      std::optional<GroupRow> row = LoadGroup(db, group_id);
+      if (!row) return UnknownGroup(group_id);
+      if (!row->frozen_by.empty()) {
+        return FrozenError(group_id, row->frozen_by);
+      }
+      if (msg.epoch() != row->epoch) {
+        return EpochError("commit", msg.epoch(), row->epoch);
+      }
+      const UnixMillis now = clock_.NowMillis();
+      const uint64_t seq =
+          AppendMessage(db, group_id, row->next_seq, row->epoch,
+                        mls::ContentType::kCommit, commit, "", now);
+      Statement up(
+          db,
+          "UPDATE ds_groups SET epoch = ?, tree_epoch = ?, ratchet_tree = ?,"
+          " group_info = ?, updated_at = ? WHERE group_id = ? AND epoch = ?");
+      up.bind(1, static_cast<int64_t>(row->epoch + 1));
+      up.bind(2, static_cast<int64_t>(row->epoch + 1));
+      BindBlob(up, 3, new_ratchet_tree);
+      BindBlob(
+          up, 4,
+          new_group_info.empty() ? ByteSpan(row->group_info) : new_group_info);
+      up.bind(5, static_cast<int64_t>(now));
+      BindBlob(up, 6, group_id);
+      up.bind(7, static_cast<int64_t>(row->epoch));
+      if (up.exec() != 1)
+        return InternalError("embedded DS: epoch moved under lock");
+      return seq;
+    } catch (...) {
+      return store::StatusFromCurrentException("embedded DS: submit commit");
     }
-    if (msg.epoch() != row->epoch) {
-      return EpochError("commit", msg.epoch(), row->epoch);
-    }
-    const UnixMillis now = clock_.NowMillis();
-    const uint64_t seq = AppendMessage(*db_, group_id, row->next_seq, row->epoch,
-                                       mls::ContentType::kCommit, commit, "", now);
-    Statement up(*db_,
-                 "UPDATE ds_groups SET epoch = ?, tree_epoch = ?, ratchet_tree = ?,"
-                 " group_info = ?, updated_at = ? WHERE group_id = ? AND epoch = ?");
-    up.bind(1, static_cast<int64_t>(row->epoch + 1));
-    up.bind(2, static_cast<int64_t>(row->epoch + 1));
-    BindBlob(up, 3, new_ratchet_tree);
-    BindBlob(up, 4, new_group_info.empty() ? ByteSpan(row->group_info)
-                                           : new_group_info);
-    up.bind(5, static_cast<int64_t>(now));
-    BindBlob(up, 6, group_id);
-    up.bind(7, static_cast<int64_t>(row->epoch));
-    if (up.exec() != 1) return InternalError("embedded DS: epoch moved under lock");
-    tx.commit();
-    return seq;
-  } catch (...) {
-    return store::StatusFromCurrentException("embedded DS: submit commit");
-  }
+  });
 }
 
-Result<uint64_t> EmbeddedDs::SubmitMessage(ByteSpan group_id, ByteSpan message) {
+Result<uint64_t> EmbeddedDs::SubmitMessage(ByteSpan group_id,
+                                           ByteSpan message) {
   MIMI_ASSIGN_OR_RETURN(mls::MlsMessage msg, mls::DecodeMlsMessage(message));
   if (msg.content_type() == mls::ContentType::kCommit) {
     return Status(StatusCode::kInvalidArgument, "commit-needs-tree",
@@ -269,39 +308,40 @@ Result<uint64_t> EmbeddedDs::SubmitMessage(ByteSpan group_id, ByteSpan message) 
     return Status(StatusCode::kInvalidArgument, "wrong-group",
                   "the message is for group " + GroupHex(msg.group_id()));
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    if (auto t = LoadTombstone(*db_, group_id)) return MovedError(*t);
-    std::optional<GroupRow> row = LoadGroup(*db_, group_id);
-    if (!row) return UnknownGroup(group_id);
-    // Messages accepted after the export would be left behind at the source.
-    if (!row->frozen_by.empty()) {
-      return FrozenError(group_id, row->frozen_by);
+  return writer_->Write([&](SQLite::Database& db) -> Result<uint64_t> {
+    try {
+      if (auto t = LoadTombstone(db, group_id)) return MovedError(*t);
+      std::optional<GroupRow> row = LoadGroup(db, group_id);
+      if (!row) return UnknownGroup(group_id);
+      // Messages accepted after the export would be left behind at the source.
+      if (!row->frozen_by.empty()) {
+        return FrozenError(group_id, row->frozen_by);
+      }
+      if (msg.epoch() != row->epoch) {
+        return EpochError("message", msg.epoch(), row->epoch);
+      }
+      const uint64_t seq =
+          AppendMessage(db, group_id, row->next_seq, row->epoch,
+                        msg.content_type(), message, "", clock_.NowMillis());
+      return seq;
+    } catch (...) {
+      return store::StatusFromCurrentException("embedded DS: submit message");
     }
-    if (msg.epoch() != row->epoch) {
-      return EpochError("message", msg.epoch(), row->epoch);
-    }
-    const uint64_t seq =
-        AppendMessage(*db_, group_id, row->next_seq, row->epoch,
-                      msg.content_type(), message, "", clock_.NowMillis());
-    tx.commit();
-    return seq;
-  } catch (...) {
-    return store::StatusFromCurrentException("embedded DS: submit message");
-  }
+  });
 }
 
 Result<std::vector<StoredMessage>> EmbeddedDs::FetchMessages(ByteSpan group_id,
                                                              uint64_t after_seq,
                                                              int limit) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   try {
-    if (auto t = LoadTombstone(*db_, group_id)) return MovedError(*t);
-    if (!LoadGroup(*db_, group_id)) return UnknownGroup(group_id);
-    Statement q(*db_,
-                "SELECT seq, message FROM ds_messages WHERE group_id = ? AND seq > ?"
-                " ORDER BY seq LIMIT ?");
+    ReadSnapshot snapshot(*reader_);
+    if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
+    if (!LoadGroup(*reader_, group_id)) return UnknownGroup(group_id);
+    Statement q(
+        *reader_,
+        "SELECT seq, message FROM ds_messages WHERE group_id = ? AND seq > ?"
+        " ORDER BY seq LIMIT ?");
     BindBlob(q, 1, group_id);
     q.bind(2, static_cast<int64_t>(after_seq));
     q.bind(3, limit);
@@ -317,10 +357,11 @@ Result<std::vector<StoredMessage>> EmbeddedDs::FetchMessages(ByteSpan group_id,
 }
 
 Result<GroupDetails> EmbeddedDs::Details(ByteSpan group_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   try {
-    if (auto t = LoadTombstone(*db_, group_id)) return MovedError(*t);
-    std::optional<GroupRow> row = LoadGroup(*db_, group_id);
+    ReadSnapshot snapshot(*reader_);
+    if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
+    std::optional<GroupRow> row = LoadGroup(*reader_, group_id);
     if (!row) return UnknownGroup(group_id);
     GroupDetails d;
     d.summary = Summarize(group_id, *row);
@@ -339,9 +380,9 @@ Result<GroupDetails> EmbeddedDs::Details(ByteSpan group_id) {
 }
 
 Result<size_t> EmbeddedDs::CountGroups() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   try {
-    Statement q(*db_, "SELECT COUNT(*) FROM ds_groups");
+    Statement q(*reader_, "SELECT COUNT(*) FROM ds_groups");
     q.executeStep();
     return static_cast<size_t>(q.getColumn(0).getInt64());
   } catch (...) {
@@ -350,10 +391,11 @@ Result<size_t> EmbeddedDs::CountGroups() {
 }
 
 Result<GroupSummary> EmbeddedDs::LookupGroup(ByteSpan group_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   try {
-    if (auto t = LoadTombstone(*db_, group_id)) return MovedError(*t);
-    std::optional<GroupRow> row = LoadGroup(*db_, group_id);
+    ReadSnapshot snapshot(*reader_);
+    if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
+    std::optional<GroupRow> row = LoadGroup(*reader_, group_id);
     if (!row) return UnknownGroup(group_id);
     return Summarize(group_id, *row);
   } catch (...) {
@@ -362,9 +404,9 @@ Result<GroupSummary> EmbeddedDs::LookupGroup(ByteSpan group_id) {
 }
 
 Result<Tombstone> EmbeddedDs::LookupTombstone(ByteSpan group_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   try {
-    if (auto t = LoadTombstone(*db_, group_id)) return *t;
+    if (auto t = LoadTombstone(*reader_, group_id)) return *t;
     return NotFoundError("no tombstone for group " + GroupHex(group_id));
   } catch (...) {
     return store::StatusFromCurrentException("embedded DS: lookup tombstone");
@@ -375,17 +417,19 @@ Result<Bytes> EmbeddedDs::MemberSignatureKey(ByteSpan group_id,
                                              uint32_t leaf_index) {
   Bytes tree_bytes;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(read_mu_);
     try {
-      if (auto t = LoadTombstone(*db_, group_id)) return MovedError(*t);
-      std::optional<GroupRow> row = LoadGroup(*db_, group_id);
+      ReadSnapshot snapshot(*reader_);
+      if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
+      std::optional<GroupRow> row = LoadGroup(*reader_, group_id);
       if (!row) return UnknownGroup(group_id);
       tree_bytes = std::move(row->ratchet_tree);
     } catch (...) {
       return store::StatusFromCurrentException("embedded DS: member key");
     }
   }
-  MIMI_ASSIGN_OR_RETURN(mls::RatchetTree tree, mls::DecodeRatchetTree(tree_bytes));
+  MIMI_ASSIGN_OR_RETURN(mls::RatchetTree tree,
+                        mls::DecodeRatchetTree(tree_bytes));
   const mls::LeafNode* leaf = tree.Leaf(leaf_index);
   if (leaf == nullptr) {
     return Status(StatusCode::kNotFound, "unknown-leaf",
@@ -396,60 +440,60 @@ Result<Bytes> EmbeddedDs::MemberSignatureKey(ByteSpan group_id,
 
 Status EmbeddedDs::Freeze(ByteSpan group_id, uint64_t epoch,
                           std::string_view migration_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    if (auto t = LoadTombstone(*db_, group_id)) return MovedError(*t);
-    std::optional<GroupRow> row = LoadGroup(*db_, group_id);
-    if (!row) return UnknownGroup(group_id);
-    if (row->frozen_by == migration_id) return Status::Ok();
-    if (!row->frozen_by.empty()) {
-      return FrozenError(group_id, row->frozen_by);
+  return writer_->Write([&](SQLite::Database& db) -> Status {
+    try {
+      if (auto t = LoadTombstone(db, group_id)) return MovedError(*t);
+      std::optional<GroupRow> row = LoadGroup(db, group_id);
+      if (!row) return UnknownGroup(group_id);
+      if (row->frozen_by == migration_id) return Status::Ok();
+      if (!row->frozen_by.empty()) {
+        return FrozenError(group_id, row->frozen_by);
+      }
+      if (row->epoch != epoch) {
+        return EpochError("freeze", epoch, row->epoch);
+      }
+      Statement up(db,
+                   "UPDATE ds_groups SET frozen_by = ?, updated_at = ?"
+                   " WHERE group_id = ? AND frozen_by IS NULL AND epoch = ?");
+      up.bind(1, std::string(migration_id));
+      up.bind(2, static_cast<int64_t>(clock_.NowMillis()));
+      BindBlob(up, 3, group_id);
+      up.bind(4, static_cast<int64_t>(epoch));
+      if (up.exec() != 1)
+        return InternalError("embedded DS: freeze lost a race under lock");
+      return Status::Ok();
+    } catch (...) {
+      return store::StatusFromCurrentException("embedded DS: freeze");
     }
-    if (row->epoch != epoch) {
-      return EpochError("freeze", epoch, row->epoch);
-    }
-    Statement up(*db_,
-                 "UPDATE ds_groups SET frozen_by = ?, updated_at = ?"
-                 " WHERE group_id = ? AND frozen_by IS NULL AND epoch = ?");
-    up.bind(1, std::string(migration_id));
-    up.bind(2, static_cast<int64_t>(clock_.NowMillis()));
-    BindBlob(up, 3, group_id);
-    up.bind(4, static_cast<int64_t>(epoch));
-    if (up.exec() != 1) return InternalError("embedded DS: freeze lost a race under lock");
-    tx.commit();
-    return Status::Ok();
-  } catch (...) {
-    return store::StatusFromCurrentException("embedded DS: freeze");
-  }
+  });
 }
 
 Status EmbeddedDs::Unfreeze(ByteSpan group_id, std::string_view migration_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    Statement up(*db_,
-                 "UPDATE ds_groups SET frozen_by = NULL, updated_at = ?"
-                 " WHERE group_id = ? AND frozen_by = ?");
-    up.bind(1, static_cast<int64_t>(clock_.NowMillis()));
-    BindBlob(up, 2, group_id);
-    up.bind(3, std::string(migration_id));
-    up.exec();
-    tx.commit();
-    return Status::Ok();
-  } catch (...) {
-    return store::StatusFromCurrentException("embedded DS: unfreeze");
-  }
+  return writer_->Write([&](SQLite::Database& db) -> Status {
+    try {
+      Statement up(db,
+                   "UPDATE ds_groups SET frozen_by = NULL, updated_at = ?"
+                   " WHERE group_id = ? AND frozen_by = ?");
+      up.bind(1, static_cast<int64_t>(clock_.NowMillis()));
+      BindBlob(up, 2, group_id);
+      up.bind(3, std::string(migration_id));
+      up.exec();
+      return Status::Ok();
+    } catch (...) {
+      return store::StatusFromCurrentException("embedded DS: unfreeze");
+    }
+  });
 }
 
 Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
                                            std::string_view migration_id) {
   GroupState state;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(read_mu_);
     try {
-      if (auto t = LoadTombstone(*db_, group_id)) return MovedError(*t);
-      std::optional<GroupRow> row = LoadGroup(*db_, group_id);
+      ReadSnapshot snapshot(*reader_);
+      if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
+      std::optional<GroupRow> row = LoadGroup(*reader_, group_id);
       if (!row) return UnknownGroup(group_id);
       if (row->frozen_by != migration_id) {
         return NotFrozenError(group_id, migration_id);
@@ -462,7 +506,7 @@ Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
       state.migration_commit.assign(commit.begin(), commit.end());
       // The current epoch's messages, without any migration fan-out, so that
       // exporting again after a fan-out yields the same bytes.
-      Statement q(*db_,
+      Statement q(*reader_,
                   "SELECT seq, message FROM ds_messages WHERE group_id = ?"
                   " AND epoch = ? AND migration_id IS NULL ORDER BY seq");
       BindBlob(q, 1, group_id);
@@ -490,117 +534,119 @@ Status EmbeddedDs::ImportGroupState(ByteSpan group_state,
     return InvalidArgumentError(
         "GroupState.migration_commit: not a commit for this group and epoch");
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    if (std::optional<GroupRow> row = LoadGroup(*db_, state.group_id)) {
-      if (row->imported_by == migration_id) return Status::Ok();
-      return Status(StatusCode::kAlreadyExists, "group-exists",
-                    "group " + GroupHex(state.group_id) + " already lives here");
+  return writer_->Write([&](SQLite::Database& db) -> Status {
+    try {
+      if (std::optional<GroupRow> row = LoadGroup(db, state.group_id)) {
+        if (row->imported_by == migration_id) return Status::Ok();
+        return Status(
+            StatusCode::kAlreadyExists, "group-exists",
+            "group " + GroupHex(state.group_id) + " already lives here");
+      }
+      // A group coming back to a DS it once left: it lives here again.
+      Statement del(db, "DELETE FROM ds_tombstones WHERE group_id = ?");
+      BindBlob(del, 1, state.group_id);
+      del.exec();
+      const UnixMillis now = clock_.NowMillis();
+      Statement ins(
+          db,
+          "INSERT INTO ds_groups (group_id, cipher_suite, epoch,"
+          " tree_epoch, ratchet_tree, group_info, imported_by, next_seq,"
+          " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)");
+      BindBlob(ins, 1, state.group_id);
+      ins.bind(2, static_cast<int>(state.cipher_suite));
+      ins.bind(3, static_cast<int64_t>(state.epoch + 1));
+      ins.bind(4, static_cast<int64_t>(state.epoch));
+      BindBlob(ins, 5, state.ratchet_tree);
+      BindBlob(ins, 6, state.group_info);
+      ins.bind(7, std::string(migration_id));
+      ins.bind(8, static_cast<int64_t>(now));
+      ins.bind(9, static_cast<int64_t>(now));
+      ins.exec();
+      uint64_t seq = 1;
+      for (const StoredMessage& m : state.pending_messages) {
+        auto decoded = mls::DecodeMlsMessage(m.message);
+        const mls::ContentType type = decoded.ok()
+                                          ? decoded->content_type()
+                                          : mls::ContentType::kApplication;
+        AppendMessage(db, state.group_id, seq++, state.epoch, type, m.message,
+                      "", now);
+      }
+      AppendMessage(db, state.group_id, seq, state.epoch,
+                    mls::ContentType::kCommit, state.migration_commit,
+                    migration_id, now);
+      return Status::Ok();
+    } catch (...) {
+      return store::StatusFromCurrentException("embedded DS: import");
     }
-    // A group coming back to a DS it once left: it lives here again.
-    Statement del(*db_, "DELETE FROM ds_tombstones WHERE group_id = ?");
-    BindBlob(del, 1, state.group_id);
-    del.exec();
-    const UnixMillis now = clock_.NowMillis();
-    Statement ins(*db_,
-                  "INSERT INTO ds_groups (group_id, cipher_suite, epoch,"
-                  " tree_epoch, ratchet_tree, group_info, imported_by, next_seq,"
-                  " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)");
-    BindBlob(ins, 1, state.group_id);
-    ins.bind(2, static_cast<int>(state.cipher_suite));
-    ins.bind(3, static_cast<int64_t>(state.epoch + 1));
-    ins.bind(4, static_cast<int64_t>(state.epoch));
-    BindBlob(ins, 5, state.ratchet_tree);
-    BindBlob(ins, 6, state.group_info);
-    ins.bind(7, std::string(migration_id));
-    ins.bind(8, static_cast<int64_t>(now));
-    ins.bind(9, static_cast<int64_t>(now));
-    ins.exec();
-    uint64_t seq = 1;
-    for (const StoredMessage& m : state.pending_messages) {
-      auto decoded = mls::DecodeMlsMessage(m.message);
-      const mls::ContentType type = decoded.ok() ? decoded->content_type()
-                                                 : mls::ContentType::kApplication;
-      AppendMessage(*db_, state.group_id, seq++, state.epoch, type, m.message, "",
-                    now);
-    }
-    AppendMessage(*db_, state.group_id, seq, state.epoch, mls::ContentType::kCommit,
-                  state.migration_commit, migration_id, now);
-    tx.commit();
-    return Status::Ok();
-  } catch (...) {
-    return store::StatusFromCurrentException("embedded DS: import");
-  }
+  });
 }
 
 Status EmbeddedDs::FanOutCommit(ByteSpan group_id, ByteSpan commit,
                                 std::string_view migration_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    std::string tombstone_migration;
-    if (auto t = LoadTombstone(*db_, group_id, &tombstone_migration)) {
-      // Fanned out before the purge that left this tombstone.
-      if (tombstone_migration == migration_id) return Status::Ok();
-      return MovedError(*t);
+  return writer_->Write([&](SQLite::Database& db) -> Status {
+    try {
+      std::string tombstone_migration;
+      if (auto t = LoadTombstone(db, group_id, &tombstone_migration)) {
+        // Fanned out before the purge that left this tombstone.
+        if (tombstone_migration == migration_id) return Status::Ok();
+        return MovedError(*t);
+      }
+      std::optional<GroupRow> row = LoadGroup(db, group_id);
+      if (!row) return UnknownGroup(group_id);
+      if (row->frozen_by != migration_id) {
+        return NotFrozenError(group_id, migration_id);
+      }
+      Statement seen(
+          db,
+          "SELECT 1 FROM ds_messages WHERE group_id = ? AND migration_id = ?");
+      BindBlob(seen, 1, group_id);
+      seen.bind(2, std::string(migration_id));
+      if (seen.executeStep()) return Status::Ok();
+      AppendMessage(db, group_id, row->next_seq, row->epoch,
+                    mls::ContentType::kCommit, commit, migration_id,
+                    clock_.NowMillis());
+      return Status::Ok();
+    } catch (...) {
+      return store::StatusFromCurrentException("embedded DS: fan out");
     }
-    std::optional<GroupRow> row = LoadGroup(*db_, group_id);
-    if (!row) return UnknownGroup(group_id);
-    if (row->frozen_by != migration_id) {
-      return NotFrozenError(group_id, migration_id);
-    }
-    Statement seen(*db_,
-                   "SELECT 1 FROM ds_messages WHERE group_id = ? AND migration_id = ?");
-    BindBlob(seen, 1, group_id);
-    seen.bind(2, std::string(migration_id));
-    if (seen.executeStep()) return Status::Ok();
-    AppendMessage(*db_, group_id, row->next_seq, row->epoch,
-                  mls::ContentType::kCommit, commit, migration_id,
-                  clock_.NowMillis());
-    tx.commit();
-    return Status::Ok();
-  } catch (...) {
-    return store::StatusFromCurrentException("embedded DS: fan out");
-  }
+  });
 }
 
 Status EmbeddedDs::DeleteGroup(ByteSpan group_id, const Tombstone& tombstone,
                                std::string_view migration_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    std::string tombstone_migration;
-    if (LoadTombstone(*db_, group_id, &tombstone_migration)) {
-      if (tombstone_migration == migration_id) return Status::Ok();
-      return Status(StatusCode::kFailedPrecondition, "moved",
-                    "group already left under another migration");
+  return writer_->Write([&](SQLite::Database& db) -> Status {
+    try {
+      std::string tombstone_migration;
+      if (LoadTombstone(db, group_id, &tombstone_migration)) {
+        if (tombstone_migration == migration_id) return Status::Ok();
+        return Status(StatusCode::kFailedPrecondition, "moved",
+                      "group already left under another migration");
+      }
+      std::optional<GroupRow> row = LoadGroup(db, group_id);
+      if (!row) return UnknownGroup(group_id);
+      if (row->frozen_by != migration_id) {
+        return NotFrozenError(group_id, migration_id);
+      }
+      Statement dm(db, "DELETE FROM ds_messages WHERE group_id = ?");
+      BindBlob(dm, 1, group_id);
+      dm.exec();
+      Statement dg(db, "DELETE FROM ds_groups WHERE group_id = ?");
+      BindBlob(dg, 1, group_id);
+      dg.exec();
+      Statement ins(db,
+                    "INSERT INTO ds_tombstones (group_id, moved_to, moved_at,"
+                    " confirmation, migration_id) VALUES (?, ?, ?, ?, ?)");
+      BindBlob(ins, 1, group_id);
+      ins.bind(2, tombstone.moved_to);
+      ins.bind(3, static_cast<int64_t>(tombstone.moved_at_ms));
+      BindBlob(ins, 4, tombstone.confirmation);
+      ins.bind(5, std::string(migration_id));
+      ins.exec();
+      return Status::Ok();
+    } catch (...) {
+      return store::StatusFromCurrentException("embedded DS: delete group");
     }
-    std::optional<GroupRow> row = LoadGroup(*db_, group_id);
-    if (!row) return UnknownGroup(group_id);
-    if (row->frozen_by != migration_id) {
-      return NotFrozenError(group_id, migration_id);
-    }
-    Statement dm(*db_, "DELETE FROM ds_messages WHERE group_id = ?");
-    BindBlob(dm, 1, group_id);
-    dm.exec();
-    Statement dg(*db_, "DELETE FROM ds_groups WHERE group_id = ?");
-    BindBlob(dg, 1, group_id);
-    dg.exec();
-    Statement ins(*db_,
-                  "INSERT INTO ds_tombstones (group_id, moved_to, moved_at,"
-                  " confirmation, migration_id) VALUES (?, ?, ?, ?, ?)");
-    BindBlob(ins, 1, group_id);
-    ins.bind(2, tombstone.moved_to);
-    ins.bind(3, static_cast<int64_t>(tombstone.moved_at_ms));
-    BindBlob(ins, 4, tombstone.confirmation);
-    ins.bind(5, std::string(migration_id));
-    ins.exec();
-    tx.commit();
-    return Status::Ok();
-  } catch (...) {
-    return store::StatusFromCurrentException("embedded DS: delete group");
-  }
+  });
 }
 
 }  // namespace mimi::embedded_ds

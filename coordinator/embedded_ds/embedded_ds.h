@@ -16,8 +16,11 @@
 // is known to members only); the next commit brings a fresh tree.
 // tree_epoch says which epoch the tree belongs to.
 //
-// Thread-safe: one connection, serialised by a mutex; every write is one
-// BEGIN IMMEDIATE transaction, durable (synchronous=FULL) when it returns.
+// Thread-safe. Every write is one job of a store::SqliteWriter (in the
+// daemon, the one the store writes through, so that their writes share
+// commits): it runs in its own savepoint of a group commit and is durable
+// (synchronous=FULL) when it returns. Reads use the DS's own connection,
+// serialised by a mutex, and never wait for the writer.
 #ifndef MIMI_EMBEDDED_DS_EMBEDDED_DS_H_
 #define MIMI_EMBEDDED_DS_EMBEDDED_DS_H_
 
@@ -31,6 +34,7 @@
 #include "mimi_portability/clock.h"
 #include "mimi_portability/delivery_service.h"
 #include "mimi_portability/group_state.h"
+#include "store/sqlite_writer.h"
 
 namespace mimi::embedded_ds {
 
@@ -44,9 +48,13 @@ struct GroupDetails {
 class EmbeddedDs final : public DeliveryService {
  public:
   // Opens the daemon's database file, whose schema the store has already
-  // brought up to date (the ds_* tables must exist).
+  // brought up to date (the ds_* tables must exist), with a writer of its
+  // own.
   static Result<std::unique_ptr<EmbeddedDs>> Open(const std::string& db_path,
                                                   const Clock& clock);
+  // Writes through `writer`, shared with the store on the same file.
+  static Result<std::unique_ptr<EmbeddedDs>> Open(
+      std::shared_ptr<store::SqliteWriter> writer, const Clock& clock);
 
   // --- member-facing operations (HTTP /ds/v1/, see ds_routes.h) ---
 
@@ -87,10 +95,12 @@ class EmbeddedDs final : public DeliveryService {
                      std::string_view migration_id) override;
 
  private:
-  EmbeddedDs(std::unique_ptr<SQLite::Database> db, const Clock& clock);
+  EmbeddedDs(std::shared_ptr<store::SqliteWriter> writer,
+             std::unique_ptr<SQLite::Database> reader, const Clock& clock);
 
-  std::mutex mu_;
-  std::unique_ptr<SQLite::Database> db_;
+  const std::shared_ptr<store::SqliteWriter> writer_;
+  std::mutex read_mu_;
+  std::unique_ptr<SQLite::Database> reader_;  // guarded by read_mu_
   const Clock& clock_;
 };
 

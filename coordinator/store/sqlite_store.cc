@@ -1,7 +1,6 @@
 #include "store/sqlite_store.h"
 
 #include <SQLiteCpp/Statement.h>
-#include <SQLiteCpp/Transaction.h>
 
 #include <cstring>
 #include <filesystem>
@@ -110,8 +109,8 @@ Result<MigrationRecord> GetRow(SQLite::Database& db, std::string_view id,
   q.bind(1, std::string(id));
   q.bind(2, std::string(RoleName(role)));
   if (!q.executeStep()) {
-    return NotFoundError("no " + std::string(RoleName(role)) +
-                         " migration " + std::string(id));
+    return NotFoundError("no " + std::string(RoleName(role)) + " migration " +
+                         std::string(id));
   }
   return RowToRecord(q);
 }
@@ -189,49 +188,45 @@ const char* const SqliteStore::kDueQuery =
     "AND (lease_owner IS NULL OR lease_expires_at <= ?1) "
     "ORDER BY next_attempt_at LIMIT ?2";
 
-// The cursor condition is spelled out (not a row value) so that the planner
-// keeps the migrations_due range scan.
-const char* const SqliteStore::kDueKeysQuery =
-    "SELECT next_attempt_at, id, role FROM migrations "
-    "WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 "
-    "AND (lease_owner IS NULL OR lease_expires_at <= ?1) "
-    "AND (?3 IS NULL OR next_attempt_at > ?3 OR (next_attempt_at = ?3 AND "
-    "(id > ?4 OR (id = ?4 AND role > ?5)))) "
-    "ORDER BY next_attempt_at, id, role LIMIT ?2";
-
-SqliteStore::SqliteStore(std::unique_ptr<SQLite::Database> db,
+SqliteStore::SqliteStore(std::shared_ptr<SqliteWriter> writer,
+                         std::unique_ptr<SQLite::Database> reader,
                          const Clock& clock)
-    : db_(std::move(db)), clock_(clock) {}
+    : writer_(std::move(writer)), reader_(std::move(reader)), clock_(clock) {}
+
+Status SqliteStore::CheckWritable() const {
+  if (writer_) return Status::Ok();
+  return Status(StatusCode::kFailedPrecondition,
+                "the store was opened read-only");
+}
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     const std::string& path, const Clock& clock, SqliteStoreOptions options) {
+  SqliteWriterOptions wo;
+  wo.busy_timeout_ms = options.busy_timeout_ms;
+  MIMI_ASSIGN_OR_RETURN(std::shared_ptr<SqliteWriter> writer,
+                        SqliteWriter::Open(path, wo));
+  return Open(std::move(writer), clock);
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(
+    std::shared_ptr<SqliteWriter> writer, const Clock& clock) {
+  if (!writer) return InvalidArgumentError("no writer for the store");
+  const std::string& path = writer->path();
   try {
-    auto db = std::make_unique<SQLite::Database>(
-        path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
-        options.busy_timeout_ms);
-    // Refuse a newer file before any PRAGMA below could write to it.
-    MIMI_ASSIGN_OR_RETURN(int version, ReadSchemaVersion(*db));
-    if (version > LatestSchemaVersion()) {
+    // Read-write, so that it may recover a WAL left by a crash; it is only
+    // ever used for reads.
+    auto reader = std::make_unique<SQLite::Database>(
+        path, SQLite::OPEN_READWRITE, writer->busy_timeout_ms());
+    reader->exec("PRAGMA query_only = ON");
+    MIMI_ASSIGN_OR_RETURN(int version, ReadSchemaVersion(*reader));
+    if (version != LatestSchemaVersion()) {
       return Status(StatusCode::kFailedPrecondition,
-                    path + ": database schema version " +
-                        std::to_string(version) +
-                        " is newer than this binary's " +
-                        std::to_string(LatestSchemaVersion()) +
-                        "; run a newer mimi-portability (the file was not "
-                        "changed)");
+                    path + ": schema version " + std::to_string(version) +
+                        ", expected " + std::to_string(LatestSchemaVersion()) +
+                        " (open the writer with upgrade_schema)");
     }
-    std::string mode = db->execAndGet("PRAGMA journal_mode = WAL").getString();
-    if (mode != "wal") {
-      return InternalError(path + ": cannot use WAL (journal mode " + mode +
-                           ")");
-    }
-    db->exec("PRAGMA synchronous = FULL");
-    db->exec("PRAGMA foreign_keys = ON");
-    Status upgraded = UpgradeSchema(*db);
-    if (!upgraded.ok()) {
-      return Status(upgraded.code(), path + ": " + upgraded.detail());
-    }
-    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(db), clock));
+    return std::unique_ptr<SqliteStore>(
+        new SqliteStore(std::move(writer), std::move(reader), clock));
   } catch (...) {
     return StatusFromCurrentException("opening " + path);
   }
@@ -250,8 +245,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenReadOnly(
     MIMI_ASSIGN_OR_RETURN(int version, ReadSchemaVersion(*db));
     if (version == 0) {
       return Status(StatusCode::kFailedPrecondition,
-                    path + ": not a mimi-portability database (schema "
-                           "version 0)");
+                    path +
+                        ": not a mimi-portability database (schema "
+                        "version 0)");
     }
     if (version > LatestSchemaVersion()) {
       return Status(StatusCode::kFailedPrecondition,
@@ -260,7 +256,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenReadOnly(
                         " is newer than this binary's " +
                         std::to_string(LatestSchemaVersion()));
     }
-    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(db), clock));
+    return std::unique_ptr<SqliteStore>(
+        new SqliteStore(nullptr, std::move(db), clock));
   } catch (...) {
     return StatusFromCurrentException("opening " + path + " read-only");
   }
@@ -272,49 +269,52 @@ Status SqliteStore::CreateMigration(const MigrationRecord& record, Role role,
                                     std::string_view detail) {
   if (record.id.empty()) return InvalidArgumentError("migration id is empty");
   MigrationState state = InitialState(role);
-  std::lock_guard lock(mu_);
-  try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    UnixMillis now = clock_.NowMillis();
-    if (nonce_expires_at) {
-      SQLite::Statement nonce(*db_,
-                              "INSERT INTO issued_nonces (nonce, ciphersuite, "
-                              "issued_at, expires_at) VALUES (?1, ?2, ?3, ?4)");
-      nonce.bind(1, record.id);
-      nonce.bind(2, static_cast<int>(record.ciphersuite));
-      nonce.bind(3, static_cast<int64_t>(now));
-      nonce.bind(4, static_cast<int64_t>(*nonce_expires_at));
-      nonce.exec();
+  MIMI_RETURN_IF_ERROR(CheckWritable());
+  return writer_->Write([&](SQLite::Database& db) -> Status {
+    try {
+      UnixMillis now = clock_.NowMillis();
+      if (nonce_expires_at) {
+        SQLite::Statement nonce(
+            db,
+            "INSERT INTO issued_nonces (nonce, ciphersuite, "
+            "issued_at, expires_at) VALUES (?1, ?2, ?3, ?4)");
+        nonce.bind(1, record.id);
+        nonce.bind(2, static_cast<int>(record.ciphersuite));
+        nonce.bind(3, static_cast<int64_t>(now));
+        nonce.bind(4, static_cast<int64_t>(*nonce_expires_at));
+        nonce.exec();
+      }
+      SQLite::Statement ins(
+          db,
+          "INSERT INTO migrations (id, role, state, group_id, epoch, "
+          "ciphersuite, source_domain, target_domain, request, response, "
+          "init_request, commit_message, next_attempt_at, created_at, "
+          "updated_at) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+          "?14, "
+          "?14)");
+      ins.bind(1, record.id);
+      ins.bind(2, std::string(RoleName(role)));
+      ins.bind(3, std::string(StateName(state)));
+      BindBlob(ins, 4, record.group_id);
+      ins.bind(5, static_cast<int64_t>(record.epoch));
+      ins.bind(6, static_cast<int>(record.ciphersuite));
+      ins.bind(7, record.source_domain);
+      ins.bind(8, record.target_domain);
+      BindBytes(ins, 9, record.request);
+      BindBytes(ins, 10, record.response);
+      BindBytes(ins, 11, record.init_request);
+      BindBytes(ins, 12, record.commit);
+      BindOptional(ins, 13, next_attempt_at);
+      ins.bind(14, static_cast<int64_t>(now));
+      ins.exec();
+      InsertEvent(db, record.id, role, std::nullopt, state, now, detail);
+      return Status::Ok();
+    } catch (...) {
+      return StatusFromCurrentException("creating " +
+                                        Describe(record.id, role));
     }
-    SQLite::Statement ins(
-        *db_,
-        "INSERT INTO migrations (id, role, state, group_id, epoch, "
-        "ciphersuite, source_domain, target_domain, request, response, "
-        "init_request, commit_message, next_attempt_at, created_at, "
-        "updated_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-        "?14)");
-    ins.bind(1, record.id);
-    ins.bind(2, std::string(RoleName(role)));
-    ins.bind(3, std::string(StateName(state)));
-    BindBlob(ins, 4, record.group_id);
-    ins.bind(5, static_cast<int64_t>(record.epoch));
-    ins.bind(6, static_cast<int>(record.ciphersuite));
-    ins.bind(7, record.source_domain);
-    ins.bind(8, record.target_domain);
-    BindBytes(ins, 9, record.request);
-    BindBytes(ins, 10, record.response);
-    BindBytes(ins, 11, record.init_request);
-    BindBytes(ins, 12, record.commit);
-    BindOptional(ins, 13, next_attempt_at);
-    ins.bind(14, static_cast<int64_t>(now));
-    ins.exec();
-    InsertEvent(*db_, record.id, role, std::nullopt, state, now, detail);
-    tx.commit();
-    return Status::Ok();
-  } catch (...) {
-    return StatusFromCurrentException("creating " + Describe(record.id, role));
-  }
+  });
 }
 
 Status SqliteStore::CreateSourceMigration(const MigrationRecord& record,
@@ -326,8 +326,7 @@ Status SqliteStore::CreateSourceMigration(const MigrationRecord& record,
 Status SqliteStore::CreateTargetMigration(const MigrationRecord& record,
                                           UnixMillis expires_at,
                                           std::string_view detail) {
-  return CreateMigration(record, Role::kTarget, expires_at, expires_at,
-                         detail);
+  return CreateMigration(record, Role::kTarget, expires_at, expires_at, detail);
 }
 
 Result<TransitionOutcome> SqliteStore::Transition(std::string_view id,
@@ -337,20 +336,21 @@ Result<TransitionOutcome> SqliteStore::Transition(std::string_view id,
                                                   const TransitionData& data) {
   MIMI_ASSIGN_OR_RETURN(const TransitionRule* rule,
                         CheckTransition(role, from, to, data));
-  std::lock_guard lock(mu_);
-  try {
-    return TransitionLocked(id, role, from, to, *rule, data);
-  } catch (...) {
-    return StatusFromCurrentException(std::string(StateName(from)) + " -> " +
-                                      std::string(StateName(to)) + " of " +
-                                      Describe(id, role));
-  }
+  MIMI_RETURN_IF_ERROR(CheckWritable());
+  return writer_->Write([&](SQLite::Database& db) -> Result<TransitionOutcome> {
+    try {
+      return TransitionJob(db, id, role, from, to, *rule, data);
+    } catch (...) {
+      return StatusFromCurrentException(std::string(StateName(from)) + " -> " +
+                                        std::string(StateName(to)) + " of " +
+                                        Describe(id, role));
+    }
+  });
 }
 
-Result<TransitionOutcome> SqliteStore::TransitionLocked(
-    std::string_view id, Role role, MigrationState from, MigrationState to,
-    const TransitionRule& rule, const TransitionData& data) {
-  SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+Result<TransitionOutcome> SqliteStore::TransitionJob(
+    SQLite::Database& db, std::string_view id, Role role, MigrationState from,
+    MigrationState to, const TransitionRule& rule, const TransitionData& data) {
   UnixMillis now = clock_.NowMillis();
   std::optional<UnixMillis> next = data.next_attempt_at;
   if (!next && !IsTerminal(role, to)) next = now;
@@ -367,7 +367,7 @@ Result<TransitionOutcome> SqliteStore::TransitionLocked(
     }
   }
   sql += " WHERE id = ?4 AND role = ?5 AND state = ?6";
-  SQLite::Statement upd(*db_, sql);
+  SQLite::Statement upd(db, sql);
   upd.bind(1, std::string(StateName(to)));
   upd.bind(2, static_cast<int64_t>(now));
   BindOptional(upd, 3, next);
@@ -380,12 +380,12 @@ Result<TransitionOutcome> SqliteStore::TransitionLocked(
   }
 
   if (upd.exec() == 1) {
-    InsertEvent(*db_, id, role, from, to, now, data.detail);
+    InsertEvent(db, id, role, from, to, now, data.detail);
     if (rule.writes_tombstone) {
-      MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(*db_, id, role));
+      MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(db, id, role));
       // A group that came back and left again replaces its old tombstone.
       SQLite::Statement tomb(
-          *db_,
+          db,
           "INSERT INTO tombstones (group_id, target_domain, migration_id, "
           "moved_at, confirmation) VALUES (?1, ?2, ?3, ?4, ?5) "
           "ON CONFLICT (group_id) DO UPDATE SET "
@@ -400,14 +400,14 @@ Result<TransitionOutcome> SqliteStore::TransitionLocked(
       BindBytes(tomb, 5, row.confirmation);
       tomb.exec();
     }
-    tx.commit();
     return TransitionOutcome::kApplied;
   }
 
   // Nothing matched: no such row, a repeat, or a stale `from`. The read-only
-  // checks below leave the database as it was (tx rolls back).
-  MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(*db_, id, role));
-  SQLite::Statement seen(*db_,
+  // checks below change nothing, and the writer rolls the job's savepoint
+  // back whenever it returns an error.
+  MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(db, id, role));
+  SQLite::Statement seen(db,
                          "SELECT COUNT(*) FROM migration_events "
                          "WHERE migration_id = ?1 AND role = ?2 "
                          "AND from_state = ?3 AND to_state = ?4");
@@ -422,8 +422,7 @@ Result<TransitionOutcome> SqliteStore::TransitionLocked(
     for (const DataColumn& c : kDataColumns) {
       if (data.*c.given && *(data.*c.given) != row.*c.stored) {
         return Status(StatusCode::kFailedPrecondition,
-                      what + " already happened with a different " +
-                          c.column);
+                      what + " already happened with a different " + c.column);
       }
     }
     return TransitionOutcome::kAlreadyApplied;
@@ -436,137 +435,136 @@ Result<TransitionOutcome> SqliteStore::TransitionLocked(
 Status SqliteStore::AcquireLease(std::string_view id, Role role,
                                  std::string_view owner, int64_t duration_ms) {
   if (owner.empty()) return InvalidArgumentError("lease owner is empty");
-  std::lock_guard lock(mu_);
-  try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    UnixMillis now = clock_.NowMillis();
-    SQLite::Statement upd(
-        *db_,
-        "UPDATE migrations SET lease_owner = ?1, lease_expires_at = ?2 "
-        "WHERE id = ?3 AND role = ?4 AND (lease_owner IS NULL OR "
-        "lease_expires_at <= ?5 OR lease_owner = ?1)");
-    upd.bind(1, std::string(owner));
-    upd.bind(2, static_cast<int64_t>(now + duration_ms));
-    upd.bind(3, std::string(id));
-    upd.bind(4, std::string(RoleName(role)));
-    upd.bind(5, static_cast<int64_t>(now));
-    if (upd.exec() == 1) {
-      tx.commit();
-      return Status::Ok();
+  MIMI_RETURN_IF_ERROR(CheckWritable());
+  return writer_->Write([&](SQLite::Database& db) -> Status {
+    try {
+      UnixMillis now = clock_.NowMillis();
+      SQLite::Statement upd(
+          db,
+          "UPDATE migrations SET lease_owner = ?1, lease_expires_at = ?2 "
+          "WHERE id = ?3 AND role = ?4 AND (lease_owner IS NULL OR "
+          "lease_expires_at <= ?5 OR lease_owner = ?1)");
+      upd.bind(1, std::string(owner));
+      upd.bind(2, static_cast<int64_t>(now + duration_ms));
+      upd.bind(3, std::string(id));
+      upd.bind(4, std::string(RoleName(role)));
+      upd.bind(5, static_cast<int64_t>(now));
+      if (upd.exec() == 1) {
+        return Status::Ok();
+      }
+      MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(db, id, role));
+      return Status(StatusCode::kFailedPrecondition,
+                    Describe(id, role) + " is leased by " +
+                        row.lease_owner.value_or("?") + " until " +
+                        std::to_string(row.lease_expires_at.value_or(0)));
+    } catch (...) {
+      return StatusFromCurrentException("leasing " + Describe(id, role));
     }
-    MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(*db_, id, role));
-    return Status(StatusCode::kFailedPrecondition,
-                  Describe(id, role) + " is leased by " +
-                      row.lease_owner.value_or("?") + " until " +
-                      std::to_string(row.lease_expires_at.value_or(0)));
-  } catch (...) {
-    return StatusFromCurrentException("leasing " + Describe(id, role));
-  }
+  });
 }
 
 Status SqliteStore::ReleaseLease(std::string_view id, Role role,
                                  std::string_view owner) {
-  std::lock_guard lock(mu_);
-  try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement upd(*db_,
-                          "UPDATE migrations SET lease_owner = NULL, "
-                          "lease_expires_at = NULL "
-                          "WHERE id = ?1 AND role = ?2 AND lease_owner = ?3");
-    upd.bind(1, std::string(id));
-    upd.bind(2, std::string(RoleName(role)));
-    upd.bind(3, std::string(owner));
-    if (upd.exec() == 0) {
-      // Tell "no such row" apart from "not ours", which is fine.
-      MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(*db_, id, role));
-      (void)row;
+  MIMI_RETURN_IF_ERROR(CheckWritable());
+  return writer_->Write([&](SQLite::Database& db) -> Status {
+    try {
+      SQLite::Statement upd(db,
+                            "UPDATE migrations SET lease_owner = NULL, "
+                            "lease_expires_at = NULL "
+                            "WHERE id = ?1 AND role = ?2 AND lease_owner = ?3");
+      upd.bind(1, std::string(id));
+      upd.bind(2, std::string(RoleName(role)));
+      upd.bind(3, std::string(owner));
+      if (upd.exec() == 0) {
+        // Tell "no such row" apart from "not ours", which is fine.
+        MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(db, id, role));
+        (void)row;
+      }
+      return Status::Ok();
+    } catch (...) {
+      return StatusFromCurrentException("releasing " + Describe(id, role));
     }
-    tx.commit();
-    return Status::Ok();
-  } catch (...) {
-    return StatusFromCurrentException("releasing " + Describe(id, role));
-  }
+  });
 }
 
 Status SqliteStore::RecordFailure(std::string_view id, Role role,
                                   std::string_view error,
                                   UnixMillis next_attempt_at, bool stalled) {
-  std::lock_guard lock(mu_);
-  try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    UnixMillis now = clock_.NowMillis();
-    // A stall keeps its first time, so operators see how long it has lasted.
-    SQLite::Statement upd(
-        *db_,
-        "UPDATE migrations SET attempt_count = attempt_count + 1, "
-        "last_error = ?1, next_attempt_at = ?2, updated_at = ?3, "
-        "stalled_since = CASE WHEN ?4 = 0 THEN NULL "
-        "ELSE COALESCE(stalled_since, ?3) END "
-        "WHERE id = ?5 AND role = ?6");
-    upd.bind(1, std::string(error));
-    upd.bind(2, static_cast<int64_t>(next_attempt_at));
-    upd.bind(3, static_cast<int64_t>(now));
-    upd.bind(4, stalled ? 1 : 0);
-    upd.bind(5, std::string(id));
-    upd.bind(6, std::string(RoleName(role)));
-    if (upd.exec() == 0) return NotFoundError("no " + Describe(id, role));
-    tx.commit();
-    return Status::Ok();
-  } catch (...) {
-    return StatusFromCurrentException("recording a failure of " +
-                                      Describe(id, role));
-  }
+  MIMI_RETURN_IF_ERROR(CheckWritable());
+  return writer_->Write([&](SQLite::Database& db) -> Status {
+    try {
+      UnixMillis now = clock_.NowMillis();
+      // A stall keeps its first time, so operators see how long it has lasted.
+      SQLite::Statement upd(
+          db,
+          "UPDATE migrations SET attempt_count = attempt_count + 1, "
+          "last_error = ?1, next_attempt_at = ?2, updated_at = ?3, "
+          "stalled_since = CASE WHEN ?4 = 0 THEN NULL "
+          "ELSE COALESCE(stalled_since, ?3) END "
+          "WHERE id = ?5 AND role = ?6");
+      upd.bind(1, std::string(error));
+      upd.bind(2, static_cast<int64_t>(next_attempt_at));
+      upd.bind(3, static_cast<int64_t>(now));
+      upd.bind(4, stalled ? 1 : 0);
+      upd.bind(5, std::string(id));
+      upd.bind(6, std::string(RoleName(role)));
+      if (upd.exec() == 0) return NotFoundError("no " + Describe(id, role));
+      return Status::Ok();
+    } catch (...) {
+      return StatusFromCurrentException("recording a failure of " +
+                                        Describe(id, role));
+    }
+  });
 }
 
 Status SqliteStore::ScheduleNow(std::string_view id, Role role) {
-  std::lock_guard lock(mu_);
-  try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(*db_, id, role));
-    if (IsTerminal(role, row.state)) {
-      return Status(StatusCode::kFailedPrecondition,
-                    Describe(id, role) + " is " +
-                        std::string(StateName(row.state)) +
-                        ", which has no next step to retry");
+  MIMI_RETURN_IF_ERROR(CheckWritable());
+  return writer_->Write([&](SQLite::Database& db) -> Status {
+    try {
+      MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(db, id, role));
+      if (IsTerminal(role, row.state)) {
+        return Status(StatusCode::kFailedPrecondition,
+                      Describe(id, role) + " is " +
+                          std::string(StateName(row.state)) +
+                          ", which has no next step to retry");
+      }
+      UnixMillis now = clock_.NowMillis();
+      // The state in the WHERE makes this a compare-and-set against a
+      // transition that lands between the read above and here (another
+      // process: the mutex only covers this one).
+      SQLite::Statement upd(
+          db,
+          "UPDATE migrations SET next_attempt_at = ?1, updated_at = ?1, "
+          "attempt_count = 0, stalled_since = NULL "
+          "WHERE id = ?2 AND role = ?3 AND state = ?4");
+      upd.bind(1, static_cast<int64_t>(now));
+      upd.bind(2, std::string(id));
+      upd.bind(3, std::string(RoleName(role)));
+      upd.bind(4, std::string(StateName(row.state)));
+      if (upd.exec() != 1) {
+        return Status(StatusCode::kFailedPrecondition,
+                      Describe(id, role) + " changed state meanwhile");
+      }
+      return Status::Ok();
+    } catch (...) {
+      return StatusFromCurrentException("scheduling " + Describe(id, role));
     }
-    UnixMillis now = clock_.NowMillis();
-    // The state in the WHERE makes this a compare-and-set against a
-    // transition that lands between the read above and here (another
-    // process: the mutex only covers this one).
-    SQLite::Statement upd(
-        *db_,
-        "UPDATE migrations SET next_attempt_at = ?1, updated_at = ?1, "
-        "attempt_count = 0, stalled_since = NULL "
-        "WHERE id = ?2 AND role = ?3 AND state = ?4");
-    upd.bind(1, static_cast<int64_t>(now));
-    upd.bind(2, std::string(id));
-    upd.bind(3, std::string(RoleName(role)));
-    upd.bind(4, std::string(StateName(row.state)));
-    if (upd.exec() != 1) {
-      return Status(StatusCode::kFailedPrecondition,
-                    Describe(id, role) + " changed state meanwhile");
-    }
-    tx.commit();
-    return Status::Ok();
-  } catch (...) {
-    return StatusFromCurrentException("scheduling " + Describe(id, role));
-  }
+  });
 }
 
 Result<MigrationRecord> SqliteStore::Get(std::string_view id, Role role) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(read_mu_);
   try {
-    return GetRow(*db_, id, role);
+    return GetRow(*reader_, id, role);
   } catch (...) {
     return StatusFromCurrentException("reading " + Describe(id, role));
   }
 }
 
-Result<std::vector<MigrationRecord>> SqliteStore::GetById(
-    std::string_view id) {
-  std::lock_guard lock(mu_);
+Result<std::vector<MigrationRecord>> SqliteStore::GetById(std::string_view id) {
+  std::lock_guard lock(read_mu_);
   try {
-    SQLite::Statement q(*db_, SelectFrom("WHERE id = ?1 ORDER BY role"));
+    SQLite::Statement q(*reader_, SelectFrom("WHERE id = ?1 ORDER BY role"));
     q.bind(1, std::string(id));
     return AllRows(q);
   } catch (...) {
@@ -581,13 +579,13 @@ Result<std::vector<MigrationRecord>> SqliteStore::List(
   }
   // "?N IS NULL OR ..." keeps one statement for every filter combination;
   // an unbound parameter is NULL.
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(read_mu_);
   try {
     SQLite::Statement q(
-        *db_, SelectFrom("WHERE (?1 IS NULL OR role = ?1) "
-                         "AND (?2 IS NULL OR state = ?2) "
-                         "AND (?3 IS NULL OR group_id = ?3) "
-                         "ORDER BY created_at DESC, id, role LIMIT ?4"));
+        *reader_, SelectFrom("WHERE (?1 IS NULL OR role = ?1) "
+                             "AND (?2 IS NULL OR state = ?2) "
+                             "AND (?3 IS NULL OR group_id = ?3) "
+                             "ORDER BY created_at DESC, id, role LIMIT ?4"));
     if (filter.role) q.bind(1, std::string(RoleName(*filter.role)));
     if (filter.state) q.bind(2, std::string(StateName(*filter.state)));
     if (filter.group_id) BindBlob(q, 3, *filter.group_id);
@@ -600,9 +598,9 @@ Result<std::vector<MigrationRecord>> SqliteStore::List(
 
 Result<std::vector<MigrationRecord>> SqliteStore::ListByGroup(
     ByteSpan group_id) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(read_mu_);
   try {
-    SQLite::Statement q(*db_,
+    SQLite::Statement q(*reader_,
                         SelectFrom("WHERE group_id = ?1 ORDER BY created_at"));
     BindBlob(q, 1, group_id);
     return AllRows(q);
@@ -613,10 +611,10 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListByGroup(
 
 Result<std::vector<MigrationRecord>> SqliteStore::ListByState(
     Role role, MigrationState state, int limit) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(read_mu_);
   try {
-    SQLite::Statement q(*db_, SelectFrom("WHERE role = ?1 AND state = ?2 "
-                                         "ORDER BY created_at LIMIT ?3"));
+    SQLite::Statement q(*reader_, SelectFrom("WHERE role = ?1 AND state = ?2 "
+                                             "ORDER BY created_at LIMIT ?3"));
     q.bind(1, std::string(RoleName(role)));
     q.bind(2, std::string(StateName(state)));
     q.bind(3, limit);
@@ -627,9 +625,9 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListByState(
 }
 
 Result<std::vector<StateCount>> SqliteStore::CountByState() {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(read_mu_);
   try {
-    SQLite::Statement q(*db_,
+    SQLite::Statement q(*reader_,
                         "SELECT role, state, COUNT(*) FROM migrations "
                         "GROUP BY role, state ORDER BY role, state");
     std::vector<StateCount> out;
@@ -647,9 +645,9 @@ Result<std::vector<StateCount>> SqliteStore::CountByState() {
 }
 
 Result<std::vector<MigrationRecord>> SqliteStore::ListDue(int limit) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(read_mu_);
   try {
-    SQLite::Statement q(*db_, kDueQuery);
+    SQLite::Statement q(*reader_, kDueQuery);
     q.bind(1, static_cast<int64_t>(clock_.NowMillis()));
     q.bind(2, limit);
     return AllRows(q);
@@ -658,37 +656,12 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListDue(int limit) {
   }
 }
 
-Result<std::vector<DueKey>> SqliteStore::ListDueKeys(const DueKey* after,
-                                                     int limit) {
-  std::lock_guard lock(mu_);
-  try {
-    SQLite::Statement q(*db_, kDueKeysQuery);
-    q.bind(1, static_cast<int64_t>(clock_.NowMillis()));
-    q.bind(2, limit);
-    if (after != nullptr) {
-      q.bind(3, static_cast<int64_t>(after->next_attempt_at));
-      q.bind(4, after->id);
-      q.bind(5, std::string(RoleName(after->role)));
-    }
-    std::vector<DueKey> out;
-    while (q.executeStep()) {
-      DueKey k;
-      k.next_attempt_at = q.getColumn(0).getInt64();
-      k.id = q.getColumn(1).getString();
-      MIMI_ASSIGN_OR_RETURN(k.role, ParseRole(q.getColumn(2).getString()));
-      out.push_back(std::move(k));
-    }
-    return out;
-  } catch (...) {
-    return StatusFromCurrentException("listing due migrations");
-  }
-}
-
 Result<std::vector<MigrationRecord>> SqliteStore::ListStalled(int limit) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(read_mu_);
   try {
-    SQLite::Statement q(*db_, SelectFrom("WHERE stalled_since IS NOT NULL "
-                                         "ORDER BY stalled_since LIMIT ?1"));
+    SQLite::Statement q(*reader_,
+                        SelectFrom("WHERE stalled_since IS NOT NULL "
+                                   "ORDER BY stalled_since LIMIT ?1"));
     q.bind(1, limit);
     return AllRows(q);
   } catch (...) {
@@ -697,9 +670,9 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListStalled(int limit) {
 }
 
 Result<int64_t> SqliteStore::CountStalled() {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(read_mu_);
   try {
-    return db_
+    return reader_
         ->execAndGet(
             "SELECT COUNT(*) FROM migrations WHERE stalled_since IS NOT NULL")
         .getInt64();
@@ -724,9 +697,9 @@ Result<std::optional<int64_t>> SqliteStore::OldestUnfinishedAgeMillis() {
     cond += std::string(cond.empty() ? "" : " OR ") + "(role = '" +
             std::string(RoleName(role)) + "' AND state IN (" + states + "))";
   }
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(read_mu_);
   try {
-    SQLite::Statement q(*db_,
+    SQLite::Statement q(*reader_,
                         "SELECT MIN(created_at) FROM migrations WHERE " + cond);
     q.executeStep();
     if (q.getColumn(0).isNull()) return std::optional<int64_t>();
@@ -739,9 +712,9 @@ Result<std::optional<int64_t>> SqliteStore::OldestUnfinishedAgeMillis() {
 
 Result<std::vector<MigrationEvent>> SqliteStore::Events(std::string_view id,
                                                         Role role) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(read_mu_);
   try {
-    SQLite::Statement q(*db_,
+    SQLite::Statement q(*reader_,
                         "SELECT seq, from_state, to_state, at, detail "
                         "FROM migration_events WHERE migration_id = ?1 "
                         "AND role = ?2 ORDER BY seq");
@@ -757,8 +730,7 @@ Result<std::vector<MigrationEvent>> SqliteStore::Events(std::string_view id,
         MIMI_ASSIGN_OR_RETURN(e.from_state,
                               ParseState(q.getColumn(1).getString()));
       }
-      MIMI_ASSIGN_OR_RETURN(e.to_state,
-                            ParseState(q.getColumn(2).getString()));
+      MIMI_ASSIGN_OR_RETURN(e.to_state, ParseState(q.getColumn(2).getString()));
       e.at = q.getColumn(3).getInt64();
       e.detail = q.getColumn(4).getString();
       out.push_back(std::move(e));
@@ -771,9 +743,9 @@ Result<std::vector<MigrationEvent>> SqliteStore::Events(std::string_view id,
 }
 
 Result<IssuedNonce> SqliteStore::GetNonce(std::string_view nonce) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(read_mu_);
   try {
-    SQLite::Statement q(*db_,
+    SQLite::Statement q(*reader_,
                         "SELECT nonce, ciphersuite, issued_at, expires_at "
                         "FROM issued_nonces WHERE nonce = ?1");
     q.bind(1, std::string(nonce));
@@ -792,9 +764,9 @@ Result<IssuedNonce> SqliteStore::GetNonce(std::string_view nonce) {
 }
 
 Result<Tombstone> SqliteStore::GetTombstone(ByteSpan group_id) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(read_mu_);
   try {
-    SQLite::Statement q(*db_,
+    SQLite::Statement q(*reader_,
                         "SELECT group_id, target_domain, migration_id, "
                         "moved_at, confirmation FROM tombstones "
                         "WHERE group_id = ?1");
@@ -814,16 +786,21 @@ Result<Tombstone> SqliteStore::GetTombstone(ByteSpan group_id) {
 
 Result<std::string> SqliteStore::ReadPragma(std::string_view name) {
   // PRAGMA names cannot be bound, so only identifiers get through.
-  if (name.empty() || name.find_first_not_of(
-                          "abcdefghijklmnopqrstuvwxyz_") != std::string::npos) {
+  if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") !=
+                          std::string::npos) {
     return InvalidArgumentError("not a pragma name: " + std::string(name));
   }
-  std::lock_guard lock(mu_);
-  try {
-    return db_->execAndGet("PRAGMA " + std::string(name)).getString();
-  } catch (...) {
-    return StatusFromCurrentException("reading PRAGMA " + std::string(name));
-  }
+  auto read = [&](SQLite::Database& db) -> Result<std::string> {
+    try {
+      return db.execAndGet("PRAGMA " + std::string(name)).getString();
+    } catch (...) {
+      return StatusFromCurrentException("reading PRAGMA " + std::string(name));
+    }
+  };
+  // The settings that matter are the write connection's.
+  if (writer_) return writer_->Write(read);
+  std::lock_guard lock(read_mu_);
+  return read(*reader_);
 }
 
 }  // namespace mimi::store

@@ -1,13 +1,17 @@
 // SqliteStore: the Store on one SQLite file (PROFILE.md §5).
 //
-// Open() sets WAL, synchronous=FULL (a commit is on disk before the call
-// returns, so the peer may be answered), foreign_keys=ON and a busy timeout,
-// then applies missing schema steps (schema_upgrade.h). Every write runs in
-// BEGIN IMMEDIATE, so two writers never deadlock upgrading read locks.
+// Writes go through a SqliteWriter (sqlite_writer.h): each mutating call is
+// one job, run in its own savepoint inside a group commit shared with every
+// other writer of that SqliteWriter (the daemon's embedded DS included), and
+// returns once that commit is durable (WAL, synchronous=FULL), so the peer
+// may be answered. The writer's open sets the PRAGMAs and applies missing
+// schema steps (schema_upgrade.h). Reads use the store's own connection, so
+// they never wait behind a batch and see every committed one.
 //
-// Thread-safe: calls are serialised on one connection by a mutex. Several
-// SqliteStore objects (in one process or many) may share a file; SQLite's
-// locking and the compare-and-set transitions keep them consistent.
+// Thread-safe: writes are serialised by the writer thread, reads by a mutex
+// on the read connection. Several SqliteStore objects (in one process or
+// many) may share a file; SQLite's locking and the compare-and-set
+// transitions keep them consistent.
 //
 // SQLite-specific: the PRAGMAs, BEGIN IMMEDIATE and the trigger syntax in the
 // schema. The queries themselves are portable SQL.
@@ -21,6 +25,7 @@
 #include <string>
 
 #include "mimi_portability/clock.h"
+#include "store/sqlite_writer.h"
 #include "store/store.h"
 
 namespace mimi::store {
@@ -36,15 +41,17 @@ class SqliteStore final : public Store {
   // The query behind ListDue, public so that a test can check its plan uses
   // the migrations_due index. Parameters: ?1 now, ?2 limit.
   static const char* const kDueQuery;
-  // The query behind ListDueKeys: ?1 now, ?2 limit, ?3..?5 the cursor
-  // (next_attempt_at, id, role; all NULL for the first page).
-  static const char* const kDueKeysQuery;
 
-  // Creates the file if needed. A database written by a newer binary is
-  // refused with kFailedPrecondition and left as it was.
+  // Creates the file if needed, with a writer of its own. A database
+  // written by a newer binary is refused with kFailedPrecondition and left
+  // as it was.
   static Result<std::unique_ptr<SqliteStore>> Open(
       const std::string& path, const Clock& clock,
       SqliteStoreOptions options = {});
+  // Writes through `writer` (shared, e.g. with the embedded DS, so that
+  // their writes batch together), which must have upgraded the schema.
+  static Result<std::unique_ptr<SqliteStore>> Open(
+      std::shared_ptr<SqliteWriter> writer, const Clock& clock);
 
   // Opens an existing database for reading only (SQLite mode=ro), for the
   // CLI's fallback when the daemon is down: no PRAGMA, upgrade or other
@@ -83,8 +90,6 @@ class SqliteStore final : public Store {
                                                    int limit) override;
   Result<std::vector<StateCount>> CountByState() override;
   Result<std::vector<MigrationRecord>> ListDue(int limit) override;
-  Result<std::vector<DueKey>> ListDueKeys(const DueKey* after,
-                                          int limit) override;
   Result<std::vector<MigrationRecord>> ListStalled(int limit) override;
   Result<int64_t> CountStalled() override;
   Result<std::optional<int64_t>> OldestUnfinishedAgeMillis() override;
@@ -93,25 +98,36 @@ class SqliteStore final : public Store {
   Result<IssuedNonce> GetNonce(std::string_view nonce) override;
   Result<Tombstone> GetTombstone(ByteSpan group_id) override;
 
-  // The value of a per-connection setting such as "synchronous", for tests
-  // and diagnostics. `name` must be a bare PRAGMA name.
+  // The value of a per-connection setting such as "synchronous" on the
+  // write connection (the read one when opened read-only), for tests and
+  // diagnostics. `name` must be a bare PRAGMA name.
   Result<std::string> ReadPragma(std::string_view name);
 
+  // The writer this store writes through; null when opened read-only.
+  const std::shared_ptr<SqliteWriter>& writer() const { return writer_; }
+
  private:
-  SqliteStore(std::unique_ptr<SQLite::Database> db, const Clock& clock);
+  SqliteStore(std::shared_ptr<SqliteWriter> writer,
+              std::unique_ptr<SQLite::Database> reader, const Clock& clock);
+
+  // kFailedPrecondition when opened read-only.
+  Status CheckWritable() const;
 
   Status CreateMigration(const MigrationRecord& record, Role role,
                          std::optional<UnixMillis> next_attempt_at,
                          std::optional<UnixMillis> nonce_expires_at,
                          std::string_view detail);
-  Result<TransitionOutcome> TransitionLocked(std::string_view id, Role role,
-                                             MigrationState from,
-                                             MigrationState to,
-                                             const TransitionRule& rule,
-                                             const TransitionData& data);
+  // Runs in a writer job, inside its savepoint.
+  Result<TransitionOutcome> TransitionJob(SQLite::Database& db,
+                                          std::string_view id, Role role,
+                                          MigrationState from,
+                                          MigrationState to,
+                                          const TransitionRule& rule,
+                                          const TransitionData& data);
 
-  std::mutex mu_;
-  std::unique_ptr<SQLite::Database> db_;  // guarded by mu_
+  const std::shared_ptr<SqliteWriter> writer_;
+  std::mutex read_mu_;
+  std::unique_ptr<SQLite::Database> reader_;  // guarded by read_mu_
   const Clock& clock_;
 };
 

@@ -97,6 +97,11 @@ SqliteWriterStats SqliteWriter::Stats() const {
   return s;
 }
 
+size_t SqliteWriter::QueueDepth() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
 void SqliteWriter::Loop() {
   std::vector<Pending*> batch;
   std::unique_lock lock(mu_);

@@ -128,6 +128,9 @@ class SqliteWriter {
   const std::string& path() const { return path_; }
   int busy_timeout_ms() const { return options_.busy_timeout_ms; }
   SqliteWriterStats Stats() const;
+  // Jobs waiting for the writer to come round (not counting the batch it is
+  // running).
+  size_t QueueDepth() const;
 
  private:
   struct Pending {
