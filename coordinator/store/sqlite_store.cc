@@ -188,6 +188,16 @@ const char* const SqliteStore::kDueQuery =
     "AND (lease_owner IS NULL OR lease_expires_at <= ?1) "
     "ORDER BY next_attempt_at LIMIT ?2";
 
+// The cursor condition is spelled out (not a row value) so that the planner
+// keeps the migrations_due range scan.
+const char* const SqliteStore::kDueKeysQuery =
+    "SELECT next_attempt_at, id, role FROM migrations "
+    "WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 "
+    "AND (lease_owner IS NULL OR lease_expires_at <= ?1) "
+    "AND (?3 IS NULL OR next_attempt_at > ?3 OR (next_attempt_at = ?3 AND "
+    "(id > ?4 OR (id = ?4 AND role > ?5)))) "
+    "ORDER BY next_attempt_at, id, role LIMIT ?2";
+
 SqliteStore::SqliteStore(std::shared_ptr<SqliteWriter> writer,
                          std::unique_ptr<SQLite::Database> reader,
                          const Clock& clock)
@@ -651,6 +661,32 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListDue(int limit) {
     q.bind(1, static_cast<int64_t>(clock_.NowMillis()));
     q.bind(2, limit);
     return AllRows(q);
+  } catch (...) {
+    return StatusFromCurrentException("listing due migrations");
+  }
+}
+
+Result<std::vector<DueKey>> SqliteStore::ListDueKeys(const DueKey* after,
+                                                     int limit) {
+  std::lock_guard lock(read_mu_);
+  try {
+    SQLite::Statement q(*reader_, kDueKeysQuery);
+    q.bind(1, static_cast<int64_t>(clock_.NowMillis()));
+    q.bind(2, limit);
+    if (after != nullptr) {
+      q.bind(3, static_cast<int64_t>(after->next_attempt_at));
+      q.bind(4, after->id);
+      q.bind(5, std::string(RoleName(after->role)));
+    }
+    std::vector<DueKey> out;
+    while (q.executeStep()) {
+      DueKey k;
+      k.next_attempt_at = q.getColumn(0).getInt64();
+      k.id = q.getColumn(1).getString();
+      MIMI_ASSIGN_OR_RETURN(k.role, ParseRole(q.getColumn(2).getString()));
+      out.push_back(std::move(k));
+    }
+    return out;
   } catch (...) {
     return StatusFromCurrentException("listing due migrations");
   }

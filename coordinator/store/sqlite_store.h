@@ -41,6 +41,9 @@ class SqliteStore final : public Store {
   // The query behind ListDue, public so that a test can check its plan uses
   // the migrations_due index. Parameters: ?1 now, ?2 limit.
   static const char* const kDueQuery;
+  // The query behind ListDueKeys: ?1 now, ?2 limit, ?3..?5 the cursor
+  // (next_attempt_at, id, role; all NULL for the first page).
+  static const char* const kDueKeysQuery;
 
   // Creates the file if needed, with a writer of its own. A database
   // written by a newer binary is refused with kFailedPrecondition and left
@@ -90,6 +93,8 @@ class SqliteStore final : public Store {
                                                    int limit) override;
   Result<std::vector<StateCount>> CountByState() override;
   Result<std::vector<MigrationRecord>> ListDue(int limit) override;
+  Result<std::vector<DueKey>> ListDueKeys(const DueKey* after,
+                                          int limit) override;
   Result<std::vector<MigrationRecord>> ListStalled(int limit) override;
   Result<int64_t> CountStalled() override;
   Result<std::optional<int64_t>> OldestUnfinishedAgeMillis() override;
