@@ -1,22 +1,34 @@
 // mimi-bench-store: store transitions per second at synchronous=FULL, beside
 // the floor of the same disk in the same run (a bare loop of single-row
-// INSERT + COMMIT with the same settings), and their ratio.
+// INSERT + COMMIT with the same settings), and their ratio: from one thread
+// (one commit per transition, as a lone caller sees it) and from N threads
+// through one shared SqliteWriter, whose group commit lets concurrent
+// transitions share fsyncs (sqlite_writer.h).
 //
-//   mimi-bench-store [--dir DIR] [--transitions N]
+//   mimi-bench-store [--dir DIR] [--transitions N] [--threads N]
+//                    [--max-batch N]
 // DIR (default: the current directory) decides the disk measured; the files
-// are removed afterwards.
+// are removed afterwards. --max-batch 1 turns group commit off, for the
+// figure without it.
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
 
 #include "mimi_portability/clock.h"
 #include "store/sqlite_store.h"
+#include "store/sqlite_writer.h"
 
 namespace mimi::store {
 namespace {
@@ -37,8 +49,7 @@ void RemoveDb(const std::string& path) {
 
 double Floor(const std::string& path, int n) {
   RemoveDb(path);
-  SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
-                      5000);
+  SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 5000);
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = FULL");
   db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)");
@@ -56,13 +67,23 @@ double Floor(const std::string& path, int n) {
   return n / s;
 }
 
+struct Run {
+  double per_second = 0;
+  SqliteWriterStats writer;  // for the run's transitions only
+};
+
 // Source migrations walked initiated -> content-sent -> target-complete ->
-// confirmed -> purged: four transitions each, one per commit. Creating the
-// rows is not counted.
-Result<double> Transitions(const std::string& path, int n) {
+// confirmed -> purged: four transitions each, one job each, driven by
+// `threads` threads (each its own migrations) through one store and so one
+// writer. Creating the rows is not counted.
+Result<Run> Transitions(const std::string& path, int n, int threads,
+                        size_t max_batch) {
   RemoveDb(path);
+  SqliteWriterOptions wo;
+  wo.max_batch = max_batch;
+  MIMI_ASSIGN_OR_RETURN(auto writer, SqliteWriter::Open(path, wo));
   MIMI_ASSIGN_OR_RETURN(auto store,
-                        SqliteStore::Open(path, SystemClock::Get()));
+                        SqliteStore::Open(writer, SystemClock::Get()));
   int migrations = (n + 3) / 4;
   for (int i = 0; i < migrations; ++i) {
     MigrationRecord r;
@@ -77,41 +98,70 @@ Result<double> Transitions(const std::string& path, int n) {
   }
   using S = MigrationState;
   const Bytes blob(64, 7);
+  TransitionData d1, d2, d3, d4;
+  d1.content = blob;
+  d1.content_hash = Bytes(32, 9);
+  d2.target_complete = blob;
+  d3.confirmation = blob;
+  const std::tuple<S, S, const TransitionData*> steps[] = {
+      {S::kInitiated, S::kContentSent, &d1},
+      {S::kContentSent, S::kTargetComplete, &d2},
+      {S::kTargetComplete, S::kConfirmed, &d3},
+      {S::kConfirmed, S::kPurged, &d4}};
+  std::atomic<int> done{0};
+  std::atomic<bool> failed{false};
+  Status first_error;
+  std::mutex error_mu;
+  SqliteWriterStats before = writer->Stats();
   auto start = std::chrono::steady_clock::now();
-  int done = 0;
-  for (int i = 0; i < migrations; ++i) {
-    std::string id = Id(i);
-    TransitionData d1, d2, d3, d4;
-    d1.content = blob;
-    d1.content_hash = Bytes(32, 9);
-    d2.target_complete = blob;
-    d3.confirmation = blob;
-    for (auto [from, to, data] :
-         {std::tuple{S::kInitiated, S::kContentSent, &d1},
-          std::tuple{S::kContentSent, S::kTargetComplete, &d2},
-          std::tuple{S::kTargetComplete, S::kConfirmed, &d3},
-          std::tuple{S::kConfirmed, S::kPurged, &d4}}) {
-      auto out = store->Transition(id, Role::kSource, from, to, *data);
-      if (!out.ok()) return out.status();
-      ++done;
-    }
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = t; i < migrations && !failed; i += threads) {
+        std::string id = Id(i);
+        for (const auto& [from, to, data] : steps) {
+          auto out = store->Transition(id, Role::kSource, from, to, *data);
+          if (!out.ok()) {
+            std::lock_guard lock(error_mu);
+            if (!failed.exchange(true)) first_error = out.status();
+            return;
+          }
+          done.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    });
   }
+  for (auto& t : pool) t.join();
   double s = Seconds(std::chrono::steady_clock::now() - start).count();
-  return done / s;
+  if (failed) return first_error;
+  SqliteWriterStats after = writer->Stats();
+  Run run;
+  run.per_second = done / s;
+  run.writer.jobs = after.jobs - before.jobs;
+  run.writer.commits = after.commits - before.commits;
+  run.writer.largest_batch = after.largest_batch;
+  return run;
 }
 
 int Main(int argc, char** argv) {
   std::string dir = ".";
   int n = 2000;
+  int threads = 16;
+  size_t max_batch = SqliteWriterOptions{}.max_batch;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--dir") {
       dir = argv[i + 1];
     } else if (flag == "--transitions") {
       n = std::stoi(argv[i + 1]);
+    } else if (flag == "--threads") {
+      threads = std::max(1, std::stoi(argv[i + 1]));
+    } else if (flag == "--max-batch") {
+      max_batch = static_cast<size_t>(std::max(1, std::stoi(argv[i + 1])));
     } else {
-      std::fprintf(stderr, "usage: mimi-bench-store [--dir DIR] "
-                           "[--transitions N]\n");
+      std::fprintf(stderr,
+                   "usage: mimi-bench-store [--dir DIR] [--transitions N] "
+                   "[--threads N] [--max-batch N]\n");
       return 2;
     }
   }
@@ -123,20 +173,48 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "floor: %s\n", e.what());
     return 1;
   }
-  auto store_tps = Transitions(base + "-store.db", n);
+  auto single = Transitions(base + "-store.db", n, 1, max_batch);
+  auto many = single.ok()
+                  ? Transitions(base + "-store.db", n, threads, max_batch)
+                  : single;
   RemoveDb(base + "-floor.db");
   RemoveDb(base + "-store.db");
-  if (!store_tps.ok()) {
-    std::fprintf(stderr, "store: %s\n", store_tps.status().ToString().c_str());
-    return 1;
+  for (const auto* r : {&single, &many}) {
+    if (!r->ok()) {
+      std::fprintf(stderr, "store: %s\n", r->status().ToString().c_str());
+      return 1;
+    }
   }
-  std::printf("store benchmark: %d commits each, WAL, synchronous=FULL, in %s\n",
-              n, std::filesystem::absolute(dir).c_str());
-  std::printf("  %-44s %10.0f /s\n", "floor (single-row INSERT + COMMIT)",
+  std::printf(
+      "store benchmark: %d commits/transitions each, WAL, synchronous=FULL, "
+      "max batch %zu, %u cores, in %s\n",
+      n, max_batch, std::thread::hardware_concurrency(),
+      std::filesystem::absolute(dir).c_str());
+  std::printf("  %-46s %10.0f /s\n", "floor (single-row INSERT + COMMIT)",
               floor_tps);
-  std::printf("  %-44s %10.0f /s\n", "store transitions (CAS + event + data)",
-              *store_tps);
-  std::printf("  %-44s %10.2f\n", "ratio store / floor", *store_tps / floor_tps);
+  std::printf("  %-46s %10.0f /s\n",
+              "store transitions, 1 thread (CAS+event+data)",
+              single->per_second);
+  std::printf("  %-46s %10.2f\n", "ratio 1 thread / floor",
+              single->per_second / floor_tps);
+  std::string label =
+      "store transitions, " + std::to_string(threads) + " threads";
+  std::printf("  %-46s %10.0f /s\n", label.c_str(), many->per_second);
+  std::printf("  %-46s %10.2f\n",
+              ("ratio " + std::to_string(threads) + " threads / floor").c_str(),
+              many->per_second / floor_tps);
+  std::printf(
+      "  %-46s %10.2f\n",
+      ("ratio " + std::to_string(threads) + " threads / 1 thread").c_str(),
+      many->per_second / single->per_second);
+  std::printf("  %-46s %10.1f (%llu jobs in %llu commits, largest %llu)\n",
+              "transitions per commit",
+              many->writer.commits ? static_cast<double>(many->writer.jobs) /
+                                         many->writer.commits
+                                   : 0.0,
+              static_cast<unsigned long long>(many->writer.jobs),
+              static_cast<unsigned long long>(many->writer.commits),
+              static_cast<unsigned long long>(many->writer.largest_batch));
   return 0;
 }
 
