@@ -23,6 +23,7 @@
 
 #include "daemon/admin_routes.h"
 #include "daemon/admin_token.h"
+#include "protocol/transfer_progress.h"
 #include "store/sqlite_store.h"
 #include "store_testing.h"
 
@@ -153,7 +154,8 @@ class CliOpsTest : public ::testing::Test {
     auto server = daemon::HttpServer::Create(o, &metrics_);
     ASSERT_TRUE(server.ok());
     server_ = std::move(server).value();
-    daemon::RegisterAdminRoutes(*server_, *store_, *token, &actions_, clock_);
+    daemon::RegisterAdminRoutes(*server_, *store_, *token, &actions_, clock_,
+                                &transfers_);
     ASSERT_TRUE(server_->Start().ok());
     admin_url_ = "http://127.0.0.1:" + std::to_string(server_->port());
   }
@@ -208,6 +210,7 @@ class CliOpsTest : public ::testing::Test {
   FakeClock clock_;
   daemon::Metrics metrics_;
   RecordingActions actions_;
+  protocol::TransferProgress transfers_{clock_};
   std::unique_ptr<store::SqliteStore> store_;
   std::unique_ptr<daemon::HttpServer> server_;
   std::string admin_url_;
@@ -422,6 +425,68 @@ TEST_F(CliOpsTest, WatchFollowsStateChangesUntilTerminal) {
   EXPECT_EQ(expired.code, 1);
   EXPECT_NE(expired.out.find("target  expired"), std::string::npos) << expired.out;
   EXPECT_EQ(Run({"watch", MakeId(42)}).code, 3);
+}
+
+TEST_F(CliOpsTest, WatchShowsContentUploadProgress) {
+  Fill();
+  constexpr uint64_t kMiB = 1024 * 1024;
+  transfers_.Begin(a_, 64 * kMiB);
+  clock_.Advance(1000);
+  transfers_.Update(a_, 16 * kMiB);
+
+  // show carries the upload; the target's row never does.
+  json shown = RunJson({"show", a_});
+  ASSERT_EQ(shown["migrations"].size(), 1u);
+  EXPECT_EQ(shown["migrations"][0]["transfer"]["sent_bytes"], 16 * kMiB);
+  EXPECT_EQ(shown["migrations"][0]["transfer"]["total_bytes"], 64 * kMiB);
+  EXPECT_TRUE(RunJson({"show", t_})["migrations"][0]["transfer"].is_null());
+
+  Portctl watch(dir_.path(), {"watch", a_, "--json", "--interval-ms", "20",
+                              "--admin", admin_url_, "--data-dir",
+                              data_dir_.string()});
+  ASSERT_TRUE(WaitForOutput(watch, "\"sent_bytes\":16777216")) << watch.out();
+  clock_.Advance(1000);
+  transfers_.Update(a_, 64 * kMiB);
+  ASSERT_TRUE(WaitForOutput(watch, "\"sent_bytes\":67108864")) << watch.out();
+  transfers_.End(a_);
+  Step(a_, Role::kSource, MigrationState::kContentSent, MigrationState::kTargetComplete);
+  Step(a_, Role::kSource, MigrationState::kTargetComplete, MigrationState::kConfirmed);
+  Step(a_, Role::kSource, MigrationState::kConfirmed, MigrationState::kPurged);
+  ASSERT_EQ(watch.Wait(), 0) << watch.err();
+
+  // One line per progress seen (no repeats while it stands still), between
+  // the state lines.
+  std::vector<uint64_t> sent;
+  std::vector<std::string> states;
+  for (const json& l : JsonLines(watch.out())) {
+    if (l.contains("transfer")) {
+      EXPECT_EQ(l["role"], "source");
+      EXPECT_EQ(l["transfer"]["total_bytes"], 64 * kMiB);
+      sent.push_back(l["transfer"]["sent_bytes"]);
+    } else {
+      states.push_back(l["state"]);
+    }
+  }
+  EXPECT_EQ(sent, (std::vector<uint64_t>{16 * kMiB, 64 * kMiB}));
+  EXPECT_EQ(states.front(), "content-sent");
+  EXPECT_EQ(states.back(), "purged");
+
+  // Human output: a bar with sizes and rate (a line per change when stdout
+  // is not a terminal).
+  transfers_.Begin(b_, 64 * kMiB);
+  clock_.Advance(2000);
+  transfers_.Update(b_, 32 * kMiB);
+  Portctl human(dir_.path(), {"watch", b_, "--interval-ms", "20", "--admin",
+                              admin_url_, "--data-dir", data_dir_.string()});
+  ASSERT_TRUE(WaitForOutput(human, "32.0 MiB / 64.0 MiB")) << human.out();
+  transfers_.End(b_);
+  Step(b_, Role::kSource, MigrationState::kInitiated, MigrationState::kAbortRequested);
+  Step(b_, Role::kSource, MigrationState::kAbortRequested, MigrationState::kAborted);
+  EXPECT_EQ(human.Wait(), 1) << human.err();
+  EXPECT_NE(human.out().find("source  sending content [###############---------------]"
+                             "  50%  32.0 MiB / 64.0 MiB  16.0 MiB/s"),
+            std::string::npos)
+      << human.out();
 }
 
 TEST_F(CliOpsTest, WatchReadOnlyWhenTheDaemonIsDown) {

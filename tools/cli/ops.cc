@@ -1,10 +1,13 @@
 // mimi-portctl status|list|show|watch|retry|abort|stats: the operator's view
 // of migrations through the daemon's admin API, or the database read-only
 // when the daemon is down (cli/admin_client.h). Every read command takes
-// --json for a machine-readable document (watch: one JSON object per line);
+// --json for a machine-readable document (watch: one JSON object per line,
+// state changes and content upload progress);
 // human output is aligned tables with relative times. Exit codes are those
 // of cli/commands.h; status and watch exit 1 when a row ended aborted or
 // expired.
+#include <unistd.h>
+
 #include <chrono>
 #include <iostream>
 #include <map>
@@ -208,36 +211,87 @@ void PrintStats(const json& stats) {
             << "\n";
 }
 
-// Polls until every row of the id is terminal, printing each state change.
+// One line for a content upload in flight: bar, sizes and rate so far.
+std::string TransferLine(const json& t) {
+  const uint64_t sent = t["sent_bytes"], total = t["total_bytes"];
+  const int64_t elapsed_ms = t["updated_at"].get<int64_t>() - t["started_at"].get<int64_t>();
+  std::string line = "sending content " + ProgressBar(sent, total);
+  if (elapsed_ms > 0) {
+    line += "  " + HumanBytes(sent * 1000 / static_cast<uint64_t>(elapsed_ms)) + "/s";
+  }
+  return line;
+}
+
+// Polls until every row of the id is terminal, printing each state change
+// and, while the source uploads the content, its progress: a bar redrawn in
+// place on a terminal, a line per poll that saw progress otherwise.
 void Watch(OpsArgs& a) {
   AdminClient client(a.client);
+  const bool redraw = isatty(STDOUT_FILENO) == 1 && !a.json_output;
   std::map<std::string, std::string> last;  // role -> state
+  std::map<std::string, uint64_t> sent;     // role -> bytes, while uploading
+  bool bar_open = false;  // a redrawn bar is on the current terminal line
+  auto end_bar = [&] {
+    if (bar_open) std::cout << "\n";
+    bar_open = false;
+  };
   for (;;) {
     Result<json> show = client.Show(a.id);
-    if (!show.ok()) return Fail(show.status());
+    if (!show.ok()) {
+      end_bar();
+      return Fail(show.status());
+    }
     bool done = true;
     for (const json& m : (*show)["migrations"]) {
       const std::string role = m["role"], state = m["state"];
       done = done && IsTerminal(state);
       auto it = last.find(role);
-      if (it != last.end() && it->second == state) continue;
-      const std::string previous = it == last.end() ? "" : it->second;
-      last[role] = state;
+      if (it == last.end() || it->second != state) {
+        const std::string previous = it == last.end() ? "" : it->second;
+        last[role] = state;
+        end_bar();
+        if (a.json_output) {
+          std::cout << json{{"id", (*show)["id"]}, {"role", role}, {"state", state},
+                            {"previous", previous.empty() ? json(nullptr) : json(previous)},
+                            {"at", (*show)["now"]}, {"last_error", m["last_error"]}}
+                           .dump()
+                    << std::endl;
+        } else {
+          std::cout << UtcTime((*show)["now"]) << "  " << role << "  "
+                    << (previous.empty() ? state : previous + " -> " + state)
+                    << (m["last_error"].is_null() ? "" : "  (last error: " +
+                                                             Str(m["last_error"]) + ")")
+                    << std::endl;
+        }
+      }
+      const bool uploading = m.contains("transfer") && !m["transfer"].is_null();
+      if (!uploading) {
+        sent.erase(role);
+        continue;
+      }
+      const json& t = m["transfer"];
+      const uint64_t now_sent = t["sent_bytes"];
+      auto s = sent.find(role);
+      if (s != sent.end() && s->second == now_sent) continue;
+      sent[role] = now_sent;
       if (a.json_output) {
-        std::cout << json{{"id", (*show)["id"]}, {"role", role}, {"state", state},
-                          {"previous", previous.empty() ? json(nullptr) : json(previous)},
-                          {"at", (*show)["now"]}, {"last_error", m["last_error"]}}
+        std::cout << json{{"id", (*show)["id"]}, {"role", role}, {"transfer", t},
+                          {"at", (*show)["now"]}}
                          .dump()
                   << std::endl;
+      } else if (redraw) {
+        std::cout << "\r" << UtcTime((*show)["now"]) << "  " << role << "  "
+                  << TransferLine(t) << "\033[K" << std::flush;
+        bar_open = true;
       } else {
         std::cout << UtcTime((*show)["now"]) << "  " << role << "  "
-                  << (previous.empty() ? state : previous + " -> " + state)
-                  << (m["last_error"].is_null() ? "" : "  (last error: " +
-                                                           Str(m["last_error"]) + ")")
-                  << std::endl;
+                  << TransferLine(t) << std::endl;
       }
     }
-    if (done) return SetExitCode(StateExitCode(*show));
+    if (done) {
+      end_bar();
+      return SetExitCode(StateExitCode(*show));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(a.interval_ms));
   }
 }

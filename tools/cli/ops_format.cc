@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <iterator>
 #include <utility>
 
 namespace mimi::cli {
@@ -21,6 +22,33 @@ std::string RelativeTime(UnixMillis now, UnixMillis at) {
   if (delta > -1000 && delta < 1000) return "now";
   if (delta > 0) return ShortDuration(delta) + " ago";
   return "in " + ShortDuration(-delta);
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  static const char* const kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes) / 1024;
+  size_t unit = 0;
+  while (v >= 1024 && unit + 1 < std::size(kUnits)) {
+    v /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[unit]);
+  return buf;
+}
+
+std::string ProgressBar(uint64_t done, uint64_t total, int width) {
+  // Integer arithmetic so that the bar is full only when every byte is sent.
+  const uint64_t capped = std::min(done, total);
+  const uint64_t marks =
+      total == 0 ? static_cast<uint64_t>(width) : capped * width / total;
+  const uint64_t percent = total == 0 ? 100 : capped * 100 / total;
+  std::string bar = "[" + std::string(marks, '#') +
+                    std::string(static_cast<size_t>(width) - marks, '-') + "]";
+  char pct[8];
+  std::snprintf(pct, sizeof pct, "%3d%%", static_cast<int>(percent));
+  return bar + " " + pct + "  " + HumanBytes(capped) + " / " + HumanBytes(total);
 }
 
 std::string UtcTime(UnixMillis at) {
