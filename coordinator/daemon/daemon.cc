@@ -231,6 +231,20 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
                         return std::vector<Sample>{{{}, v}};
                       });
   (void)clk;
+  // Group commit at work: writes per commit = jobs / commits.
+  const store::SqliteWriter* writer = p->writer.get();
+  p->metrics.AddCollectedCounter(
+      "mimi_store_write_jobs_total",
+      "Durable writes (store and embedded DS) run by the SQLite writer.", [writer] {
+        return std::vector<Sample>{{{}, static_cast<double>(writer->Stats().jobs)}};
+      });
+  p->metrics.AddCollectedCounter(
+      "mimi_store_commits_total",
+      "SQLite transactions committed by the writer (one fsync each; several "
+      "writes share one under load).",
+      [writer] {
+        return std::vector<Sample>{{{}, static_cast<double>(writer->Stats().commits)}};
+      });
 
   HttpServerOptions po;
   po.name = "public";

@@ -66,7 +66,13 @@ uint64_t Metrics::CounterValue(const std::string& name,
 void Metrics::AddGauge(const std::string& name, const std::string& help,
                        std::function<std::vector<Sample>()> collect) {
   std::lock_guard<std::mutex> lock(mu_);
-  gauges_.push_back({name, help, std::move(collect)});
+  gauges_.push_back({name, help, std::move(collect), "gauge"});
+}
+
+void Metrics::AddCollectedCounter(const std::string& name, const std::string& help,
+                                  std::function<std::vector<Sample>()> collect) {
+  std::lock_guard<std::mutex> lock(mu_);
+  gauges_.push_back({name, help, std::move(collect), "counter"});
 }
 
 std::string Metrics::Render() const {
@@ -87,7 +93,7 @@ std::string Metrics::Render() const {
   // slow scrape never blocks request counting.
   for (const GaugeFamily& g : gauges) {
     out << "# HELP " << g.name << " " << g.help << "\n";
-    out << "# TYPE " << g.name << " gauge\n";
+    out << "# TYPE " << g.name << " " << g.type << "\n";
     for (const Sample& s : g.collect()) {
       out << g.name << FormatLabels(s.labels) << " " << FormatValue(s.value)
           << "\n";

@@ -39,6 +39,10 @@ class Metrics {
   // collector that throws is not caught here: collectors must not throw.
   void AddGauge(const std::string& name, const std::string& help,
                 std::function<std::vector<Sample>()> collect);
+  // A counter family that another component already counts (e.g. the
+  // SQLite writer's totals), read at each scrape like a gauge.
+  void AddCollectedCounter(const std::string& name, const std::string& help,
+                           std::function<std::vector<Sample>()> collect);
 
   std::string Render() const;
 
@@ -51,6 +55,7 @@ class Metrics {
     std::string name;
     std::string help;
     std::function<std::vector<Sample>()> collect;
+    const char* type = "gauge";
   };
 
   mutable std::mutex mu_;
