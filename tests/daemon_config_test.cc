@@ -46,6 +46,7 @@ log_level = "debug"
 ciphersuites = [1, 2]
 max_body_bytes = 2048
 server_threads = 4
+migration_workers = 3
 [tls]
 insecure_plain_http = true
 [peers]
@@ -67,6 +68,7 @@ max_attempts = 7
   EXPECT_EQ(c->policy.group_cooldown_seconds, 30);
   EXPECT_EQ(c->recovery.max_attempts, 7);
   EXPECT_EQ(c->server_threads, 4);
+  EXPECT_EQ(c->migration_workers, 3);
 }
 
 TEST(ConfigTest, OverridesWinOverTheFile) {
@@ -101,6 +103,8 @@ TEST(ConfigTest, ErrorsNameTheSetting) {
       {base + "log_level = \"loud\"\n" + plain, "config: log_level:"},
       {base + "max_body_bytes = \"big\"\n" + plain,
        "config: max_body_bytes: must be an integer"},
+      {base + "migration_workers = 0\n" + plain,
+       "config: migration_workers: must be between 1 and 1024"},
       {base + "lsten = \"x\"\n" + plain, "config: unknown setting 'lsten'"},
       {base + "[tls]\ninsecure_plain_http = true\ncret = \"x\"\n",
        "config: unknown setting 'tls.cret'"},

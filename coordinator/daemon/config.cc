@@ -89,7 +89,8 @@ Status ApplyFile(const toml::table& root, Config* c) {
   MIMI_RETURN_IF_ERROR(CheckKnownKeys(
       root, "",
       {"domain", "listen", "admin_listen", "data_dir", "log_level",
-       "ciphersuites", "max_body_bytes", "server_threads", "keep_alive_seconds",
+       "ciphersuites", "max_body_bytes", "server_threads", "migration_workers",
+       "keep_alive_seconds",
        "tls", "peers",
        "policy", "recovery", "ds"}));
   MIMI_RETURN_IF_ERROR(Read(root, "", "domain", &c->domain));
@@ -112,6 +113,8 @@ Status ApplyFile(const toml::table& root, Config* c) {
   MIMI_RETURN_IF_ERROR(Read(root, "", "log_level", &c->log_level));
   MIMI_RETURN_IF_ERROR(Read(root, "", "max_body_bytes", &c->max_body_bytes));
   MIMI_RETURN_IF_ERROR(Read(root, "", "server_threads", &c->server_threads));
+  MIMI_RETURN_IF_ERROR(
+      Read(root, "", "migration_workers", &c->migration_workers));
   MIMI_RETURN_IF_ERROR(
       Read(root, "", "keep_alive_seconds", &c->keep_alive_seconds));
 
@@ -338,6 +341,9 @@ Status Validate(const Config& c) {
   }
   if (c.server_threads < 2 || c.server_threads > 1024) {
     return SettingError("server_threads", "must be between 2 and 1024");
+  }
+  if (c.migration_workers < 1 || c.migration_workers > 1024) {
+    return SettingError("migration_workers", "must be between 1 and 1024");
   }
   if (c.keep_alive_seconds < 1 || c.keep_alive_seconds > 300) {
     return SettingError("keep_alive_seconds", "must be between 1 and 300");

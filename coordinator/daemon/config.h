@@ -96,6 +96,10 @@ struct Config {
   DsConfig ds;
   uint64_t max_body_bytes = 64ull << 20;
   int server_threads = 16;
+  // Threads that drive migrations (client inits, recovery, admin retries).
+  // Each waits on the peer and on durable commits most of the time, and the
+  // SQLite writer can only batch the commits of concurrent workers.
+  int migration_workers = 16;
   // How long an idle keep-alive connection keeps its server thread; also
   // bounds how long a stop waits for idle connections to go.
   int keep_alive_seconds = 5;

@@ -170,6 +170,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   protocol::HttpsPeerTransportOptions to;
   to.plain_http = config.tls.insecure_plain_http;
   to.ca_file = config.tls.ca_file;
+  // Every worker may hold a connection to the same peer at once.
+  to.max_idle_per_peer = static_cast<size_t>(config.migration_workers);
   const Config* cfg = &p->config;
   to.locate = [cfg](const std::string& domain) {
     HostPort hp = cfg->PeerAddress(domain);
@@ -194,7 +196,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   p->ctx.progress = p->transfers.get();
   p->ctx.instance_id = InstanceId();
 
-  p->workers = std::make_unique<protocol::WorkQueue>(4);
+  p->workers = std::make_unique<protocol::WorkQueue>(
+      static_cast<size_t>(config.migration_workers));
   p->source = std::make_unique<protocol::SourceService>(p->ctx, *p->workers, Jitter);
   p->target = std::make_unique<protocol::TargetService>(p->ctx);
   p->recovery = std::make_unique<protocol::RecoveryLoop>(p->ctx, *p->source,
