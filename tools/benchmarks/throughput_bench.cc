@@ -314,7 +314,9 @@ class Floor {
                 d.target_config().tls.key_file.c_str()) {
     for (httplib::SSLServer* s : {&source_, &target_}) {
       s->set_tcp_nodelay(true);
-      s->new_task_queue = [n = o.concurrency + 8] { return new httplib::ThreadPool(n); };
+      s->new_task_queue = [n = 3 * o.concurrency + 8] {
+        return new httplib::ThreadPool(static_cast<size_t>(n));
+      };
     }
     target_.Post("/request", [this](const httplib::Request& req, httplib::Response& res) {
       target_db_.Commits(plan_.target_commits_request, 64);
@@ -352,6 +354,9 @@ class Floor {
       if (!answer || answer->status != 200 ||
           !Verify(target_key_, "complete", answer->body)) {
         res.status = 502;
+        res.set_content(answer ? "content: " + std::to_string(answer->status)
+                               : "content: " + httplib::to_string(answer.error()),
+                        "text/plain");
         return;
       }
       ReturnPeer(std::move(client));
@@ -388,7 +393,8 @@ class Floor {
     const std::string member_sig = ToString(Sign(member_key_, response));
     auto b = t.source->Post("/init", response + member_sig, kType);
     if (!b || b->status != 200) {
-      return InternalError("floor init: " + (b ? std::to_string(b->status) : "no answer"));
+      return InternalError("floor init: " + (b ? std::to_string(b->status) + " " + b->body
+                                               : httplib::to_string(b.error())));
     }
     if (!Verify(source_key_, "confirmation", b->body)) {
       return InternalError("floor confirmation");
@@ -483,7 +489,12 @@ int Main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
 
   testing::TwoDaemons daemons(SystemClock::Get(), [&o](daemon::Config& c) {
-    c.server_threads = o.concurrency + 8;
+    // A worker per client: the source drives each init on a worker.
+    c.migration_workers = std::max(16, o.concurrency);
+    // One server thread serves one keep-alive connection: the clients' and
+    // the peer's (one per migration worker) must all fit, or a connection
+    // waits for an idle one to time out.
+    c.server_threads = 2 * o.concurrency + c.migration_workers + 8;
     c.keep_alive_seconds = 5;
   });
   if (!daemons.ok()) {
