@@ -1,5 +1,6 @@
 #include "bench_support.h"
 
+#include <httplib.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -19,6 +20,8 @@
 #include <random>
 #include <sstream>
 #include <thread>
+
+#include "protocol/client_tokens.h"
 
 namespace mimi::bench {
 namespace {
@@ -154,6 +157,86 @@ bool PortdChild::LogContainsAfter(uint64_t offset, const std::string& needle,
     }
   }
   return false;
+}
+
+int64_t ProcStatusKib(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) {
+      return std::strtoll(line.c_str() + field.size() + 1, nullptr, 10);
+    }
+  }
+  return -1;
+}
+
+bool ResetPeakRss(pid_t pid) {
+  std::ofstream out("/proc/" + std::to_string(pid) + "/clear_refs");
+  out << "5";
+  out.flush();
+  return out.good();
+}
+
+Result<PortdPair> MakePortdPair(const std::filesystem::path& work) {
+  namespace fs = std::filesystem;
+  PortdPair pair;
+  pair.work = work;
+  MIMI_ASSIGN_OR_RETURN(auto ca, testing::TestCa::Create(work));
+  pair.ca_file = ca.ca_cert_path().string();
+  pair.source_port = FreeLoopbackPort();
+  do {
+    pair.target_port = FreeLoopbackPort();
+  } while (pair.target_port == pair.source_port);
+  if (pair.source_port == 0 || pair.target_port == 0) {
+    return InternalError("no free loopback port");
+  }
+  for (const char* domain : {"source.test", "target.test"}) {
+    MIMI_ASSIGN_OR_RETURN(pair.leaves[domain], ca.IssueLeaf(domain, {domain}));
+    fs::create_directories(pair.DataDir(domain));
+    fs::permissions(pair.DataDir(domain), fs::perms::owner_all,
+                    fs::perm_options::replace);
+  }
+  MIMI_ASSIGN_OR_RETURN(
+      pair.token, protocol::ClientTokens::Issue(
+                      pair.DataDir("target.test") / "client_tokens", "bench-client"));
+  return pair;
+}
+
+Status WritePortdConfig(const PortdPair& pair, const std::string& domain,
+                        bool admin, const std::string& top_level,
+                        const std::string& sections) {
+  const bool source = domain == "source.test";
+  const std::string peer = source ? "target.test" : "source.test";
+  auto leaf = pair.leaves.find(domain);
+  if (leaf == pair.leaves.end()) return InternalError("no leaf for " + domain);
+  std::ofstream out(pair.Config(domain));
+  out << "domain = \"" << domain << "\"\n"
+      << "listen = \"127.0.0.1:"
+      << (source ? pair.source_port : pair.target_port) << "\"\n"
+      << "admin_listen = \"" << (admin ? "127.0.0.1:0" : "off") << "\"\n"
+      << "data_dir = \"" << pair.DataDir(domain).string() << "\"\n"
+      << "log_level = \"info\"\n"
+      << top_level << "[tls]\ncert = \"" << leaf->second.cert_path.string()
+      << "\"\nkey = \"" << leaf->second.key_path.string() << "\"\nca = \""
+      << pair.ca_file << "\"\n"
+      << "[peers]\n\"" << peer << "\" = \"127.0.0.1:"
+      << (source ? pair.target_port : pair.source_port) << "\"\n"
+      << sections;
+  out.flush();
+  return out.good() ? Status::Ok() : InternalError("cannot write config");
+}
+
+std::unique_ptr<httplib::Client> PairClient(const PortdPair& pair, uint16_t port,
+                                            std::chrono::seconds read_timeout) {
+  auto c = std::make_unique<httplib::Client>("https://127.0.0.1:" +
+                                             std::to_string(port));
+  c->set_ca_cert_path(pair.ca_file.c_str());
+  c->enable_server_certificate_verification(true);
+  c->set_tcp_nodelay(true);
+  c->set_connection_timeout(std::chrono::seconds(5));
+  c->set_read_timeout(read_timeout);
+  c->set_write_timeout(std::chrono::seconds(10));
+  return c;
 }
 
 Result<double> TimeRun(const std::vector<std::string>& args, int want_exit) {

@@ -1,6 +1,8 @@
 // Support for the benchmarks that run real processes (mimi-bench-recovery,
-// mimi-bench-cli): where the built binaries are, mimi-portd as a child
-// process with its own config and log, timed runs of short-lived commands,
+// mimi-bench-cli, mimi-bench-large): where the built binaries are,
+// mimi-portd as a child process with its own config and log, the set-up of
+// two of them (source.test and target.test) speaking HTTPS with a test CA,
+// their memory figures from /proc, timed runs of short-lived commands,
 // percentiles, and the result table every scenario prints (figure beside
 // its baseline, their ratio, the target and whether it was met, with the
 // core count, because the machines these run on are shared and noisy).
@@ -14,10 +16,17 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "mimi_portability/status.h"
+#include "testing/test_ca.h"
+
+namespace httplib {
+class Client;
+}
 
 namespace mimi::bench {
 
@@ -44,6 +53,7 @@ class PortdChild {
   void Kill();       // SIGKILL and reap
   void Terminate();  // SIGTERM, SIGKILL after 15 s
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   // Size of the log now, and whether `needle` appears after `offset`.
   uint64_t LogSize() const;
   bool LogContainsAfter(uint64_t offset, const std::string& needle,
@@ -54,6 +64,47 @@ class PortdChild {
   std::filesystem::path binary_, config_, data_dir_, log_;
   pid_t pid_ = -1;
 };
+
+// A status line of /proc/PID/status ("VmHWM", "VmRSS") in KiB; -1 if the
+// process or the line is not there.
+int64_t ProcStatusKib(pid_t pid, const std::string& field);
+
+// Resets the peak RSS (VmHWM) of a process of ours to its current RSS
+// (clear_refs 5), so that the next step's peak can be read on its own.
+bool ResetPeakRss(pid_t pid);
+
+// Two mimi-portd, source.test and target.test, on loopback with leaf
+// certificates of a throw-away CA, each with its data directory under
+// `work`, and a client token of the target (its default target policy is
+// client-token).
+struct PortdPair {
+  std::filesystem::path work;
+  std::string ca_file;
+  uint16_t source_port = 0, target_port = 0;
+  std::string token;
+  std::map<std::string, testing::LeafCert> leaves;  // by domain
+
+  std::filesystem::path Config(const std::string& domain) const {
+    return work / (domain + ".toml");
+  }
+  std::filesystem::path DataDir(const std::string& domain) const {
+    return work / domain;
+  }
+};
+Result<PortdPair> MakePortdPair(const std::filesystem::path& work);
+
+// Writes pair.Config(domain) for source.test or target.test: the other one
+// is its only peer, embedded DS, admin API on an ephemeral port or off.
+// `top_level` holds more top-level settings ("max_body_bytes = ...\n"),
+// `sections` more tables ("[recovery]\n...").
+Status WritePortdConfig(const PortdPair& pair, const std::string& domain,
+                        bool admin, const std::string& top_level = "",
+                        const std::string& sections = "");
+
+// An HTTPS client of one of the pair, verifying its certificate.
+std::unique_ptr<httplib::Client> PairClient(
+    const PortdPair& pair, uint16_t port,
+    std::chrono::seconds read_timeout = std::chrono::seconds(30));
 
 // Runs argv to its end with stdout and stderr to /dev/null; returns the
 // wall time in ms, or an error if it could not run or exited with another

@@ -43,7 +43,6 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -56,10 +55,8 @@
 #include "crypto/signing_key.h"
 #include "mimi_portability/clock.h"
 #include "mimi_portability/messages.h"
-#include "protocol/client_tokens.h"
 #include "store/sqlite_store.h"
 #include "testing/synthetic_mls.h"
-#include "testing/test_ca.h"
 
 namespace mimi::bench {
 namespace {
@@ -79,47 +76,18 @@ struct Migration {
   std::string id;
 };
 
-struct Setup {
-  fs::path work;
-  std::string ca_file;
-  uint16_t source_port = 0, target_port = 0;
-  std::string token;
-};
+using Setup = PortdPair;
 
 std::unique_ptr<httplib::Client> ClientFor(const Setup& s, uint16_t port) {
-  auto c = std::make_unique<httplib::Client>("https://127.0.0.1:" +
-                                             std::to_string(port));
-  c->set_ca_cert_path(s.ca_file.c_str());
-  c->enable_server_certificate_verification(true);
-  c->set_tcp_nodelay(true);
-  c->set_connection_timeout(std::chrono::seconds(5));
-  c->set_read_timeout(std::chrono::seconds(30));
-  c->set_write_timeout(std::chrono::seconds(10));
-  return c;
+  return PairClient(s, port);
 }
 
-Status WriteConfig(const Setup& s, const std::string& domain,
-                   const testing::LeafCert& leaf, bool admin) {
-  const bool source = domain == "source.test";
-  const std::string peer = source ? "target.test" : "source.test";
-  std::ofstream out(s.work / (domain + ".toml"));
-  out << "domain = \"" << domain << "\"\n"
-      << "listen = \"127.0.0.1:" << (source ? s.source_port : s.target_port)
-      << "\"\n"
-      << "admin_listen = \"" << (admin ? "127.0.0.1:0" : "off") << "\"\n"
-      << "data_dir = \"" << (s.work / domain).string() << "\"\n"
-      << "log_level = \"info\"\n"
-      << "[tls]\ncert = \"" << leaf.cert_path.string() << "\"\nkey = \""
-      << leaf.key_path.string() << "\"\nca = \"" << s.ca_file << "\"\n"
-      << "[peers]\n\"" << peer << "\" = \"127.0.0.1:"
-      << (source ? s.target_port : s.source_port) << "\"\n"
-      << "[policy]\nresponse_ttl_seconds = 7200\n"
-      // The default scan interval; a back-off ceiling and lease short enough
-      // that the rows of a killed process are all due again within seconds.
-      << "[recovery]\nscan_interval_ms = 1000\nbackoff_initial_ms = 200\n"
-      << "backoff_max_ms = 2000\nlease_ms = 5000\nmax_attempts = 1000\n";
-  return out.good() ? Status::Ok() : InternalError("cannot write config");
-}
+// The default scan interval; a back-off ceiling and lease short enough that
+// the rows of a killed process are all due again within seconds.
+constexpr char kSections[] =
+    "[policy]\nresponse_ttl_seconds = 7200\n"
+    "[recovery]\nscan_interval_ms = 1000\nbackoff_initial_ms = 200\n"
+    "backoff_max_ms = 2000\nlease_ms = 5000\nmax_attempts = 1000\n";
 
 // Creates groups [begin, end) at the source and asks the target for their
 // responses; signs the inits.
@@ -305,37 +273,18 @@ int Main(int argc, char** argv) {
     std::perror("mkdtemp");
     return 1;
   }
-  Setup s;
-  s.work = tmpl;
   struct Cleanup {
     fs::path p;
     ~Cleanup() {
       std::error_code ec;
       fs::remove_all(p, ec);
     }
-  } cleanup{s.work};
-
-  auto ca = testing::TestCa::Create(s.work);
-  if (!ca.ok()) return Fail("ca", ca.status());
-  s.ca_file = ca->ca_cert_path().string();
-  s.source_port = FreeLoopbackPort();
-  do {
-    s.target_port = FreeLoopbackPort();
-  } while (s.target_port == s.source_port);
-  std::map<std::string, testing::LeafCert> leaves;
+  } cleanup{tmpl};
+  auto pair = MakePortdPair(tmpl);
+  if (!pair.ok()) return Fail("setup", pair.status());
+  const Setup& s = *pair;
   for (const char* domain : {"source.test", "target.test"}) {
-    auto leaf = ca->IssueLeaf(domain, {domain});
-    if (!leaf.ok()) return Fail("leaf", leaf.status());
-    leaves[domain] = *leaf;
-    fs::create_directories(s.work / domain);
-    fs::permissions(s.work / domain, fs::perms::owner_all, fs::perm_options::replace);
-  }
-  auto token = protocol::ClientTokens::Issue(s.work / "target.test" / "client_tokens",
-                                             "bench-client");
-  if (!token.ok()) return Fail("token", token.status());
-  s.token = *token;
-  for (const char* domain : {"source.test", "target.test"}) {
-    if (Status st = WriteConfig(s, domain, leaves[domain], false); !st.ok()) {
+    if (Status st = WritePortdConfig(s, domain, false, "", kSections); !st.ok()) {
       return Fail("config", st);
     }
   }
