@@ -4,7 +4,7 @@
 -- every database by replaying migrations/NNNN_*.sql in order, so that the
 -- upgrade path is the only path. store_schema_test checks that this file and
 -- the result of all steps describe the same tables, columns, indexes and
--- triggers. Schema version: 2 (PRAGMA user_version).
+-- triggers. Schema version: 3 (PRAGMA user_version).
 --
 -- Portability: everything here is plain SQL that PostgreSQL also accepts
 -- except BLOB (bytea there) and the trigger bodies (RAISE(ABORT) is SQLite's;
@@ -42,6 +42,9 @@ CREATE TABLE migrations (
 
 CREATE INDEX migrations_by_group ON migrations (group_id);
 CREATE INDEX migrations_by_role_state ON migrations (role, state, created_at);
+-- Newest-first listing (Store::List) without a full sort.
+CREATE INDEX migrations_by_created ON migrations (created_at DESC, id, role);
+CREATE INDEX migrations_by_state ON migrations (state, created_at DESC, id, role);
 CREATE INDEX migrations_due ON migrations (next_attempt_at)
   WHERE next_attempt_at IS NOT NULL;
 -- A group can be leaving this DS through at most one migration at a time.

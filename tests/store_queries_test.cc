@@ -171,5 +171,33 @@ TEST_F(QueriesTest, DueQueryUsesItsIndex) {
   EXPECT_NE(text.find("migrations_due"), std::string::npos) << text;
 }
 
+// Newest first over 100,000 rows must not sort the table on each call.
+TEST_F(QueriesTest, ListQueriesNeedNoSortForTheCommonFilters) {
+  ASSERT_TRUE(SqliteStore::Open(dir_.File("l.db"), clock_).ok());
+  SQLite::Database db(dir_.File("l.db"));
+  auto plan_of = [&db](const ListFilter& f) {
+    SQLite::Statement plan(db, "EXPLAIN QUERY PLAN " + SqliteStore::ListQuery(f));
+    if (f.role) plan.bind(1, std::string(RoleName(*f.role)));
+    if (f.state) plan.bind(2, std::string(StateName(*f.state)));
+    plan.bind(4, f.limit);
+    std::string text;
+    while (plan.executeStep()) text += plan.getColumn(3).getString() + "\n";
+    return text;
+  };
+  ListFilter all;
+  std::string p = plan_of(all);
+  EXPECT_NE(p.find("migrations_by_created"), std::string::npos) << p;
+  EXPECT_EQ(p.find("TEMP B-TREE"), std::string::npos) << p;
+  ListFilter by_state;
+  by_state.state = MigrationState::kPurged;
+  p = plan_of(by_state);
+  EXPECT_NE(p.find("migrations_by_state"), std::string::npos) << p;
+  EXPECT_EQ(p.find("TEMP B-TREE"), std::string::npos) << p;
+  ListFilter by_role;
+  by_role.role = Role::kTarget;
+  p = plan_of(by_role);
+  EXPECT_EQ(p.find("SCAN migrations\n"), std::string::npos) << p;
+}
+
 }  // namespace
 }  // namespace mimi::store

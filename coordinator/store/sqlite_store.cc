@@ -582,20 +582,29 @@ Result<std::vector<MigrationRecord>> SqliteStore::GetById(std::string_view id) {
   }
 }
 
+std::string SqliteStore::ListQuery(const ListFilter& filter) {
+  // Only the filters that are set go into the WHERE clause: with
+  // "?N IS NULL OR ..." for every filter SQLite cannot pick an index and
+  // sorts the whole table on each call.
+  std::string where;
+  auto add = [&where](const char* condition) {
+    where += where.empty() ? "WHERE " : " AND ";
+    where += condition;
+  };
+  if (filter.role) add("role = ?1");
+  if (filter.state) add("state = ?2");
+  if (filter.group_id) add("group_id = ?3");
+  return SelectFrom(where + " ORDER BY created_at DESC, id, role LIMIT ?4");
+}
+
 Result<std::vector<MigrationRecord>> SqliteStore::List(
     const ListFilter& filter) {
   if (filter.limit <= 0) {
     return InvalidArgumentError("list limit must be positive");
   }
-  // "?N IS NULL OR ..." keeps one statement for every filter combination;
-  // an unbound parameter is NULL.
   std::lock_guard lock(read_mu_);
   try {
-    SQLite::Statement q(
-        *reader_, SelectFrom("WHERE (?1 IS NULL OR role = ?1) "
-                             "AND (?2 IS NULL OR state = ?2) "
-                             "AND (?3 IS NULL OR group_id = ?3) "
-                             "ORDER BY created_at DESC, id, role LIMIT ?4"));
+    SQLite::Statement q(*reader_, ListQuery(filter));
     if (filter.role) q.bind(1, std::string(RoleName(*filter.role)));
     if (filter.state) q.bind(2, std::string(StateName(*filter.state)));
     if (filter.group_id) BindBlob(q, 3, *filter.group_id);

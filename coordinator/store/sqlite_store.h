@@ -41,6 +41,10 @@ class SqliteStore final : public Store {
   // The query behind ListDue, public so that a test can check its plan uses
   // the migrations_due index. Parameters: ?1 now, ?2 limit.
   static const char* const kDueQuery;
+  // The statement behind List for the filters that are set, public so that
+  // a test can check its plan needs no sort. Parameters: ?1 role, ?2 state,
+  // ?3 group id (each only if set), ?4 limit.
+  static std::string ListQuery(const ListFilter& filter);
   // The query behind ListDueKeys: ?1 now, ?2 limit, ?3..?5 the cursor
   // (next_attempt_at, id, role; all NULL for the first page).
   static const char* const kDueKeysQuery;
