@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "mimi_portability/group_state.h"
+#include "mls/ratchet_tree.h"
 #include "store/sqlite_store.h"
 #include "testing/temp_dir.h"
 
@@ -92,6 +93,46 @@ TEST_F(EmbeddedDsTest, BadInputsChangeNothing) {
   EXPECT_EQ(details->summary.epoch, 1u);
   EXPECT_EQ(details->last_seq, 0u);
   EXPECT_EQ(*ds_->CountGroups(), 1u);
+}
+
+// The DS checks trees node by node instead of through mls::DecodeRatchetTree
+// (whose per-node objects cost hundreds of MiB for a large group): it must
+// accept exactly the trees that accepts, and count the same members.
+TEST_F(EmbeddedDsTest, TreeCheckAgreesWithTheMlsDecoder) {
+  std::vector<Bytes> trees;
+  for (size_t n = 0; n < tree_.size(); n += 7) {
+    trees.emplace_back(tree_.begin(), tree_.begin() + static_cast<long>(n));
+  }
+  for (size_t i = 0; i < tree_.size(); i += 3) {
+    for (uint8_t v : {uint8_t{0}, uint8_t{1}, uint8_t{2}, uint8_t{0xff}}) {
+      Bytes t = tree_;
+      t[i] = v;
+      trees.push_back(std::move(t));
+    }
+  }
+  Bytes trailing = tree_;
+  trailing.push_back(0);
+  trees.push_back(trailing);
+  // The group exists already, and the tree is checked first: a tree that
+  // passes the check meets "group-exists", one that fails its own error.
+  int accepted = 0;
+  for (const Bytes& t : trees) {
+    auto decoded = mls::DecodeRatchetTree(t);
+    const bool want = decoded.ok() && decoded->leaf_count() > 0;
+    auto created = ds_->CreateGroup(GroupInfoMessage(1), t);
+    ASSERT_FALSE(created.ok());
+    const bool got = created.status().reason() == "group-exists";
+    EXPECT_EQ(got, want) << ToHex(t) << ": " << created.status().ToString();
+    accepted += got;
+  }
+  auto decoded = mls::DecodeRatchetTree(tree_);
+  ASSERT_TRUE(decoded.ok());
+  uint32_t members = 0;
+  for (uint32_t i = 0; i < decoded->leaf_count(); ++i) {
+    members += decoded->Leaf(i) != nullptr;
+  }
+  EXPECT_EQ(ds_->Details(group_id_)->member_count, members);
+  EXPECT_GT(accepted, 0);
 }
 
 TEST_F(EmbeddedDsTest, CommitAdvancesEpochAndMessagesFanOutInOrder) {

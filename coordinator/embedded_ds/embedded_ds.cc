@@ -3,11 +3,15 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
+#include <functional>
 #include <optional>
 
+#include "codec/reader.h"
 #include "mls/group_info.h"
+#include "mls/leaf_node.h"
 #include "mls/mls_message.h"
 #include "mls/ratchet_tree.h"
+#include "mls/vectors.h"
 #include "store/sqlite_status.h"
 
 namespace mimi::embedded_ds {
@@ -26,13 +30,17 @@ struct GroupRow {
   uint64_t next_seq = 1;
 };
 
+// Without a copy: every statement here runs and ends while the bytes it
+// binds are alive, and a copy of a ratchet tree (tens of MiB for a large
+// group) would add to the peak memory of an import.
 void BindBlob(Statement& s, int index, ByteSpan b) {
   // SQLite stores a NULL pointer as NULL, not as an empty blob.
   static const uint8_t kEmpty = 0;
-  s.bind(index, b.empty() ? &kEmpty : b.data(), static_cast<int>(b.size()));
+  s.bindNoCopy(index, b.empty() ? &kEmpty : b.data(), static_cast<int>(b.size()));
 }
 
 Bytes ColumnBytes(const SQLite::Column& c) {
+  if (c.isNull()) return {};
   const auto* p = static_cast<const uint8_t*>(c.getBlob());
   return Bytes(p, p + c.getBytes());
 }
@@ -67,11 +75,19 @@ Status EpochError(std::string_view what, uint64_t got, uint64_t current) {
                     ", group is at epoch " + std::to_string(current));
 }
 
-std::optional<GroupRow> LoadGroup(SQLite::Database& db, ByteSpan group_id) {
+// Which blobs LoadGroup reads. Most callers only need the group's epoch and
+// freeze: reading a large group's tree would copy it twice (SQLite's buffer,
+// then ours) for nothing.
+enum class Blobs { kNone, kGroupInfo, kAll };
+
+std::optional<GroupRow> LoadGroup(SQLite::Database& db, ByteSpan group_id,
+                                  Blobs blobs = Blobs::kNone) {
   Statement q(
       db,
-      "SELECT cipher_suite, epoch, tree_epoch, ratchet_tree, group_info,"
-      " frozen_by, imported_by, next_seq FROM ds_groups WHERE group_id = ?");
+      std::string("SELECT cipher_suite, epoch, tree_epoch, ") +
+          (blobs == Blobs::kAll ? "ratchet_tree" : "NULL") + ", " +
+          (blobs != Blobs::kNone ? "group_info" : "NULL") +
+          ", frozen_by, imported_by, next_seq FROM ds_groups WHERE group_id = ?");
   BindBlob(q, 1, group_id);
   if (!q.executeStep()) return std::nullopt;
   GroupRow row;
@@ -153,13 +169,76 @@ class ReadSnapshot {
   SQLite::Transaction tx_;  // never committed: rolled back, nothing to undo
 };
 
-Status CheckTree(ByteSpan tree) {
-  auto parsed = mls::DecodeRatchetTree(tree);
-  if (!parsed.ok()) return parsed.status();
-  if (parsed->leaf_count() == 0) {
-    return InvalidArgumentError("ratchet_tree: no members");
+// Reads a ratchet tree by the rules of mls::DecodeRatchetTree (a leaf at
+// even node indexes, a parent at odd ones, the array ending on a non-blank
+// leaf) one node at a time, handing each member to `on_leaf`, which may stop
+// the walk by setting *stop. DecodeRatchetTree keeps every node as heap
+// objects: for a group of 380,000 members (a 64 MiB tree) that is several
+// hundred MiB and seconds of allocation, where the DS only needs to check
+// the tree or find one leaf.
+using LeafVisitor =
+    std::function<Status(uint32_t leaf_index, const mls::LeafNode& leaf, bool* stop)>;
+
+Status WalkRatchetTree(ByteSpan bytes, const LeafVisitor& on_leaf) {
+  constexpr std::string_view kRoot = "ratchet_tree";
+  codec::Reader r(bytes);
+  size_t count = 0;
+  bool last_present = false, stop = false;
+  auto read_node = [&](codec::Reader& sub, std::string_view element) -> Status {
+    if (stop) {  // the rest is not looked at
+      sub = codec::Reader(ByteSpan());
+      return Status::Ok();
+    }
+    const size_t index = count++;
+    MIMI_RETURN_IF_ERROR(mls::ReadPresence(sub, element, &last_present));
+    if (!last_present) return Status::Ok();
+    const std::string type_field = codec::FieldPath(element, "node_type");
+    uint8_t type = 0;
+    MIMI_RETURN_IF_ERROR(sub.ReadU8(type_field, &type));
+    const bool leaf_position = index % 2 == 0;
+    if (type == 1 && leaf_position) {
+      mls::LeafNode leaf;
+      MIMI_RETURN_IF_ERROR(
+          mls::ReadLeafNode(sub, codec::FieldPath(element, "leaf_node"), &leaf));
+      return on_leaf(static_cast<uint32_t>(index / 2), leaf, &stop);
+    }
+    if (type == 2 && !leaf_position) {
+      const std::string path = codec::FieldPath(element, "parent_node");
+      ByteSpan skipped;
+      MIMI_RETURN_IF_ERROR(
+          sub.ReadOpaqueView(codec::FieldPath(path, "encryption_key"), &skipped));
+      MIMI_RETURN_IF_ERROR(
+          sub.ReadOpaqueView(codec::FieldPath(path, "parent_hash"), &skipped));
+      return mls::ReadVector(sub, codec::FieldPath(path, "unmerged_leaves"),
+                             [](codec::Reader& leaves, std::string_view e) {
+                               uint32_t leaf = 0;
+                               return leaves.ReadU32(e, &leaf);
+                             });
+    }
+    if (type == 1 || type == 2) {
+      return MalformedError(type_field + ": a " + (type == 1 ? "leaf" : "parent") +
+                            " at node index " + std::to_string(index) +
+                            ", where a " + (leaf_position ? "leaf" : "parent") +
+                            " belongs");
+    }
+    return MalformedError(type_field + ": invalid node type " + std::to_string(type));
+  };
+  MIMI_RETURN_IF_ERROR(mls::ReadVector(r, kRoot, read_node));
+  if (stop) return Status::Ok();
+  MIMI_RETURN_IF_ERROR(r.ExpectEnd(kRoot));
+  if (count == 0) return MalformedError(std::string(kRoot) + ": no nodes");
+  if (count % 2 == 0 || !last_present) {
+    return MalformedError(std::string(kRoot) + ": does not end on a non-blank leaf (" +
+                          std::to_string(count) + " nodes)");
   }
   return Status::Ok();
+}
+
+Status CheckTree(ByteSpan tree) {
+  // A well-formed tree ends on a member's leaf, so it has one.
+  return WalkRatchetTree(tree, [](uint32_t, const mls::LeafNode&, bool*) {
+    return Status::Ok();
+  });
 }
 
 }  // namespace
@@ -262,7 +341,7 @@ Result<uint64_t> EmbeddedDs::SubmitCommit(ByteSpan group_id, ByteSpan commit,
   return writer_->Write([&](SQLite::Database& db) -> Result<uint64_t> {
     try {
       if (auto t = LoadTombstone(db, group_id)) return MovedError(*t);
-      std::optional<GroupRow> row = LoadGroup(db, group_id);
+      std::optional<GroupRow> row = LoadGroup(db, group_id, Blobs::kGroupInfo);
       if (!row) return UnknownGroup(group_id);
       if (!row->frozen_by.empty()) {
         return FrozenError(group_id, row->frozen_by);
@@ -361,18 +440,17 @@ Result<GroupDetails> EmbeddedDs::Details(ByteSpan group_id) {
   try {
     ReadSnapshot snapshot(*reader_);
     if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
-    std::optional<GroupRow> row = LoadGroup(*reader_, group_id);
+    std::optional<GroupRow> row = LoadGroup(*reader_, group_id, Blobs::kAll);
     if (!row) return UnknownGroup(group_id);
     GroupDetails d;
     d.summary = Summarize(group_id, *row);
     d.tree_epoch = row->tree_epoch;
     d.last_seq = row->next_seq - 1;
-    auto tree = mls::DecodeRatchetTree(row->ratchet_tree);
-    if (tree.ok()) {
-      for (uint32_t i = 0; i < tree->leaf_count(); ++i) {
-        if (tree->Leaf(i) != nullptr) d.member_count++;
-      }
-    }
+    (void)WalkRatchetTree(row->ratchet_tree,
+                          [&d](uint32_t, const mls::LeafNode&, bool*) {
+                            d.member_count++;
+                            return Status::Ok();
+                          });
     return d;
   } catch (...) {
     return store::StatusFromCurrentException("embedded DS: group details");
@@ -421,21 +499,31 @@ Result<Bytes> EmbeddedDs::MemberSignatureKey(ByteSpan group_id,
     try {
       ReadSnapshot snapshot(*reader_);
       if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
-      std::optional<GroupRow> row = LoadGroup(*reader_, group_id);
+      std::optional<GroupRow> row = LoadGroup(*reader_, group_id, Blobs::kAll);
       if (!row) return UnknownGroup(group_id);
       tree_bytes = std::move(row->ratchet_tree);
     } catch (...) {
       return store::StatusFromCurrentException("embedded DS: member key");
     }
   }
-  MIMI_ASSIGN_OR_RETURN(mls::RatchetTree tree,
-                        mls::DecodeRatchetTree(tree_bytes));
-  const mls::LeafNode* leaf = tree.Leaf(leaf_index);
-  if (leaf == nullptr) {
+  // The stored tree was checked when it came in: the walk may stop at the
+  // leaf it looks for.
+  std::optional<Bytes> key;
+  MIMI_RETURN_IF_ERROR(WalkRatchetTree(
+      tree_bytes, [&key, leaf_index](uint32_t index, const mls::LeafNode& leaf,
+                                     bool* stop) {
+        if (index == leaf_index) {
+          key = leaf.signature_key;
+          *stop = true;
+        }
+        *stop = *stop || index > leaf_index;
+        return Status::Ok();
+      }));
+  if (!key) {
     return Status(StatusCode::kNotFound, "unknown-leaf",
                   "no member at leaf " + std::to_string(leaf_index));
   }
-  return leaf->signature_key;
+  return *std::move(key);
 }
 
 Status EmbeddedDs::Freeze(ByteSpan group_id, uint64_t epoch,
@@ -493,7 +581,7 @@ Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
     try {
       ReadSnapshot snapshot(*reader_);
       if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
-      std::optional<GroupRow> row = LoadGroup(*reader_, group_id);
+      std::optional<GroupRow> row = LoadGroup(*reader_, group_id, Blobs::kAll);
       if (!row) return UnknownGroup(group_id);
       if (row->frozen_by != migration_id) {
         return NotFrozenError(group_id, migration_id);

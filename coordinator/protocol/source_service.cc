@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "crypto/ciphersuite.h"
+#include "crypto/hash.h"
 #include "crypto/message_signing.h"
 #include "crypto/public_key.h"
 #include "failpoint/failpoint.h"
@@ -292,11 +293,16 @@ Status SourceService::StepInitiated(const store::MigrationRecord& row) {
                         ctx_.ds->ExportGroupState(row.group_id, row.commit, row.id));
   MIMI_ASSIGN_OR_RETURN(MigrationResponse response,
                         Decode<MigrationResponse>(row.response));
-  MigrationContent content{std::move(response), std::move(state), {}};
-  MIMI_ASSIGN_OR_RETURN(Bytes content_bytes,
-                        SignAndEncode(ctx_, row.ciphersuite, &content));
-  MIMI_ASSIGN_OR_RETURN(Bytes hash,
-                        crypto::MigrationContentHash(row.ciphersuite, content));
+  Bytes content_bytes;
+  {
+    MigrationContent content{std::move(response), std::move(state), {}};
+    MIMI_ASSIGN_OR_RETURN(content_bytes,
+                          SignAndEncode(ctx_, row.ciphersuite, &content));
+  }  // the decoded copy of the state goes before the store writes the content
+  // The hash is defined over the serialized MigrationContent, which is
+  // `content_bytes`: hashing it spares a second encoding of the whole state.
+  MIMI_ASSIGN_OR_RETURN(auto cs, crypto::LookupCipherSuite(row.ciphersuite));
+  MIMI_ASSIGN_OR_RETURN(Bytes hash, crypto::Hash(cs.hash, content_bytes));
   // Persisted before it is first sent, so every resend is byte-identical and
   // the target can recognise it.
   store::TransitionData data;

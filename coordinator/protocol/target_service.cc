@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "crypto/ciphersuite.h"
+#include "crypto/hash.h"
 #include "crypto/message_signing.h"
 #include "crypto/random.h"
 #include "failpoint/failpoint.h"
@@ -30,6 +32,14 @@ Result<uint16_t> ParseSuiteHeader(const std::optional<std::string>& header) {
     return MalformedError("MIMI-Cipher-Suite: not a decimal ciphersuite id");
   }
   return static_cast<uint16_t>(v);
+}
+
+// Hash(serialized MigrationContent) over the bytes as received. They are
+// the serialization: the decoder takes minimal encodings only, so encoding
+// the decoded content again (a copy of the whole state) gives the same bytes.
+Result<Bytes> ContentHash(uint16_t suite, ByteSpan content_bytes) {
+  MIMI_ASSIGN_OR_RETURN(crypto::CipherSuite cs, crypto::LookupCipherSuite(suite));
+  return crypto::Hash(cs.hash, content_bytes);
 }
 
 }  // namespace
@@ -115,8 +125,7 @@ Result<Bytes> TargetService::ContentLocked(const MigrationContent& content,
   const uint16_t suite = row.ciphersuite;
   switch (row.state) {
     case MigrationState::kImported: {
-      MIMI_ASSIGN_OR_RETURN(Bytes hash,
-                            crypto::MigrationContentHash(suite, content));
+      MIMI_ASSIGN_OR_RETURN(Bytes hash, ContentHash(suite, content_bytes));
       if (hash == row.content_hash) return row.target_complete;
       return Refuse(StatusCode::kFailedPrecondition, reason::kNonceUsed,
                     "nonce " + row.id + " was used by other content");
@@ -142,14 +151,18 @@ Result<Bytes> TargetService::ContentLocked(const MigrationContent& content,
   }
   MIMI_RETURN_IF_ERROR(
       ctx_.resolver->VerifyMessage(row.source_domain, suite, content));
-  MIMI_ASSIGN_OR_RETURN(GroupState state, DecodeGroupState(content.group_state));
-  if (state.group_id != row.group_id || state.epoch != row.epoch ||
-      state.cipher_suite != suite) {
-    return Refuse(StatusCode::kInvalidArgument, reason::kGroupStateMismatch,
-                  "the group state is not of the requested group, epoch and "
-                  "ciphersuite");
+  {
+    // Scoped: this decoded copy of the state must be gone before the import
+    // makes its own.
+    MIMI_ASSIGN_OR_RETURN(GroupState state, DecodeGroupState(content.group_state));
+    if (state.group_id != row.group_id || state.epoch != row.epoch ||
+        state.cipher_suite != suite) {
+      return Refuse(StatusCode::kInvalidArgument, reason::kGroupStateMismatch,
+                    "the group state is not of the requested group, epoch and "
+                    "ciphersuite");
+    }
   }
-  MIMI_ASSIGN_OR_RETURN(Bytes hash, crypto::MigrationContentHash(suite, content));
+  MIMI_ASSIGN_OR_RETURN(Bytes hash, ContentHash(suite, content_bytes));
 
   MIMI_RETURN_IF_ERROR(failpoint::Hit("target.before_import"));
   MIMI_RETURN_IF_ERROR(ctx_.ds->ImportGroupState(content.group_state, row.id));
