@@ -23,6 +23,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <httplib.h>
+#include <sys/resource.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -69,6 +70,7 @@ struct Options {
 
 struct RunResult {
   double seconds = 0;
+  double cpu_seconds = 0;  // user + system of the whole process
   std::vector<double> latency_ms;
   int failures = 0;
   std::string first_failure;
@@ -115,6 +117,13 @@ WriteCounts ReadWriteCounts(const testing::TwoDaemons& d) {
   return w;
 }
 
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec +
+         (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 // Runs `one(i)` for i in [0, n) on `threads` threads, timing each call.
 template <typename F>
 RunResult RunParallel(int n, int threads, F& one) {
@@ -122,6 +131,7 @@ RunResult RunParallel(int n, int threads, F& one) {
   r.latency_ms.resize(n);
   std::atomic<int> next{0};
   std::mutex mu;
+  const double cpu_start = CpuSeconds();
   const auto start = Clock::now();
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
@@ -140,6 +150,7 @@ RunResult RunParallel(int n, int threads, F& one) {
   }
   for (auto& t : pool) t.join();
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  r.cpu_seconds = CpuSeconds() - cpu_start;
   return r;
 }
 
@@ -314,6 +325,11 @@ class Floor {
                 d.target_config().tls.key_file.c_str()) {
     for (httplib::SSLServer* s : {&source_, &target_}) {
       s->set_tcp_nodelay(true);
+      // httplib closes a connection after 5 requests or 5 idle seconds by
+      // default, and a pooled client racing that close fails its write; the
+      // floor has no retries, so its connections simply stay open.
+      s->set_keep_alive_max_count(100000);
+      s->set_keep_alive_timeout(60);
       s->new_task_queue = [n = 3 * o.concurrency + 8] {
         return new httplib::ThreadPool(static_cast<size_t>(n));
       };
@@ -572,6 +588,12 @@ int Main(int argc, char** argv) {
   std::vector<Row> rows;
   rows.push_back({"migrations/s", rate, "/s", "bare harness (floor)", floor_rate,
                   ">= 1000/s, >= 0.8 floor", rate >= 1000 && rate >= 0.8 * floor_rate});
+  // CPU per migration says whether the cores or the waiting (fsync chains,
+  // round trips) bound the rate: cores / (CPU per migration) is the most a
+  // CPU-bound run could do.
+  rows.push_back({"CPU per migration (all threads)", 1000 * c.cpu_seconds / o.migrations,
+                  "ms", "floor CPU per migration", 1000 * f.cpu_seconds / o.migrations, "",
+                  -1});
   rows.push_back({"latency p50", Percentile(c.latency_ms, 50), "ms", "floor p50",
                   Percentile(f.latency_ms, 50), "", -1});
   rows.push_back({"latency p99", Percentile(c.latency_ms, 99), "ms", "floor p99",
