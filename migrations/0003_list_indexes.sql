@@ -7,5 +7,6 @@
 -- needed: no filter, or a filter checked row by row while the index walks
 -- the newest rows first.
 CREATE INDEX migrations_by_created ON migrations (created_at DESC, id, role);
--- --state alone (--role and --state together use migrations_by_role_state).
+-- --state alone, --role alone (both together use migrations_by_role_state).
 CREATE INDEX migrations_by_state ON migrations (state, created_at DESC, id, role);
+CREATE INDEX migrations_by_role ON migrations (role, created_at DESC, id);

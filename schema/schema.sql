@@ -45,6 +45,7 @@ CREATE INDEX migrations_by_role_state ON migrations (role, state, created_at);
 -- Newest-first listing (Store::List) without a full sort.
 CREATE INDEX migrations_by_created ON migrations (created_at DESC, id, role);
 CREATE INDEX migrations_by_state ON migrations (state, created_at DESC, id, role);
+CREATE INDEX migrations_by_role ON migrations (role, created_at DESC, id);
 CREATE INDEX migrations_due ON migrations (next_attempt_at)
   WHERE next_attempt_at IS NOT NULL;
 -- A group can be leaving this DS through at most one migration at a time.
