@@ -510,7 +510,9 @@ std::vector<Refusal> Refusals() {
                }});
   r.push_back({"init_truncated", 400, "malformed", [](T& t) {
                  Bytes body = *Encode(t.Init(t.GetResponse(t.Request()), t.TaggedCommit()));
-                 body.resize(body.size() - 3);
+                 // erase, not resize(size() - 3): GCC 12 at -O1 under ASan
+                 // cannot see size() >= 3 and fails -Wstringop-overflow.
+                 body.erase(body.end() - 3, body.end());
                  return Post(t.source(), "/mimi-portability/v1/init", body);
                }});
   r.push_back({"init_trailing_garbage", 400, "malformed", [](T& t) {
