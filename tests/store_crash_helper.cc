@@ -12,6 +12,10 @@
 //       "already-applied" or the status code name.
 //   store_crash_helper fixture DB
 //       Writes the store test fixture: rows of both roles in every state.
+//   store_crash_helper open DB rw|ro
+//       Waits for one byte on stdin (the start gun), opens DB as the daemon
+//       (rw: creating and upgrading it) or as mimi-portctl does (ro), and
+//       prints "ok <schema version>" or "<status code name> <detail>".
 #include <unistd.h>
 
 #include <cstdio>
@@ -129,6 +133,22 @@ int Fixture(const std::string& db) {
   return 0;
 }
 
+int OpenOnce(const std::string& db, const std::string& mode) {
+  char go = 0;
+  if (::read(STDIN_FILENO, &go, 1) != 1) return 2;
+  Result<std::unique_ptr<SqliteStore>> store =
+      mode == "ro" ? SqliteStore::OpenReadOnly(db, SystemClock::Get())
+                   : SqliteStore::Open(db, SystemClock::Get());
+  if (!store.ok()) {
+    WriteLine(std::string(StatusCodeName(store.status().code())) + " " +
+              store.status().detail());
+    return 0;
+  }
+  auto version = (*store)->ReadPragma("user_version");
+  WriteLine("ok " + (version.ok() ? *version : std::string("?")));
+  return 0;
+}
+
 }  // namespace
 }  // namespace mimi::store
 
@@ -143,8 +163,11 @@ int main(int argc, char** argv) {
   if (args.size() == 2 && args[0] == "fixture") {
     return mimi::store::Fixture(args[1]);
   }
+  if (args.size() == 3 && args[0] == "open") {
+    return mimi::store::OpenOnce(args[1], args[2]);
+  }
   std::fprintf(stderr,
                "usage: store_crash_helper drive DB SEED | race DB ID FROM TO "
-               "| fixture DB\n");
+               "| fixture DB | open DB rw|ro\n");
   return 2;
 }

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "store/open_lock.h"
 #include "store/schema_upgrade.h"
 #include "store/sqlite_status.h"
 
@@ -251,6 +252,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenReadOnly(
   if (!std::filesystem::is_regular_file(path, ec)) {
     return NotFoundError(path + ": no database file");
   }
+  // A file being created right now is not looked at half set up.
+  MIMI_ASSIGN_OR_RETURN(
+      OpenLock open_lock,
+      OpenLock::Acquire(path, OpenLock::Mode::kShared,
+                        std::chrono::milliseconds(options.busy_timeout_ms)));
   try {
     auto db = std::make_unique<SQLite::Database>(
         FileUri(path, "mode=ro"), SQLite::OPEN_READONLY | SQLite::OPEN_URI,

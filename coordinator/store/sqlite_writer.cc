@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include "store/open_lock.h"
 #include "store/schema_upgrade.h"
 #include "store/sqlite_status.h"
 
@@ -24,6 +25,11 @@ void RaiseToAtLeast(std::atomic<uint64_t>& a, uint64_t v) {
 Result<std::shared_ptr<SqliteWriter>> SqliteWriter::Open(
     const std::string& path, SqliteWriterOptions options) {
   if (options.max_batch == 0) options.max_batch = 1;
+  // Held until the file is in WAL mode and up to date (see open_lock.h).
+  MIMI_ASSIGN_OR_RETURN(
+      OpenLock open_lock,
+      OpenLock::Acquire(path, OpenLock::Mode::kExclusive,
+                        std::chrono::milliseconds(options.busy_timeout_ms)));
   try {
     int flags = SQLite::OPEN_READWRITE;
     if (options.create_if_missing) flags |= SQLite::OPEN_CREATE;

@@ -27,7 +27,9 @@
 // EmbeddedDs on one file share one writer so their writes batch together;
 // their reads go through their own connections (WAL readers see every
 // committed batch and never wait for the writer). Other processes or
-// writers on the same file are kept apart by SQLite's locking, as before.
+// writers on the same file are kept apart by SQLite's locking, as before;
+// while opening, they take turns (store/open_lock.h), because SQLite fails
+// rather than waits when two connections set up a new file at once.
 //
 // Thread-safe: Write() may be called from any thread, except from inside a
 // job (the writer thread would wait for itself). The destructor runs the
