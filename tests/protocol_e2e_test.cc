@@ -4,6 +4,7 @@
 // stored state on either side.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "crypto/ciphersuite.h"
@@ -214,6 +215,14 @@ TEST_P(ProtocolTest, MigratesTheGroupAndLeavesATombstone) {
   ASSERT_TRUE(status);
   auto sj = json::parse(status->body);
   EXPECT_EQ(sj["confirmation"], ToHex(ToBytes(a.body)));
+  // The id is the nonce's hex in either case, as in the admin API.
+  std::string upper_id = id;
+  for (char& c : upper_id) c = static_cast<char>(std::toupper(c));
+  auto status_upper =
+      source_->Get(("/mimi-portability/v1/migrations/" + upper_id).c_str());
+  ASSERT_TRUE(status_upper);
+  EXPECT_EQ(status_upper->status, 200);
+  EXPECT_EQ(status_upper->body, status->body);
 
   // The source ends purged with a tombstone; the target holds the group one
   // epoch on, with the migration commit for members who missed the fan-out.
@@ -262,6 +271,16 @@ TEST_P(ProtocolTest, MigratesTheGroupAndLeavesATombstone) {
   EXPECT_EQ(late.status, 410) << late.error << ": " << late.detail;
   EXPECT_EQ(late.error, "moved");
   EXPECT_EQ(json::parse(late.body)["moved_to"], "target.test");
+}
+
+// The daemon serves the key document through the keys module's own handler,
+// with the Cache-Control that docs/protocol.md §2.4 promises.
+TEST_P(ProtocolTest, KeyDocumentSaysHowLongPeersMayCacheIt) {
+  auto doc = source_->Get("/.well-known/mimi-portability");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(doc->status, 200);
+  EXPECT_EQ(doc->get_header_value("Cache-Control"), "max-age=3600");
+  EXPECT_EQ(json::parse(doc->body)["domain"], "source.test");
 }
 
 TEST_P(ProtocolTest, PrivateMessageCommitsMigrateToo) {

@@ -65,7 +65,7 @@ void RegisterAction(HttpServer& server, store::Store& store,
       std::string("/admin/v1/migrations/([^/]+)/") + name,
       Guarded(token, [&store, actions, action, name](const httplib::Request& req,
                                                      httplib::Response& res) {
-        Result<std::string> id = ParseMigrationId(req.matches[1].str());
+        Result<std::string> id = store::ParseMigrationId(req.matches[1].str());
         if (!id.ok()) return ReplyError(res, id.status());
         Result<std::vector<store::MigrationRecord>> rows = store.GetById(*id);
         if (!rows.ok()) return ReplyError(res, rows.status());
@@ -103,7 +103,7 @@ void RegisterAdminRoutes(HttpServer& server, store::Store& store,
   server.Get("/admin/v1/migrations/([^/]+)",
              Guarded(token, [&store, &clock, transfers](const httplib::Request& req,
                                                         httplib::Response& res) {
-               Result<std::string> id = ParseMigrationId(req.matches[1].str());
+               Result<std::string> id = store::ParseMigrationId(req.matches[1].str());
                if (!id.ok()) return ReplyError(res, id.status());
                ReplyResult(res, ShowView(store, *id, clock.NowMillis(), transfers));
              }));

@@ -22,19 +22,6 @@ json OrNull(const std::optional<T>& v) {
 
 }  // namespace
 
-Result<std::string> ParseMigrationId(std::string_view text) {
-  if (text.size() != 64 ||
-      text.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
-    return MalformedError("migration id must be 64 hex digits (the nonce), "
-                          "got \"" + std::string(text.substr(0, 80)) + "\"");
-  }
-  std::string id(text);
-  for (char& c : id) {
-    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return id;
-}
-
 Result<store::ListFilter> ParseListFilter(
     const std::optional<std::string>& state,
     const std::optional<std::string>& role,

@@ -27,10 +27,6 @@ namespace mimi::daemon {
 inline constexpr int kDefaultListLimit = 100;
 inline constexpr int kMaxListLimit = 1000;
 
-// A migration id as given by an operator: 64 hex digits, either case.
-// Returns it in lowercase, as the store keeps it; kMalformed otherwise.
-Result<std::string> ParseMigrationId(std::string_view text);
-
 // The list filters as text (query parameters or CLI options; empty or unset
 // = no filter): state and role by their stored names, group as hex, limit in
 // 1..kMaxListLimit. kMalformed names the bad one.

@@ -49,12 +49,8 @@ void RegisterProtocolRoutes(HttpServer& server, const protocol::ProtocolContext&
                             protocol::TargetService& target,
                             const ProtocolRoutesOptions& options) {
   server.Get(std::string(keys::kKeyDocumentPath),
-             [&ctx, options](const httplib::Request&, httplib::Response& res) {
-               keys::KeyDocument doc = keys::BuildKeyDocument(
-                   ctx.domain, *ctx.keys, ctx.clock->NowMillis(),
-                   options.key_document_validity_ms);
-               res.set_content(keys::SerializeKeyDocument(doc), "application/json");
-             });
+             keys::KeyDocumentHandler(ctx.domain, *ctx.keys, *ctx.clock,
+                                      options.key_document_validity_ms));
 
   server.Post("/mimi-portability/v1/request",
               [&target](const httplib::Request& req, httplib::Response& res) {
@@ -105,9 +101,13 @@ void RegisterProtocolRoutes(HttpServer& server, const protocol::ProtocolContext&
                 ReplyMessage(res, answer->acknowledged ? 200 : 409, answer->body);
               });
 
-  server.Get("/mimi-portability/v1/migrations/([0-9a-f]{64})",
+  // Either case: the id is a nonce's hex, and the admin API and mimi-portctl
+  // accept both too.
+  server.Get("/mimi-portability/v1/migrations/([0-9a-fA-F]{64})",
              [&ctx](const httplib::Request& req, httplib::Response& res) {
-               const std::string id = req.matches[1].str();
+               auto parsed = store::ParseMigrationId(req.matches[1].str());
+               if (!parsed.ok()) return ReplyError(res, parsed.status());
+               const std::string& id = *parsed;
                auto rows = ctx.store->GetById(id);
                if (!rows.ok()) return ReplyError(res, rows.status());
                if (rows->empty()) {

@@ -1,6 +1,8 @@
 // Publishing this DS's key document: BuildKeyDocument() turns the key store
-// into a KeyDocument, and RegisterKeyDocumentHandler() installs
-// GET /.well-known/mimi-portability on the daemon's httplib server.
+// into a KeyDocument, KeyDocumentHandler() is the one handler of
+// GET /.well-known/mimi-portability (the daemon mounts it through its own
+// server wrapper), and RegisterKeyDocumentHandler() installs it on a bare
+// httplib server.
 //
 // The handler builds the document on each request from the store, so a
 // rotation is visible at once; each answer is valid for `validity_ms` from
@@ -11,6 +13,7 @@
 
 #include <httplib.h>
 
+#include <functional>
 #include <string>
 
 #include "keys/ds_key_store.h"
@@ -25,6 +28,12 @@ inline constexpr int64_t kDefaultKeyDocumentValidityMs = 60 * 60 * 1000;
 
 KeyDocument BuildKeyDocument(const std::string& domain, const DsKeyStore& store,
                              UnixMillis now, int64_t validity_ms);
+
+// The handler: the document with Cache-Control max-age = validity.
+std::function<void(const httplib::Request&, httplib::Response&)>
+KeyDocumentHandler(std::string domain, const DsKeyStore& store,
+                   const Clock& clock,
+                   int64_t validity_ms = kDefaultKeyDocumentValidityMs);
 
 void RegisterKeyDocumentHandler(
     httplib::Server& server, std::string domain, const DsKeyStore& store,

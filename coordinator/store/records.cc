@@ -47,4 +47,16 @@ Result<MigrationState> ParseState(std::string_view name) {
                               "\"");
 }
 
+Result<std::string> ParseMigrationId(std::string_view text) {
+  if (text.size() != 64 ||
+      text.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+    return MalformedError("migration id must be 64 hex digits (the nonce)");
+  }
+  std::string id(text);
+  for (char& c : id) {
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return id;
+}
+
 }  // namespace mimi::store

@@ -44,6 +44,10 @@ Result<Role> ParseRole(std::string_view name);
 std::string_view StateName(MigrationState state);
 Result<MigrationState> ParseState(std::string_view name);
 
+// A migration id as a client or operator writes it: 64 hex digits in either
+// case, returned in the stored (lowercase) form; kMalformed otherwise.
+Result<std::string> ParseMigrationId(std::string_view text);
+
 // One row of the migrations table: one migration as seen by one role. The
 // protocol messages are their wire serializations; empty means "not yet".
 struct MigrationRecord {

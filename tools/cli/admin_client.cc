@@ -168,7 +168,7 @@ Result<json> AdminClient::List(const std::string& state, const std::string& role
 }
 
 Result<json> AdminClient::Show(const std::string& id_text) {
-  MIMI_ASSIGN_OR_RETURN(std::string id, daemon::ParseMigrationId(id_text));
+  MIMI_ASSIGN_OR_RETURN(std::string id, store::ParseMigrationId(id_text));
   return Read("/admin/v1/migrations/" + id, {},
               [&id](store::Store& s, UnixMillis now) {
                 return daemon::ShowView(s, id, now);
@@ -183,7 +183,7 @@ Result<json> AdminClient::Stats() {
 
 Result<json> AdminClient::Act(const std::string& id_text,
                               const std::string& action) {
-  MIMI_ASSIGN_OR_RETURN(std::string id, daemon::ParseMigrationId(id_text));
+  MIMI_ASSIGN_OR_RETURN(std::string id, store::ParseMigrationId(id_text));
   Result<json> r = Call("POST", "/admin/v1/migrations/" + id + "/" + action, {});
   if (!r.ok() && r.status().reason() == kUnreachable) {
     return Status(StatusCode::kUnavailable, kUnreachable,
