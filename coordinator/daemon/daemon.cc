@@ -251,7 +251,9 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   HttpServerOptions po;
   po.name = "public";
   po.listen = config.listen;
-  po.plain_http = config.tls.insecure_plain_http;
+  // Behind a TLS-terminating proxy the listener is on loopback (config.cc).
+  po.plain_http =
+      config.tls.insecure_plain_http || config.tls.terminated_by_proxy;
   po.cert_file = config.tls.cert_file;
   po.key_file = config.tls.key_file;
   po.threads = config.server_threads;
