@@ -122,6 +122,25 @@ TEST(ConfigTest, ErrorsNameTheSetting) {
   }
 }
 
+// Behind nginx: a plain listener on loopback only, no certificate of its
+// own, and peers still over HTTPS (insecure_plain_http stays false).
+TEST(ConfigTest, TerminatedByProxyNeedsALoopbackListener) {
+  const std::string base = "domain = \"a.test\"\ndata_dir = \"/d\"\n";
+  const std::string proxied = "[tls]\nterminated_by_proxy = true\n";
+  for (const char* listen : {"127.0.0.1:8443", "[::1]:8443", "localhost:1"}) {
+    auto c = ParseConfig(base + "listen = \"" + listen + "\"\n" + proxied, {});
+    ASSERT_TRUE(c.ok()) << listen << ": " << c.status().ToString();
+    EXPECT_TRUE(c->tls.terminated_by_proxy);
+    EXPECT_FALSE(c->tls.insecure_plain_http);
+  }
+  for (const char* listen : {"0.0.0.0:8443", "[::]:8443", "192.0.2.1:8443"}) {
+    Status s = ParseError(base + "listen = \"" + listen + "\"\n" + proxied);
+    EXPECT_EQ(s.detail().rfind("config: listen: must be a loopback address", 0),
+              0u)
+        << listen << ": " << s.detail();
+  }
+}
+
 TEST(ConfigTest, AdminListenerCanBeTurnedOff) {
   auto d = ParseConfig("admin_listen = \"off\"\n" + std::string(kMinimal), {});
   ASSERT_TRUE(d.ok()) << d.status().ToString();

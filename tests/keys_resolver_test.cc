@@ -1,6 +1,7 @@
 // PeerKeyResolver against a real local HTTPS server with its own test CA:
 // valid and cached documents, expiry, rotation, an expired document, an
-// unreachable peer, the wrong CA, the wrong host name, pinned keys, and many
+// unreachable peer, the wrong CA, a certificate for another domain at the
+// mapped address, a DNS-only certificate at it, pinned keys, and many
 // threads at once. Also the well-known handler it talks to.
 #include <gtest/gtest.h>
 
@@ -147,7 +148,10 @@ TEST_F(ResolverTest, PicksUpARotationAndHonoursOldKeyExpiry) {
 }
 
 TEST_F(ResolverTest, ExpiredOrForeignDocumentIsUnavailable) {
-  TestHttpsServer stale(leaf_);
+  // One server for both names, so that TLS lets the documents be read.
+  auto both = ca_->IssueLeaf("both", {kPeer, "other.test"});
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  TestHttpsServer stale(*both);
   KeyDocument doc = BuildKeyDocument(kPeer, *store_, clock_.NowMillis(), -1);
   stale.server().Get(std::string(kKeyDocumentPath),
                      [&](const httplib::Request&, httplib::Response& res) {
@@ -201,18 +205,58 @@ TEST_F(ResolverTest, WrongCaIsUnavailable) {
   PeerKeyResolver resolver(o, clock_);
   Status s = resolver.VerifyMessage(kPeer, 1, Signed(1));
   EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(s.reason(), "peer-tls") << s.ToString();
   EXPECT_NE(s.detail().find("certificate verify result"), std::string::npos)
       << s.detail();
 }
 
-TEST_F(ResolverTest, WrongHostNameIsUnavailable) {
-  // The certificate names source.test and 127.0.0.1, not localhost.
+TEST_F(ResolverTest, MappedHostNameIsReachedAndTheDomainChecked) {
+  // The address is a host name; the certificate names source.test (the
+  // domain), not localhost, and that is what counts.
   PeerKeyResolver resolver(Options("localhost"), clock_);
   Status s = resolver.VerifyMessage(kPeer, 1, Signed(1));
-  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
-  EXPECT_NE(s.detail().find("certificate does not name localhost"),
-            std::string::npos)
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
+// A certificate from the trusted CA, but for rogue.test (it also names
+// 127.0.0.1), served at the address mapped for imposter.test: the peer is
+// checked against its domain, so the document is never read.
+TEST_F(ResolverTest, CertificateForAnotherDomainIsRefusedAsPeerTls) {
+  auto rogue_leaf = ca_->IssueLeaf("rogue", {"rogue.test"});
+  ASSERT_TRUE(rogue_leaf.ok()) << rogue_leaf.status().ToString();
+  TestHttpsServer rogue(*rogue_leaf);
+  RegisterKeyDocumentHandler(rogue.server(), "imposter.test", *store_, clock_,
+                             kValidityMs);
+  ASSERT_TRUE(rogue.Start().ok());
+  PeerKeyResolverOptions o = Options();
+  o.locator =
+      MappedPeerLocator({{"imposter.test", {"127.0.0.1", rogue.port()}}});
+  PeerKeyResolver resolver(o, clock_);
+  Status s = resolver.VerifyMessage("imposter.test", 1, Signed(1));
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_EQ(s.reason(), "peer-tls") << s.ToString();
+  EXPECT_NE(s.detail().find("does not name imposter.test"), std::string::npos)
       << s.detail();
+  EXPECT_EQ(resolver.fetch_count(), 0u);
+}
+
+// A certificate whose only name is DNS:target.test, served on 127.0.0.1
+// where target.test is mapped: accepted, the address is not what is checked.
+TEST_F(ResolverTest, DnsOnlyCertificateIsAcceptedAtTheMappedAddress) {
+  auto leaf = ca_->IssueLeaf("target-dns-only", {"target.test"},
+                             TestCa::Sans::kDnsOnly);
+  ASSERT_TRUE(leaf.ok()) << leaf.status().ToString();
+  TestHttpsServer target(*leaf);
+  RegisterKeyDocumentHandler(target.server(), "target.test", *store_, clock_,
+                             kValidityMs);
+  ASSERT_TRUE(target.Start().ok());
+  PeerKeyResolverOptions o = Options();
+  o.locator =
+      MappedPeerLocator({{"target.test", {"127.0.0.1", target.port()}}});
+  PeerKeyResolver resolver(o, clock_);
+  Status s = resolver.VerifyMessage("target.test", 1, Signed(1));
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(resolver.fetch_count(), 1u);
 }
 
 TEST_F(ResolverTest, PinnedKeysAreUsedWithoutFetching) {

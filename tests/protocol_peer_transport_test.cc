@@ -1,8 +1,9 @@
 // HttpsPeerTransport against a real HTTPS server from a test CA: the body
 // arrives byte-identical whatever its size, upload progress is reported in
 // order up to the whole body, an unreachable peer is kUnavailable, and the
-// certificate is checked. TransferProgress, which the source feeds from that
-// callback, is covered here too.
+// certificate is checked against the peer's domain, not the mapped address.
+// TransferProgress, which the source feeds from that callback, is covered
+// here too.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -32,8 +33,9 @@ class PeerTransportTest : public ::testing::Test {
   void SetUp() override {
     auto ca = TestCa::Create(tmp_.path());
     ASSERT_TRUE(ca.ok()) << ca.status().ToString();
-    ca_file_ = ca->ca_cert_path().string();
-    auto leaf = ca->IssueLeaf("target", {kPeer});
+    ca_ = std::make_unique<TestCa>(std::move(*ca));
+    ca_file_ = ca_->ca_cert_path().string();
+    auto leaf = ca_->IssueLeaf("target", {kPeer});
     ASSERT_TRUE(leaf.ok()) << leaf.status().ToString();
     server_ = std::make_unique<TestHttpsServer>(*leaf);
     server_->server().Post("/echo-size", [this](const httplib::Request& req,
@@ -50,12 +52,12 @@ class PeerTransportTest : public ::testing::Test {
 
   HttpsPeerTransportOptions Options(int port) {
     HttpsPeerTransportOptions o;
-    o.locate = [port](const std::string&) {
-      return std::pair<std::string, int>{"127.0.0.1", port};
+    o.client.locator = [port](std::string_view) -> Result<keys::PeerAddress> {
+      return keys::PeerAddress{"127.0.0.1", port};
     };
-    o.ca_file = ca_file_;
-    o.connect_timeout = std::chrono::seconds(2);
-    o.io_timeout = std::chrono::seconds(10);
+    o.client.ca_file = ca_file_;
+    o.client.connect_timeout = std::chrono::seconds(2);
+    o.client.read_timeout = o.client.write_timeout = std::chrono::seconds(10);
     return o;
   }
 
@@ -66,6 +68,7 @@ class PeerTransportTest : public ::testing::Test {
   }
 
   TempDir tmp_;
+  std::unique_ptr<TestCa> ca_;
   std::string ca_file_;
   std::unique_ptr<TestHttpsServer> server_;
   std::mutex mu_;
@@ -131,11 +134,56 @@ TEST_F(PeerTransportTest, UntrustedCertificateIsUnavailable) {
   auto other = TestCa::Create(tmp_.path() / "other", "other-ca");
   ASSERT_TRUE(other.ok()) << other.status().ToString();
   HttpsPeerTransportOptions o = Options(server_->port());
-  o.ca_file = other->ca_cert_path().string();
+  o.client.ca_file = other->ca_cert_path().string();
   HttpsPeerTransport transport(o);
   auto r = transport.Post(kPeer, "/echo-size", Pattern(10));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(r.status().reason(), "peer-tls") << r.status().ToString();
+}
+
+// A certificate from the trusted CA, but for rogue.test (it also names
+// 127.0.0.1), at the address mapped for imposter.test: refused before any
+// request is sent, as a TLS failure.
+TEST_F(PeerTransportTest, CertificateForAnotherDomainIsRefusedAsPeerTls) {
+  auto rogue_leaf = ca_->IssueLeaf("rogue", {"rogue.test"});
+  ASSERT_TRUE(rogue_leaf.ok()) << rogue_leaf.status().ToString();
+  TestHttpsServer rogue(*rogue_leaf);
+  std::atomic<int> requests{0};
+  rogue.server().Post("/echo-size",
+                      [&requests](const httplib::Request&, httplib::Response&) {
+                        ++requests;
+                      });
+  ASSERT_TRUE(rogue.Start().ok());
+  HttpsPeerTransport transport(Options(rogue.port()));
+  auto r = transport.Post("imposter.test", "/echo-size", Pattern(10));
+  ASSERT_FALSE(r.ok()) << "HTTP " << r->status;
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(r.status().reason(), "peer-tls") << r.status().ToString();
+  EXPECT_NE(r.status().detail().find("does not name imposter.test"),
+            std::string::npos)
+      << r.status().detail();
+  EXPECT_EQ(requests.load(), 0);
+}
+
+// A certificate whose only name is DNS:target.test, on 127.0.0.1 where
+// target.test is mapped: accepted, the address is not what is checked.
+TEST_F(PeerTransportTest, DnsOnlyCertificateIsAcceptedAtTheMappedAddress) {
+  auto leaf = ca_->IssueLeaf("target-dns-only", {kPeer},
+                             TestCa::Sans::kDnsOnly);
+  ASSERT_TRUE(leaf.ok()) << leaf.status().ToString();
+  TestHttpsServer target(*leaf);
+  target.server().Post("/echo-size",
+                       [](const httplib::Request& req, httplib::Response& res) {
+                         res.set_content(std::to_string(req.body.size()),
+                                         "text/plain");
+                       });
+  ASSERT_TRUE(target.Start().ok());
+  HttpsPeerTransport transport(Options(target.port()));
+  auto r = transport.Post(kPeer, "/echo-size", Pattern(10));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "10");
 }
 
 TEST(TransferProgressTest, FollowsOneAttempt) {

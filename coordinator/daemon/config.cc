@@ -134,9 +134,12 @@ Status ApplyFile(const toml::table& root, Config* c) {
   Status status;
   if (const toml::table* tls = SubTable(root, "tls", &status)) {
     MIMI_RETURN_IF_ERROR(CheckKnownKeys(
-        *tls, "tls", {"insecure_plain_http", "cert", "key", "ca"}));
+        *tls, "tls",
+        {"insecure_plain_http", "terminated_by_proxy", "cert", "key", "ca"}));
     MIMI_RETURN_IF_ERROR(
         Read(*tls, "tls", "insecure_plain_http", &c->tls.insecure_plain_http));
+    MIMI_RETURN_IF_ERROR(
+        Read(*tls, "tls", "terminated_by_proxy", &c->tls.terminated_by_proxy));
     MIMI_RETURN_IF_ERROR(Read(*tls, "tls", "cert", &c->tls.cert_file));
     MIMI_RETURN_IF_ERROR(Read(*tls, "tls", "key", &c->tls.key_file));
     MIMI_RETURN_IF_ERROR(Read(*tls, "tls", "ca", &c->tls.ca_file));
@@ -306,7 +309,20 @@ Status Validate(const Config& c) {
                               " is not one of the RFC 9420 suites 1..7");
     }
   }
-  if (!c.tls.insecure_plain_http) {
+  // Plain HTTP from a proxy must not be reachable from anywhere else.
+  const std::string listen_host = c.listen.host.find(':') == std::string::npos
+                                      ? c.listen.host
+                                      : "[" + c.listen.host + "]";
+  if (c.tls.terminated_by_proxy && !LoopbackHost(listen_host)) {
+    return SettingError("listen",
+                        "must be a loopback address when "
+                        "tls.terminated_by_proxy = true");
+  }
+  if (c.tls.terminated_by_proxy && !c.tls.ca_file.empty() &&
+      !std::filesystem::is_regular_file(c.tls.ca_file)) {
+    return SettingError("tls.ca", "no such file: " + c.tls.ca_file);
+  }
+  if (!c.tls.insecure_plain_http && !c.tls.terminated_by_proxy) {
     if (c.tls.cert_file.empty()) {
       return SettingError("tls.cert",
                           "is required (or set tls.insecure_plain_http = true "

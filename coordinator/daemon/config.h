@@ -31,6 +31,11 @@ Result<HostPort> ParseHostPort(std::string_view text, uint16_t default_port);
 struct TlsConfig {
   // Plain HTTP is for local experiments only and must be asked for by name.
   bool insecure_plain_http = false;
+  // The public listener speaks plain HTTP to a TLS-terminating reverse
+  // proxy on this host (the supported deployment on the open internet,
+  // docs/operations.md); `listen` must then be a loopback address. Peers are
+  // still reached over verified HTTPS, and cert/key belong to the proxy.
+  bool terminated_by_proxy = false;
   std::string cert_file;  // PEM chain of this DS
   std::string key_file;   // PEM private key
   // CA bundle used to verify peers; empty = the system's default store.

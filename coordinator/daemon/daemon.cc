@@ -162,21 +162,20 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
 
   std::map<std::string, keys::PeerAddress> peers;
   for (const auto& [domain, hp] : config.peers) peers[domain] = {hp.host, hp.port};
+  // The resolver and the transport reach a peer the same way: its mapped
+  // address, with TLS checked against its domain (keys/peer_client.h).
+  const keys::PeerLocator locator = keys::MappedPeerLocator(peers);
   keys::PeerKeyResolverOptions ro;
-  ro.locator = keys::MappedPeerLocator(peers);
+  ro.locator = locator;
   ro.ca_bundle_path = config.tls.ca_file;
   p->resolver = std::make_unique<keys::PeerKeyResolver>(ro, clock);
 
   protocol::HttpsPeerTransportOptions to;
-  to.plain_http = config.tls.insecure_plain_http;
-  to.ca_file = config.tls.ca_file;
+  to.client.locator = locator;
+  to.client.plain_http = config.tls.insecure_plain_http;
+  to.client.ca_file = config.tls.ca_file;
   // Every worker may hold a connection to the same peer at once.
   to.max_idle_per_peer = static_cast<size_t>(config.migration_workers);
-  const Config* cfg = &p->config;
-  to.locate = [cfg](const std::string& domain) {
-    HostPort hp = cfg->PeerAddress(domain);
-    return std::pair<std::string, int>{hp.host, hp.port};
-  };
   p->https = std::make_unique<protocol::HttpsPeerTransport>(to);
   p->transport = std::make_unique<CountingTransport>(*p->https, p->metrics);
   p->client_tokens = std::make_unique<protocol::ClientTokens>(
@@ -252,7 +251,9 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   HttpServerOptions po;
   po.name = "public";
   po.listen = config.listen;
-  po.plain_http = config.tls.insecure_plain_http;
+  // Behind a TLS-terminating proxy the listener is on loopback (config.cc).
+  po.plain_http =
+      config.tls.insecure_plain_http || config.tls.terminated_by_proxy;
   po.cert_file = config.tls.cert_file;
   po.key_file = config.tls.key_file;
   po.threads = config.server_threads;

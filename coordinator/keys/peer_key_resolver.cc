@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <limits>
 
 #include "crypto/labeled_signature.h"
+#include "keys/peer_client.h"
 
 namespace mimi::keys {
 namespace {
@@ -54,50 +56,33 @@ std::shared_ptr<PeerKeyResolver::Entry> PeerKeyResolver::EntryFor(
 }
 
 Result<KeyDocument> PeerKeyResolver::Fetch(const std::string& domain) {
-  MIMI_ASSIGN_OR_RETURN(PeerAddress addr, options_.locator(domain));
-  const std::string where = "key document of " + domain + " from " + addr.host +
-                            ":" + std::to_string(addr.port);
-  httplib::SSLClient cli(addr.host, addr.port);
-  if (!options_.ca_bundle_path.empty()) {
-    cli.set_ca_cert_path(options_.ca_bundle_path);
-  }
-  cli.enable_server_certificate_verification(true);
-  cli.set_tcp_nodelay(true);
-  cli.set_follow_location(false);
-  const time_t sec = options_.timeout_ms / 1000;
-  const time_t usec = (options_.timeout_ms % 1000) * 1000;
-  cli.set_connection_timeout(sec, usec);
-  cli.set_read_timeout(sec, usec);
-  cli.set_write_timeout(sec, usec);
+  PeerClientOptions po;
+  po.locator = options_.locator;
+  po.ca_file = options_.ca_bundle_path;
+  po.connect_timeout = po.read_timeout = po.write_timeout =
+      std::chrono::milliseconds(options_.timeout_ms);
+  MIMI_ASSIGN_OR_RETURN(PeerClient cli, MakePeerClient(domain, po));
+  const std::string what = "key document of " + domain;
+  const std::string where = what + " at " + cli.address.host + ":" +
+                            std::to_string(cli.address.port);
 
   std::string body;
   bool too_large = false;
-  auto res =
-      cli.Get(std::string(kKeyDocumentPath), {{"Accept", "application/json"}},
-              [&](const char* data, size_t len) {
-                if (body.size() + len > kMaxKeyDocumentBytes) {
-                  too_large = true;
-                  return false;
-                }
-                body.append(data, len);
-                return true;
-              });
+  auto res = cli.http->Get(
+      std::string(kKeyDocumentPath), {{"Accept", "application/json"}},
+      [&](const char* data, size_t len) {
+        if (body.size() + len > kMaxKeyDocumentBytes) {
+          too_large = true;
+          return false;
+        }
+        body.append(data, len);
+        return true;
+      });
   if (too_large) {
     return UnavailableError(where + ": larger than " +
                             std::to_string(kMaxKeyDocumentBytes) + " bytes");
   }
-  if (!res) {
-    std::string detail = where + ": " + httplib::to_string(res.error());
-    if (res.error() == httplib::Error::SSLServerVerification) {
-      // httplib checks the chain first; a chain that verified (result 0)
-      // means the host name was not in the certificate.
-      const long verify = cli.get_openssl_verify_result();
-      detail += verify == 0 ? " (certificate does not name " + addr.host + ")"
-                            : " (certificate verify result " +
-                                  std::to_string(verify) + ")";
-    }
-    return UnavailableError(detail);
-  }
+  if (!res) return cli.RequestError(what, res.error());
   if (res->status != 200) {
     return UnavailableError(where + ": HTTP " + std::to_string(res->status));
   }
@@ -206,10 +191,11 @@ Status PeerKeyResolver::VerifyWithLabel(std::string_view domain_in,
       }
       Status fetched = FetchLocked(domain, *entry);
       if (!fetched.ok()) {
-        return UnavailableError(what +
-                                " does not verify under the cached "
-                                "keys and refetching failed: " +
-                                fetched.detail());
+        return Status(StatusCode::kUnavailable, std::string(fetched.reason()),
+                      what +
+                          " does not verify under the cached keys and "
+                          "refetching failed: " +
+                          fetched.detail());
       }
     }
     doc = entry->doc;

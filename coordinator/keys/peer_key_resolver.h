@@ -2,8 +2,9 @@
 // the signatures they make (MigrationResponse, MigrationContent, ...).
 //
 // For a domain it fetches the key document from the peer's address (a
-// PeerLocator) over HTTPS, verifying the certificate against the configured
-// CA bundle (or the system store) and the host name, and caches it until its
+// PeerLocator) over HTTPS (keys/peer_client.h: SNI and the certificate
+// check are for the domain, not the address; the chain is verified against
+// the configured CA bundle or the system store), and caches it until its
 // valid_until (at most max_cache_ms). A signature is accepted under the
 // current key of the suite or under an old key whose expiry has not passed.
 // When a signature does not verify under the cached keys the document is
@@ -14,7 +15,8 @@
 //
 // Results: OK; kBadSignature (no known key verifies it); kUnavailable when
 // the document cannot be obtained (connection, TLS, HTTP status, a malformed
-// or expired document: all retryable, never a crash); kInvalidArgument for a
+// or expired document: all retryable, never a crash; reason "peer-tls" when
+// the peer's certificate did not verify); kInvalidArgument for a
 // domain that is not a DNS name; kUnsupported for a suite outside 1..7.
 //
 // Thread-safe: the daemon calls it from many handler threads. Fetches for one
@@ -81,11 +83,14 @@ class PeerKeyResolver {
     MIMI_ASSIGN_OR_RETURN(Bytes tbs, ToBeSigned(msg));
     Status s =
         VerifyWithLabel(domain, suite, SignatureLabel<T>(), tbs, msg.signature);
-    if (!s.ok()) {
-      return Status(s.code(), std::string(MessageName<T>()) +
-                                  ".signature: " + s.detail());
+    if (s.ok()) return s;
+    std::string detail =
+        std::string(MessageName<T>()) + ".signature: " + s.detail();
+    // Keep a finer reason (peer-tls) for the caller's logs and metrics.
+    if (s.reason() != StatusCodeName(s.code())) {
+      return Status(s.code(), std::string(s.reason()), std::move(detail));
     }
-    return s;
+    return Status(s.code(), std::move(detail));
   }
 
   // The keys `domain` has now for `suite`: current first, then unexpired

@@ -18,36 +18,22 @@ HttpsPeerTransport::HttpsPeerTransport(HttpsPeerTransportOptions options)
 
 HttpsPeerTransport::~HttpsPeerTransport() = default;
 
-std::unique_ptr<httplib::Client> HttpsPeerTransport::Checkout(
+Result<keys::PeerClient> HttpsPeerTransport::Checkout(
     const std::string& domain) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto& pool = idle_[domain];
     if (!pool.empty()) {
-      auto c = std::move(pool.back());
+      keys::PeerClient c = std::move(pool.back());
       pool.pop_back();
       return c;
     }
   }
-  auto [host, port] = options_.locate ? options_.locate(domain)
-                                      : std::pair<std::string, int>{domain, 443};
-  const std::string url = std::string(options_.plain_http ? "http://" : "https://") +
-                          host + ":" + std::to_string(port);
-  auto c = std::make_unique<httplib::Client>(url);
-  c->set_tcp_nodelay(true);
-  c->set_keep_alive(true);
-  c->set_connection_timeout(options_.connect_timeout);
-  c->set_read_timeout(options_.io_timeout);
-  c->set_write_timeout(options_.io_timeout);
-  if (!options_.plain_http) {
-    c->enable_server_certificate_verification(true);
-    if (!options_.ca_file.empty()) c->set_ca_cert_path(options_.ca_file.c_str());
-  }
-  return c;
+  return keys::MakePeerClient(domain, options_.client);
 }
 
 void HttpsPeerTransport::Return(const std::string& domain,
-                                std::unique_ptr<httplib::Client> c) {
+                                keys::PeerClient c) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& pool = idle_[domain];
   if (pool.size() < options_.max_idle_per_peer) pool.push_back(std::move(c));
@@ -57,7 +43,7 @@ Result<PeerResponse> HttpsPeerTransport::Post(const std::string& domain,
                                               const std::string& path,
                                               const Bytes& body,
                                               const ProgressFn& progress) {
-  std::unique_ptr<httplib::Client> client = Checkout(domain);
+  MIMI_ASSIGN_OR_RETURN(keys::PeerClient client, Checkout(domain));
   // A content provider streams from `body` itself: the plain overload would
   // copy the whole body into the request first (64 MiB contents), and the
   // chunks are where progress is observed.
@@ -74,13 +60,14 @@ Result<PeerResponse> HttpsPeerTransport::Post(const std::string& domain,
   // httplib sends no body for a provider of length 0, so an empty body goes
   // the plain way.
   httplib::Result res = total == 0
-                            ? client->Post(path, std::string(), kContentType)
-                            : client->Post(path, total, provider, kContentType);
+                            ? client.http->Post(path, std::string(),
+                                                kContentType)
+                            : client.http->Post(path, total, provider,
+                                                kContentType);
   if (res && total == 0 && progress) progress(0, 0);
   if (!res) {
     // A broken connection is not returned to the pool.
-    return UnavailableError("peer " + domain + ": " +
-                            httplib::to_string(res.error()));
+    return client.RequestError("peer " + client.domain, res.error());
   }
   PeerResponse out{res->status, res->get_header_value("Content-Type"),
                    std::move(res->body)};

@@ -2,17 +2,19 @@
 // MigrationAbort). An interface so that tests can cut, delay or fake the
 // network; HttpsPeerTransport is the real one.
 //
-// HttpsPeerTransport verifies the peer's certificate against the configured
-// CA bundle, sets TCP_NODELAY, and keeps a small pool of keep-alive
-// connections per peer so that a burst of migrations does not pay a TLS
-// handshake each. Any HTTP answer is returned as a PeerResponse (the caller
-// reads the protocol's meaning from it); only a failure to get an answer is a
-// Status (kUnavailable). A caller may follow a long upload through a
-// ProgressFn, called as the body goes onto the wire. Thread-safe.
+// HttpsPeerTransport reaches a peer through keys/peer_client.h (the client
+// the key resolver uses too): it connects to the peer's mapped address but
+// sends SNI = the peer's domain and checks the certificate against that
+// domain and the configured CA bundle. It sets TCP_NODELAY and keeps a small
+// pool of keep-alive connections per peer so that a burst of migrations
+// does not pay a TLS handshake each. Any HTTP answer is returned as a
+// PeerResponse (the caller reads the protocol's meaning from it); only a
+// failure to get an answer is a Status (kUnavailable; reason "peer-tls" when
+// the certificate did not verify). A caller may follow a long upload
+// through a ProgressFn, called as the body goes onto the wire. Thread-safe.
 #ifndef MIMI_PROTOCOL_PEER_TRANSPORT_H_
 #define MIMI_PROTOCOL_PEER_TRANSPORT_H_
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -21,12 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "keys/peer_client.h"
 #include "mimi_portability/bytes.h"
 #include "mimi_portability/status.h"
-
-namespace httplib {
-class Client;
-}
 
 namespace mimi::protocol {
 
@@ -56,12 +55,9 @@ class PeerTransport {
 };
 
 struct HttpsPeerTransportOptions {
-  // domain -> "host", port; unmapped domains use domain:443.
-  std::function<std::pair<std::string, int>(const std::string&)> locate;
-  bool plain_http = false;  // only for explicitly configured local use
-  std::string ca_file;      // empty: the system store
-  std::chrono::seconds connect_timeout{5};
-  std::chrono::seconds io_timeout{60};  // large contents take a while
+  // Where peers are, TLS trust and timeouts. Large contents take a while,
+  // hence the long read/write timeouts by default.
+  keys::PeerClientOptions client;
   size_t max_idle_per_peer = 8;
 };
 
@@ -76,12 +72,12 @@ class HttpsPeerTransport final : public PeerTransport {
                             const ProgressFn& progress) override;
 
  private:
-  std::unique_ptr<httplib::Client> Checkout(const std::string& domain);
-  void Return(const std::string& domain, std::unique_ptr<httplib::Client> c);
+  Result<keys::PeerClient> Checkout(const std::string& domain);
+  void Return(const std::string& domain, keys::PeerClient c);
 
   const HttpsPeerTransportOptions options_;
   std::mutex mu_;
-  std::map<std::string, std::vector<std::unique_ptr<httplib::Client>>> idle_;
+  std::map<std::string, std::vector<keys::PeerClient>> idle_;
 };
 
 }  // namespace mimi::protocol

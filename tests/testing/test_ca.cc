@@ -36,7 +36,7 @@ Result<TestCa> TestCa::Create(const std::filesystem::path& dir,
 
 Result<LeafCert> TestCa::IssueLeaf(
     const std::string& leaf_name,
-    const std::vector<std::string>& dns_names) const {
+    const std::vector<std::string>& dns_names, Sans sans) const {
   if (dns_names.empty()) return InvalidArgumentError("leaf needs a DNS name");
   LeafCert leaf{dir_ / (leaf_name + ".pem"), dir_ / (leaf_name + ".key")};
   auto csr = dir_ / (leaf_name + ".csr");
@@ -47,8 +47,11 @@ Result<LeafCert> TestCa::IssueLeaf(
          "keyUsage=critical,digitalSignature\n"
          "extendedKeyUsage=serverAuth\n"
          "subjectAltName=";
-    for (const auto& n : dns_names) f << "DNS:" << n << ",";
-    f << "IP:127.0.0.1\n";
+    std::string names;
+    for (const auto& n : dns_names) names += "DNS:" + n + ",";
+    if (sans == Sans::kDnsAndLoopbackIp) names += "IP:127.0.0.1,";
+    names.pop_back();
+    f << names << "\n";
     if (!f) return InternalError("cannot write " + ext.string());
   }
   MIMI_RETURN_IF_ERROR(

@@ -3,8 +3,10 @@
 //
 // Create() writes a self-signed CA (P-256, valid two days) into a directory;
 // IssueLeaf() writes a server certificate signed by it for the given DNS
-// names, always with an IP SAN for 127.0.0.1 so that clients which connect
-// to loopback by address can verify the name. Files are PEM; keys are
+// names, by default also with an IP SAN for 127.0.0.1 (for clients that
+// connect to loopback by address and check that address); peers are checked
+// against their domain (keys/peer_client.h), and kDnsOnly leaves the IP SAN
+// out to prove it. Files are PEM; keys are
 // unencrypted. Uses the openssl command-line tool, so nothing here links
 // OpenSSL. The directory is the caller's (usually a TempDir).
 //
@@ -34,10 +36,13 @@ class TestCa {
 
   const std::filesystem::path& ca_cert_path() const { return ca_cert_; }
 
-  // A leaf for `dns_names` (the first is also the subject CN) plus IP SAN
-  // 127.0.0.1. `leaf_name` names the files.
+  enum class Sans { kDnsAndLoopbackIp, kDnsOnly };
+
+  // A leaf for `dns_names` (the first is also the subject CN), plus IP SAN
+  // 127.0.0.1 unless `sans` is kDnsOnly. `leaf_name` names the files.
   Result<LeafCert> IssueLeaf(const std::string& leaf_name,
-                             const std::vector<std::string>& dns_names) const;
+                             const std::vector<std::string>& dns_names,
+                             Sans sans = Sans::kDnsAndLoopbackIp) const;
 
  private:
   TestCa(std::filesystem::path dir, std::filesystem::path cert,
