@@ -17,6 +17,7 @@
 #include "mimi_portability/messages.h"
 #include "testing/command.h"
 #include "testing/https_server.h"
+#include "testing/json_shape.h"
 #include "testing/synthetic_mls.h"
 #include "testing/temp_dir.h"
 #include "testing/two_daemons.h"
@@ -131,6 +132,13 @@ TEST_P(CliMigrateTest, MigratesTheGroup) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   json out = json::parse(r.output, nullptr, /*allow_exceptions=*/false);
   ASSERT_TRUE(out.is_object()) << r.output;
+  {
+    std::string error;
+    const auto shape = testing::DocumentedJsonShape(testing::OperationsDoc(),
+                                                    "`migrate --json`", &error);
+    ASSERT_TRUE(error.empty()) << error;
+    EXPECT_EQ(testing::JsonShapeProblems(out, shape), std::vector<std::string>{}) << out;
+  }
   const std::string id = out["migration_id"];
   EXPECT_EQ(id.size(), 64u);
   EXPECT_TRUE(out["state"] == "confirmed" || out["state"] == "purged") << out;

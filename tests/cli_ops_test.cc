@@ -26,6 +26,7 @@
 #include "protocol/transfer_progress.h"
 #include "store/sqlite_store.h"
 #include "store_testing.h"
+#include "testing/json_shape.h"
 
 namespace mimi {
 namespace {
@@ -42,6 +43,18 @@ using store::testing::MakeRecord;
 using store::testing::TempDir;
 
 const char kPortctl[] = MIMI_BINARY_DIR "/tools/mimi-portctl";
+
+// Fails the test for every way `out` differs from the shape documented under
+// `heading` in docs/operations.md ("JSON output").
+void ExpectDocumentedShape(const std::string& heading, const json& out) {
+  std::string error;
+  const mimi::testing::JsonShape shape = mimi::testing::DocumentedJsonShape(
+      mimi::testing::OperationsDoc(), heading, &error);
+  ASSERT_TRUE(error.empty()) << error;
+  for (const std::string& p : mimi::testing::JsonShapeProblems(out, shape)) {
+    ADD_FAILURE() << heading << ": " << p << "\n" << out.dump(2);
+  }
+}
 
 std::string Slurp(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
@@ -459,6 +472,10 @@ TEST_F(CliOpsTest, WatchShowsContentUploadProgress) {
   std::vector<uint64_t> sent;
   std::vector<std::string> states;
   for (const json& l : JsonLines(watch.out())) {
+    ExpectDocumentedShape(l.contains("transfer")
+                              ? "`watch --json`: upload progress"
+                              : "`watch --json`: a state change",
+                          l);
     if (l.contains("transfer")) {
       EXPECT_EQ(l["role"], "source");
       EXPECT_EQ(l["transfer"]["total_bytes"], 64 * kMiB);
@@ -505,6 +522,37 @@ TEST_F(CliOpsTest, WatchReadOnlyWhenTheDaemonIsDown) {
   EXPECT_EQ(states, (std::vector<std::string>{"initiated", "abort-requested",
                                               "aborted"}));
   EXPECT_NE(watch.err().find("read-only from"), std::string::npos);
+}
+
+// Each operator command's --json has exactly the documented fields and
+// types: a field added to the admin API without its line in
+// docs/operations.md fails here, and so does a documented one that is gone.
+TEST_F(CliOpsTest, JsonOutputIsTheDocumentedShape) {
+  Fill();
+  // a: source with a stalled neighbour; t: an expired target.
+  ExpectDocumentedShape("`status --json`", RunJson({"status", a_}));
+  ExpectDocumentedShape("`status --json`", RunJson({"status", t_}, 1));
+  ExpectDocumentedShape("`list --json`", RunJson({"list"}));
+  ExpectDocumentedShape("`show --json`", RunJson({"show", a_}));
+  ExpectDocumentedShape("`show --json`", RunJson({"show", b_}));
+  ExpectDocumentedShape("`stats --json`", RunJson({"stats"}));
+  Ran watch = Run({"watch", t_, "--json"});  // already expired: one line, exit 1
+  EXPECT_EQ(watch.code, 1) << watch.err;
+  const std::vector<json> lines = JsonLines(watch.out);
+  ASSERT_EQ(lines.size(), 1u) << watch.out;
+  ExpectDocumentedShape("`watch --json`: a state change", lines[0]);
+
+  // The checker is not vacuous: an extra field and a missing one are found.
+  json list = RunJson({"list"});
+  list["migrations"][0]["surprise"] = 1;
+  list["migrations"][1].erase("epoch");
+  std::string error;
+  const auto problems = mimi::testing::JsonShapeProblems(
+      list, mimi::testing::DocumentedJsonShape(mimi::testing::OperationsDoc(),
+                                               "`list --json`", &error));
+  EXPECT_EQ(problems, (std::vector<std::string>{
+                          "undocumented field migrations[].surprise",
+                          "documented field migrations[].epoch is missing"}));
 }
 
 }  // namespace

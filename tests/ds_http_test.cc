@@ -179,7 +179,7 @@ TEST_F(DsHttpTest, RefusalsKeepTheEmbeddedDsCodesAndReasons) {
             "not-frozen");
   Status bad_state = ds_->ImportGroupState(Bytes{0x00, 0x01, 0x00}, kMigration);
   EXPECT_EQ(bad_state.code(), StatusCode::kMalformed) << bad_state.ToString();
-  Status version = ds_->ImportGroupState(Bytes{0x00, 0x02}, kMigration);
+  Status version = ds_->ImportGroupState(Bytes{0x00, 0x03}, kMigration);
   EXPECT_EQ(version.code(), StatusCode::kUnsupported) << version.ToString();
   // None of it changed the group.
   auto s = ds_->LookupGroup(group_id_);

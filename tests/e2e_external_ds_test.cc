@@ -196,6 +196,30 @@ int FanOuts(const StandinDs& ds, ByteSpan group_id, const std::string& id) {
   return n;
 }
 
+// The seq the stand-in gave the migration commit at its fan-out (0: none).
+uint64_t FanOutSeq(const StandinDs& ds, ByteSpan group_id, const std::string& id) {
+  json stats = StandinCall(ds, "GET", "/standin/v1/stats");
+  for (const auto& f : stats["fan_outs"]) {
+    if (f["group_id"] == ToHex(group_id) && f["migration_id"] == id) {
+      return f["seq"].get<uint64_t>();
+    }
+  }
+  return 0;
+}
+
+// The seq of `message` in the group's log at the member API (0: absent).
+uint64_t SeqOf(httplib::Client& c, ByteSpan group_id, ByteSpan message) {
+  auto r =
+      c.Get(("/ds/v1/groups/" + ToHex(group_id) + "/messages?after=0").c_str());
+  if (!r || r->status != 200) return 0;
+  auto j = json::parse(r->body, nullptr, false);
+  if (!j.is_object() || !j["messages"].is_array()) return 0;
+  for (const auto& m : j["messages"]) {
+    if (m["message"] == ToHex(message)) return m["seq"].get<uint64_t>();
+  }
+  return 0;
+}
+
 // What every finished migration leaves behind, whichever DS each side runs.
 void ExpectMigrated(ExternalDsSetup& s, ByteSpan gid, const std::string& id,
                     uint64_t epoch, uint16_t suite) {
@@ -238,6 +262,10 @@ void ExpectMigrated(ExternalDsSetup& s, ByteSpan gid, const std::string& id,
   // The source stand-in appended the commit to its log exactly once.
   if (s.source_standin()) {
     EXPECT_EQ(FanOuts(*s.source_standin(), gid, id), 1);
+    // ...with the seq the target gave it: members keep their cursors.
+    const uint64_t fanned_out = FanOutSeq(*s.source_standin(), gid, id);
+    EXPECT_NE(fanned_out, 0u);
+    EXPECT_EQ(SeqOf(*s.TargetMemberClient(), gid, source_row->commit), fanned_out);
   }
 }
 

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "mimi_portability/clock.h"
 #include "mls/mls_message.h"
@@ -49,7 +50,7 @@ struct DriverRun {
 };
 
 DriverRun RunDriver(const TwoDaemons& d, int suite, const std::string& wire,
-                    const std::string& token) {
+                    const std::string& token, const std::string& extra = "") {
   testing::TempDir scratch;
   const std::string log = (scratch / "driver.log").string();
   const std::string command =
@@ -57,7 +58,8 @@ DriverRun RunDriver(const TwoDaemons& d, int suite, const std::string& wire,
       " --source https://127.0.0.1:" + std::to_string(d.source_port()) +
       " --target https://127.0.0.1:" + std::to_string(d.target_port()) +
       " --ca " + ShellQuote(d.ca_file()) + " --token " + ShellQuote(token) +
-      " --suite " + std::to_string(suite) + " --wire " + wire + " --json 2>" +
+      " --suite " + std::to_string(suite) + " --wire " + wire + extra +
+      " --json 2>" +
       ShellQuote(log);
   DriverRun run;
   const testing::CommandResult result = RunCommand(command);
@@ -157,6 +159,43 @@ TEST_P(TsMlsMigration, MembersMoveTheirGroupAndKeepTalking) {
                                      : mls::WireFormat::kPrivateMessage);
   const Bytes aad = {11, 't', 'a', 'r', 'g', 'e', 't', '.', 't', 'e', 's', 't'};
   EXPECT_EQ(commit->authenticated_data(), aad);
+}
+
+// Members keep the fetch cursor they had at the source: the source had
+// numbered an earlier epoch's commit (seq 1) and Alice's message (seq 2)
+// when the group migrated at epoch 2, and the target continues that
+// numbering, so a member fetching after seq 2 there gets the migration
+// commit (seq 3, as at the source's fan-out) and what follows it. Before the
+// target continued the numbering it gave the commit seq 2 and the driver
+// failed ("found 0 commits on the target after its source cursor 2").
+TEST(TsMlsMigrationCursor, MembersKeepTheirSourceCursorAtTheTarget) {
+  if (std::string why = Missing(); !why.empty()) GTEST_SKIP() << why;
+  TwoDaemons d(SystemClock::Get());
+  ASSERT_TRUE(d.ok()) << d.error();
+  const DriverRun run = RunDriver(d, 1, "private", d.client_token(), " --history");
+  ASSERT_EQ(run.exit_code, 0) << run.log << "\nstdout: " << run.output;
+  const json& summary = run.summary;
+  ASSERT_TRUE(summary.is_object()) << "no JSON summary: " << run.output;
+  EXPECT_EQ(summary.value("ok", false), true) << summary.dump();
+  EXPECT_EQ(summary.value("epoch", 0), 3);
+  EXPECT_EQ(summary.value("source_cursor", 0), 2);
+  EXPECT_EQ(summary.value("commit_seq_at_target", 0), 3);
+  const std::string id = summary.value("migration_id", "");
+  auto gid = FromHex(summary.value("group_id", ""));
+  ASSERT_TRUE(gid.ok()) << summary.dump();
+  auto source_row = d.SourceStore()->Get(id, store::Role::kSource);
+  ASSERT_TRUE(source_row.ok()) << source_row.status().ToString();
+  EXPECT_EQ(source_row->epoch, 2u);
+
+  // At the target: Alice's epoch-2 message keeps seq 2, the commit is 3, the
+  // three messages sent after the move follow.
+  auto messages = d.TargetDs()->FetchMessages(*gid, 0, 100);
+  ASSERT_TRUE(messages.ok()) << messages.status().ToString();
+  std::vector<uint64_t> seqs;
+  for (const StoredMessage& m : *messages) seqs.push_back(m.seq);
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{2, 3, 4, 5, 6}));
+  ASSERT_GE(messages->size(), 2u);
+  EXPECT_EQ((*messages)[1].message, source_row->commit);
 }
 
 // The driver fails loudly, and changes nothing, when a step is refused: here

@@ -256,6 +256,91 @@ TEST_F(EmbeddedDsTest, MigrationBetweenTwoDsInstances) {
   EXPECT_EQ(ds_->ImportGroupState(*back, "m3").code(), StatusCode::kInvalidArgument);
 }
 
+// A member's cursor at the source stays valid at the target: the import keeps
+// the source's seqs and gives the migration commit the seq the source's
+// fan-out gives it.
+TEST_F(EmbeddedDsTest, TheMigrationCommitHasTheSameSeqOnBothDss) {
+  const Bytes app = Fixture("application_suite1.hex");
+  const Bytes proposal = Fixture("proposal_suite1.hex");
+  ASSERT_EQ(*ds_->SubmitMessage(group_id_, app), 1u);
+  ASSERT_EQ(*ds_->SubmitMessage(group_id_, proposal), 2u);
+  ASSERT_TRUE(ds_->Freeze(group_id_, 1, "m1").ok());
+  auto exported = ds_->ExportGroupState(group_id_, commit_, "m1");
+  ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+  auto state = DecodeGroupState(*exported);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->version, 2);
+  EXPECT_EQ(state->last_seq, 2u);
+
+  std::unique_ptr<EmbeddedDs> target = OpenDs("target.db");
+  ASSERT_TRUE(target->ImportGroupState(*exported, "m1").ok());
+  ASSERT_TRUE(ds_->FanOutCommit(group_id_, commit_, "m1").ok());
+  auto at_source = ds_->FetchMessages(group_id_, 2, 100);
+  auto at_target = target->FetchMessages(group_id_, 2, 100);
+  ASSERT_TRUE(at_source.ok() && at_target.ok());
+  ASSERT_EQ(at_source->size(), 1u);
+  ASSERT_EQ(at_target->size(), 1u);
+  EXPECT_EQ((*at_source)[0], (StoredMessage{3, commit_}));
+  EXPECT_EQ((*at_target)[0], (StoredMessage{3, commit_}));
+  EXPECT_EQ(target->Details(group_id_)->last_seq, 3u);
+}
+
+// The source had numbered past the current epoch's messages (earlier
+// epochs' messages and commits took seqs 1..4, the last one 9): the target
+// continues there instead of numbering from 1 again.
+TEST_F(EmbeddedDsTest, ImportContinuesTheSourceNumbering) {
+  const Bytes app = Fixture("application_suite1.hex");
+  const Bytes proposal = Fixture("proposal_suite1.hex");
+  GroupState s;
+  s.cipher_suite = 1;
+  s.group_id = group_id_;
+  s.epoch = 1;
+  s.ratchet_tree = tree_;
+  s.migration_commit = commit_;
+  s.pending_messages = {{5, app}, {6, proposal}};
+  s.last_seq = 9;
+  std::unique_ptr<EmbeddedDs> target = OpenDs("target.db");
+  ASSERT_TRUE(target->ImportGroupState(*Encode(s), "m1").ok());
+  auto all = target->FetchMessages(group_id_, 0, 100);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0], (StoredMessage{5, app}));
+  EXPECT_EQ((*all)[1], (StoredMessage{6, proposal}));
+  EXPECT_EQ((*all)[2], (StoredMessage{10, commit_}));
+  // A member that had fetched up to 9 at the source gets the commit.
+  auto after_cursor = target->FetchMessages(group_id_, 9, 100);
+  ASSERT_EQ(after_cursor->size(), 1u);
+  EXPECT_EQ((*after_cursor)[0].seq, 10u);
+  EXPECT_EQ(target->Details(group_id_)->last_seq, 10u);
+
+  // A version-1 state (no last_seq) continues after its last pending message.
+  std::unique_ptr<EmbeddedDs> old_target = OpenDs("old_target.db");
+  s.version = 1;
+  s.last_seq = 6;
+  auto v1 = Encode(s);
+  ASSERT_TRUE(v1.ok()) << v1.status().ToString();
+  ASSERT_TRUE(old_target->ImportGroupState(*v1, "m1").ok());
+  auto v1_all = old_target->FetchMessages(group_id_, 0, 100);
+  ASSERT_EQ(v1_all->size(), 3u);
+  EXPECT_EQ((*v1_all)[0].seq, 5u);
+  EXPECT_EQ((*v1_all)[2], (StoredMessage{7, commit_}));
+}
+
+TEST_F(EmbeddedDsTest, ImportRefusesASeqItCannotContinue) {
+  GroupState s;
+  s.cipher_suite = 1;
+  s.group_id = group_id_;
+  s.epoch = 1;
+  s.ratchet_tree = tree_;
+  s.migration_commit = commit_;
+  s.last_seq = ~uint64_t{0};  // the commit's seq would wrap to 0
+  std::unique_ptr<EmbeddedDs> target = OpenDs("target.db");
+  const Status refused = target->ImportGroupState(*Encode(s), "m1");
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.detail().find("GroupState.last_seq"), std::string::npos);
+  EXPECT_EQ(*target->CountGroups(), 0u);
+}
+
 TEST_F(EmbeddedDsTest, ImportRefusesStateThatDoesNotHoldTogether) {
   std::unique_ptr<EmbeddedDs> target = OpenDs("target.db");
   GroupState s;

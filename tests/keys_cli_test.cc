@@ -5,6 +5,7 @@
 
 #include "keys/key_document.h"
 #include "testing/command.h"
+#include "testing/json_shape.h"
 #include "testing/temp_dir.h"
 
 namespace mimi::keys {
@@ -41,6 +42,17 @@ TEST(KeysCliTest, GenerateShowRotate) {
   EXPECT_NE(rotated["keys"][1]["key_id"], generated["keys"][1]["key_id"]);
   ASSERT_EQ(rotated["old_keys"].size(), 1u);
   EXPECT_EQ(rotated["old_keys"][0]["key_id"], generated["keys"][1]["key_id"]);
+
+  // What generate and rotate print is the shape docs/operations.md gives.
+  std::string error;
+  const auto shape = ::mimi::testing::DocumentedJsonShape(
+      ::mimi::testing::OperationsDoc(), "`keys generate|show|rotate`", &error);
+  ASSERT_TRUE(error.empty()) << error;
+  for (const auto& out : {generated, rotated}) {
+    EXPECT_EQ(::mimi::testing::JsonShapeProblems(out, shape),
+              std::vector<std::string>{})
+        << out.dump(2);
+  }
 
   // show --domain prints a document that our own parser accepts.
   auto show =

@@ -1,16 +1,58 @@
 #include "mimi_portability/group_state.h"
 
+#include <string>
+
 #include "codec/reader.h"
 #include "codec/writer.h"
 
 namespace mimi {
+namespace {
+
+// The seq a version-1 state implies: members continue after the last
+// message it carries.
+uint64_t DerivedLastSeq(const GroupState& s) {
+  return s.pending_messages.empty() ? 0 : s.pending_messages.back().seq;
+}
+
+// What breaks the numbering rules of group_state.h, or empty.
+std::string SeqProblem(const GroupState& s) {
+  uint64_t previous = 0;
+  for (size_t i = 0; i < s.pending_messages.size(); ++i) {
+    const uint64_t seq = s.pending_messages[i].seq;
+    if (seq <= previous) {
+      return "GroupState.pending_messages[" + std::to_string(i) +
+             "].seq: " + std::to_string(seq) + " is not above " +
+             (i == 0 ? std::string("0") : std::to_string(previous));
+    }
+    previous = seq;
+  }
+  if (s.version >= 2 && previous > s.last_seq) {
+    return "GroupState.last_seq: " + std::to_string(s.last_seq) +
+           " is below the pending message seq " + std::to_string(previous);
+  }
+  return {};
+}
+
+}  // namespace
 
 Result<Bytes> Encode(const GroupState& s) {
+  if (s.version != 1 && s.version != 2) {
+    return UnsupportedError("GroupState.version: " + std::to_string(s.version));
+  }
+  if (std::string problem = SeqProblem(s); !problem.empty()) {
+    return InvalidArgumentError(problem);
+  }
+  if (s.version == 1 && s.last_seq != DerivedLastSeq(s)) {
+    return InvalidArgumentError(
+        "GroupState.last_seq: version 1 cannot carry " +
+        std::to_string(s.last_seq) + " (its readers take " +
+        std::to_string(DerivedLastSeq(s)) + ")");
+  }
   codec::Writer w;
   size_t pending_size = 0;
   for (const auto& m : s.pending_messages) pending_size += m.message.size() + 13;
   w.Reserve(s.group_info.size() + s.ratchet_tree.size() +
-            s.migration_commit.size() + pending_size + 64);
+            s.migration_commit.size() + pending_size + 72);
   w.WriteU16(s.version);
   w.WriteU16(s.cipher_suite);
   w.WriteOpaque("GroupState.group_id", s.group_id);
@@ -27,6 +69,7 @@ Result<Bytes> Encode(const GroupState& s) {
   }
   MIMI_ASSIGN_OR_RETURN(Bytes encoded_items, std::move(items).Finish());
   w.WriteOpaque("GroupState.pending_messages", encoded_items);
+  if (s.version >= 2) w.WriteU64(s.last_seq);
   return std::move(w).Finish();
 }
 
@@ -34,9 +77,9 @@ Result<GroupState> DecodeGroupState(ByteSpan bytes) {
   codec::Reader r(bytes);
   GroupState s;
   MIMI_RETURN_IF_ERROR(r.ReadU16("GroupState.version", &s.version));
-  if (s.version != kGroupStateVersion) {
+  if (s.version != 1 && s.version != 2) {
     return UnsupportedError("GroupState.version: " + std::to_string(s.version) +
-                            " (this DS reads version 1)");
+                            " (this DS reads versions 1 and 2)");
   }
   MIMI_RETURN_IF_ERROR(r.ReadU16("GroupState.cipher_suite", &s.cipher_suite));
   MIMI_RETURN_IF_ERROR(r.ReadOpaque("GroupState.group_id", &s.group_id));
@@ -47,6 +90,9 @@ Result<GroupState> DecodeGroupState(ByteSpan bytes) {
       r.ReadOpaque("GroupState.migration_commit", &s.migration_commit));
   ByteSpan items;
   MIMI_RETURN_IF_ERROR(r.ReadOpaqueView("GroupState.pending_messages", &items));
+  if (s.version >= 2) {
+    MIMI_RETURN_IF_ERROR(r.ReadU64("GroupState.last_seq", &s.last_seq));
+  }
   MIMI_RETURN_IF_ERROR(r.ExpectEnd("GroupState"));
   codec::Reader ir(items);
   while (!ir.empty()) {
@@ -56,6 +102,12 @@ Result<GroupState> DecodeGroupState(ByteSpan bytes) {
         ir.ReadOpaque("GroupState.pending_messages.message", &m.message));
     s.pending_messages.push_back(std::move(m));
   }
+  // The importer keeps these numbers: out of order or duplicate ones would
+  // reorder what members fetch, or collide.
+  if (std::string problem = SeqProblem(s); !problem.empty()) {
+    return MalformedError(problem);
+  }
+  if (s.version == 1) s.last_seq = DerivedLastSeq(s);
   return s;
 }
 

@@ -592,6 +592,19 @@ Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
       state.group_info = std::move(row->group_info);
       state.ratchet_tree = std::move(row->ratchet_tree);
       state.migration_commit.assign(commit.begin(), commit.end());
+      // The group is frozen, so nothing takes a seq before the fan-out: the
+      // migration commit gets last_seq + 1 here, and the importer gives it
+      // the same (docs/protocol.md §3.7). After the fan-out, the same
+      // last_seq: the state is signed into content that may be resent.
+      state.last_seq = row->next_seq - 1;
+      Statement fanned(*reader_,
+                       "SELECT seq FROM ds_messages WHERE group_id = ?"
+                       " AND migration_id = ?");
+      BindBlob(fanned, 1, group_id);
+      fanned.bind(2, std::string(migration_id));
+      if (fanned.executeStep()) {
+        state.last_seq = static_cast<uint64_t>(fanned.getColumn(0).getInt64()) - 1;
+      }
       // The current epoch's messages, without any migration fan-out, so that
       // exporting again after a fan-out yields the same bytes.
       Statement q(*reader_,
@@ -622,6 +635,13 @@ Status EmbeddedDs::ImportGroupState(ByteSpan group_state,
     return InvalidArgumentError(
         "GroupState.migration_commit: not a commit for this group and epoch");
   }
+  // Seqs are SQLite integers (int64), and the group goes on numbering.
+  constexpr uint64_t kMaxLastSeq = (uint64_t{1} << 62);
+  if (state.last_seq > kMaxLastSeq) {
+    return InvalidArgumentError("GroupState.last_seq: " +
+                                std::to_string(state.last_seq) +
+                                " is beyond what this DS numbers (2^62)");
+  }
   return writer_->Write([&](SQLite::Database& db) -> Status {
     try {
       if (std::optional<GroupRow> row = LoadGroup(db, state.group_id)) {
@@ -639,7 +659,7 @@ Status EmbeddedDs::ImportGroupState(ByteSpan group_state,
           db,
           "INSERT INTO ds_groups (group_id, cipher_suite, epoch,"
           " tree_epoch, ratchet_tree, group_info, imported_by, next_seq,"
-          " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)");
+          " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       BindBlob(ins, 1, state.group_id);
       ins.bind(2, static_cast<int>(state.cipher_suite));
       ins.bind(3, static_cast<int64_t>(state.epoch + 1));
@@ -647,19 +667,24 @@ Status EmbeddedDs::ImportGroupState(ByteSpan group_state,
       BindBlob(ins, 5, state.ratchet_tree);
       BindBlob(ins, 6, state.group_info);
       ins.bind(7, std::string(migration_id));
-      ins.bind(8, static_cast<int64_t>(now));
+      ins.bind(8, static_cast<int64_t>(state.last_seq + 1));
       ins.bind(9, static_cast<int64_t>(now));
+      ins.bind(10, static_cast<int64_t>(now));
       ins.exec();
-      uint64_t seq = 1;
+      // The source's numbering continues here, so that a member fetching
+      // with the cursor it had at the source misses nothing: the pending
+      // messages keep their seqs (DecodeGroupState checked their order), and
+      // the migration commit takes last_seq + 1, its seq at the source's
+      // fan-out.
       for (const StoredMessage& m : state.pending_messages) {
         auto decoded = mls::DecodeMlsMessage(m.message);
         const mls::ContentType type = decoded.ok()
                                           ? decoded->content_type()
                                           : mls::ContentType::kApplication;
-        AppendMessage(db, state.group_id, seq++, state.epoch, type, m.message,
+        AppendMessage(db, state.group_id, m.seq, state.epoch, type, m.message,
                       "", now);
       }
-      AppendMessage(db, state.group_id, seq, state.epoch,
+      AppendMessage(db, state.group_id, state.last_seq + 1, state.epoch,
                     mls::ContentType::kCommit, state.migration_commit,
                     migration_id, now);
       return Status::Ok();

@@ -9,8 +9,11 @@
 // commit, its GroupInfo and ratchet tree at that epoch, the migration commit
 // itself (so members that missed the source's fan-out get it from the target),
 // and the messages of the current epoch that members may not have fetched
-// yet. Encoded like the protocol messages (TLS presentation language,
-// RFC 9420 §2.1), strictly decoded. Pure functions; thread-safe.
+// yet, and (version 2) the last sequence number the exporting DS assigned, so
+// that the importing DS continues the group's numbering and a member's
+// fetch cursor stays valid across the move (docs/protocol.md §3.7). Encoded
+// like the protocol messages (TLS presentation language, RFC 9420 §2.1),
+// strictly decoded. Pure functions; thread-safe.
 #ifndef MIMI_PORTABILITY_GROUP_STATE_H_
 #define MIMI_PORTABILITY_GROUP_STATE_H_
 
@@ -22,7 +25,8 @@
 
 namespace mimi {
 
-inline constexpr uint16_t kGroupStateVersion = 1;
+// What this project writes; DecodeGroupState also reads version 1.
+inline constexpr uint16_t kGroupStateVersion = 2;
 
 // struct {
 //   uint64 seq;          // order at the exporting DS
@@ -35,7 +39,7 @@ struct StoredMessage {
 };
 
 // struct {
-//   uint16 version = 1;
+//   uint16 version = 2;
 //   uint16 cipher_suite;
 //   opaque group_id<V>;
 //   uint64 epoch;                     // before the migration commit
@@ -43,7 +47,14 @@ struct StoredMessage {
 //   opaque ratchet_tree<V>;           // RFC 9420 ratchet_tree at epoch
 //   opaque migration_commit<V>;       // the tagged commit (MLSMessage)
 //   StoredMessage pending_messages<V>;
+//   uint64 last_seq;                  // version 2 only
 // } GroupState;
+//
+// pending_messages are in strictly increasing seq order, every seq >= 1 and
+// (version 2) <= last_seq: the importer keeps these numbers, then gives the
+// migration commit last_seq + 1, the seq the exporter gives it at fan-out.
+// Version 1 has no last_seq; it decodes with last_seq = the largest pending
+// seq, or 0 without pending messages.
 struct GroupState {
   uint16_t version = kGroupStateVersion;
   uint16_t cipher_suite = 0;
@@ -53,11 +64,15 @@ struct GroupState {
   Bytes ratchet_tree;
   Bytes migration_commit;
   std::vector<StoredMessage> pending_messages;
+  uint64_t last_seq = 0;
   bool operator==(const GroupState&) const = default;
 };
 
+// Writes state.version's layout (1 or 2); kInvalidArgument if the seqs break
+// the rules above (for version 1: if last_seq is not what a reader derives).
 Result<Bytes> Encode(const GroupState& state);
-// Strict; an unknown version is kUnsupported.
+// Strict; a version other than 1 or 2 is kUnsupported, seqs out of order or
+// beyond last_seq are kMalformed.
 Result<GroupState> DecodeGroupState(ByteSpan bytes);
 
 }  // namespace mimi

@@ -3,7 +3,13 @@
 //
 //   node tests/mls/migrate_e2e.mjs --source URL --target URL --ca PEMFILE \
 //        --token TOKEN --suite 1|2 --wire public|private [--json]
-//        [--source-ds URL] [--target-ds URL]
+//        [--source-ds URL] [--target-ds URL] [--history]
+//
+// --history: before step 2, Alice commits once at the source (epoch 2), so
+// that the source has numbered messages of an earlier epoch and the group
+// migrates at epoch 2. Members keep ONE fetch cursor (the last seq they
+// read) wherever the group lives: at the target they continue after it, and
+// must find the migration commit right after it (docs/protocol.md §3.7).
 //
 // --source-ds / --target-ds: where the members reach each side's Delivery
 // Service (the /ds/v1 member API) when it is not the daemon itself, e.g. an
@@ -63,12 +69,14 @@ import { encodeRatchetTree } from "ts-mls/ratchetTree.js";
 
 const USAGE =
   "usage: migrate_e2e.mjs --source URL --target URL --ca PEMFILE --token TOKEN " +
-  "--suite 1|2 --wire public|private [--json] [--source-ds URL] [--target-ds URL]";
-const args = { json: false };
+  "--suite 1|2 --wire public|private [--json] [--source-ds URL] [--target-ds URL] [--history]";
+const args = { json: false, history: false };
 for (let i = 2; i < process.argv.length; ++i) {
   const a = process.argv[i];
   if (a === "--json") {
     args.json = true;
+  } else if (a === "--history") {
+    args.history = true;
   } else if (["--source", "--target", "--ca", "--token", "--suite", "--wire", "--source-ds",
               "--target-ds"].includes(a) &&
              i + 1 < process.argv.length) {
@@ -244,7 +252,7 @@ class Member {
     this.name = name;
     this.kp = keyPackage;
     this.state = null;
-    this.after = new Map();   // DS base URL -> last seq fetched
+    this.cursor = 0;          // last seq fetched, kept across a migration
     this.seen = new Set();    // hex of messages already handled (sent or processed)
     this.received = [];       // decrypted application messages (text)
   }
@@ -265,14 +273,19 @@ class Member {
   }
   // Fetches new messages from dsUrl; returns {status, moved_to} on an error
   // answer, else processes each unseen message in order and returns what it did.
+  // The cursor is the group's, not the DS's: the target continues the
+  // source's numbering, so after a move the member asks for what follows
+  // the last message it read at the source.
   async fetch(dsUrl, groupIdHex) {
-    const after = this.after.get(dsUrl) ?? 0;
+    const after = this.cursor;
     const res = await request(`${dsUrl}/ds/v1/groups/${groupIdHex}/messages?after=${after}`);
     const body = parseJson(res, `${this.name} fetches from ${dsUrl}`);
     if (res.status !== 200) return { status: res.status, error: body.error, moved_to: body.moved_to };
-    const done = { status: 200, applications: [], commits: 0, messages: body.messages.length };
+    const done = { status: 200, applications: [], commits: 0, messages: body.messages.length,
+                   after, seqs: body.messages.map((m) => m.seq) };
     for (const { seq, message } of body.messages) {
-      this.after.set(dsUrl, Math.max(this.after.get(dsUrl) ?? 0, seq));
+      check(seq > this.cursor, `${this.name}: message ${seq} after cursor ${this.cursor} is out of order`);
+      this.cursor = seq;
       if (this.seen.has(message)) continue;
       this.seen.add(message);
       const decoded = decodeMlsMessage(unhex(message), 0);
@@ -289,6 +302,7 @@ class Member {
       } else {
         done.commits += 1;
         done.commitHex = message;
+        done.commitSeq = seq;
       }
     }
     return done;
@@ -364,6 +378,30 @@ async function main() {
         `POST /ds/v1/groups answered ${JSON.stringify(createdJson)}`);
   ok(`group "${fromUtf8(groupId)}" (id ${gid}) at epoch 1 with 3 members lives on ${sourceDomain}`);
 
+  // The epoch the group migrates at, and the one after the migration commit.
+  const migrateEpoch = args.history ? 2n : 1n;
+  const movedEpoch = migrateEpoch + 1n;
+  if (args.history) {
+    step("Alice commits at the source (epoch 2); Bob and Carol process it");
+    const update = await createCommit({ state: alice.state, cipherSuite: impl }, { wireAsPublicMessage: true });
+    const updateBytes = encodeMlsMessage(update.commit);
+    const newInfo = await createGroupInfoWithExternalPub(update.newState, [], impl);
+    const { res } = await postJson(`${sourceDsUrl}/ds/v1/groups/${gid}/commits`, {
+      commit: hex(updateBytes),
+      ratchet_tree: hex(encodeRatchetTree(update.newState.ratchetTree)),
+      group_info: hex(encodeMlsMessage({ version: "mls10", wireformat: "mls_group_info", groupInfo: newInfo })),
+    }, "alice commits");
+    check(res.status === 200, `POST /ds/v1/groups/{id}/commits: ${describe(res)}`);
+    alice.seen.add(hex(updateBytes));
+    alice.state = update.newState;
+    for (const m of [bob, carol]) {
+      const got = await m.fetch(sourceDsUrl, gid);
+      check(got.status === 200 && got.commits === 1, `${m.name} fetches Alice's commit: ${JSON.stringify(got)}`);
+    }
+    for (const m of members) check(m.epoch === 2n, `${m.name} is at epoch ${m.epoch}, expected 2`);
+    ok("all three at epoch 2; the source has numbered a message of epoch 1");
+  }
+
   step("Alice sends a message through the source; Bob and Carol decrypt it");
   const hello = `hello from alice on ${sourceDomain}`;
   await alice.send(sourceDsUrl, gid, hello);
@@ -374,7 +412,13 @@ async function main() {
           `${m.name} decrypted ${JSON.stringify(got.applications)}, expected [${JSON.stringify(hello)}]`);
   }
   let exchanged = 2;
-  ok(`bob and carol read "${hello}"`);
+  {
+    // Alice's cursor moves past her own messages too.
+    const got = await alice.fetch(sourceDsUrl, gid);
+    check(got.status === 200 && got.applications.length === 0 && got.commits === 0,
+          `alice fetches from the source: ${JSON.stringify(got)}`);
+  }
+  ok(`bob and carol read "${hello}"; every member's cursor is at seq ${carol.cursor}`);
 
   step(`Bob asks ${targetDomain} for a migration (POST /mimi-portability/v1/request)`);
   const migrationRequest = concat(opaque(utf8(sourceDomain)), opaque(utf8(targetDomain)), opaque(groupId),
@@ -463,8 +507,8 @@ async function main() {
   check(equal(confGroup, groupId), "MigrationConfirmation names another group");
   ok(`signed by ${sourceDomain}; names ${targetDomain}, this nonce and this group`);
   bob.state = commit.newState;
-  check(bob.epoch === 2n, `Bob is at epoch ${bob.epoch} after merging, expected 2`);
-  ok("Bob merges his commit: epoch 2");
+  check(bob.epoch === movedEpoch, `Bob is at epoch ${bob.epoch} after merging, expected ${movedEpoch}`);
+  ok(`Bob merges his commit: epoch ${movedEpoch}`);
 
   step(`${sourceDomain} finishes: the migration reaches "purged"`);
   {
@@ -495,13 +539,21 @@ async function main() {
           `${m.name} fetches from the source: expected 410 moved, got ${JSON.stringify(moved)}`);
     check(moved.moved_to === targetDomain, `moved_to is ${moved.moved_to}, expected ${targetDomain}`);
     const next = targetByDomain[moved.moved_to];
+    const cursor = m.cursor;
     const got = await m.fetch(next, gid);
     check(got.status === 200, `${m.name} fetches from the target: ${JSON.stringify(got)}`);
     check(got.commits === 1 && got.commitHex === hex(commitBytes),
-          `${m.name} found ${got.commits} commits on the target, expected Bob's migration commit`);
+          `${m.name} found ${got.commits} commits on the target after its source cursor ${cursor}` +
+          ` (seqs ${JSON.stringify(got.seqs)}), expected Bob's migration commit`);
+    check(got.commitSeq === cursor + 1,
+          `${m.name}: the migration commit is seq ${got.commitSeq} at the target, expected ${cursor + 1}` +
+          " (right after the member's source cursor)");
     check(got.applications.length === 0, `${m.name} found unexpected messages ${JSON.stringify(got.applications)}`);
-    check(m.epoch === 2n, `${m.name} is at epoch ${m.epoch}, expected 2`);
-    ok(`${m.name}: 410 moved_to ${moved.moved_to}; processed Bob's commit from the target: epoch 2`);
+    check(m.epoch === movedEpoch, `${m.name} is at epoch ${m.epoch}, expected ${movedEpoch}`);
+    summary.source_cursor = cursor;
+    summary.commit_seq_at_target = got.commitSeq;
+    ok(`${m.name}: 410 moved_to ${moved.moved_to}; from its cursor ${cursor} the target's next message ` +
+       `is Bob's commit (seq ${got.commitSeq}): epoch ${movedEpoch}`);
   }
   {
     // Bob reads the target's log too: only what he already knows is there.
@@ -511,12 +563,14 @@ async function main() {
     const info = await request(`${targetDsUrl}/ds/v1/groups/${gid}`);
     check(info.status === 200, `target group: ${describe(info)}`);
     const g = parseJson(info, "target group");
-    check(g.epoch === 2, `the target holds the group at epoch ${g.epoch}, expected 2`);
-    ok(`the target holds the group at epoch 2: ${g.last_seq - 1} message(s) carried over, then the commit`);
+    check(g.epoch === Number(movedEpoch), `the target holds the group at epoch ${g.epoch}, expected ${movedEpoch}`);
+    check(g.last_seq === summary.commit_seq_at_target,
+          `the target's last_seq is ${g.last_seq}, expected the commit's ${summary.commit_seq_at_target}`);
+    ok(`the target holds the group at epoch ${movedEpoch}; the commit is its last message, seq ${g.last_seq}`);
   }
   const epochs = members.map((m) => m.state.groupContext);
-  check(epochs.every((ctx) => equal(ctx.treeHash, epochs[0].treeHash) && ctx.epoch === 2n),
-        "the members disagree on the epoch 2 tree");
+  check(epochs.every((ctx) => equal(ctx.treeHash, epochs[0].treeHash) && ctx.epoch === movedEpoch),
+        `the members disagree on the epoch ${movedEpoch} tree`);
 
   step("all three talk through the target");
   const lines = {};
@@ -548,12 +602,12 @@ async function main() {
   }
 
   summary.ok = true;
-  summary.epoch = 2;
+  summary.epoch = Number(movedEpoch);
   summary.messages_exchanged = exchanged;
   summary.commit_bytes = commitBytes.length;
   summary.elapsed_ms = Date.now() - started;
   log(`\nPASS: group "${fromUtf8(groupId)}" moved ${sourceDomain} -> ${targetDomain}; ` +
-      `epoch 2, ${exchanged} messages decrypted, ${summary.elapsed_ms} ms`);
+      `epoch ${movedEpoch}, ${exchanged} messages decrypted, ${summary.elapsed_ms} ms`);
 }
 
 const started = Date.now();

@@ -51,7 +51,8 @@ from urllib.parse import parse_qs, urlsplit
 SIGNATURE_HEADER = "MIMI-Hook-Signature"
 MAX_SKEW_MS = 5 * 60 * 1000
 MAX_BODY = 64 << 20
-GROUP_STATE_VERSION = 1
+GROUP_STATE_VERSION = 2  # writes 2, reads 1 and 2
+MAX_LAST_SEQ = 1 << 62
 
 CT_APPLICATION, CT_PROPOSAL, CT_COMMIT = 1, 2, 3
 
@@ -133,23 +134,38 @@ def encode_group_state(s):
     return (GROUP_STATE_VERSION.to_bytes(2, "big") + s["cipher_suite"].to_bytes(2, "big")
             + enc_opaque(s["group_id"]) + s["epoch"].to_bytes(8, "big")
             + enc_opaque(s["group_info"]) + enc_opaque(s["ratchet_tree"])
-            + enc_opaque(s["migration_commit"]) + enc_opaque(items))
+            + enc_opaque(s["migration_commit"]) + enc_opaque(items)
+            + s["last_seq"].to_bytes(8, "big"))
 
 
 def decode_group_state(data):
     r = Reader(data, "GroupState")
     version = r.uint(2, "version")
-    if version != GROUP_STATE_VERSION:
-        raise DsError(422, "unsupported", f"GroupState.version: {version} (this DS reads version 1)")
+    if version not in (1, 2):
+        raise DsError(422, "unsupported",
+                      f"GroupState.version: {version} (this DS reads versions 1 and 2)")
     s = {"cipher_suite": r.uint(2, "cipher_suite"), "group_id": r.opaque("group_id"),
          "epoch": r.uint(8, "epoch"), "group_info": r.opaque("group_info"),
          "ratchet_tree": r.opaque("ratchet_tree"),
          "migration_commit": r.opaque("migration_commit")}
     items = r.sub("pending_messages")
+    last_seq = r.uint(8, "last_seq") if version == 2 else None
     r.expect_end()
     s["pending_messages"] = []
     while not items.empty():
         s["pending_messages"].append((items.uint(8, "seq"), items.opaque("message")))
+    # The importer keeps the seqs: they must be increasing, from 1, and
+    # (version 2) not beyond last_seq; version 1 continues after the last.
+    previous = 0
+    for i, (seq, _) in enumerate(s["pending_messages"]):
+        if seq <= previous:
+            raise malformed(f"GroupState.pending_messages[{i}].seq: {seq} is not above {previous}")
+        previous = seq
+    if last_seq is None:
+        last_seq = previous
+    elif previous > last_seq:
+        raise malformed(f"GroupState.last_seq: {last_seq} is below the pending message seq {previous}")
+    s["last_seq"] = last_seq
     return s
 
 
@@ -447,7 +463,14 @@ def hook_export(db, body):
                          (gid, g["epoch"])).fetchall()
     state = {"cipher_suite": g["cipher_suite"], "group_id": gid, "epoch": g["epoch"],
              "group_info": g["group_info"], "ratchet_tree": g["ratchet_tree"],
-             "migration_commit": commit, "pending_messages": pending}
+             "migration_commit": commit, "pending_messages": pending,
+             # Frozen: the fan-out gives the commit last_seq + 1, as the importer
+             # does; after the fan-out the same value (the export must not change).
+             "last_seq": g["next_seq"] - 1}
+    fanned = db.execute("SELECT seq FROM messages WHERE group_id = ? AND migration_id = ?",
+                        (gid, mid)).fetchone()
+    if fanned is not None:
+        state["last_seq"] = fanned[0] - 1
     return {"group_state": encode_group_state(state).hex()}
 
 
@@ -459,6 +482,9 @@ def hook_import(db, body):
     if ctype != CT_COMMIT or gid != s["group_id"] or epoch != s["epoch"]:
         raise DsError(422, "invalid-argument",
                       "GroupState.migration_commit: not a commit for this group and epoch")
+    if s["last_seq"] > MAX_LAST_SEQ:
+        raise DsError(422, "invalid-argument",
+                      f"GroupState.last_seq: {s['last_seq']} is beyond what this DS numbers (2^62)")
     g = _group(db, s["group_id"])
     if g is not None:
         if g["imported_by"] == mid:
@@ -466,18 +492,18 @@ def hook_import(db, body):
         raise DsError(409, "group-exists", f"group {s['group_id'].hex()} already lives here")
     # A group coming back to a DS it once left lives here again.
     db.execute("DELETE FROM tombstones WHERE group_id = ?", (s["group_id"],))
-    db.execute("INSERT INTO groups VALUES (?, ?, ?, ?, ?, ?, NULL, ?, 1)",
+    db.execute("INSERT INTO groups VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
                (s["group_id"], s["cipher_suite"], s["epoch"] + 1, s["epoch"],
-                s["ratchet_tree"], s["group_info"], mid))
-    seq = 1
-    for _, message in s["pending_messages"]:
+                s["ratchet_tree"], s["group_info"], mid, s["last_seq"] + 1))
+    # The source's numbering continues: members keep their cursors.
+    for seq, message in s["pending_messages"]:
         try:
             ctype = mls_header(message)[2]
         except DsError:
             ctype = CT_APPLICATION
         append(db, s["group_id"], seq, s["epoch"], ctype, message, None)
-        seq += 1
-    append(db, s["group_id"], seq, s["epoch"], CT_COMMIT, s["migration_commit"], mid)
+    append(db, s["group_id"], s["last_seq"] + 1, s["epoch"], CT_COMMIT,
+           s["migration_commit"], mid)
     return {}
 
 

@@ -73,19 +73,6 @@ Result<Bytes> ReadInput(const std::string& input) {
   return FromHex(input);
 }
 
-int ExitCodeFor(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kNotFound:
-      return kExitNotFound;
-    case StatusCode::kMalformed:
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kUnsupported:  // e.g. an MLSMessage that is a Welcome
-      return kExitBadInput;
-    default:
-      return kExitInternal;
-  }
-}
-
 void Fail(const Status& status) {
   std::cerr << "error: " << status.ToString() << "\n";
   SetExitCode(ExitCodeFor(status));

@@ -17,23 +17,9 @@
 namespace mimi::cli {
 namespace {
 
-int ExitFor(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kNotFound:
-      return kExitNotFound;
-    case StatusCode::kMalformed:
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kUnsupported:
-    case StatusCode::kFailedPrecondition:
-      return kExitBadInput;
-    default:
-      return kExitInternal;
-  }
-}
-
 void Fail(const Status& s) {
   std::cerr << "error: " << s.ToString() << "\n";
-  SetExitCode(ExitFor(s));
+  SetExitCode(ExitCodeFor(s));
 }
 
 nlohmann::json Describe(const keys::DsPublicKey& k) {

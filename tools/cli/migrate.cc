@@ -10,10 +10,11 @@
 //   4. The confirmation is checked against the source's published key for
 //      the suite, and must name the target, the nonce and the group.
 //
-// Every failure is a Status; ExitCodeFor turns it into the exit code of
-// cli/commands.h: refusals the servers answered with 4xx and bad local input
-// are 2, no answer (or 503) is 4, anything that leaves the migration
-// unconfirmed or unverifiable is 1. Single-threaded, like the CLI.
+// Every failure is a Status. A migration that ended badly, was not confirmed
+// in time or whose answers do not verify is exit 1 (IsFailedOutcome); every
+// other failure takes ExitCodeFor's code like in every subcommand: refusals
+// the servers answered with 4xx and bad local input are 2, no answer (or
+// 503) is 4. Single-threaded, like the CLI.
 #include <httplib.h>
 
 #include <cctype>
@@ -78,13 +79,11 @@ struct Outcome {
   Bytes confirmation;  // empty unless confirmed and verified
 };
 
-int ExitCodeFor(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kUnavailable: return kExitUnreachable;
-    case StatusCode::kFailedPrecondition: return kExitFailedState;
-    case StatusCode::kInternal: return kExitInternal;
-    default: return kExitBadInput;
-  }
+// The migration did not end confirmed and verified (exit 1), as opposed to a
+// request that could not be made or was refused.
+bool IsFailedOutcome(const Status& status) {
+  return status.reason() == kMigrationFailed ||
+         status.reason() == kNotConfirmed || status.reason() == kUnverified;
 }
 
 Status Unverified(const std::string& detail) {
@@ -371,7 +370,7 @@ void Print(const MigrateOptions& o, const Outcome& outcome, bool confirmed) {
 
 void Fail(const Status& status) {
   std::cerr << "error: " << status.reason() << ": " << status.detail() << "\n";
-  SetExitCode(ExitCodeFor(status));
+  SetExitCode(IsFailedOutcome(status) ? kExitFailedState : ExitCodeFor(status));
 }
 
 void Run(MigrateOptions o) {
@@ -421,7 +420,7 @@ void Run(MigrateOptions o) {
   if (!s.ok()) {
     // Once the source has taken the init, the migration has an id worth
     // printing even though it did not (yet) end well.
-    if (s.code() == StatusCode::kFailedPrecondition) Print(o, outcome, false);
+    if (IsFailedOutcome(s)) Print(o, outcome, false);
     return Fail(s);
   }
   Print(o, outcome, true);

@@ -35,26 +35,9 @@ struct OpsArgs {
   int interval_ms = 1000;
 };
 
-int ExitFor(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kNotFound:
-      return kExitNotFound;
-    case StatusCode::kMalformed:
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kFailedPrecondition:
-    case StatusCode::kPermissionDenied:
-    case StatusCode::kUnsupported:
-      return kExitBadInput;
-    case StatusCode::kUnavailable:
-      return kExitUnreachable;
-    default:
-      return kExitInternal;
-  }
-}
-
 void Fail(const Status& s) {
   std::cerr << "error: " << s.ToString() << "\n";
-  SetExitCode(ExitFor(s));
+  SetExitCode(ExitCodeFor(s));
 }
 
 // Adds the connection options every operator command shares.
