@@ -273,6 +273,48 @@ TEST_F(EmbeddedDsTest, MigrationBetweenTwoDsInstances) {
   EXPECT_EQ(ds_->ImportGroupState(*back, "m3").code(), StatusCode::kInvalidArgument);
 }
 
+// Right after an import the DS holds the source's GroupInfo, of the epoch
+// before the migration commit: it has no GroupContext of the current epoch
+// to check a PublicMessage's signature with, and relies on the request
+// signature (checked by the routes) until a commit brings a GroupInfo.
+// That commit's GroupInfo is checked all the same, and from then on
+// PublicMessages are verified again.
+TEST_F(EmbeddedDsTest, ImportedGroupChecksFromItsFirstCommitOn) {
+  ASSERT_TRUE(ds_->Freeze(group_id_, 1, "m1").ok());
+  auto exported = ds_->ExportGroupState(group_id_, commit_, "m1");
+  ASSERT_TRUE(exported.ok());
+  std::unique_ptr<EmbeddedDs> target = OpenDs("target.db");
+  ASSERT_TRUE(target->ImportGroupState(*exported, "m1").ok());
+
+  // At epoch 2 the members' tree is next_ (leaves 0 and 1 of keys we hold).
+  const Bytes placeholder_signed = testing::SyntheticPublicCommit(group_id_, 2, 1, {});
+  const Bytes info3 =
+      testing::SyntheticGroupInfo(1, group_id_, 3, next_tree_, 1, next_.keys()[1]);
+  EXPECT_EQ(target->SubmitCommit(group_id_, 1, 2, placeholder_signed, next_tree_,
+                                 testing::SyntheticGroupInfo(1, group_id_, 3, next_tree_, 1,
+                                                             next_.keys()[0]))
+                .status()
+                .reason(),
+            "bad-signature");  // the GroupInfo still has to be its signer's
+  auto accepted = target->SubmitCommit(group_id_, 1, 2, placeholder_signed, next_tree_, info3);
+  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  // Epoch 3: the stored GroupInfo is this epoch's, so signatures count again.
+  EXPECT_EQ(target->SubmitCommit(group_id_, 1, 3, testing::SyntheticPublicCommit(group_id_, 3, 1, {}),
+                                 next_tree_,
+                                 testing::SyntheticGroupInfo(1, group_id_, 4, next_tree_, 1,
+                                                             next_.keys()[1]))
+                .status()
+                .reason(),
+            "bad-signature");
+  const Bytes signed_commit = testing::SyntheticSignedCommit(info3, 1, {}, next_.keys()[1]);
+  EXPECT_TRUE(target
+                  ->SubmitCommit(group_id_, 1, 3, signed_commit, next_tree_,
+                                 testing::SyntheticGroupInfo(1, group_id_, 4, next_tree_, 1,
+                                                             next_.keys()[1]))
+                  .ok());
+  EXPECT_EQ(target->LookupGroup(group_id_)->epoch, 4u);
+}
+
 TEST_F(EmbeddedDsTest, ImportRefusesStateThatDoesNotHoldTogether) {
   std::unique_ptr<EmbeddedDs> target = OpenDs("target.db");
   GroupState s;
