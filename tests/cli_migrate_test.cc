@@ -17,6 +17,7 @@
 #include "mimi_portability/messages.h"
 #include "testing/command.h"
 #include "testing/https_server.h"
+#include "testing/ds_member.h"
 #include "testing/json_shape.h"
 #include "testing/synthetic_mls.h"
 #include "testing/temp_dir.h"
@@ -47,11 +48,14 @@ class CliMigrateTest : public ::testing::TestWithParam<uint16_t> {
       members.push_back({name, keys_.back().public_key().encoded()});
     }
     group_id_ = ToBytes("cli-group-" + std::to_string(suite_));
+    const Bytes tree = testing::SyntheticRatchetTree(suite_, members);
     json create = {
-        {"group_info", ToHex(testing::SyntheticGroupInfo(suite_, group_id_, kEpoch))},
-        {"ratchet_tree", ToHex(testing::SyntheticRatchetTree(suite_, members))}};
-    auto r = daemons_->SourceClient()->Post("/ds/v1/groups", create.dump(),
-                                            "application/json");
+        {"group_info",
+         ToHex(testing::SyntheticGroupInfo(suite_, group_id_, kEpoch, tree, 0, keys_[0]))},
+        {"ratchet_tree", ToHex(tree)}};
+    auto r = daemons_->SourceClient()->Post(
+        "/ds/v1/groups", testing::ClientTokenHeaders(daemons_->source_client_token()),
+        create.dump(), "application/json");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 201) << r->body;
 

@@ -339,5 +339,43 @@ TEST(SecretBytesTest, MoveLeavesSourceEmpty) {
   EXPECT_EQ(b.view(), "secret");
 }
 
+// RFC 9420's own SignWithLabel ("MLS 1.0 " prefix), which a DS uses to check
+// GroupInfo and PublicMessage signatures: the official interop vectors
+// (tests/data/mls-vectors/crypto-basics.json), every suite. EdDSA is
+// deterministic, so signing must reproduce the vector's bytes; ECDSA is not,
+// so our signature must verify instead.
+TEST(MlsLabeledSignatureTest, OfficialVectorsEverySuite) {
+  std::ifstream f(std::string(MIMI_TEST_DATA_DIR) + "/mls-vectors/crypto-basics.json");
+  ASSERT_TRUE(f) << "missing tests/data/mls-vectors/crypto-basics.json";
+  const nlohmann::json doc = nlohmann::json::parse(f);
+  std::set<CipherSuiteId> covered;
+  for (const auto& v : doc["vectors"]) {
+    const CipherSuiteId id = v["cipher_suite"].get<CipherSuiteId>();
+    SCOPED_TRACE("suite " + std::to_string(id));
+    const auto& swl = v["sign_with_label"];
+    const SignatureScheme scheme = LookupCipherSuite(id).value().signature_scheme;
+    const Bytes content = Hex(swl["content"].get<std::string>());
+    const std::string label = swl["label"].get<std::string>();
+    const Bytes signature = Hex(swl["signature"].get<std::string>());
+    auto pub = PublicKey::Parse(scheme, Hex(swl["pub"].get<std::string>()));
+    ASSERT_TRUE(pub.ok()) << pub.status().ToString();
+    EXPECT_TRUE(VerifyWithMlsLabel(*pub, label, content, signature).ok());
+    // The project's own prefix must not accept an MLS signature.
+    EXPECT_EQ(VerifyWithLabel(*pub, label, content, signature).code(),
+              StatusCode::kBadSignature);
+    auto key = SigningKey::FromRawPrivateKey(scheme, Hex(swl["priv"].get<std::string>()));
+    ASSERT_TRUE(key.ok()) << key.status().ToString();
+    EXPECT_EQ(key->public_key(), *pub);
+    auto ours = SignWithMlsLabel(*key, label, content);
+    ASSERT_TRUE(ours.ok());
+    if (IsEdDsa(scheme)) {
+      EXPECT_EQ(ToHex(*ours), ToHex(signature));
+    }
+    EXPECT_TRUE(VerifyWithMlsLabel(*pub, label, content, *ours).ok());
+    covered.insert(id);
+  }
+  EXPECT_EQ(covered.size(), AllCipherSuites().size());
+}
+
 }  // namespace
 }  // namespace mimi::crypto

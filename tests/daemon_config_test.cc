@@ -187,6 +187,17 @@ TEST_F(DsConfigTest, EmbeddedIsTheDefault) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->ds.mode, "embedded");
   EXPECT_EQ(c->ds.timeout_ms, 5000);
+  EXPECT_EQ(c->ds.max_group_id_bytes, 256);
+}
+
+TEST_F(DsConfigTest, MaxGroupIdBytesIsReadAndBounded) {
+  auto c = ParseConfig(Text("max_group_id_bytes = 64\n"), {});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->ds.max_group_id_bytes, 64);
+  for (const char* bad : {"0", "-1", "65536"}) {
+    Status s = ParseError(Text(std::string("max_group_id_bytes = ") + bad + "\n"));
+    EXPECT_EQ(s.detail().rfind("config: ds.max_group_id_bytes:", 0), 0u) << s.detail();
+  }
 }
 
 TEST_F(DsConfigTest, HttpModeIsRead) {

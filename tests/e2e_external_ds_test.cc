@@ -303,7 +303,8 @@ TEST_P(ExternalDsTsMls, MembersMoveTheirGroupThroughTheHooks) {
       " --source https://127.0.0.1:" + std::to_string(d.source_port()) +
       " --target https://127.0.0.1:" + std::to_string(d.target_port()) +
       ds_urls + " --ca " + ShellQuote(d.ca_file()) + " --token " +
-      ShellQuote(d.client_token()) + " --suite " + std::to_string(c.suite) +
+      ShellQuote(d.client_token()) + " --source-token " +
+      ShellQuote(d.source_client_token()) + " --suite " + std::to_string(c.suite) +
       " --wire " + c.wire + " --json 2>" + ShellQuote(log);
   const testing::CommandResult run = RunCommand(command);
   const std::string steps = RunCommand("cat " + ShellQuote(log)).output;
@@ -383,7 +384,9 @@ class ExternalDsFaults : public ::testing::Test {
     json created =
         StandinCall(*s_->source_standin(), "POST", "/ds/v1/groups",
                     {{"group_info",
-                      ToHex(testing::SyntheticGroupInfo(kSuite, gid_, kEpoch))},
+                      ToHex(testing::SyntheticGroupInfo(
+                          kSuite, gid_, kEpoch,
+                          testing::SyntheticRatchetTree(kSuite, members), 0, keys_[0]))},
                      {"ratchet_tree",
                       ToHex(testing::SyntheticRatchetTree(kSuite, members))}},
                     &status);

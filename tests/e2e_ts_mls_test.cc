@@ -58,6 +58,7 @@ DriverRun RunDriver(const TwoDaemons& d, int suite, const std::string& wire,
       " --source https://127.0.0.1:" + std::to_string(d.source_port()) +
       " --target https://127.0.0.1:" + std::to_string(d.target_port()) +
       " --ca " + ShellQuote(d.ca_file()) + " --token " + ShellQuote(token) +
+      " --source-token " + ShellQuote(d.source_client_token()) +
       " --suite " + std::to_string(suite) + " --wire " + wire + extra +
       " --json 2>" +
       ShellQuote(log);

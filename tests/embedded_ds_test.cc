@@ -9,6 +9,8 @@
 #include "mimi_portability/group_state.h"
 #include "mls/ratchet_tree.h"
 #include "store/sqlite_store.h"
+#include "testing/ds_member.h"
+#include "testing/synthetic_mls.h"
 #include "testing/temp_dir.h"
 
 namespace mimi::embedded_ds {
@@ -50,6 +52,11 @@ class EmbeddedDsTest : public ::testing::Test {
     group_id_ = FromHex(manifest_["suites"][0]["group_id"].get<std::string>()).value();
     tree_ = Fixture("ratchet_tree_suite1.hex");
     commit_ = Fixture("commit_public_suite1.hex");
+    // Bob's commit (leaf 1) leads to a tree of members whose keys the test
+    // holds, so that it can sign the GroupInfo of epoch 2.
+    next_ = testing::SyntheticGroup::Make(1, group_id_, 2, 2);
+    next_tree_ = next_.ratchet_tree();
+    next_info_ = next_.group_info();
     ds_ = OpenDs("source.db");
     ASSERT_NE(ds_, nullptr);
     auto created = ds_->CreateGroup(GroupInfoMessage(1), tree_);
@@ -62,6 +69,8 @@ class EmbeddedDsTest : public ::testing::Test {
   testing::TempDir dir_;
   nlohmann::json manifest_;
   Bytes group_id_, tree_, commit_;
+  testing::SyntheticGroup next_;
+  Bytes next_tree_, next_info_;
   std::unique_ptr<EmbeddedDs> ds_;
 };
 
@@ -76,15 +85,16 @@ TEST_F(EmbeddedDsTest, BadInputsChangeNothing) {
   EXPECT_EQ(ds_->CreateGroup(Fixture("group_info_suite2.hex"), tree_).status().code(),
             StatusCode::kInvalidArgument);  // bare: reads as wire format 2
   EXPECT_FALSE(ds_->CreateGroup(GroupInfoMessage(2), Bytes{0x01}).ok());
-  EXPECT_EQ(ds_->SubmitCommit(group_id_, Fixture("application_suite1.hex"), tree_, {})
+  EXPECT_EQ(ds_->SubmitCommit(group_id_, 1, 1, Fixture("application_suite1.hex"), next_tree_,
+                              next_info_)
                 .status()
                 .reason(),
             "not-a-commit");
-  EXPECT_EQ(ds_->SubmitMessage(group_id_, commit_).status().reason(),
+  EXPECT_EQ(ds_->SubmitMessage(group_id_, 1, 1, commit_).status().reason(),
             "commit-needs-tree");
-  EXPECT_EQ(ds_->SubmitCommit(group_id_, commit_, Bytes{0x00}, {}).status().code(),
+  EXPECT_EQ(ds_->SubmitCommit(group_id_, 1, 1, commit_, Bytes{0x00}, next_info_).status().code(),
             StatusCode::kMalformed);
-  EXPECT_EQ(ds_->SubmitMessage(Bytes{1, 2}, Fixture("application_suite1.hex"))
+  EXPECT_EQ(ds_->SubmitMessage(Bytes{1, 2}, 1, 1, Fixture("application_suite1.hex"))
                 .status()
                 .reason(),
             "wrong-group");
@@ -114,14 +124,16 @@ TEST_F(EmbeddedDsTest, TreeCheckAgreesWithTheMlsDecoder) {
   trailing.push_back(0);
   trees.push_back(trailing);
   // The group exists already, and the tree is checked first: a tree that
-  // passes the check meets "group-exists", one that fails its own error.
+  // decodes meets "group-exists" if it is the GroupInfo's, else
+  // "tree-hash-mismatch"; one that does not decode fails with its own error.
   int accepted = 0;
   for (const Bytes& t : trees) {
     auto decoded = mls::DecodeRatchetTree(t);
     const bool want = decoded.ok() && decoded->leaf_count() > 0;
     auto created = ds_->CreateGroup(GroupInfoMessage(1), t);
     ASSERT_FALSE(created.ok());
-    const bool got = created.status().reason() == "group-exists";
+    const bool got = created.status().reason() == "group-exists" ||
+                     created.status().reason() == "tree-hash-mismatch";
     EXPECT_EQ(got, want) << ToHex(t) << ": " << created.status().ToString();
     accepted += got;
   }
@@ -138,15 +150,18 @@ TEST_F(EmbeddedDsTest, TreeCheckAgreesWithTheMlsDecoder) {
 TEST_F(EmbeddedDsTest, CommitAdvancesEpochAndMessagesFanOutInOrder) {
   const Bytes app = Fixture("application_suite1.hex");
   const Bytes proposal = Fixture("proposal_suite1.hex");
-  EXPECT_EQ(*ds_->SubmitMessage(group_id_, app), 1u);
-  EXPECT_EQ(*ds_->SubmitMessage(group_id_, proposal), 2u);
-  EXPECT_EQ(*ds_->SubmitCommit(group_id_, commit_, tree_, {}), 3u);
+  EXPECT_EQ(*ds_->SubmitMessage(group_id_, 1, 1, app), 1u);
+  // ts-mls's signatures verify under the GroupContext of its GroupInfo.
+  EXPECT_EQ(*ds_->SubmitMessage(group_id_, 1, 1, proposal), 2u);
+  EXPECT_EQ(*ds_->SubmitCommit(group_id_, 1, 1, commit_, next_tree_, next_info_), 3u);
   EXPECT_EQ(ds_->LookupGroup(group_id_)->epoch, 2u);
 
   // The same commit again is stale now, and so is an epoch-1 message.
-  auto stale = ds_->SubmitCommit(group_id_, commit_, tree_, {});
+  auto stale = ds_->SubmitCommit(group_id_, 1, 2, commit_, next_tree_, next_info_);
   EXPECT_EQ(stale.status().reason(), "epoch-mismatch");
-  EXPECT_EQ(ds_->SubmitMessage(group_id_, app).status().reason(), "epoch-mismatch");
+  EXPECT_EQ(ds_->SubmitMessage(group_id_, 1, 2, app).status().reason(), "epoch-mismatch");
+  // A member who authenticated at the epoch before is told so.
+  EXPECT_EQ(ds_->SubmitMessage(group_id_, 1, 1, app).status().reason(), "wrong-epoch");
 
   auto all = ds_->FetchMessages(group_id_, 0, 100);
   ASSERT_TRUE(all.ok());
@@ -175,9 +190,11 @@ TEST_F(EmbeddedDsTest, FreezeIsExclusiveIdempotentAndChecksTheEpoch) {
   ASSERT_TRUE(ds_->Freeze(group_id_, 1, "m1").ok());
   EXPECT_TRUE(ds_->Freeze(group_id_, 1, "m1").ok());
   EXPECT_EQ(ds_->Freeze(group_id_, 1, "m2").reason(), "group-frozen");
-  EXPECT_EQ(ds_->SubmitCommit(group_id_, commit_, tree_, {}).status().reason(),
+  EXPECT_EQ(ds_->SubmitCommit(group_id_, 1, 1, commit_, next_tree_, next_info_)
+                .status()
+                .reason(),
             "group-frozen");
-  EXPECT_EQ(ds_->SubmitMessage(group_id_, Fixture("application_suite1.hex"))
+  EXPECT_EQ(ds_->SubmitMessage(group_id_, 1, 1, Fixture("application_suite1.hex"))
                 .status()
                 .reason(),
             "group-frozen");
@@ -189,12 +206,12 @@ TEST_F(EmbeddedDsTest, FreezeIsExclusiveIdempotentAndChecksTheEpoch) {
   EXPECT_TRUE(ds_->LookupGroup(group_id_)->frozen);
   EXPECT_TRUE(ds_->Unfreeze(group_id_, "m1").ok());
   EXPECT_TRUE(ds_->Unfreeze(group_id_, "m1").ok());
-  EXPECT_TRUE(ds_->SubmitCommit(group_id_, commit_, tree_, {}).ok());
+  EXPECT_TRUE(ds_->SubmitCommit(group_id_, 1, 1, commit_, next_tree_, next_info_).ok());
 }
 
 TEST_F(EmbeddedDsTest, MigrationBetweenTwoDsInstances) {
   const Bytes app = Fixture("application_suite1.hex");
-  ASSERT_TRUE(ds_->SubmitMessage(group_id_, app).ok());
+  ASSERT_TRUE(ds_->SubmitMessage(group_id_, 1, 1, app).ok());
   EXPECT_EQ(ds_->ExportGroupState(group_id_, commit_, "m1").status().reason(),
             "not-frozen");
   ASSERT_TRUE(ds_->Freeze(group_id_, 1, "m1").ok());
@@ -262,8 +279,8 @@ TEST_F(EmbeddedDsTest, MigrationBetweenTwoDsInstances) {
 TEST_F(EmbeddedDsTest, TheMigrationCommitHasTheSameSeqOnBothDss) {
   const Bytes app = Fixture("application_suite1.hex");
   const Bytes proposal = Fixture("proposal_suite1.hex");
-  ASSERT_EQ(*ds_->SubmitMessage(group_id_, app), 1u);
-  ASSERT_EQ(*ds_->SubmitMessage(group_id_, proposal), 2u);
+  ASSERT_EQ(*ds_->SubmitMessage(group_id_, 1, 1, app), 1u);
+  ASSERT_EQ(*ds_->SubmitMessage(group_id_, 1, 1, proposal), 2u);
   ASSERT_TRUE(ds_->Freeze(group_id_, 1, "m1").ok());
   auto exported = ds_->ExportGroupState(group_id_, commit_, "m1");
   ASSERT_TRUE(exported.ok()) << exported.status().ToString();
@@ -339,6 +356,48 @@ TEST_F(EmbeddedDsTest, ImportRefusesASeqItCannotContinue) {
   EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(refused.detail().find("GroupState.last_seq"), std::string::npos);
   EXPECT_EQ(*target->CountGroups(), 0u);
+}
+
+// Right after an import the DS holds the source's GroupInfo, of the epoch
+// before the migration commit: it has no GroupContext of the current epoch
+// to check a PublicMessage's signature with, and relies on the request
+// signature (checked by the routes) until a commit brings a GroupInfo.
+// That commit's GroupInfo is checked all the same, and from then on
+// PublicMessages are verified again.
+TEST_F(EmbeddedDsTest, ImportedGroupChecksFromItsFirstCommitOn) {
+  ASSERT_TRUE(ds_->Freeze(group_id_, 1, "m1").ok());
+  auto exported = ds_->ExportGroupState(group_id_, commit_, "m1");
+  ASSERT_TRUE(exported.ok());
+  std::unique_ptr<EmbeddedDs> target = OpenDs("target.db");
+  ASSERT_TRUE(target->ImportGroupState(*exported, "m1").ok());
+
+  // At epoch 2 the members' tree is next_ (leaves 0 and 1 of keys we hold).
+  const Bytes placeholder_signed = testing::SyntheticPublicCommit(group_id_, 2, 1, {});
+  const Bytes info3 =
+      testing::SyntheticGroupInfo(1, group_id_, 3, next_tree_, 1, next_.keys()[1]);
+  EXPECT_EQ(target->SubmitCommit(group_id_, 1, 2, placeholder_signed, next_tree_,
+                                 testing::SyntheticGroupInfo(1, group_id_, 3, next_tree_, 1,
+                                                             next_.keys()[0]))
+                .status()
+                .reason(),
+            "bad-signature");  // the GroupInfo still has to be its signer's
+  auto accepted = target->SubmitCommit(group_id_, 1, 2, placeholder_signed, next_tree_, info3);
+  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  // Epoch 3: the stored GroupInfo is this epoch's, so signatures count again.
+  EXPECT_EQ(target->SubmitCommit(group_id_, 1, 3, testing::SyntheticPublicCommit(group_id_, 3, 1, {}),
+                                 next_tree_,
+                                 testing::SyntheticGroupInfo(1, group_id_, 4, next_tree_, 1,
+                                                             next_.keys()[1]))
+                .status()
+                .reason(),
+            "bad-signature");
+  const Bytes signed_commit = testing::SyntheticSignedCommit(info3, 1, {}, next_.keys()[1]);
+  EXPECT_TRUE(target
+                  ->SubmitCommit(group_id_, 1, 3, signed_commit, next_tree_,
+                                 testing::SyntheticGroupInfo(1, group_id_, 4, next_tree_, 1,
+                                                             next_.keys()[1]))
+                  .ok());
+  EXPECT_EQ(target->LookupGroup(group_id_)->epoch, 4u);
 }
 
 TEST_F(EmbeddedDsTest, ImportRefusesStateThatDoesNotHoldTogether) {

@@ -13,6 +13,7 @@
 #include "keys/ds_key_store.h"
 #include "mimi_portability/messages.h"
 #include "protocol/client_tokens.h"
+#include "testing/ds_member.h"
 #include "testing/synthetic_mls.h"
 #include "testing/two_daemons.h"
 
@@ -100,9 +101,13 @@ class ProtocolTest : public ::testing::TestWithParam<uint16_t> {
       members_.push_back({name, members_key_.back().public_key().encoded()});
     }
     group_id_ = ToBytes("group-" + std::to_string(suite_) + "-abcdefgh");
-    json create = {{"group_info", ToHex(testing::SyntheticGroupInfo(suite_, group_id_, kEpoch))},
-                   {"ratchet_tree", ToHex(testing::SyntheticRatchetTree(suite_, members_))}};
-    auto r = source_->Post("/ds/v1/groups", create.dump(), "application/json");
+    const Bytes tree = testing::SyntheticRatchetTree(suite_, members_);
+    group_info_ =
+        testing::SyntheticGroupInfo(suite_, group_id_, kEpoch, tree, 0, members_key_[0]);
+    json create = {{"group_info", ToHex(group_info_)}, {"ratchet_tree", ToHex(tree)}};
+    auto r = source_->Post("/ds/v1/groups",
+                           testing::ClientTokenHeaders(daemons_->source_client_token()),
+                           create.dump(), "application/json");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 201) << r->body;
   }
@@ -188,6 +193,7 @@ class ProtocolTest : public ::testing::TestWithParam<uint16_t> {
   std::unique_ptr<httplib::Client> source_, target_;
   std::vector<crypto::SigningKey> members_key_;
   std::vector<SyntheticMember> members_;
+  Bytes group_info_;  // of epoch kEpoch, as the source's DS holds it
   Bytes group_id_;
 };
 
@@ -300,6 +306,60 @@ TEST_P(ProtocolTest, OtherDataUnderAUsedNonceIsRefused) {
   EXPECT_EQ(a.error, "nonce-used");
 }
 
+// Issue 14, end to end: a non-member plants a tree of their own at the
+// source's DS, to then sign a MigrationInit as "leaf 0" with the key they
+// planted and move the group. The first step is refused whatever they try,
+// so the second finds the real member's key, and nothing moves.
+TEST_P(ProtocolTest, ANonMemberCannotPlantAKeyAndMoveTheGroup) {
+  const std::string path = "/ds/v1/groups/" + ToHex(group_id_);
+  auto before = daemons_->SourceDs()->Details(group_id_);
+  ASSERT_TRUE(before.ok());
+  auto key_before = daemons_->SourceDs()->MemberSignatureKey(group_id_, 0);
+  ASSERT_TRUE(key_before.ok());
+
+  auto mallory = crypto::SigningKey::Generate(scheme_).value();
+  const Bytes planted = testing::SyntheticRatchetTree(
+      suite_, {{"mallory", mallory.public_key().encoded()}});
+  const std::string body =
+      json{{"commit", ToHex(testing::SyntheticSignedCommit(group_info_, 0, {}, mallory))},
+           {"ratchet_tree", ToHex(planted)},
+           {"group_info", ToHex(testing::SyntheticGroupInfo(suite_, group_id_, kEpoch + 1,
+                                                            planted, 0, mallory))}}
+          .dump();
+  auto bare = source_->Post((path + "/commits").c_str(), body, "application/json");
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->status, 401) << bare->body;
+  auto signed_as_leaf0 = source_->Post(
+      (path + "/commits").c_str(),
+      testing::MemberHeaders(mallory, 0, kEpoch, "POST", path + "/commits", group_id_, body),
+      body, "application/json");
+  ASSERT_TRUE(signed_as_leaf0);
+  EXPECT_EQ(signed_as_leaf0->status, 403) << signed_as_leaf0->body;
+  EXPECT_EQ(json::parse(signed_as_leaf0->body)["error"], "bad-signature");
+
+  auto after = daemons_->SourceDs()->Details(group_id_);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->summary.epoch, before->summary.epoch);
+  EXPECT_EQ(after->tree_epoch, before->tree_epoch);
+  EXPECT_EQ(after->last_seq, before->last_seq);
+  EXPECT_EQ(*daemons_->SourceDs()->MemberSignatureKey(group_id_, 0), *key_before);
+
+  // Step two anyway: a MigrationInit as leaf 0, signed with Mallory's key.
+  MigrationResponse response = GetResponse(Request());
+  MigrationInit init{response, {}};
+  ASSERT_TRUE(crypto::SignMessage(mallory, &init).ok());
+  Answer a = PostInit(MigrationInitRequest{init, 0, TaggedCommit(kEpoch, 0)});
+  EXPECT_EQ(a.status, 403) << a.error << ": " << a.detail;
+  EXPECT_EQ(a.error, "bad-signature");
+  auto still_here = source_->Get((path + "/messages").c_str());
+  ASSERT_TRUE(still_here);
+  EXPECT_EQ(still_here->status, 200);
+  auto group = daemons_->SourceDs()->LookupGroup(group_id_);
+  ASSERT_TRUE(group.ok());
+  EXPECT_FALSE(group->frozen);
+  EXPECT_FALSE(daemons_->TargetDs()->LookupGroup(group_id_).ok());
+}
+
 class RefusalTest : public ProtocolTest {
  public:
   using ProtocolTest::Init;
@@ -359,11 +419,11 @@ TEST_P(ProtocolTest, AnExpiredNonceEndsInAnAcknowledgedAbort) {
   ASSERT_TRUE(group.ok());
   EXPECT_FALSE(group->frozen);
   // Members carry on at the source.
-  EXPECT_TRUE(daemons_->SourceDs()
-                  ->SubmitCommit(group_id_,
-                                 testing::SyntheticPublicCommit(group_id_, kEpoch, 0, {}),
-                                 testing::SyntheticRatchetTree(suite_, members_), {})
-                  .ok());
+  const Bytes tree = testing::SyntheticRatchetTree(suite_, members_);
+  auto carried_on = daemons_->SourceDs()->SubmitCommit(
+      group_id_, 0, kEpoch, testing::SyntheticSignedCommit(group_info_, 0, {}, members_key_[0]),
+      tree, testing::SyntheticGroupInfo(suite_, group_id_, kEpoch + 1, tree, 0, members_key_[0]));
+  EXPECT_TRUE(carried_on.ok()) << carried_on.status().ToString();
 }
 
 class PolicyTest : public ProtocolTest {
@@ -609,13 +669,14 @@ std::vector<Refusal> Refusals() {
                }});
   // Last: it leaves a group at the target, which later requests would meet.
   r.push_back({"group_already_at_target", 409, "group-exists", [](T& t) {
+                 const Bytes tree = testing::SyntheticRatchetTree(
+                     t.suite(), {{"x", t.keys()[0].public_key().encoded()}});
                  EXPECT_TRUE(t.daemons()
                                  ->TargetDs()
                                  ->CreateGroup(testing::SyntheticGroupInfo(
-                                                   t.suite(), t.group_id(), 1),
-                                               testing::SyntheticRatchetTree(
-                                                   t.suite(),
-                                                   {{"x", t.keys()[0].public_key().encoded()}}))
+                                                   t.suite(), t.group_id(), 1, tree, 0,
+                                                   t.keys()[0]),
+                                               tree)
                                  .ok());
                  return Post(t.target(), "/mimi-portability/v1/request",
                              *Encode(t.Request()), t.RequestHeaders());

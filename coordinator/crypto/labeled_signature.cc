@@ -7,7 +7,12 @@
 namespace mimi::crypto {
 
 Result<Bytes> SignContent(std::string_view label, ByteSpan content) {
-  std::string full_label(kLabelPrefix);
+  return SignContentWithPrefix(kLabelPrefix, label, content);
+}
+
+Result<Bytes> SignContentWithPrefix(std::string_view prefix,
+                                    std::string_view label, ByteSpan content) {
+  std::string full_label(prefix);
   full_label += label;
   codec::Writer w;
   w.Reserve(full_label.size() + content.size() + 8);
@@ -25,6 +30,20 @@ Result<Bytes> SignWithLabel(const SigningKey& key, std::string_view label,
 Status VerifyWithLabel(const PublicKey& key, std::string_view label,
                        ByteSpan content, ByteSpan signature) {
   MIMI_ASSIGN_OR_RETURN(Bytes tbs, SignContent(label, content));
+  return key.Verify(tbs, signature);
+}
+
+Result<Bytes> SignWithMlsLabel(const SigningKey& key, std::string_view label,
+                               ByteSpan content) {
+  MIMI_ASSIGN_OR_RETURN(Bytes tbs,
+                        SignContentWithPrefix(kMlsLabelPrefix, label, content));
+  return key.Sign(tbs);
+}
+
+Status VerifyWithMlsLabel(const PublicKey& key, std::string_view label,
+                          ByteSpan content, ByteSpan signature) {
+  MIMI_ASSIGN_OR_RETURN(Bytes tbs,
+                        SignContentWithPrefix(kMlsLabelPrefix, label, content));
   return key.Verify(tbs, signature);
 }
 

@@ -10,6 +10,10 @@
 // prefix keeps a client's MLS signature key from producing anything MLS
 // itself would accept, and vice versa.
 //
+// The *MlsLabel variants use MLS's own prefix "MLS 1.0 ": a DS checks MLS
+// signatures (GroupInfoTBS, FramedContentTBS) with them, never signs one
+// except in tests that play a member.
+//
 // Pure functions; thread-safe.
 #ifndef MIMI_CRYPTO_LABELED_SIGNATURE_H_
 #define MIMI_CRYPTO_LABELED_SIGNATURE_H_
@@ -24,15 +28,25 @@
 namespace mimi::crypto {
 
 inline constexpr std::string_view kLabelPrefix = "MIMI Portability 1.0 ";
+inline constexpr std::string_view kMlsLabelPrefix = "MLS 1.0 ";
 
 // The serialized SignContent for `label` (without the prefix) and `content`.
 Result<Bytes> SignContent(std::string_view label, ByteSpan content);
+// The same with an explicit prefix (kLabelPrefix or kMlsLabelPrefix).
+Result<Bytes> SignContentWithPrefix(std::string_view prefix,
+                                    std::string_view label, ByteSpan content);
 
 Result<Bytes> SignWithLabel(const SigningKey& key, std::string_view label,
                             ByteSpan content);
 // OK, or kBadSignature when `signature` does not verify.
 Status VerifyWithLabel(const PublicKey& key, std::string_view label,
                        ByteSpan content, ByteSpan signature);
+
+// RFC 9420's own SignWithLabel / VerifyWithLabel ("MLS 1.0 " + label).
+Result<Bytes> SignWithMlsLabel(const SigningKey& key, std::string_view label,
+                               ByteSpan content);
+Status VerifyWithMlsLabel(const PublicKey& key, std::string_view label,
+                          ByteSpan content, ByteSpan signature);
 
 }  // namespace mimi::crypto
 

@@ -194,12 +194,15 @@ Status ApplyFile(const toml::table& root, Config* c) {
 
   if (const toml::table* d = SubTable(root, "ds", &status)) {
     MIMI_RETURN_IF_ERROR(CheckKnownKeys(
-        *d, "ds", {"mode", "base_url", "secret_file", "timeout_ms", "ca"}));
+        *d, "ds", {"mode", "base_url", "secret_file", "timeout_ms", "ca",
+                   "max_group_id_bytes"}));
     MIMI_RETURN_IF_ERROR(Read(*d, "ds", "mode", &c->ds.mode));
     MIMI_RETURN_IF_ERROR(Read(*d, "ds", "base_url", &c->ds.base_url));
     MIMI_RETURN_IF_ERROR(Read(*d, "ds", "secret_file", &c->ds.secret_file));
     MIMI_RETURN_IF_ERROR(Read(*d, "ds", "timeout_ms", &c->ds.timeout_ms));
     MIMI_RETURN_IF_ERROR(Read(*d, "ds", "ca", &c->ds.ca_file));
+    MIMI_RETURN_IF_ERROR(
+        Read(*d, "ds", "max_group_id_bytes", &c->ds.max_group_id_bytes));
   }
   return status;
 }
@@ -218,6 +221,9 @@ bool LoopbackHost(std::string_view authority) {
 
 // The hooks carry group state; in the clear they may only cross loopback.
 Status ValidateDs(const DsConfig& ds) {
+  if (ds.max_group_id_bytes < 1 || ds.max_group_id_bytes > 65'535) {
+    return SettingError("ds.max_group_id_bytes", "must be between 1 and 65535");
+  }
   if (ds.mode == "embedded") return Status::Ok();
   if (ds.mode != "http") return SettingError("ds.mode", "must be \"embedded\" or \"http\"");
   if (ds.base_url.empty()) return SettingError("ds.base_url", "is required in http mode");

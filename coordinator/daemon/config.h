@@ -83,6 +83,8 @@ struct DsConfig {
   int64_t timeout_ms = 5000;  // per hook call
   // https: CA bundle that verifies the DS; empty = the system's store.
   std::string ca_file;
+  // embedded mode: the longest group id POST /ds/v1/groups accepts.
+  int64_t max_group_id_bytes = 256;
 };
 
 struct Config {

@@ -154,6 +154,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
     ds = p->external_ds.get();
   } else {
     MIMI_ASSIGN_OR_RETURN(p->ds, embedded_ds::EmbeddedDs::Open(p->writer, clock));
+    p->ds->SetMaxGroupIdBytes(static_cast<size_t>(config.ds.max_group_id_bytes));
     ds = p->ds.get();
   }
   MIMI_ASSIGN_OR_RETURN(
@@ -272,7 +273,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   });
   RegisterProtocolRoutes(pub, p->ctx, *p->source, *p->target, {});
   // Members of an external DS talk to that DS, not to us.
-  if (p->ds) RegisterDsRoutes(pub, *p->ds);
+  if (p->ds) RegisterDsRoutes(pub, *p->ds, p->client_tokens.get());
 
   if (config.admin_enabled) {
     HttpServerOptions ao;

@@ -4,13 +4,66 @@
 #include <string>
 #include <utility>
 
+#include "embedded_ds/member_request.h"
+
 namespace mimi::daemon {
 namespace {
 
 using nlohmann::json;
 
 constexpr int kMaxFetch = 1000;
-constexpr char kGroupPattern[] = "([0-9a-f]{2,510})";
+// Any length: ids over ds.max_group_id_bytes cannot exist here, so they end
+// as unknown-group like any other.
+constexpr char kGroupPattern[] = "([0-9a-f]+)";
+
+using embedded_ds::MemberRequest;
+
+Status Unauthenticated(const std::string& detail) {
+  return Status(StatusCode::kPermissionDenied, "unauthenticated", detail);
+}
+
+bool HasMemberHeaders(const httplib::Request& req) {
+  return req.has_header(embedded_ds::kSenderHeader) ||
+         req.has_header(embedded_ds::kEpochHeader) ||
+         req.has_header(embedded_ds::kSignatureHeader);
+}
+
+template <typename T>
+bool ParseDecimal(const std::string& v, T* out) {
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
+  return !v.empty() && ec == std::errc() && ptr == v.data() + v.size();
+}
+
+// The member request the three headers claim; 401 unauthenticated when one
+// is missing or does not parse.
+Result<MemberRequest> MemberHeaders(const httplib::Request& req, ByteSpan group_id) {
+  MemberRequest m;
+  for (const char* h : {embedded_ds::kSenderHeader, embedded_ds::kEpochHeader,
+                        embedded_ds::kSignatureHeader}) {
+    if (!req.has_header(h)) {
+      return Unauthenticated(std::string("member requests need the headers ") +
+                             embedded_ds::kSenderHeader + ", " + embedded_ds::kEpochHeader +
+                             " and " + embedded_ds::kSignatureHeader + " (" + h +
+                             " is missing)");
+    }
+  }
+  if (!ParseDecimal(req.get_header_value(embedded_ds::kSenderHeader), &m.sender)) {
+    return Unauthenticated(std::string(embedded_ds::kSenderHeader) + ": not a leaf index");
+  }
+  if (!ParseDecimal(req.get_header_value(embedded_ds::kEpochHeader), &m.epoch)) {
+    return Unauthenticated(std::string(embedded_ds::kEpochHeader) + ": not an epoch");
+  }
+  auto sig = FromHex(req.get_header_value(embedded_ds::kSignatureHeader));
+  if (!sig.ok() || sig->empty()) {
+    return Unauthenticated(std::string(embedded_ds::kSignatureHeader) + ": not hex");
+  }
+  m.signature = std::move(sig).value();
+  m.method = req.method;
+  m.path = req.path;
+  m.group_id.assign(group_id.begin(), group_id.end());
+  m.body = req.body;
+  return m;
+}
 
 Result<json> ParseBody(const httplib::Request& req) {
   json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
@@ -83,9 +136,23 @@ void Route(HttpServer& server, DsRouteIndex index, HttpServer::Handler handler) 
 
 }  // namespace
 
-void RegisterDsRoutes(HttpServer& server, embedded_ds::EmbeddedDs& ds) {
-  Route(server, kDsCreateGroup, [&ds](const httplib::Request& req,
-                                      httplib::Response& res) {
+void RegisterDsRoutes(HttpServer& server, embedded_ds::EmbeddedDs& ds,
+                      protocol::ClientTokens* client_tokens) {
+  Route(server, kDsCreateGroup, [&ds, client_tokens](const httplib::Request& req,
+                                                     httplib::Response& res) {
+    // Creating groups is for this DS's own clients: anyone else could squat
+    // the id of a group on its way here.
+    if (!req.has_header("Authorization")) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return ReplyError(res, Unauthenticated(
+                                 "creating a group needs Authorization: Bearer "
+                                 "<client token> (mimi-portctl tokens issue NAME)"));
+    }
+    if (client_tokens == nullptr ||
+        !client_tokens->Check(req.get_header_value("Authorization")).ok()) {
+      return ReplyError(res, Status(StatusCode::kPermissionDenied, "bad-token",
+                                    "the bearer token is not a client token of this DS"));
+    }
     auto body = ParseBody(req);
     if (!body.ok()) return ReplyError(res, body.status());
     auto info = HexField(*body, "group_info", true);
@@ -105,30 +172,45 @@ void RegisterDsRoutes(HttpServer& server, embedded_ds::EmbeddedDs& ds) {
   Route(server, kDsGetGroup, [&ds](const httplib::Request& req,
                                    httplib::Response& res) {
     const Bytes gid = GroupIdFrom(req);
+    // The migration id is the nonce that opens the migration's status
+    // endpoint: members only.
+    bool member = false;
+    if (HasMemberHeaders(req)) {
+      auto m = MemberHeaders(req, gid);
+      if (!m.ok()) return ReplyError(res, m.status());
+      if (Status s = ds.AuthenticateMember(*m); !s.ok()) {
+        return ReplyDsError(res, ds, gid, s);
+      }
+      member = true;
+    }
     auto d = ds.Details(gid);
     if (!d.ok()) return ReplyDsError(res, ds, gid, d.status());
-    ReplyJson(res, 200, {{"group_id", ToHex(gid)},
-                         {"epoch", d->summary.epoch},
-                         {"cipher_suite", d->summary.ciphersuite},
-                         {"frozen", d->summary.frozen},
-                         {"migration_id", d->summary.migration_id},
-                         {"tree_epoch", d->tree_epoch},
-                         {"members", d->member_count},
-                         {"last_seq", d->last_seq}});
+    json out = {{"group_id", ToHex(gid)},
+                {"epoch", d->summary.epoch},
+                {"cipher_suite", d->summary.ciphersuite},
+                {"frozen", d->summary.frozen},
+                {"tree_epoch", d->tree_epoch},
+                {"members", d->member_count},
+                {"last_seq", d->last_seq}};
+    if (member) out["migration_id"] = d->summary.migration_id;
+    ReplyJson(res, 200, out);
   });
 
   Route(server, kDsPostCommit, [&ds](const httplib::Request& req,
                                      httplib::Response& res) {
     const Bytes gid = GroupIdFrom(req);
+    auto m = MemberHeaders(req, gid);
+    if (!m.ok()) return ReplyError(res, m.status());
+    if (Status s = ds.AuthenticateMember(*m); !s.ok()) return ReplyDsError(res, ds, gid, s);
     auto body = ParseBody(req);
     if (!body.ok()) return ReplyError(res, body.status());
     auto commit = HexField(*body, "commit", true);
     auto tree = HexField(*body, "ratchet_tree", true);
-    auto info = HexField(*body, "group_info", false);
+    auto info = HexField(*body, "group_info", true);
     for (const auto* r : {&commit, &tree, &info}) {
       if (!r->ok()) return ReplyError(res, r->status());
     }
-    auto seq = ds.SubmitCommit(gid, *commit, *tree, *info);
+    auto seq = ds.SubmitCommit(gid, m->sender, m->epoch, *commit, *tree, *info);
     if (!seq.ok()) return ReplyDsError(res, ds, gid, seq.status());
     auto summary = ds.LookupGroup(gid);
     ReplyJson(res, 200, {{"seq", *seq}, {"epoch", summary.ok() ? summary->epoch : 0}});
@@ -137,11 +219,14 @@ void RegisterDsRoutes(HttpServer& server, embedded_ds::EmbeddedDs& ds) {
   Route(server, kDsPostMessage, [&ds](const httplib::Request& req,
                                       httplib::Response& res) {
     const Bytes gid = GroupIdFrom(req);
+    auto m = MemberHeaders(req, gid);
+    if (!m.ok()) return ReplyError(res, m.status());
+    if (Status s = ds.AuthenticateMember(*m); !s.ok()) return ReplyDsError(res, ds, gid, s);
     auto body = ParseBody(req);
     if (!body.ok()) return ReplyError(res, body.status());
     auto message = HexField(*body, "message", true);
     if (!message.ok()) return ReplyError(res, message.status());
-    auto seq = ds.SubmitMessage(gid, *message);
+    auto seq = ds.SubmitMessage(gid, m->sender, m->epoch, *message);
     if (!seq.ok()) return ReplyDsError(res, ds, gid, seq.status());
     ReplyJson(res, 200, {{"seq", *seq}});
   });

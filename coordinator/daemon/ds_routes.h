@@ -1,11 +1,17 @@
 // The embedded DS's member-facing HTTP API under /ds/v1/ (JSON, byte
-// strings as lowercase hex), documented in docs/ds-interface.md:
+// strings as lowercase hex), documented in docs/ds-api.md:
 //
-//   POST /ds/v1/groups                      {"group_info", "ratchet_tree"}
-//   GET  /ds/v1/groups/{group_id}
-//   POST /ds/v1/groups/{group_id}/commits   {"commit", "ratchet_tree", ["group_info"]}
-//   POST /ds/v1/groups/{group_id}/messages  {"message"}
+//   POST /ds/v1/groups                      {"group_info", "ratchet_tree"}   [token]
+//   GET  /ds/v1/groups/{group_id}                                            [member]
+//   POST /ds/v1/groups/{group_id}/commits   {"commit", "ratchet_tree", "group_info"}
+//                                                                            [member]
+//   POST /ds/v1/groups/{group_id}/messages  {"message"}                      [member]
 //   GET  /ds/v1/groups/{group_id}/messages?after=SEQ&limit=N
+//
+// [token]: Authorization: Bearer <client token> (the target's client
+// tokens). [member]: MIMI-Sender / MIMI-Epoch / MIMI-Signature, see
+// docs/protocol.md "Member API authentication" (optional on GET group:
+// without them the answer leaves out migration_id).
 //
 // A group that left answers 410 {"error": "moved", "moved_to": DOMAIN}.
 // Reference: docs/ds-api.md and docs/ds-api.openapi.yaml; kDsRoutes below is
@@ -20,6 +26,7 @@
 
 #include "daemon/http_server.h"
 #include "embedded_ds/embedded_ds.h"
+#include "protocol/client_tokens.h"
 
 namespace mimi::daemon {
 
@@ -46,7 +53,9 @@ inline constexpr DsRoute kDsRoutes[] = {
     {"GET", "/ds/v1/groups/{group_id}/messages"},
 };
 
-void RegisterDsRoutes(HttpServer& server, embedded_ds::EmbeddedDs& ds);
+// `client_tokens` decides who may create groups; null refuses everyone.
+void RegisterDsRoutes(HttpServer& server, embedded_ds::EmbeddedDs& ds,
+                      protocol::ClientTokens* client_tokens);
 
 }  // namespace mimi::daemon
 

@@ -21,6 +21,7 @@ int HttpStatusFor(const Status& status) {
   if (reason == "payload-too-large") return 413;
   if (reason == "wrong-content-type") return 415;
   if (reason == "moved") return 410;
+  if (reason == "unauthenticated") return 401;
   switch (status.code()) {
     case StatusCode::kOk: return 200;
     case StatusCode::kMalformed: return 400;

@@ -11,6 +11,8 @@
 #include "mls/leaf_node.h"
 #include "mls/mls_message.h"
 #include "mls/ratchet_tree.h"
+#include "mls/signature_checks.h"
+#include "mls/tree_hash.h"
 #include "mls/vectors.h"
 #include "store/sqlite_status.h"
 
@@ -57,10 +59,11 @@ Status UnknownGroup(ByteSpan group_id) {
                 "no group " + GroupHex(group_id) + " here");
 }
 
-Status FrozenError(ByteSpan group_id, const std::string& by) {
-  return Status(
-      StatusCode::kFailedPrecondition, "group-frozen",
-      "group " + GroupHex(group_id) + " is frozen by migration " + by);
+// The detail does not name the migration: its id is the nonce that opens
+// the migration's status endpoint, and this refusal goes to anyone.
+Status FrozenError(ByteSpan group_id) {
+  return Status(StatusCode::kFailedPrecondition, "group-frozen",
+                "group " + GroupHex(group_id) + " is frozen by a migration");
 }
 
 Status NotFrozenError(ByteSpan group_id, std::string_view migration_id) {
@@ -241,6 +244,61 @@ Status CheckTree(ByteSpan tree) {
   });
 }
 
+// The signature key of the member at `leaf`; 403 not-a-member if that leaf
+// is blank or beyond the tree. `tree` was checked when it came in.
+Result<Bytes> LeafSignatureKey(ByteSpan tree, uint32_t leaf, std::string_view whose) {
+  std::optional<Bytes> key;
+  MIMI_RETURN_IF_ERROR(WalkRatchetTree(
+      tree, [&key, leaf](uint32_t index, const mls::LeafNode& node, bool* stop) {
+        if (index == leaf) key = node.signature_key;
+        *stop = index >= leaf;
+        return Status::Ok();
+      }));
+  if (!key) {
+    return Status(StatusCode::kPermissionDenied, "not-a-member",
+                  std::string(whose) + ": leaf " + std::to_string(leaf) +
+                      " is not a member of the group");
+  }
+  return *std::move(key);
+}
+
+Status BadGroupInfo(const std::string& detail) {
+  return Status(StatusCode::kInvalidArgument, "bad-group-info", detail);
+}
+
+Status WrongEpoch(uint64_t claimed, uint64_t current) {
+  return Status(StatusCode::kFailedPrecondition, "wrong-epoch",
+                "MIMI-Epoch is " + std::to_string(claimed) + ", the group is at epoch " +
+                    std::to_string(current));
+}
+
+// A GroupInfo handed in with `tree` (at create, or for the epoch a commit
+// starts): it names this tree (tree_hash), and a member of this tree signed
+// it. The caller checks group id, suite and epoch against its own state.
+Result<mls::GroupInfo> CheckGroupInfo(ByteSpan group_info_message, ByteSpan tree) {
+  auto info = mls::DecodeGroupInfoMessage(group_info_message);
+  if (!info.ok()) return BadGroupInfo(info.status().detail());
+  const mls::GroupContext& ctx = info->group_context;
+  auto hash = mls::RatchetTreeHash(ctx.cipher_suite, tree);
+  if (!hash.ok()) {
+    return Status(hash.status().code(), hash.status().detail());
+  }
+  if (*hash != ctx.tree_hash) {
+    return Status(StatusCode::kInvalidArgument, "tree-hash-mismatch",
+                  "GroupInfo.group_context.tree_hash " + ToHex(ctx.tree_hash) +
+                      " is not the tree hash of ratchet_tree (" + ToHex(*hash) + ")");
+  }
+  auto key = LeafSignatureKey(tree, info->signer, "GroupInfo.signer");
+  if (!key.ok()) {
+    return Status(StatusCode::kBadSignature, "bad-signature", key.status().detail());
+  }
+  Status verified = mls::VerifyGroupInfoSignature(*info, *key);
+  if (!verified.ok()) {
+    return Status(StatusCode::kBadSignature, "bad-signature", verified.detail());
+  }
+  return info;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<EmbeddedDs>> EmbeddedDs::Open(const std::string& db_path,
@@ -284,12 +342,24 @@ EmbeddedDs::EmbeddedDs(std::shared_ptr<store::SqliteWriter> writer,
                        const Clock& clock)
     : writer_(std::move(writer)), reader_(std::move(reader)), clock_(clock) {}
 
+void EmbeddedDs::SetMaxGroupIdBytes(size_t n) {
+  max_group_id_bytes_.store(n, std::memory_order_relaxed);
+}
+
 Result<GroupSummary> EmbeddedDs::CreateGroup(ByteSpan group_info_message,
                                              ByteSpan ratchet_tree) {
   MIMI_ASSIGN_OR_RETURN(mls::GroupInfo info,
                         mls::DecodeGroupInfoMessage(group_info_message));
-  MIMI_RETURN_IF_ERROR(CheckTree(ratchet_tree));
   const mls::GroupContext& ctx = info.group_context;
+  const size_t max_id = max_group_id_bytes_.load(std::memory_order_relaxed);
+  if (ctx.group_id.size() > max_id) {
+    return Status(StatusCode::kInvalidArgument, "group-id-too-long",
+                  "the group id has " + std::to_string(ctx.group_id.size()) +
+                      " bytes; this DS takes at most " + std::to_string(max_id));
+  }
+  // The stored GroupInfo is what the next commit's signature is checked
+  // against, so it must be this tree's and signed by one of its members.
+  MIMI_RETURN_IF_ERROR(CheckGroupInfo(group_info_message, ratchet_tree).status());
   return writer_->Write([&](SQLite::Database& db) -> Result<GroupSummary> {
     try {
       if (auto t = LoadTombstone(db, ctx.group_id)) return MovedError(*t);
@@ -323,7 +393,68 @@ Result<GroupSummary> EmbeddedDs::CreateGroup(ByteSpan group_info_message,
   });
 }
 
-Result<uint64_t> EmbeddedDs::SubmitCommit(ByteSpan group_id, ByteSpan commit,
+Status EmbeddedDs::AuthenticateMember(const MemberRequest& req) {
+  MIMI_ASSIGN_OR_RETURN(CurrentGroup g, ReadCurrent(req.group_id));
+  if (req.epoch != g.epoch) return WrongEpoch(req.epoch, g.epoch);
+  MIMI_ASSIGN_OR_RETURN(Bytes key, LeafSignatureKey(g.ratchet_tree, req.sender,
+                                                    kSenderHeader));
+  return VerifyMemberRequest(g.cipher_suite, key, req);
+}
+
+Result<EmbeddedDs::CurrentGroup> EmbeddedDs::ReadCurrent(ByteSpan group_id) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  try {
+    ReadSnapshot snapshot(*reader_);
+    if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
+    std::optional<GroupRow> row = LoadGroup(*reader_, group_id, Blobs::kAll);
+    if (!row) return UnknownGroup(group_id);
+    CurrentGroup g;
+    g.cipher_suite = row->cipher_suite;
+    g.epoch = row->epoch;
+    g.tree_epoch = row->tree_epoch;
+    g.frozen = !row->frozen_by.empty();
+    g.ratchet_tree = std::move(row->ratchet_tree);
+    g.group_info = std::move(row->group_info);
+    return g;
+  } catch (...) {
+    return store::StatusFromCurrentException("embedded DS: read group");
+  }
+}
+
+Status EmbeddedDs::CheckMemberMessage(ByteSpan group_id, const CurrentGroup& g,
+                                      uint32_t sender, const mls::MlsMessage& msg) {
+  if (!msg.public_message) return Status::Ok();  // sealed: framing is all a DS sees
+  const mls::PublicMessage& pm = *msg.public_message;
+  if (pm.sender.type != mls::SenderType::kMember || pm.sender.index != sender) {
+    return Status(StatusCode::kPermissionDenied, "sender-mismatch",
+                  "the PublicMessage is from " +
+                      std::string(mls::SenderTypeName(pm.sender.type)) + " " +
+                      std::to_string(pm.sender.index) + ", not from MIMI-Sender " +
+                      std::to_string(sender));
+  }
+  // FramedContentTBS covers the GroupContext of the current epoch, which the
+  // DS has when the GroupInfo it holds is of this epoch (always, except
+  // right after an import: the source's GroupInfo is of the epoch before the
+  // migration commit). Without it the request signature is all there is.
+  auto stored = mls::DecodeGroupInfoMessage(g.group_info);
+  if (!stored.ok() || stored->group_context.epoch != g.epoch ||
+      g.tree_epoch != g.epoch ||
+      !std::equal(group_id.begin(), group_id.end(),
+                  stored->group_context.group_id.begin(),
+                  stored->group_context.group_id.end())) {
+    return Status::Ok();
+  }
+  MIMI_ASSIGN_OR_RETURN(Bytes key, LeafSignatureKey(g.ratchet_tree, sender, "sender"));
+  Status verified = mls::VerifyPublicMessageSignature(
+      g.cipher_suite, pm, stored->group_context_bytes, key);
+  if (!verified.ok()) {
+    return Status(StatusCode::kBadSignature, "bad-signature", verified.detail());
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> EmbeddedDs::SubmitCommit(ByteSpan group_id, uint32_t sender,
+                                          uint64_t epoch, ByteSpan commit,
                                           ByteSpan new_ratchet_tree,
                                           ByteSpan new_group_info) {
   MIMI_ASSIGN_OR_RETURN(mls::MlsMessage msg, mls::DecodeMlsMessage(commit));
@@ -337,18 +468,33 @@ Result<uint64_t> EmbeddedDs::SubmitCommit(ByteSpan group_id, ByteSpan commit,
     return Status(StatusCode::kInvalidArgument, "wrong-group",
                   "the commit is for group " + GroupHex(msg.group_id()));
   }
-  MIMI_RETURN_IF_ERROR(CheckTree(new_ratchet_tree));
+  if (new_group_info.empty()) {
+    return BadGroupInfo("group_info: the GroupInfo of the new epoch is required");
+  }
+  MIMI_ASSIGN_OR_RETURN(CurrentGroup g, ReadCurrent(group_id));
+  if (epoch != g.epoch) return WrongEpoch(epoch, g.epoch);
+  if (g.frozen) return FrozenError(group_id);
+  if (msg.epoch() != g.epoch) return EpochError("commit", msg.epoch(), g.epoch);
+  MIMI_RETURN_IF_ERROR(CheckMemberMessage(group_id, g, sender, msg));
+  MIMI_ASSIGN_OR_RETURN(mls::GroupInfo info,
+                        CheckGroupInfo(new_group_info, new_ratchet_tree));
+  const mls::GroupContext& ctx = info.group_context;
+  if (ctx.group_id != Bytes(group_id.begin(), group_id.end()) ||
+      ctx.epoch != g.epoch + 1 || ctx.cipher_suite != g.cipher_suite) {
+    return BadGroupInfo("group_info is for group " + GroupHex(ctx.group_id) +
+                        " epoch " + std::to_string(ctx.epoch) + " suite " +
+                        std::to_string(ctx.cipher_suite) + ", not group " +
+                        GroupHex(group_id) + " epoch " + std::to_string(g.epoch + 1) +
+                        " suite " + std::to_string(g.cipher_suite));
+  }
   return writer_->Write([&](SQLite::Database& db) -> Result<uint64_t> {
     try {
       if (auto t = LoadTombstone(db, group_id)) return MovedError(*t);
-      std::optional<GroupRow> row = LoadGroup(db, group_id, Blobs::kGroupInfo);
+      std::optional<GroupRow> row = LoadGroup(db, group_id);
       if (!row) return UnknownGroup(group_id);
-      if (!row->frozen_by.empty()) {
-        return FrozenError(group_id, row->frozen_by);
-      }
-      if (msg.epoch() != row->epoch) {
-        return EpochError("commit", msg.epoch(), row->epoch);
-      }
+      if (!row->frozen_by.empty()) return FrozenError(group_id);
+      // What was checked above holds only for the epoch it was read at.
+      if (row->epoch != g.epoch) return WrongEpoch(epoch, row->epoch);
       const UnixMillis now = clock_.NowMillis();
       const uint64_t seq =
           AppendMessage(db, group_id, row->next_seq, row->epoch,
@@ -360,9 +506,7 @@ Result<uint64_t> EmbeddedDs::SubmitCommit(ByteSpan group_id, ByteSpan commit,
       up.bind(1, static_cast<int64_t>(row->epoch + 1));
       up.bind(2, static_cast<int64_t>(row->epoch + 1));
       BindBlob(up, 3, new_ratchet_tree);
-      BindBlob(
-          up, 4,
-          new_group_info.empty() ? ByteSpan(row->group_info) : new_group_info);
+      BindBlob(up, 4, new_group_info);
       up.bind(5, static_cast<int64_t>(now));
       BindBlob(up, 6, group_id);
       up.bind(7, static_cast<int64_t>(row->epoch));
@@ -375,8 +519,8 @@ Result<uint64_t> EmbeddedDs::SubmitCommit(ByteSpan group_id, ByteSpan commit,
   });
 }
 
-Result<uint64_t> EmbeddedDs::SubmitMessage(ByteSpan group_id,
-                                           ByteSpan message) {
+Result<uint64_t> EmbeddedDs::SubmitMessage(ByteSpan group_id, uint32_t sender,
+                                           uint64_t epoch, ByteSpan message) {
   MIMI_ASSIGN_OR_RETURN(mls::MlsMessage msg, mls::DecodeMlsMessage(message));
   if (msg.content_type() == mls::ContentType::kCommit) {
     return Status(StatusCode::kInvalidArgument, "commit-needs-tree",
@@ -387,18 +531,19 @@ Result<uint64_t> EmbeddedDs::SubmitMessage(ByteSpan group_id,
     return Status(StatusCode::kInvalidArgument, "wrong-group",
                   "the message is for group " + GroupHex(msg.group_id()));
   }
+  MIMI_ASSIGN_OR_RETURN(CurrentGroup g, ReadCurrent(group_id));
+  if (epoch != g.epoch) return WrongEpoch(epoch, g.epoch);
+  // Messages accepted after the export would be left behind at the source.
+  if (g.frozen) return FrozenError(group_id);
+  if (msg.epoch() != g.epoch) return EpochError("message", msg.epoch(), g.epoch);
+  MIMI_RETURN_IF_ERROR(CheckMemberMessage(group_id, g, sender, msg));
   return writer_->Write([&](SQLite::Database& db) -> Result<uint64_t> {
     try {
       if (auto t = LoadTombstone(db, group_id)) return MovedError(*t);
       std::optional<GroupRow> row = LoadGroup(db, group_id);
       if (!row) return UnknownGroup(group_id);
-      // Messages accepted after the export would be left behind at the source.
-      if (!row->frozen_by.empty()) {
-        return FrozenError(group_id, row->frozen_by);
-      }
-      if (msg.epoch() != row->epoch) {
-        return EpochError("message", msg.epoch(), row->epoch);
-      }
+      if (!row->frozen_by.empty()) return FrozenError(group_id);
+      if (row->epoch != g.epoch) return WrongEpoch(epoch, row->epoch);
       const uint64_t seq =
           AppendMessage(db, group_id, row->next_seq, row->epoch,
                         msg.content_type(), message, "", clock_.NowMillis());
@@ -535,7 +680,7 @@ Status EmbeddedDs::Freeze(ByteSpan group_id, uint64_t epoch,
       if (!row) return UnknownGroup(group_id);
       if (row->frozen_by == migration_id) return Status::Ok();
       if (!row->frozen_by.empty()) {
-        return FrozenError(group_id, row->frozen_by);
+        return FrozenError(group_id);
       }
       if (row->epoch != epoch) {
         return EpochError("freeze", epoch, row->epoch);

@@ -8,8 +8,13 @@
 //
 // What it checks is what a DS can check without group secrets: framing,
 // group, epoch (a commit is accepted only at the current epoch, then the
-// epoch advances), freeze, and tombstones ("moved"). It does not verify MLS
-// signatures or tree hashes; members do.
+// epoch advances), freeze, tombstones ("moved"), and who is asking
+// (docs/protocol.md, "Member API authentication"): a member request is
+// signed with the sender's leaf key (AuthenticateMember); a PublicMessage
+// must come from that sender and verify under the GroupContext of the
+// current epoch; a commit brings the GroupInfo of the next epoch, which must
+// name the new tree by its tree hash and be signed by one of its members.
+// It cannot check PrivateMessages beyond their clear header.
 //
 // After an import, the group is at the migration commit's epoch + 1 while its
 // stored tree is the one of the epoch before (the commit's effect on the tree
@@ -26,6 +31,7 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,8 +39,13 @@
 
 #include "mimi_portability/clock.h"
 #include "mimi_portability/delivery_service.h"
+#include "embedded_ds/member_request.h"
 #include "mimi_portability/group_state.h"
 #include "store/sqlite_writer.h"
+
+namespace mimi::mls {
+struct MlsMessage;
+}  // namespace mimi::mls
 
 namespace mimi::embedded_ds {
 
@@ -58,18 +69,34 @@ class EmbeddedDs final : public DeliveryService {
 
   // --- member-facing operations (HTTP /ds/v1/, see ds_routes.h) ---
 
-  // Creates a group from its GroupInfo (MLSMessage) and ratchet tree.
+  // The longest group id CreateGroup accepts (ds.max_group_id_bytes);
+  // default 256.
+  void SetMaxGroupIdBytes(size_t n);
+
+  // Checks a member request's headers and signature against the group as
+  // it is now: unknown-group, moved, wrong-epoch (MIMI-Epoch is not the
+  // current epoch), not-a-member (blank or absent leaf), bad-signature.
+  // Reads only.
+  Status AuthenticateMember(const MemberRequest& req);
+
+  // Creates a group from its GroupInfo (MLSMessage) and ratchet tree. The
+  // GroupInfo must name the tree (tree-hash-mismatch) and be signed by one of
+  // its members (bad-signature); the group id is bounded (group-id-too-long).
   // kAlreadyExists "group-exists" if it lives here; "moved" if it left.
   Result<GroupSummary> CreateGroup(ByteSpan group_info_message,
                                    ByteSpan ratchet_tree);
-  // Accepts a commit at the current epoch with the tree that results from
-  // it, advances the epoch and queues the commit for every member. Returns
-  // the commit's sequence number.
-  Result<uint64_t> SubmitCommit(ByteSpan group_id, ByteSpan commit,
+  // Accepts a commit at the current epoch from member `sender`, who the
+  // caller authenticated at `epoch` (AuthenticateMember), with the tree and
+  // GroupInfo of the epoch it starts; advances the epoch and queues the
+  // commit for every member. Returns the commit's sequence number.
+  Result<uint64_t> SubmitCommit(ByteSpan group_id, uint32_t sender,
+                                uint64_t epoch, ByteSpan commit,
                                 ByteSpan new_ratchet_tree,
                                 ByteSpan new_group_info);
-  // Accepts an application message or proposal at the current epoch.
-  Result<uint64_t> SubmitMessage(ByteSpan group_id, ByteSpan message);
+  // Accepts an application message or proposal at the current epoch from
+  // member `sender`, authenticated as for SubmitCommit.
+  Result<uint64_t> SubmitMessage(ByteSpan group_id, uint32_t sender,
+                                 uint64_t epoch, ByteSpan message);
   // Messages with seq > after_seq, in order, at most `limit`.
   Result<std::vector<StoredMessage>> FetchMessages(ByteSpan group_id,
                                                    uint64_t after_seq,
@@ -98,10 +125,26 @@ class EmbeddedDs final : public DeliveryService {
   EmbeddedDs(std::shared_ptr<store::SqliteWriter> writer,
              std::unique_ptr<SQLite::Database> reader, const Clock& clock);
 
+  // The group's row as one read snapshot saw it.
+  struct CurrentGroup {
+    uint16_t cipher_suite = 0;
+    uint64_t epoch = 0;
+    uint64_t tree_epoch = 0;
+    bool frozen = false;
+    Bytes ratchet_tree;
+    Bytes group_info;
+  };
+  Result<CurrentGroup> ReadCurrent(ByteSpan group_id);
+  // A PublicMessage must be from `sender` and, when the DS holds the
+  // GroupInfo of the current epoch, verify under its GroupContext.
+  static Status CheckMemberMessage(ByteSpan group_id, const CurrentGroup& g,
+                                   uint32_t sender, const mls::MlsMessage& msg);
+
   const std::shared_ptr<store::SqliteWriter> writer_;
   std::mutex read_mu_;
   std::unique_ptr<SQLite::Database> reader_;  // guarded by read_mu_
   const Clock& clock_;
+  std::atomic<size_t> max_group_id_bytes_{256};
 };
 
 }  // namespace mimi::embedded_ds

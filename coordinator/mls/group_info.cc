@@ -1,6 +1,7 @@
 #include "mls/group_info.h"
 
 #include "codec/reader.h"
+#include "mls/vectors.h"
 
 namespace mimi::mls {
 namespace {
@@ -38,13 +39,16 @@ namespace {
 Result<GroupInfo> ReadGroupInfo(codec::Reader& r, std::string_view path,
                                 std::string_view outer) {
   GroupInfo g;
+  const codec::Reader start = r;
   MIMI_RETURN_IF_ERROR(ReadGroupContext(
       r, codec::FieldPath(path, "group_context"), &g.group_context));
+  g.group_context_bytes = ConsumedSince(start, r);
   MIMI_RETURN_IF_ERROR(
       ReadExtensions(r, codec::FieldPath(path, "extensions"), &g.extensions));
   MIMI_RETURN_IF_ERROR(r.ReadOpaque(codec::FieldPath(path, "confirmation_tag"),
                                     &g.confirmation_tag));
   MIMI_RETURN_IF_ERROR(r.ReadU32(codec::FieldPath(path, "signer"), &g.signer));
+  g.signed_fields = ConsumedSince(start, r);
   MIMI_RETURN_IF_ERROR(
       r.ReadOpaque(codec::FieldPath(path, "signature"), &g.signature));
   MIMI_RETURN_IF_ERROR(r.ExpectEnd(outer));

@@ -2,7 +2,8 @@
 // an MLSMessage with wire_format mls_group_info, which is how clients hand a
 // group to a DS. The DS learns the group's suite, id and epoch from it, and
 // the ratchet tree when the ratchet_tree extension (type 2) is present. The
-// signature is carried, not verified. Plain values; thread-safe.
+// signature is carried, not verified here (mls/signature_checks.h does), so
+// the exact bytes it covers are kept. Plain values; thread-safe.
 #ifndef MIMI_MLS_GROUP_INFO_H_
 #define MIMI_MLS_GROUP_INFO_H_
 
@@ -34,6 +35,11 @@ struct GroupInfo {
   Bytes confirmation_tag;
   uint32_t signer = 0;
   Bytes signature;
+  // The serialized GroupContext exactly as received (FramedContentTBS of
+  // this epoch's member messages ends with it).
+  Bytes group_context_bytes;
+  // The fields before `signature` as received: GroupInfoTBS.
+  Bytes signed_fields;
 
   // The ratchet_tree extension's data, if the GroupInfo carries one.
   std::optional<Bytes> RatchetTreeExtension() const;

@@ -3,13 +3,17 @@
 //
 //   node tests/mls/migrate_e2e.mjs --source URL --target URL --ca PEMFILE \
 //        --token TOKEN --suite 1|2 --wire public|private [--json]
-//        [--source-ds URL] [--target-ds URL] [--history]
+//        [--source-ds URL] [--target-ds URL] [--source-token TOKEN] [--history]
 //
 // --history: before step 2, Alice commits once at the source (epoch 2), so
 // that the source has numbered messages of an earlier epoch and the group
 // migrates at epoch 2. Members keep ONE fetch cursor (the last seq they
 // read) wherever the group lives: at the target they continue after it, and
 // must find the migration commit right after it (docs/protocol.md §3.7).
+//
+// --source-token: a client token of the source, which its embedded DS asks
+// for to create the group (docs/protocol.md, "Member API authentication").
+// Members sign every request to /ds/v1 with their leaf key (memberHeaders).
 //
 // --source-ds / --target-ds: where the members reach each side's Delivery
 // Service (the /ds/v1 member API) when it is not the daemon itself, e.g. an
@@ -69,7 +73,8 @@ import { encodeRatchetTree } from "ts-mls/ratchetTree.js";
 
 const USAGE =
   "usage: migrate_e2e.mjs --source URL --target URL --ca PEMFILE --token TOKEN " +
-  "--suite 1|2 --wire public|private [--json] [--source-ds URL] [--target-ds URL] [--history]";
+  "--suite 1|2 --wire public|private [--json] [--source-ds URL] [--target-ds URL] " +
+  "[--source-token TOKEN] [--history]";
 const args = { json: false, history: false };
 for (let i = 2; i < process.argv.length; ++i) {
   const a = process.argv[i];
@@ -78,7 +83,7 @@ for (let i = 2; i < process.argv.length; ++i) {
   } else if (a === "--history") {
     args.history = true;
   } else if (["--source", "--target", "--ca", "--token", "--suite", "--wire", "--source-ds",
-              "--target-ds"].includes(a) &&
+              "--target-ds", "--source-token"].includes(a) &&
              i + 1 < process.argv.length) {
     args[a.slice(2)] = process.argv[++i];
   } else {
@@ -199,6 +204,31 @@ function verifyWithLabel(publicKey, label, tbs, signature) {
   }
 }
 
+// The headers of a member request to /ds/v1 (docs/protocol.md, "Member API
+// authentication"): SignWithLabel(leaf key, "DSMemberRequest",
+// DSMemberRequestTBS) with the profile prefix, over the method, the path
+// without query, the group id, the DS's current epoch, the sender's leaf
+// index and the body bytes exactly as sent.
+async function memberHeaders(member, method, url, groupIdHex, body) {
+  const leaf = member.state.privatePath.leafIndex;
+  const epoch = member.epoch;
+  const tbs = concat(opaque(utf8(method)), opaque(utf8(new URL(url).pathname)), opaque(unhex(groupIdHex)),
+                     uint64(epoch), uint32(leaf), opaque(utf8(body ?? "")));
+  const signature = await impl.signature.sign(member.kp.privatePackage.signaturePrivateKey,
+                                              signContent("DSMemberRequest", tbs));
+  return { "MIMI-Sender": String(leaf), "MIMI-Epoch": String(epoch), "MIMI-Signature": hex(signature) };
+}
+async function memberPostJson(member, url, groupIdHex, obj, what) {
+  const body = JSON.stringify(obj);
+  const res = await request(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json",
+               ...(await memberHeaders(member, "POST", url, groupIdHex, body)) },
+    body,
+  });
+  return { res, json: res.body.length ? parseJson(res, what) : {} };
+}
+
 // HTTP(S) trusting --ca. Resolves {status, headers, body: Buffer}.
 function request(url, { method = "GET", headers = {}, body } = {}) {
   const u = new URL(url);
@@ -226,10 +256,10 @@ function describe(res) {
   const text = res.body.toString("utf8");
   return `HTTP ${res.status} ${/^[\x20-\x7e\s]*$/.test(text) ? text.slice(0, 300) : `(${res.body.length} bytes)`}`;
 }
-async function postJson(url, obj, what) {
+async function postJson(url, obj, what, headers = {}) {
   const res = await request(url, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", ...headers },
     body: JSON.stringify(obj),
   });
   return { res, json: res.body.length ? parseJson(res, what) : {} };
@@ -266,8 +296,8 @@ class Member {
                                      privateMessage: app.privateMessage });
     this.seen.add(hex(bytes));
     this.lastSent = bytes;
-    const { res, json } = await postJson(`${dsUrl}/ds/v1/groups/${groupIdHex}/messages`,
-                                         { message: hex(bytes) }, `${this.name} sends`);
+    const { res, json } = await memberPostJson(this, `${dsUrl}/ds/v1/groups/${groupIdHex}/messages`,
+                                               groupIdHex, { message: hex(bytes) }, `${this.name} sends`);
     check(res.status === 200, `${this.name} sends through ${dsUrl}: ${describe(res)}`);
     return json.seq;
   }
@@ -372,7 +402,7 @@ async function main() {
   const { res: created, json: createdJson } = await postJson(`${sourceDsUrl}/ds/v1/groups`, {
     group_info: hex(encodeMlsMessage({ version: "mls10", wireformat: "mls_group_info", groupInfo })),
     ratchet_tree: hex(encodeRatchetTree(alice.state.ratchetTree)),
-  }, "create group");
+  }, "create group", args["source-token"] ? { Authorization: `Bearer ${args["source-token"]}` } : {});
   check(created.status === 201, `POST /ds/v1/groups: ${describe(created)}`);
   check(createdJson.group_id === gid && createdJson.epoch === 1 && createdJson.cipher_suite === suiteId,
         `POST /ds/v1/groups answered ${JSON.stringify(createdJson)}`);
@@ -386,7 +416,7 @@ async function main() {
     const update = await createCommit({ state: alice.state, cipherSuite: impl }, { wireAsPublicMessage: true });
     const updateBytes = encodeMlsMessage(update.commit);
     const newInfo = await createGroupInfoWithExternalPub(update.newState, [], impl);
-    const { res } = await postJson(`${sourceDsUrl}/ds/v1/groups/${gid}/commits`, {
+    const { res } = await memberPostJson(alice, `${sourceDsUrl}/ds/v1/groups/${gid}/commits`, gid, {
       commit: hex(updateBytes),
       ratchet_tree: hex(encodeRatchetTree(update.newState.ratchetTree)),
       group_info: hex(encodeMlsMessage({ version: "mls10", wireformat: "mls_group_info", groupInfo: newInfo })),
@@ -594,8 +624,8 @@ async function main() {
     const body = parseJson(g, "source group");
     check(g.status === 410 && body.error === "moved" && body.moved_to === targetDomain,
           `GET /ds/v1/groups on the source: ${describe(g)}`);
-    const post = await postJson(`${sourceDsUrl}/ds/v1/groups/${gid}/messages`,
-                                { message: hex(alice.lastSent) }, "post to source");
+    const post = await memberPostJson(alice, `${sourceDsUrl}/ds/v1/groups/${gid}/messages`, gid,
+                                      { message: hex(alice.lastSent) }, "post to source");
     check(post.res.status === 410 && post.json.moved_to === targetDomain,
           `POST to the source after the move: ${describe(post.res)}`);
     ok(`410 {"error":"moved","moved_to":"${targetDomain}"}`);

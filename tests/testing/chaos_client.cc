@@ -13,6 +13,7 @@
 #include "mimi_portability/clock.h"
 #include "mimi_portability/messages.h"
 #include "store/sqlite_store.h"
+#include "testing/ds_member.h"
 #include "testing/synthetic_mls.h"
 
 namespace mimi::testing {
@@ -109,12 +110,14 @@ Result<ClientMigration> CreateGroup(const PortdPair& pair,
   MIMI_ASSIGN_OR_RETURN(Bytes aad,
                         Encode(MigrationCommitAAD{ToBytes("target.test")}));
   m.commit = SyntheticPublicCommit(m.group_id, kChaosEpoch, 1, aad);
-  json create = {{"group_info",
-                  ToHex(SyntheticGroupInfo(m.suite, m.group_id, kChaosEpoch))},
+  m.group_info = SyntheticGroupInfo(m.suite, m.group_id, kChaosEpoch, m.ratchet_tree, 0,
+                                    m.keys[0]);
+  json create = {{"group_info", ToHex(m.group_info)},
                  {"ratchet_tree", ToHex(m.ratchet_tree)}};
   auto client = pair.Client(Side::kSource);
-  Reply r =
-      ToReply(client->Post("/ds/v1/groups", create.dump(), "application/json"));
+  Reply r = ToReply(client->Post("/ds/v1/groups",
+                                 ClientTokenHeaders(pair.source_client_token()),
+                                 create.dump(), "application/json"));
   if (Retryable(r)) return UnavailableError("create group: " + r.error);
   if (r.status != 201) {
     return InternalError("create group: " + std::to_string(r.status) + " " +
@@ -375,11 +378,16 @@ std::vector<std::string> CheckAbortedAndUsable(const PortdPair& pair,
          (g ? g->body : std::string("no answer")));
   }
   // Members carry on: the next commit is accepted and advances the epoch.
-  json commit = {
-      {"commit", ToHex(SyntheticPublicCommit(m.group_id, kChaosEpoch, 2, {}))},
-      {"ratchet_tree", ToHex(m.ratchet_tree)}};
-  auto c = source->Post((base + "/commits").c_str(), commit.dump(),
-                        "application/json");
+  const std::string commit =
+      json{{"commit", ToHex(SyntheticSignedCommit(m.group_info, 2, {}, m.keys[2]))},
+           {"ratchet_tree", ToHex(m.ratchet_tree)},
+           {"group_info", ToHex(SyntheticGroupInfo(m.suite, m.group_id, kChaosEpoch + 1,
+                                                   m.ratchet_tree, 2, m.keys[2]))}}
+          .dump();
+  auto c = source->Post((base + "/commits").c_str(),
+                        MemberHeaders(m.keys[2], 2, kChaosEpoch, "POST", base + "/commits",
+                                      m.group_id, commit),
+                        commit, "application/json");
   if (!c || c->status != 200 ||
       json::parse(c->body, nullptr, false).value("epoch", 0) !=
           kChaosEpoch + 1) {

@@ -39,6 +39,7 @@ struct ClientMigration {
   Bytes group_id;
   std::vector<crypto::SigningKey> keys;  // members 0..2
   Bytes ratchet_tree;
+  Bytes group_info;  // MLSMessage(GroupInfo) of kChaosEpoch, as the DS holds it
   Bytes commit;     // the tagged migration commit (from leaf 1)
   Bytes init_body;  // serialized MigrationInitRequest, once requested
   std::string id;   // hex nonce of the migration, once requested

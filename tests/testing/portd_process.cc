@@ -235,6 +235,10 @@ Result<std::unique_ptr<PortdPair>> PortdPair::Create(PortdPairOptions options) {
       p->client_token_,
       protocol::ClientTokens::Issue(p->dir_ / "target.test" / "client_tokens",
                                     "chaos-client"));
+  MIMI_ASSIGN_OR_RETURN(
+      p->source_client_token_,
+      protocol::ClientTokens::Issue(p->dir_ / "source.test" / "client_tokens",
+                                    "chaos-client"));
   p->source_ = std::make_unique<PortdProcess>("source", p->dir_ / "source.toml",
                                               p->dir_ / "source.test");
   p->target_ = std::make_unique<PortdProcess>("target", p->dir_ / "target.toml",

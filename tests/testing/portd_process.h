@@ -133,6 +133,8 @@ class PortdPair {
   uint16_t source_port() const { return source_port_; }
   uint16_t target_port() const { return target_port_; }
   const std::string& client_token() const { return client_token_; }
+  // The source's client token, for POST /ds/v1/groups there.
+  const std::string& source_client_token() const { return source_client_token_; }
   const std::string& ca_file() const { return ca_file_; }
   const std::filesystem::path& dir() const { return dir_.path(); }
 
@@ -156,6 +158,7 @@ class PortdPair {
   uint16_t target_port_ = 0;
   uint16_t source_to_target_port_ = 0;
   std::string client_token_;
+  std::string source_client_token_;
   // domain -> (certificate, key) files
   std::map<std::string, std::pair<std::filesystem::path, std::filesystem::path>>
       leaf_;

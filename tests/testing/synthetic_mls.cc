@@ -1,6 +1,11 @@
 #include "testing/synthetic_mls.h"
 
 #include "codec/writer.h"
+#include "mls/group_info.h"
+#include "mls/mls_message.h"
+#include "mls/signature_checks.h"
+#include "mls/tree_hash.h"
+#include "crypto/labeled_signature.h"
 
 namespace mimi::testing {
 namespace {
@@ -39,10 +44,10 @@ void MessageHeader(Writer& w, uint16_t wire_format) {
   w.WriteU16(wire_format);
 }
 
-Bytes PublicMessage(ByteSpan group_id, uint64_t epoch, uint32_t sender_leaf,
+// FramedContent of a commit (content_type 3) or a Remove proposal (2).
+Bytes FramedContent(ByteSpan group_id, uint64_t epoch, uint32_t sender_leaf,
                     ByteSpan aad, uint8_t content_type) {
   Writer w;
-  MessageHeader(w, 1);
   Opaque(w, group_id);
   w.WriteU64(epoch);
   w.WriteU8(1);  // sender_type member
@@ -56,10 +61,36 @@ Bytes PublicMessage(ByteSpan group_id, uint64_t epoch, uint32_t sender_leaf,
     w.WriteU16(3);  // proposal_type remove
     w.WriteU32(0);  // removed leaf
   }
-  Opaque(w, Bytes(64, 0x5b));                    // signature
-  if (content_type == 3) Opaque(w, Bytes(32, 0x5c));  // confirmation_tag
-  Opaque(w, Bytes(32, 0x5d));                    // membership_tag
   return Finish(w);
+}
+
+Bytes PublicMessage(ByteSpan framed_content, ByteSpan signature, uint8_t content_type) {
+  Writer w;
+  MessageHeader(w, 1);
+  w.WriteRaw(framed_content);
+  Opaque(w, signature);
+  if (content_type == 3) Opaque(w, Bytes(32, 0x5c));  // confirmation_tag
+  Opaque(w, Bytes(32, 0x5d));                         // membership_tag
+  return Finish(w);
+}
+
+Bytes PublicMessage(ByteSpan group_id, uint64_t epoch, uint32_t sender_leaf,
+                    ByteSpan aad, uint8_t content_type) {
+  return PublicMessage(FramedContent(group_id, epoch, sender_leaf, aad, content_type),
+                       Bytes(64, 0x5b), content_type);
+}
+
+Bytes SignedPublicMessage(ByteSpan group_info, uint32_t sender_leaf, ByteSpan aad,
+                          const crypto::SigningKey& key, uint8_t content_type) {
+  const mls::GroupInfo info = mls::DecodeGroupInfoMessage(group_info).value();
+  const Bytes content = FramedContent(info.group_context.group_id,
+                                      info.group_context.epoch, sender_leaf, aad,
+                                      content_type);
+  const Bytes signature =
+      crypto::SignWithMlsLabel(key, mls::kFramedContentTbsLabel,
+                               mls::MemberFramedContentTbs(content, info.group_context_bytes))
+          .value();
+  return PublicMessage(content, signature, content_type);
 }
 
 }  // namespace
@@ -77,21 +108,36 @@ Bytes SyntheticRatchetTree(uint16_t suite, const std::vector<SyntheticMember>& m
   return Finish(w);
 }
 
-Bytes SyntheticGroupInfo(uint16_t suite, ByteSpan group_id, uint64_t epoch) {
+Bytes SyntheticGroupInfo(uint16_t suite, ByteSpan group_id, uint64_t epoch,
+                         ByteSpan ratchet_tree, uint32_t signer,
+                         const crypto::SigningKey& key) {
+  Writer tbs;
+  tbs.WriteU16(1);  // group_context.version
+  tbs.WriteU16(suite);
+  Opaque(tbs, group_id);
+  tbs.WriteU64(epoch);
+  Opaque(tbs, mls::RatchetTreeHash(suite, ratchet_tree).value());  // tree_hash
+  Opaque(tbs, Bytes(32, 0x22));  // confirmed_transcript_hash
+  Opaque(tbs, {});               // group_context.extensions
+  Opaque(tbs, {});               // extensions
+  Opaque(tbs, Bytes(32, 0x23));  // confirmation_tag
+  tbs.WriteU32(signer);
+  const Bytes signed_fields = Finish(tbs);
   Writer w;
   MessageHeader(w, 4);
-  w.WriteU16(1);  // group_context.version
-  w.WriteU16(suite);
-  Opaque(w, group_id);
-  w.WriteU64(epoch);
-  Opaque(w, Bytes(32, 0x21));  // tree_hash
-  Opaque(w, Bytes(32, 0x22));  // confirmed_transcript_hash
-  Opaque(w, {});               // group_context.extensions
-  Opaque(w, {});               // extensions
-  Opaque(w, Bytes(32, 0x23));  // confirmation_tag
-  w.WriteU32(0);               // signer
-  Opaque(w, Bytes(64, 0x24));  // signature
+  w.WriteRaw(signed_fields);
+  Opaque(w, crypto::SignWithMlsLabel(key, mls::kGroupInfoTbsLabel, signed_fields).value());
   return Finish(w);
+}
+
+Bytes SyntheticSignedCommit(ByteSpan group_info, uint32_t sender_leaf,
+                            ByteSpan authenticated_data, const crypto::SigningKey& key) {
+  return SignedPublicMessage(group_info, sender_leaf, authenticated_data, key, 3);
+}
+
+Bytes SyntheticSignedProposal(ByteSpan group_info, uint32_t sender_leaf,
+                              ByteSpan authenticated_data, const crypto::SigningKey& key) {
+  return SignedPublicMessage(group_info, sender_leaf, authenticated_data, key, 2);
 }
 
 Bytes SyntheticPublicCommit(ByteSpan group_id, uint64_t epoch, uint32_t sender_leaf,

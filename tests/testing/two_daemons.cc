@@ -75,6 +75,15 @@ TwoDaemons::TwoDaemons(const Clock& clock,
     return;
   }
   client_token_ = *token;
+  // Members create their groups at the source's embedded DS with a client
+  // token of the source.
+  auto source_token = protocol::ClientTokens::Issue(
+      std::filesystem::path(source_config_.data_dir) / "client_tokens", "alice");
+  if (!source_token.ok()) {
+    error_ = "source client token: " + source_token.status().ToString();
+    return;
+  }
+  source_client_token_ = *source_token;
   ok_ = true;
 }
 

@@ -48,6 +48,8 @@ class TwoDaemons {
 
   // A client token issued by the target (policy "client-token").
   const std::string& client_token() const { return client_token_; }
+  // A client token of the source, for POST /ds/v1/groups there.
+  const std::string& source_client_token() const { return source_client_token_; }
 
   // Fresh connections to each daemon's database, for assertions.
   std::unique_ptr<store::SqliteStore> SourceStore() const;
@@ -73,6 +75,7 @@ class TwoDaemons {
   daemon::DaemonPorts source_ports_;
   daemon::DaemonPorts target_ports_;
   std::string client_token_;
+  std::string source_client_token_;
 };
 
 }  // namespace mimi::testing

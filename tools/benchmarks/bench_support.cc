@@ -199,6 +199,9 @@ Result<PortdPair> MakePortdPair(const std::filesystem::path& work) {
   MIMI_ASSIGN_OR_RETURN(
       pair.token, protocol::ClientTokens::Issue(
                       pair.DataDir("target.test") / "client_tokens", "bench-client"));
+  MIMI_ASSIGN_OR_RETURN(
+      pair.source_token, protocol::ClientTokens::Issue(
+                             pair.DataDir("source.test") / "client_tokens", "bench-client"));
   return pair;
 }
 

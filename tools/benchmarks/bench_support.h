@@ -81,7 +81,8 @@ struct PortdPair {
   std::filesystem::path work;
   std::string ca_file;
   uint16_t source_port = 0, target_port = 0;
-  std::string token;
+  std::string token;         // a client token of the target (POST /request)
+  std::string source_token;  // a client token of the source (POST /ds/v1/groups)
   std::map<std::string, testing::LeafCert> leaves;  // by domain
 
   std::filesystem::path Config(const std::string& domain) const {

@@ -57,6 +57,7 @@
 #include "mimi_portability/clock.h"
 #include "mimi_portability/messages.h"
 #include "store/sqlite_store.h"
+#include "testing/ds_member.h"
 #include "testing/synthetic_mls.h"
 
 namespace mimi::bench {
@@ -91,16 +92,20 @@ Bytes Tree(size_t count, const Bytes& key) {
 }
 
 // Creates the group at the source through the DS API.
-Status CreateGroup(const PortdPair& pair, const Bytes& group_id, const Bytes& tree) {
+// Every member has `key`; member 0 signs the GroupInfo.
+Status CreateGroup(const PortdPair& pair, const Bytes& group_id, const Bytes& tree,
+                   const crypto::SigningKey& key) {
   // Built by hand: nlohmann would hold the hex twice more.
-  std::string body = "{\"group_info\":\"" +
-                     ToHex(testing::SyntheticGroupInfo(kSuite, group_id, kEpoch)) +
-                     "\",\"ratchet_tree\":\"";
+  std::string body =
+      "{\"group_info\":\"" +
+      ToHex(testing::SyntheticGroupInfo(kSuite, group_id, kEpoch, tree, 0, key)) +
+      "\",\"ratchet_tree\":\"";
   body += ToHex(tree);
   body += "\"}";
   auto source = PairClient(pair, pair.source_port, std::chrono::seconds(600));
   source->set_write_timeout(std::chrono::seconds(600));
-  auto r = source->Post("/ds/v1/groups", body, "application/json");
+  auto r = source->Post("/ds/v1/groups", testing::ClientTokenHeaders(pair.source_token),
+                        body, "application/json");
   if (!r || r->status != 201) return InternalError("create group: " + HttpWhat(r));
   return Status::Ok();
 }
@@ -337,7 +342,7 @@ int Main(int argc, char** argv) {
     const Bytes tree = Tree(members, public_key);
     std::printf("large benchmark: %zu members x %.1f bytes = ratchet tree %.1f MiB\n",
                 members, per_member, tree.size() / kMiB);
-    if (Status st = CreateGroup(pair, group_id, tree); !st.ok()) {
+    if (Status st = CreateGroup(pair, group_id, tree, *key); !st.ok()) {
       return Fail("create group", st);
     }
   }

@@ -56,6 +56,7 @@
 #include "mimi_portability/clock.h"
 #include "mimi_portability/messages.h"
 #include "store/sqlite_store.h"
+#include "testing/ds_member.h"
 #include "testing/synthetic_mls.h"
 
 namespace mimi::bench {
@@ -112,9 +113,11 @@ Status Prepare(const Setup& s, std::vector<Migration>& all,
     m.group_id = ToBytes("bench-recovery-" + std::to_string(i));
     m.commit = testing::SyntheticPublicCommit(m.group_id, kEpoch, 1, aad);
     json create = {
-        {"group_info", ToHex(testing::SyntheticGroupInfo(kSuite, m.group_id, kEpoch))},
+        {"group_info",
+         ToHex(testing::SyntheticGroupInfo(kSuite, m.group_id, kEpoch, tree, 0, keys[0]))},
         {"ratchet_tree", ToHex(tree)}};
-    auto g = source->Post("/ds/v1/groups", create.dump(), "application/json");
+    auto g = source->Post("/ds/v1/groups", testing::ClientTokenHeaders(s.source_token),
+                          create.dump(), "application/json");
     if (!g || g->status != 201) {
       return InternalError("create group: " +
                            (g ? std::to_string(g->status) + " " + g->body

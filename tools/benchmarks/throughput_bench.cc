@@ -47,6 +47,7 @@
 #include "keys/ds_key_store.h"
 #include "mimi_portability/bytes.h"
 #include "mimi_portability/messages.h"
+#include "testing/ds_member.h"
 #include "testing/synthetic_mls.h"
 #include "testing/two_daemons.h"
 
@@ -184,19 +185,24 @@ class Coordinator {
         {"alice", member_.public_key().encoded()},
         {"bob", member_.public_key().encoded()},
         {"carol", member_.public_key().encoded()}};
-    const std::string tree = ToHex(testing::SyntheticRatchetTree(o_.suite, members));
+    const Bytes tree_bytes = testing::SyntheticRatchetTree(o_.suite, members);
+    const std::string tree = ToHex(tree_bytes);
     struct Make {
       Coordinator* self;
       std::string tree;
+      Bytes tree_bytes;
       std::unique_ptr<httplib::Client> MakeThreadContext(int) {
         return Client(self->d_.ca_file(), self->d_.source_port());
       }
       Status Run(std::unique_ptr<httplib::Client>& c, int i) {
         json create = {
-            {"group_info", ToHex(testing::SyntheticGroupInfo(
-                               self->o_.suite, self->GroupId(i), kEpoch))},
+            {"group_info",
+             ToHex(testing::SyntheticGroupInfo(self->o_.suite, self->GroupId(i), kEpoch,
+                                               tree_bytes, 0, self->member_))},
             {"ratchet_tree", tree}};
-        auto r = c->Post("/ds/v1/groups", create.dump(), "application/json");
+        auto r = c->Post("/ds/v1/groups",
+                         testing::ClientTokenHeaders(self->d_.source_client_token()),
+                         create.dump(), "application/json");
         if (!r || r->status != 201) {
           return InternalError("create group: " +
                                (r ? r->body : httplib::to_string(r.error())));
@@ -212,7 +218,7 @@ class Coordinator {
         return make.Run(c, from + i);
       }
     };
-    Offset job{{this, tree}, from};
+    Offset job{{this, tree, tree_bytes}, from};
     RunResult r = RunParallel(to - from, o_.concurrency, job);
     if (r.failures) return InternalError(r.first_failure);
     return Status::Ok();
