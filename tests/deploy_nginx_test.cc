@@ -41,6 +41,7 @@
 #include "crypto/signing_key.h"
 #include "keys/peer_client.h"
 #include "mimi_portability/messages.h"
+#include "testing/ds_member.h"
 #include "testing/https_server.h"
 #include "testing/synthetic_mls.h"
 #include "testing/temp_dir.h"
@@ -449,20 +450,13 @@ TEST_F(DeployNginxTest, HealthAndAMigrationGoThroughWhileIdleAndSlowClientsHoldC
   // source posts the content to target.test's nginx and each side fetches
   // the other's key document through it.
   const auto migration_start = steady_clock::now();
-  auto cs = crypto::LookupCipherSuite(suite);
-  ASSERT_TRUE(cs.ok());
-  std::vector<crypto::SigningKey> keys;
-  std::vector<testing::SyntheticMember> members;
-  for (const char* name : {"alice", "bob"}) {
-    keys.push_back(crypto::SigningKey::Generate(cs->signature_scheme).value());
-    members.push_back({name, keys.back().public_key().encoded()});
-  }
-  const Bytes group_id = ToBytes("group-behind-nginx");
-  json create = {
-      {"group_info", ToHex(testing::SyntheticGroupInfo(suite, group_id, kEpoch))},
-      {"ratchet_tree", ToHex(testing::SyntheticRatchetTree(suite, members))}};
-  Answer created = Post("source.test", source_public_, "/ds/v1/groups",
-                        create.dump(), "application/json");
+  const testing::SyntheticGroup group = testing::SyntheticGroup::Make(
+      suite, ToBytes("group-behind-nginx"), kEpoch, 2, "member");
+  const Bytes& group_id = group.group_id();
+  Answer created =
+      Post("source.test", source_public_, "/ds/v1/groups", group.CreateBody(),
+           "application/json",
+           testing::ClientTokenHeaders(daemons_->source_client_token()));
   ASSERT_EQ(created.status, 201) << created.error;
 
   MigrationRequest request{ToBytes("source.test"), ToBytes("target.test"),
@@ -475,7 +469,7 @@ TEST_F(DeployNginxTest, HealthAndAMigrationGoThroughWhileIdleAndSlowClientsHoldC
   auto response = Decode<MigrationResponse>(ToBytes(asked.body));
   ASSERT_TRUE(response.ok()) << response.status().ToString();
   MigrationInit init{*response, {}};
-  ASSERT_TRUE(crypto::SignMessage(keys[1], &init).ok());
+  ASSERT_TRUE(crypto::SignMessage(group.keys()[1], &init).ok());
   Bytes commit = testing::SyntheticPublicCommit(
       group_id, kEpoch, 1, *Encode(MigrationCommitAAD{ToBytes("target.test")}));
   Answer confirmed =
