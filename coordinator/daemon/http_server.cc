@@ -435,7 +435,10 @@ HandlerResponse HttpServer::Gate(const httplib::Request& req,
       return refuse(400, StatusCode::kMalformed, "bad-framing",
                     "Content-Length is not a number");
     }
-    if (length > options_.max_body_bytes) {
+    // Up to twice the limit, httplib reads the body and discards it before
+    // its 413: a client still sending when the connection closed would see
+    // a reset instead of the answer. Beyond that it is not worth the wait.
+    if (length > 2 * options_.max_body_bytes) {
       return refuse(413, StatusCode::kInvalidArgument, "payload-too-large",
                     "the body exceeds the configured limit of " +
                         std::to_string(options_.max_body_bytes) + " bytes");
@@ -494,22 +497,31 @@ void HttpServer::Post(const std::string& pattern, Handler handler) {
                              const httplib::Request& req, httplib::Response& res,
                              const httplib::ContentReader& reader) {
     std::string body;
+    uint64_t seen = 0;
     bool too_large = false;
     const bool read = reader([&](const char* data, size_t n) {
-      if (body.size() + n > limit) {
+      seen += n;
+      if (seen > limit) {
+        // Past the limit nothing is kept; up to twice the limit the rest is
+        // read and dropped, so that a client still sending gets the 413
+        // rather than a reset. Then the connection is cut.
         too_large = true;
-        return false;
+        body.clear();
+        return seen <= 2 * limit;
       }
       body.append(data, n);
       return true;
     });
+    const Status too_large_status(StatusCode::kInvalidArgument,
+                                  "payload-too-large",
+                                  "the body exceeds the configured limit of " +
+                                      std::to_string(limit) + " bytes");
     if (too_large) {
-      return ReplyErrorAndClose(
-          res, 413,
-          Status(StatusCode::kInvalidArgument, "payload-too-large",
-                 "the body exceeds the configured limit of " +
-                     std::to_string(limit) + " bytes"));
+      if (read) return ReplyError(res, too_large_status);
+      return ReplyErrorAndClose(res, 413, too_large_status);
     }
+    // httplib read and dropped a Content-Length body over the limit.
+    if (!read && res.status == 413) return ReplyError(res, too_large_status);
     if (!read) {
       return ReplyErrorAndClose(
           res, 400,
@@ -530,8 +542,15 @@ Status HttpServer::Start() {
   // Last, so they match only what no route did: without them httplib reads
   // the body of an unrouted POST/PUT/PATCH/DELETE whole (chunked: with no
   // limit) before answering 404.
-  auto no_route = [](const httplib::Request& req, httplib::Response& res,
-                     const httplib::ContentReader&) {
+  const uint64_t limit = options_.max_body_bytes;
+  auto no_route = [limit](const httplib::Request& req, httplib::Response& res,
+                          const httplib::ContentReader& reader) {
+    // Read and drop up to the limit, so that the 404 is not lost to a reset.
+    uint64_t seen = 0;
+    (void)reader([&](const char*, size_t n) {
+      seen += n;
+      return seen <= limit;
+    });
     ReplyErrorAndClose(res, 404,
                        NotFoundError("no route for " + SafeText(req.method, 16) +
                                      " " + SafeText(req.path, 256)));
