@@ -34,6 +34,22 @@ TEST(ConfigTest, MinimalConfigGetsDocumentedDefaults) {
   EXPECT_EQ(c->policy.response_ttl_seconds, 600);
   EXPECT_EQ(c->policy.target_policy, "client-token");
   EXPECT_EQ(c->PeerAddress("target.test"), (HostPort{"target.test", 443}));
+  EXPECT_EQ(c->read_timeout_seconds, 5);
+}
+
+// A silent client holds a server thread for at most this long per wait
+// (the TLS handshake included), so it must be short and settable.
+TEST(ConfigTest, ReadTimeoutIsSettableAndBounded) {
+  auto c = ParseConfig("read_timeout_seconds = 2\n" + std::string(kMinimal), {});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->read_timeout_seconds, 2);
+  for (const char* bad : {"0", "301"}) {
+    auto b = ParseConfig(
+        "read_timeout_seconds = " + std::string(bad) + "\n" + std::string(kMinimal),
+        {});
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_NE(b.status().detail().find("read_timeout_seconds"), std::string::npos);
+  }
 }
 
 TEST(ConfigTest, FullConfigIsRead) {

@@ -252,25 +252,28 @@ Fields AbortAckFields() {
           {"signature", Kind::kVector, kTargetSigHex}};
 }
 
-// Edge values: every vector empty, the largest integers.
+// Edge values: every vector empty but the domain names (the shortest valid
+// ones: an empty name is refused as it is decoded), the largest integers.
 MigrationRequest EmptyRequestValue() {
-  return {{}, {}, {}, 0xffffffffffffffffu};
+  return {{'a'}, {'b'}, {}, 0xffffffffffffffffu};
 }
 Fields EmptyRequestFields() {
-  return {{"source_domain_name", Kind::kVector, "00"},
-          {"target_domain_name", Kind::kVector, "00"},
+  return {{"source_domain_name", Kind::kVector, "0161"},
+          {"target_domain_name", Kind::kVector, "0162"},
           {"group_id", Kind::kVector, "00"},
           {"epoch", Kind::kFixed, "ffffffffffffffff"}};
 }
 MigrationInitRequest EmptyInitRequestValue() {
   MigrationInitRequest m;
+  m.migration_init.migration_response.migration_request.source_domain_name = {'a'};
+  m.migration_init.migration_response.migration_request.target_domain_name = {'b'};
   m.migration_init.migration_response.migration_request.epoch = 0;
   m.sender_leaf_index = 0xffffffffu;
   return m;
 }
 Fields EmptyInitRequestFields() {
-  Fields request = {{"source_domain_name", Kind::kVector, "00"},
-                    {"target_domain_name", Kind::kVector, "00"},
+  Fields request = {{"source_domain_name", Kind::kVector, "0161"},
+                    {"target_domain_name", Kind::kVector, "0162"},
                     {"group_id", Kind::kVector, "00"},
                     {"epoch", Kind::kFixed, "0000000000000000"}};
   Fields response = Concat({Nest("migration_request", request),
@@ -357,6 +360,56 @@ TEST(MessagesKatTest, MigrationAbortAck) {
 TEST(MessagesKatTest, EmptyFieldsAndLargestIntegers) {
   ExpectKnownAnswer(EmptyRequestValue(), EmptyRequestFields());
   ExpectKnownAnswer(EmptyInitRequestValue(), EmptyInitRequestFields());
+}
+
+// Every domain field is checked as it is decoded: a name that is not an
+// ASCII LDH host name (here invalid UTF-8, which once reached a JSON reply
+// and aborted the daemon) is refused with the stable reason, naming the
+// field.
+TEST(MessagesDomainTest, EveryDomainFieldIsValidatedAtDecode) {
+  const Bytes bad = {0xff, 0xfe};
+  MigrationRequest request = RequestValue();
+  request.source_domain_name = bad;
+  auto decoded = Decode<MigrationRequest>(*Encode(request));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(decoded.status().reason(), "invalid-domain");
+  EXPECT_NE(decoded.status().detail().find("MigrationRequest.source_domain_name"),
+            std::string::npos)
+      << decoded.status().detail();
+  // The detail is printable: the bytes are escaped.
+  EXPECT_NE(decoded.status().detail().find("\\xff\\xfe"), std::string::npos)
+      << decoded.status().detail();
+
+  request = RequestValue();
+  request.target_domain_name = ToBytes("bad_name.test");
+  decoded = Decode<MigrationRequest>(*Encode(request));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().reason(), "invalid-domain");
+  EXPECT_NE(decoded.status().detail().find("target_domain_name"), std::string::npos);
+
+  MigrationInitRequest init = InitRequestValue();
+  init.migration_init.migration_response.migration_request.source_domain_name = bad;
+  auto init_decoded = Decode<MigrationInitRequest>(*Encode(init));
+  ASSERT_FALSE(init_decoded.ok());
+  EXPECT_EQ(init_decoded.status().reason(), "invalid-domain");
+  EXPECT_NE(init_decoded.status().detail().find(
+                "MigrationInitRequest.migration_init.migration_response."
+                "migration_request.source_domain_name"),
+            std::string::npos)
+      << init_decoded.status().detail();
+
+  MigrationCommitAAD aad = CommitAadValue();
+  aad.target_ds_domain = ToBytes("-x.test");
+  auto aad_decoded = Decode<MigrationCommitAAD>(*Encode(aad));
+  ASSERT_FALSE(aad_decoded.ok());
+  EXPECT_EQ(aad_decoded.status().reason(), "invalid-domain");
+
+  MigrationConfirmation confirmation = ConfirmationValue();
+  confirmation.domain_name = ToBytes(std::string(254, 'a'));
+  auto conf_decoded = Decode<MigrationConfirmation>(*Encode(confirmation));
+  ASSERT_FALSE(conf_decoded.ok());
+  EXPECT_EQ(conf_decoded.status().reason(), "invalid-domain");
 }
 
 TEST(MessagesKatTest, AbortAndAbortAckHaveDistinctLabels) {

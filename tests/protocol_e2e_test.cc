@@ -604,6 +604,19 @@ std::vector<Refusal> Refusals() {
                  return Post(t.source(), "/mimi-portability/v1/init", body, {},
                              "application/octet-stream");
                }});
+  // The media type must match exactly, not by prefix.
+  r.push_back({"init_content_type_with_a_suffix", 415, "wrong-content-type", [](T& t) {
+                 Bytes body = *Encode(t.Init(t.GetResponse(t.Request()), t.TaggedCommit()));
+                 return Post(t.source(), "/mimi-portability/v1/init", body, {},
+                             "application/mimi-portabilityX");
+               }});
+  // A source domain of invalid UTF-8 once turned this 422 into a 500 (the
+  // JSON reply threw); domains are now refused as they are decoded.
+  r.push_back({"init_source_domain_not_a_host_name", 422, "invalid-domain",
+               init_with([](T&, MigrationInitRequest& i) {
+                 i.migration_init.migration_response.migration_request
+                     .source_domain_name = {0xff, 0xfe};
+               })});
   r.push_back({"init_oversize_body", 413, "payload-too-large", [](T& t) {
                  return Post(t.source(), "/mimi-portability/v1/init", Bytes(300 * 1024, 1));
                }});
@@ -624,6 +637,10 @@ std::vector<Refusal> Refusals() {
                request_with({{"MIMI-Cipher-Suite", "1"},
                              {"Authorization", "Bearer 00112233"}},
                             true, same)});
+  r.push_back({"request_target_domain_not_a_host_name", 422, "invalid-domain",
+               request_with({}, false, [](MigrationRequest& q) {
+                 q.target_domain_name = ToBytes("target.test\n");
+               })});
   r.push_back({"request_names_another_target", 422, "not-target",
                request_with({}, false, [](MigrationRequest& q) {
                  q.target_domain_name = ToBytes("other.test");

@@ -8,6 +8,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <chrono>
@@ -310,6 +311,25 @@ TEST(SqliteWriterTest, OpensWithDurableSettings) {
       });
   ASSERT_TRUE(sync.ok());
   EXPECT_EQ(*sync, "2");  // FULL
+}
+
+// The database and its -wal and -shm companions hold every migration's
+// state: private to the daemon's user whatever the umask.
+TEST(SqliteWriterTest, CreatesTheDatabaseAndItsCompanionsPrivate) {
+  TempDir dir;
+  const mode_t old_umask = ::umask(022);  // the common default, 0644 files
+  const std::string path = dir.File("private.db");
+  {
+    auto writer = OpenWriter(path);
+    ASSERT_NE(writer, nullptr);
+    ASSERT_TRUE(writer->Write(Insert(1)).ok());
+    for (const std::string& file : {path, path + "-wal", path + "-shm"}) {
+      struct stat st {};
+      ASSERT_EQ(::stat(file.c_str(), &st), 0) << file;
+      EXPECT_EQ(st.st_mode & 0777, 0600u) << file;
+    }
+  }
+  ::umask(old_umask);
 }
 
 TEST(SqliteWriterTest, MissingFileWithoutCreateIsAStatus) {

@@ -9,6 +9,7 @@
 
 #include "codec/reader.h"
 #include "codec/writer.h"
+#include "mimi_portability/domain_name.h"
 
 namespace mimi {
 namespace {
@@ -94,11 +95,21 @@ void Put(Writer& w, const MigrationAbortAck& m, std::string_view p,
 
 // --- readers ---
 
+// Every domain field is checked as it is decoded, so no layer above sees a
+// name that could not be a host name (docs/protocol.md §1.6): refused as
+// kInvalidArgument "invalid-domain", the detail naming the field.
+Status ReadDomain(Reader& r, const std::string& field, Bytes* out) {
+  MIMI_RETURN_IF_ERROR(r.ReadOpaque(field, out));
+  return ValidateDomainName(
+      std::string_view(reinterpret_cast<const char*>(out->data()), out->size()),
+      field);
+}
+
 Status Get(Reader& r, std::string_view p, MigrationRequest* m) {
   MIMI_RETURN_IF_ERROR(
-      r.ReadOpaque(FieldPath(p, "source_domain_name"), &m->source_domain_name));
+      ReadDomain(r, FieldPath(p, "source_domain_name"), &m->source_domain_name));
   MIMI_RETURN_IF_ERROR(
-      r.ReadOpaque(FieldPath(p, "target_domain_name"), &m->target_domain_name));
+      ReadDomain(r, FieldPath(p, "target_domain_name"), &m->target_domain_name));
   MIMI_RETURN_IF_ERROR(r.ReadOpaque(FieldPath(p, "group_id"), &m->group_id));
   return r.ReadU64(FieldPath(p, "epoch"), &m->epoch);
 }
@@ -117,7 +128,7 @@ Status Get(Reader& r, std::string_view p, MigrationInit* m) {
 }
 
 Status Get(Reader& r, std::string_view p, MigrationCommitAAD* m) {
-  return r.ReadOpaque(FieldPath(p, "target_ds_domain"), &m->target_ds_domain);
+  return ReadDomain(r, FieldPath(p, "target_ds_domain"), &m->target_ds_domain);
 }
 
 Status Get(Reader& r, std::string_view p, MigrationContent* m) {
@@ -136,7 +147,7 @@ Status Get(Reader& r, std::string_view p, TargetMigrationComplete* m) {
 
 Status Get(Reader& r, std::string_view p, MigrationConfirmation* m) {
   MIMI_RETURN_IF_ERROR(
-      r.ReadOpaque(FieldPath(p, "domain_name"), &m->domain_name));
+      ReadDomain(r, FieldPath(p, "domain_name"), &m->domain_name));
   MIMI_RETURN_IF_ERROR(r.ReadArray(FieldPath(p, "nonce"), &m->nonce));
   MIMI_RETURN_IF_ERROR(r.ReadOpaque(FieldPath(p, "group_id"), &m->group_id));
   return r.ReadOpaque(FieldPath(p, "signature"), &m->signature);

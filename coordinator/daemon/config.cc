@@ -6,6 +6,8 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "mimi_portability/domain_name.h"
+
 namespace mimi::daemon {
 namespace {
 
@@ -75,14 +77,13 @@ const toml::table* SubTable(const toml::table& root, std::string_view key,
   return node->as_table();
 }
 
+// Configured names are compared with lowercase wire names byte for byte.
 bool ValidDomain(std::string_view d) {
-  if (d.empty() || d.size() > 253) return false;
+  if (!ValidateDomainName(d).ok()) return false;
   for (char c : d) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-              c == '.';
-    if (!ok) return false;
+    if (c >= 'A' && c <= 'Z') return false;
   }
-  return d.front() != '.' && d.back() != '.';
+  return true;
 }
 
 Status ApplyFile(const toml::table& root, Config* c) {
@@ -90,7 +91,7 @@ Status ApplyFile(const toml::table& root, Config* c) {
       root, "",
       {"domain", "listen", "admin_listen", "data_dir", "log_level",
        "ciphersuites", "max_body_bytes", "server_threads", "migration_workers",
-       "keep_alive_seconds",
+       "keep_alive_seconds", "read_timeout_seconds",
        "tls", "peers",
        "policy", "recovery", "ds"}));
   MIMI_RETURN_IF_ERROR(Read(root, "", "domain", &c->domain));
@@ -117,6 +118,8 @@ Status ApplyFile(const toml::table& root, Config* c) {
       Read(root, "", "migration_workers", &c->migration_workers));
   MIMI_RETURN_IF_ERROR(
       Read(root, "", "keep_alive_seconds", &c->keep_alive_seconds));
+  MIMI_RETURN_IF_ERROR(
+      Read(root, "", "read_timeout_seconds", &c->read_timeout_seconds));
 
   if (const toml::node* node = root.get("ciphersuites")) {
     const toml::array* arr = node->as_array();
@@ -369,6 +372,9 @@ Status Validate(const Config& c) {
   }
   if (c.keep_alive_seconds < 1 || c.keep_alive_seconds > 300) {
     return SettingError("keep_alive_seconds", "must be between 1 and 300");
+  }
+  if (c.read_timeout_seconds < 1 || c.read_timeout_seconds > 300) {
+    return SettingError("read_timeout_seconds", "must be between 1 and 300");
   }
   const RecoveryConfig& r = c.recovery;
   if (r.backoff_initial_ms < 1 || r.backoff_max_ms < r.backoff_initial_ms) {

@@ -110,6 +110,11 @@ struct Config {
   // How long an idle keep-alive connection keeps its server thread; also
   // bounds how long a stop waits for idle connections to go.
   int keep_alive_seconds = 5;
+  // Bounds every wait for a client of the public listener: each step of the
+  // TLS handshake and each read of a request. A silent connection gives its
+  // server thread back after this (then keep_alive_seconds bounds the wait
+  // for its first request).
+  int read_timeout_seconds = 5;
   std::string log_level = "info";
 
   // The address for a peer domain.

@@ -7,11 +7,13 @@
 #include <filesystem>
 #include <random>
 
+#include "codec/safe_text.h"
 #include "crypto/random.h"
 #include "daemon/admin_routes.h"
 #include "daemon/admin_token.h"
 #include "daemon/ds_routes.h"
 #include "daemon/http_server.h"
+#include "daemon/log_rate_limiter.h"
 #include "daemon/metrics.h"
 #include "daemon/protocol_routes.h"
 #include "ds_http/from_config.h"
@@ -48,12 +50,24 @@ class CountingTransport final : public protocol::PeerTransport {
                         {{"peer", domain},
                          {"outcome", r.ok() ? std::to_string(r->status)
                                             : std::string("unreachable")}});
+    // Unreachable includes TLS verification failures: a security event
+    // when it is not an outage.
+    if (!r.ok() && log_.Admit("peer-unreachable")) {
+      spdlog::warn("peer {} {}: {}", codec::SafeText(domain, 253), path,
+                   codec::SafeText(r.status().detail()));
+    }
     return r;
   }
 
  private:
   protocol::PeerTransport& inner_;
   Metrics& metrics_;
+  LogRateLimiter log_{5, [] {
+                        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now()
+                                       .time_since_epoch())
+                            .count();
+                      }};
 };
 
 // Admin retry/abort act through the services.
@@ -260,6 +274,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   po.threads = config.server_threads;
   po.max_body_bytes = config.max_body_bytes;
   po.keep_alive_timeout = std::chrono::seconds(config.keep_alive_seconds);
+  po.read_timeout = std::chrono::seconds(config.read_timeout_seconds);
   MIMI_ASSIGN_OR_RETURN(p->public_server, HttpServer::Create(po, &p->metrics));
   HttpServer& pub = *p->public_server;
   Metrics* metrics = &p->metrics;
@@ -282,6 +297,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
     ao.plain_http = true;  // loopback only; the token guards it
     ao.threads = 4;
     ao.max_body_bytes = 1 << 20;
+    // The operator's own listener: 503 details help and leak nothing new.
+    ao.redact_unavailable_details = false;
     MIMI_ASSIGN_OR_RETURN(p->admin_server, HttpServer::Create(ao, &p->metrics));
     RegisterAdminRoutes(*p->admin_server, *p->store, p->admin_token,
                         p->actions.get(), clock, p->transfers.get());

@@ -8,9 +8,21 @@
 // Every route goes through one wrapper that is the catch-all site for
 // exceptions (answered as 500 "internal" and logged), counts
 // mimi_http_requests_total{listener,endpoint,status}, and turns errors into
-// {"error": "<stable-code>", "detail": "..."}. Routes must be added before
-// Start(); Start/Stop may be called from any thread; handlers run on the
-// pool's threads concurrently.
+// {"error": "<stable-code>", "detail": "..."}. Request data never reaches a
+// JSON reply or a log line unescaped (codec/safe_text.h).
+//
+// Before a body is read, a gate refuses what the protocol never sends
+// (docs/operations.md "HTTP limits"): any Content-Encoding (415), a body
+// without Content-Length or chunked framing (411), a Content-Length over
+// the limit (413), too many or too large headers (431); Range headers are
+// ignored. POST bodies are read through a bounded reader, so a chunked body
+// is refused with 413 as soon as it passes the limit. A refusal that leaves
+// body bytes unread closes the connection, so they are never parsed as a
+// request. Refusals are counted in mimi_refusals_total{listener,reason} and
+// logged at warn level, rate-limited per reason.
+//
+// Routes must be added before Start(); Start/Stop may be called from any
+// thread; handlers run on the pool's threads concurrently.
 #ifndef MIMI_DAEMON_HTTP_SERVER_H_
 #define MIMI_DAEMON_HTTP_SERVER_H_
 
@@ -25,6 +37,7 @@
 #include <thread>
 
 #include "daemon/config.h"
+#include "daemon/log_rate_limiter.h"
 #include "daemon/metrics.h"
 #include "mimi_portability/status.h"
 
@@ -38,8 +51,20 @@ struct HttpServerOptions {
   std::string key_file;
   int threads = 16;
   uint64_t max_body_bytes = 64ull << 20;
-  std::chrono::seconds read_timeout{30};
+  // Bounds each wait for the client: every step of the TLS handshake (a
+  // silent client gives its worker back after this) and every read of a
+  // request. httplib 0.11.4 uses one setting for both.
+  std::chrono::seconds read_timeout{5};
   std::chrono::seconds write_timeout{30};
+  // Request headers beyond these are refused with 431 (httplib's own four
+  // REMOTE_/LOCAL_ entries are not counted).
+  size_t max_header_count = 100;
+  size_t max_header_bytes = 64 * 1024;
+  // 503 details name peers' addresses and TLS results: log them, and
+  // answer a generic detail (the public listener).
+  bool redact_unavailable_details = true;
+  // Security-event log lines per second per refusal reason.
+  int refusal_log_lines_per_second = 5;
   // Idle keep-alive connections give their pool thread back after this.
   std::chrono::seconds keep_alive_timeout{5};
   size_t keep_alive_max_count = 1000;
@@ -51,8 +76,17 @@ int HttpStatusFor(const Status& status);
 // (e.g. {"moved_to": "target.test"}).
 void ReplyError(httplib::Response& res, const Status& status,
                 const nlohmann::json& extra = nlohmann::json::object());
+// Invalid UTF-8 anywhere in `body` is replaced, never thrown on; request
+// text should go through codec::SafeText before it gets here.
 void ReplyJson(httplib::Response& res, int http_status,
                const nlohmann::json& body);
+// A refusal after which the connection is closed: for requests whose body
+// was not (fully) read, so that the rest is never taken for a request.
+void ReplyErrorAndClose(httplib::Response& res, int http_status,
+                        const Status& status);
+
+// The pool's counters, shared with the metrics collectors (http_server.cc).
+struct HttpPoolState;
 
 class HttpServer {
  public:
@@ -73,6 +107,10 @@ class HttpServer {
   uint16_t port() const { return port_; }
   // Stops accepting; in-flight requests finish before it returns.
   void Stop();
+  // Pool threads serving a connection now (also a /metrics gauge); a
+  // connection holds its thread from accept (TLS handshake included) to
+  // close.
+  int busy_workers() const;
 
   const HttpServerOptions& options() const { return options_; }
 
@@ -80,6 +118,11 @@ class HttpServer {
   HttpServer(HttpServerOptions options, Metrics* metrics,
              std::unique_ptr<httplib::Server> server);
   Handler Wrap(const std::string& pattern, Handler handler);
+  // The gate before any body is read; Handled = refused.
+  httplib::Server::HandlerResponse Gate(const httplib::Request& req,
+                                       httplib::Response& res);
+  void LogRefusal(const httplib::Request& req, const httplib::Response& res,
+                  const std::string& reason);
 
   HttpServerOptions options_;
   Metrics* metrics_;
@@ -87,6 +130,8 @@ class HttpServer {
   std::thread thread_;
   std::atomic<uint16_t> port_{0};
   std::atomic<bool> started_{false};
+  std::shared_ptr<HttpPoolState> pool_;
+  std::unique_ptr<LogRateLimiter> refusal_log_;
 };
 
 }  // namespace mimi::daemon

@@ -91,12 +91,21 @@ std::string Metrics::Render() const {
   }
   // Collectors may query the store; run them without holding the lock so a
   // slow scrape never blocks request counting.
-  for (const GaugeFamily& g : gauges) {
+  // Several collectors may share a family (one per listener, say): the
+  // family is written once, HELP and TYPE from its first collector.
+  std::vector<bool> done(gauges.size(), false);
+  for (size_t i = 0; i < gauges.size(); ++i) {
+    if (done[i]) continue;
+    const GaugeFamily& g = gauges[i];
     out << "# HELP " << g.name << " " << g.help << "\n";
     out << "# TYPE " << g.name << " " << g.type << "\n";
-    for (const Sample& s : g.collect()) {
-      out << g.name << FormatLabels(s.labels) << " " << FormatValue(s.value)
-          << "\n";
+    for (size_t j = i; j < gauges.size(); ++j) {
+      if (done[j] || gauges[j].name != g.name) continue;
+      done[j] = true;
+      for (const Sample& s : gauges[j].collect()) {
+        out << g.name << FormatLabels(s.labels) << " " << FormatValue(s.value)
+            << "\n";
+      }
     }
   }
   return out.str();

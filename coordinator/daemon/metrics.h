@@ -37,6 +37,7 @@ class Metrics {
 
   // A gauge family whose samples `collect` computes at each scrape. A
   // collector that throws is not caught here: collectors must not throw.
+  // Adding a name again adds a collector to the same family.
   void AddGauge(const std::string& name, const std::string& help,
                 std::function<std::vector<Sample>()> collect);
   // A counter family that another component already counts (e.g. the

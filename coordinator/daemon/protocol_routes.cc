@@ -8,9 +8,26 @@ namespace {
 
 using protocol::kContentType;
 
+// The media type must be exactly ours (case-insensitive, RFC 9110 §8.3.1);
+// parameters after ';' are allowed and ignored, so a prefix such as
+// "application/mimi-portabilityX" is not.
+bool IsOurContentType(std::string_view type) {
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) {
+    type.remove_suffix(1);
+  }
+  const std::string_view ours = kContentType;
+  if (type.size() != ours.size()) return false;
+  for (size_t i = 0; i < type.size(); ++i) {
+    char c = type[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != ours[i]) return false;
+  }
+  return true;
+}
+
 bool CheckContentType(const httplib::Request& req, httplib::Response& res) {
-  const std::string type = req.get_header_value("Content-Type");
-  if (type.rfind(kContentType, 0) == 0) return true;
+  if (IsOurContentType(req.get_header_value("Content-Type"))) return true;
   ReplyError(res, protocol::Refuse(StatusCode::kInvalidArgument,
                                    protocol::reason::kWrongContentType,
                                    "expected Content-Type " +

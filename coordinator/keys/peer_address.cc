@@ -15,32 +15,6 @@ std::string Lower(std::string_view s) {
 
 }  // namespace
 
-Status ValidateDomainName(std::string_view domain) {
-  auto bad = [&](const char* why) {
-    return InvalidArgumentError(
-        "domain name \"" + std::string(domain.substr(0, 64)) + "\": " + why);
-  };
-  if (domain.empty() || domain.size() > 253) return bad("length not 1-253");
-  size_t label_len = 0;
-  char prev = '.';
-  for (char c : domain) {
-    if (c == '.') {
-      if (label_len == 0) return bad("empty label");
-      if (prev == '-') return bad("label ends with a hyphen");
-      label_len = 0;
-    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-') {
-      if (c == '-' && label_len == 0) return bad("label starts with a hyphen");
-      if (++label_len > 63) return bad("label longer than 63");
-    } else {
-      return bad("character outside letters, digits, '-' and '.'");
-    }
-    prev = c;
-  }
-  if (label_len == 0) return bad("empty label");
-  if (prev == '-') return bad("label ends with a hyphen");
-  return Status::Ok();
-}
-
 PeerLocator DefaultPeerLocator() {
   return [](std::string_view domain) -> Result<PeerAddress> {
     MIMI_RETURN_IF_ERROR(ValidateDomainName(domain));

@@ -3,8 +3,9 @@
 // any host:port instead. A PeerLocator is that mapping as a function, so the
 // resolver and later the HTTP client take it as a parameter.
 //
-// ValidateDomainName guards everything that puts a domain from the wire into
-// a host name or URL. Pure functions; thread-safe.
+// ValidateDomainName (mimi_portability/domain_name.h) guards everything that
+// puts a domain from the wire into a host name or URL. Pure functions;
+// thread-safe.
 #ifndef MIMI_KEYS_PEER_ADDRESS_H_
 #define MIMI_KEYS_PEER_ADDRESS_H_
 
@@ -13,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "mimi_portability/domain_name.h"
 #include "mimi_portability/status.h"
 
 namespace mimi::keys {
@@ -26,10 +28,8 @@ struct PeerAddress {
 
 using PeerLocator = std::function<Result<PeerAddress>(std::string_view domain)>;
 
-// OK for a DNS name of letters, digits and hyphens in dot-separated labels
-// (1-63 bytes each, no leading or trailing hyphen, 253 bytes in all);
-// kInvalidArgument otherwise.
-Status ValidateDomainName(std::string_view domain);
+// The one domain check, shared with the codec and the configuration.
+using ::mimi::ValidateDomainName;
 
 // https://<domain>: the domain itself, port 443.
 PeerLocator DefaultPeerLocator();

@@ -1,6 +1,8 @@
 #include "store/sqlite_writer.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include "store/open_lock.h"
 #include "store/schema_upgrade.h"
@@ -20,6 +22,17 @@ void RaiseToAtLeast(std::atomic<uint64_t>& a, uint64_t v) {
   }
 }
 
+// SQLite creates a new database file with the process umask (0644 as a
+// rule) and gives -wal and -shm the mode of the database file: creating the
+// database file 0600 first keeps all three private to the daemon's user.
+// An existing file is left as it is; any other failure is SQLite's to report.
+void CreatePrivateFile(const std::string& path) {
+  if (path.empty() || path == ":memory:" || path.rfind("file:", 0) == 0) return;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                        0600);
+  if (fd >= 0) ::close(fd);
+}
+
 }  // namespace
 
 Result<std::shared_ptr<SqliteWriter>> SqliteWriter::Open(
@@ -32,7 +45,10 @@ Result<std::shared_ptr<SqliteWriter>> SqliteWriter::Open(
                         std::chrono::milliseconds(options.busy_timeout_ms)));
   try {
     int flags = SQLite::OPEN_READWRITE;
-    if (options.create_if_missing) flags |= SQLite::OPEN_CREATE;
+    if (options.create_if_missing) {
+      flags |= SQLite::OPEN_CREATE;
+      CreatePrivateFile(path);
+    }
     auto db = std::make_unique<SQLite::Database>(path, flags,
                                                  options.busy_timeout_ms);
     // Refuse a newer file before any PRAGMA below could write to it.
