@@ -5,24 +5,13 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "mls/group_info.h"
 #include "mls/mls_message.h"
 #include "mls/ratchet_tree.h"
+#include "testing/mls_fixtures.h"
 
 namespace mimi::mls {
 namespace {
-
-Bytes Fixture(const std::string& name) {
-  std::ifstream f(std::string(MIMI_TEST_DATA_DIR) + "/mls/" + name);
-  std::stringstream s;
-  s << f.rdbuf();
-  std::string hex = s.str();
-  while (!hex.empty() && (hex.back() == '\n' || hex.back() == ' ')) hex.pop_back();
-  return FromHex(hex).value();
-}
 
 class SignatureChecksTest : public ::testing::TestWithParam<int> {
  protected:
@@ -30,8 +19,8 @@ class SignatureChecksTest : public ::testing::TestWithParam<int> {
     return kind + "_suite" + std::to_string(GetParam()) + ".hex";
   }
   void SetUp() override {
-    info_ = DecodeGroupInfo(Fixture(Name("group_info"))).value();
-    tree_ = DecodeRatchetTree(Fixture(Name("ratchet_tree"))).value();
+    info_ = DecodeGroupInfo(testing::ReadMlsHexFixture(Name("group_info"))).value();
+    tree_ = DecodeRatchetTree(testing::ReadMlsHexFixture(Name("ratchet_tree"))).value();
   }
   Bytes KeyOf(uint32_t leaf) const { return tree_.Leaf(leaf)->signature_key; }
 
@@ -54,7 +43,7 @@ TEST_P(SignatureChecksTest, GroupInfoVerifiesUnderItsSignerOnly) {
 TEST_P(SignatureChecksTest, PublicCommitAndProposalVerifyWithTheEpochContext) {
   for (const char* kind : {"commit_public", "proposal"}) {
     SCOPED_TRACE(kind);
-    auto msg = DecodeMlsMessage(Fixture(Name(kind)));
+    auto msg = DecodeMlsMessage(testing::ReadMlsHexFixture(Name(kind)));
     ASSERT_TRUE(msg.ok()) << msg.status().ToString();
     const PublicMessage& pm = *msg->public_message;
     const uint16_t suite = info_.group_context.cipher_suite;

@@ -12,6 +12,7 @@
 
 #include "crypto/ciphersuite.h"
 #include "mls/group_info.h"
+#include "testing/mls_fixtures.h"
 
 namespace mimi::mls {
 namespace {
@@ -21,12 +22,6 @@ std::string ReadFile(const std::string& path) {
   std::stringstream s;
   s << f.rdbuf();
   return s.str();
-}
-
-Bytes Fixture(const std::string& name) {
-  std::string hex = ReadFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/" + name);
-  while (!hex.empty() && (hex.back() == '\n' || hex.back() == ' ')) hex.pop_back();
-  return FromHex(hex).value();
 }
 
 TEST(TreeHashTest, OfficialVectorsEveryNodeEverySuite) {
@@ -60,17 +55,17 @@ TEST(TreeHashTest, OfficialVectorsEveryNodeEverySuite) {
 TEST(TreeHashTest, TsMlsTreesMatchTheirGroupInfo) {
   for (int suite : {1, 2}) {
     SCOPED_TRACE(suite);
-    auto info = DecodeGroupInfo(Fixture("group_info_suite" + std::to_string(suite) + ".hex"));
+    auto info = DecodeGroupInfo(testing::ReadMlsHexFixture("group_info_suite" + std::to_string(suite) + ".hex"));
     ASSERT_TRUE(info.ok()) << info.status().ToString();
     auto hash = RatchetTreeHash(info->group_context.cipher_suite,
-                                Fixture("ratchet_tree_suite" + std::to_string(suite) + ".hex"));
+                                testing::ReadMlsHexFixture("ratchet_tree_suite" + std::to_string(suite) + ".hex"));
     ASSERT_TRUE(hash.ok()) << hash.status().ToString();
     EXPECT_EQ(ToHex(*hash), ToHex(info->group_context.tree_hash));
   }
 }
 
 TEST(TreeHashTest, AnyChangeToTheTreeChangesTheHash) {
-  const Bytes tree = Fixture("ratchet_tree_suite1.hex");
+  const Bytes tree = testing::ReadMlsHexFixture("ratchet_tree_suite1.hex");
   const Bytes before = RatchetTreeHash(1, tree).value();
   // A byte inside the first leaf's encryption key (after the vector length,
   // presence and node type).
@@ -84,9 +79,9 @@ TEST(TreeHashTest, AnyChangeToTheTreeChangesTheHash) {
 TEST(TreeHashTest, RefusesBadTreesAndSuites) {
   EXPECT_EQ(RatchetTreeHash(1, Bytes{}).status().code(), StatusCode::kMalformed);
   EXPECT_EQ(RatchetTreeHash(1, Bytes{0x00}).status().code(), StatusCode::kMalformed);
-  EXPECT_EQ(RatchetTreeHash(0x99, Fixture("ratchet_tree_suite1.hex")).status().code(),
+  EXPECT_EQ(RatchetTreeHash(0x99, testing::ReadMlsHexFixture("ratchet_tree_suite1.hex")).status().code(),
             StatusCode::kUnsupported);
-  Bytes trailing = Fixture("ratchet_tree_suite1.hex");
+  Bytes trailing = testing::ReadMlsHexFixture("ratchet_tree_suite1.hex");
   trailing.push_back(0);
   EXPECT_EQ(RatchetTreeHash(1, trailing).status().code(), StatusCode::kMalformed);
 }

@@ -106,7 +106,10 @@ std::filesystem::path TokensFile(const TokensArgs& a) {
 }
 
 void Issue(const TokensArgs& a) {
-  const Clock& clock = SystemClock::Get();
+  // One reading of the time for both `created` and a relative expiry, so
+  // that --expires-in 30d is exactly 30 days after `created` (two readings
+  // could straddle a millisecond).
+  const FakeClock clock(SystemClock::Get().NowMillis());
   std::optional<UnixMillis> expires;
   if (!a.expires_in.empty()) {
     auto d = ParseDuration(a.expires_in);
