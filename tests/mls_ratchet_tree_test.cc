@@ -98,6 +98,23 @@ TEST(MlsRatchetTreeTest, TreeMustEndOnALeaf) {
   EXPECT_THAT(two.status().detail(), HasSubstr("does not end on a non-blank leaf"));
 }
 
+// A tree of `nodes` blank nodes: one byte each on the wire.
+Bytes BlankNodes(size_t nodes) {
+  codec::Writer w;
+  w.WriteOpaque("ratchet_tree", Bytes(nodes, 0));
+  return std::move(w).Finish().value();
+}
+
+// Past kMaxRatchetTreeNodes a tree is refused as too large while it is read,
+// not after gigabytes of bookkeeping. (The exact bound is checked on the
+// cheaper reader in mls_tree_hash_test.)
+TEST(MlsRatchetTreeTest, TreesOverTheNodeBoundAreRefused) {
+  auto over = DecodeRatchetTree(BlankNodes(kMaxRatchetTreeNodes + 1));
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(over.status().reason(), "tree-too-large");
+}
+
 // A LeafNode built by hand: x509 credential, update source, one extension.
 Bytes HandLeaf(uint16_t credential_type, uint8_t source, bool duplicate_extension) {
   codec::Writer w;

@@ -10,8 +10,10 @@
 #include <set>
 #include <sstream>
 
+#include "codec/writer.h"
 #include "crypto/ciphersuite.h"
 #include "mls/group_info.h"
+#include "mls/ratchet_tree.h"
 #include "testing/mls_fixtures.h"
 
 namespace mimi::mls {
@@ -74,6 +76,25 @@ TEST(TreeHashTest, AnyChangeToTheTreeChangesTheHash) {
   auto after = RatchetTreeHash(1, changed);
   ASSERT_TRUE(after.ok()) << after.status().ToString();
   EXPECT_NE(*after, before);
+}
+
+Bytes BlankNodes(size_t nodes) {
+  codec::Writer w;
+  w.WriteOpaque("ratchet_tree", Bytes(nodes, 0));
+  return std::move(w).Finish().value();
+}
+
+// A blank node is one byte: without the bound, a 64 MiB body would make
+// 2^26 nodes to hash. One node past it is refused while reading; at it, the
+// usual rules apply (all blank: not ending on a leaf).
+TEST(TreeHashTest, RefusesTreesOverTheNodeBound) {
+  auto over = RatchetTreeHash(1, BlankNodes(kMaxRatchetTreeNodes + 1));
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(over.status().reason(), "tree-too-large");
+  auto at = RatchetTreeHash(1, BlankNodes(kMaxRatchetTreeNodes));
+  ASSERT_FALSE(at.ok());
+  EXPECT_EQ(at.status().code(), StatusCode::kMalformed);
 }
 
 TEST(TreeHashTest, RefusesBadTreesAndSuites) {

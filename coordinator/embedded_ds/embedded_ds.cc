@@ -192,6 +192,7 @@ Status WalkRatchetTree(ByteSpan bytes, const LeafVisitor& on_leaf) {
       sub = codec::Reader(ByteSpan());
       return Status::Ok();
     }
+    if (count == mls::kMaxRatchetTreeNodes) return mls::TreeTooLargeError(kRoot);
     const size_t index = count++;
     MIMI_RETURN_IF_ERROR(mls::ReadPresence(sub, element, &last_present));
     if (!last_present) return Status::Ok();

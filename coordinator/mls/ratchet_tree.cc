@@ -49,6 +49,12 @@ Status ReadNode(Reader& r, std::string_view path, size_t index, TreeNode* out) {
 
 }  // namespace
 
+Status TreeTooLargeError(std::string_view path) {
+  return Status(StatusCode::kInvalidArgument, "tree-too-large",
+                std::string(path) + ": more than " +
+                    std::to_string(kMaxRatchetTreeNodes) + " nodes");
+}
+
 const LeafNode* RatchetTree::Leaf(uint32_t leaf_index) const {
   const size_t node = size_t{leaf_index} * 2;
   if (node >= nodes.size() || !nodes[node]) return nullptr;
@@ -59,6 +65,7 @@ Result<RatchetTree> DecodeRatchetTree(ByteSpan bytes) {
   Reader r(bytes);
   RatchetTree tree;
   auto read_node = [&tree](Reader& sub, std::string_view element) {
+    if (tree.nodes.size() == kMaxRatchetTreeNodes) return TreeTooLargeError(kRoot);
     bool present = false;
     MIMI_RETURN_IF_ERROR(ReadPresence(sub, element, &present));
     std::optional<TreeNode> node;

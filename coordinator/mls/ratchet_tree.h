@@ -9,8 +9,10 @@
 #ifndef MIMI_MLS_RATCHET_TREE_H_
 #define MIMI_MLS_RATCHET_TREE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "mimi_portability/bytes.h"
@@ -30,6 +32,16 @@ struct TreeNode {
   std::optional<LeafNode> leaf;
   std::optional<ParentNode> parent;
 };
+
+// The most nodes a ratchet tree may have here: 2^20 leaves (2^21 - 1 nodes),
+// over twice the largest group the benchmarks move. A blank node is one
+// byte on the wire, so without a bound a 64 MiB body would describe 2^26
+// nodes, whose bookkeeping and hashing would take gigabytes and minutes.
+inline constexpr size_t kMaxRatchetTreeNodes = (size_t{1} << 21) - 1;
+
+// The refusal of a tree over kMaxRatchetTreeNodes (kInvalidArgument,
+// reason "tree-too-large"), named by its field path.
+Status TreeTooLargeError(std::string_view path);
 
 struct RatchetTree {
   std::vector<std::optional<TreeNode>> nodes;

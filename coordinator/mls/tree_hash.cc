@@ -7,6 +7,7 @@
 #include "crypto/ciphersuite.h"
 #include "crypto/hash.h"
 #include "mls/leaf_node.h"
+#include "mls/ratchet_tree.h"
 #include "mls/vectors.h"
 
 namespace mimi::mls {
@@ -47,6 +48,7 @@ Result<std::vector<RawNode>> ReadRawNodes(ByteSpan bytes) {
   std::vector<RawNode> nodes;
   auto read_node = [&nodes](Reader& sub, std::string_view element) -> Status {
     const size_t index = nodes.size();
+    if (index == kMaxRatchetTreeNodes) return TreeTooLargeError(kRoot);
     RawNode node;
     MIMI_RETURN_IF_ERROR(ReadPresence(sub, element, &node.present));
     if (node.present) {
