@@ -41,4 +41,12 @@ Status ValidateDomainName(std::string_view domain, std::string_view what) {
   return Status::Ok();
 }
 
+std::string LowercaseDomain(std::string_view domain) {
+  std::string out(domain);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 }  // namespace mimi

@@ -6,6 +6,7 @@
 
 #include "keys/base64.h"
 #include "keys/key_id.h"
+#include "mimi_portability/domain_name.h"
 
 namespace mimi::keys {
 namespace {
@@ -22,13 +23,6 @@ json KeyToJson(const PublishedKey& k) {
             {"public_key", Base64Encode(k.public_key.encoded())}};
   if (k.expires) j["expires"] = *k.expires;
   return j;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // Parses one entry; std::nullopt (not an error) for an unsupported suite.
@@ -110,7 +104,7 @@ Result<KeyDocument> ParseKeyDocument(std::string_view text,
     return MalformedError("KeyDocument.domain: missing or not a string");
   }
   doc.domain = j["domain"].get<std::string>();
-  if (Lower(doc.domain) != Lower(domain)) {
+  if (LowercaseDomain(doc.domain) != LowercaseDomain(domain)) {
     return InvalidArgumentError("KeyDocument.domain: \"" + doc.domain +
                                 "\" is not \"" + std::string(domain) + "\"");
   }

@@ -9,16 +9,10 @@
 #include <cctype>
 #include <utility>
 
+#include "mimi_portability/domain_name.h"
+
 namespace mimi::keys {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
 
 bool IsAddressLiteral(const std::string& host) {
   in_addr v4;
@@ -74,7 +68,7 @@ Result<PeerClient> MakePeerClient(std::string_view domain_in,
                                   const PeerClientOptions& options) {
   MIMI_RETURN_IF_ERROR(ValidateDomainName(domain_in));
   PeerClient c;
-  c.domain = Lower(domain_in);
+  c.domain = LowercaseDomain(domain_in);
   MIMI_ASSIGN_OR_RETURN(c.address, options.locator(c.domain));
   // The client is named by the domain, so that httplib sends it as SNI and
   // Host and checks the certificate against it; the address map alone says
@@ -83,7 +77,7 @@ Result<PeerClient> MakePeerClient(std::string_view domain_in,
       std::string(options.plain_http ? "http://" : "https://") + c.domain +
       ":" + std::to_string(c.address.port);
   c.http = std::make_unique<httplib::Client>(url);
-  if (Lower(c.address.host) != c.domain) {
+  if (LowercaseDomain(c.address.host) != c.domain) {
     auto ip = NumericAddress(c.address.host);
     if (!ip.ok()) {
       return UnavailableError("peer " + c.domain + " at " + c.address.host +

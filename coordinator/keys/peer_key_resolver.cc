@@ -9,17 +9,10 @@
 
 #include "crypto/labeled_signature.h"
 #include "keys/peer_client.h"
+#include "mimi_portability/domain_name.h"
 
 namespace mimi::keys {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
 
 Status VerifyAny(const std::vector<crypto::PublicKey>& keys,
                  std::string_view label, ByteSpan content, ByteSpan signature) {
@@ -144,7 +137,7 @@ Result<std::vector<crypto::PublicKey>> PeerKeyResolver::KeysFor(
     std::string_view domain_in, crypto::CipherSuiteId suite) {
   MIMI_RETURN_IF_ERROR(ValidateDomainName(domain_in));
   MIMI_RETURN_IF_ERROR(crypto::LookupCipherSuite(suite).status());
-  const std::string domain = Lower(domain_in);
+  const std::string domain = LowercaseDomain(domain_in);
   if (auto it = options_.pinned.find(domain); it != options_.pinned.end()) {
     std::vector<crypto::PublicKey> out;
     for (const auto& p : it->second) {
@@ -163,7 +156,7 @@ Status PeerKeyResolver::VerifyWithLabel(std::string_view domain_in,
                                         ByteSpan content, ByteSpan signature) {
   MIMI_RETURN_IF_ERROR(ValidateDomainName(domain_in));
   MIMI_RETURN_IF_ERROR(crypto::LookupCipherSuite(suite).status());
-  const std::string domain = Lower(domain_in);
+  const std::string domain = LowercaseDomain(domain_in);
   const std::string what = "signature by " + domain + " (ciphersuite " +
                            std::to_string(suite) + ", label " +
                            std::string(label) + ")";

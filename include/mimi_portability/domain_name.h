@@ -7,6 +7,7 @@
 #ifndef MIMI_PORTABILITY_DOMAIN_NAME_H_
 #define MIMI_PORTABILITY_DOMAIN_NAME_H_
 
+#include <string>
 #include <string_view>
 
 #include "mimi_portability/status.h"
@@ -21,6 +22,10 @@ inline constexpr std::string_view kInvalidDomainReason = "invalid-domain";
 // and shows the name with any unprintable byte escaped.
 Status ValidateDomainName(std::string_view domain,
                           std::string_view what = "domain name");
+
+// DNS names compare without regard to ASCII case; this is the form they are
+// stored, mapped and compared in.
+std::string LowercaseDomain(std::string_view domain);
 
 }  // namespace mimi
 
