@@ -47,7 +47,7 @@ TEST(MlsRatchetTreeTest, LeavesCarryTheMembersKeysAndCredentials) {
       EXPECT_FALSE(leaf->signed_fields.empty());
       EXPECT_THAT(leaf->capabilities.cipher_suites, ::testing::Contains(suite));
     }
-    // ts-mls 1.6.4 sends compressed SEC1 points for P-256 (PROFILE.md §2).
+    // ts-mls 1.6.4 sends compressed SEC1 points for P-256 (docs/protocol.md §2.2).
     const size_t key_size = suite == 1 ? 32 : 33;
     EXPECT_EQ(tree->Leaf(0)->signature_key.size(), key_size);
     EXPECT_EQ(tree->Leaf(3), nullptr);

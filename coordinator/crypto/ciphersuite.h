@@ -1,6 +1,6 @@
 // The MLS ciphersuite table (RFC 9420 §17.1, ids 1 to 7) reduced to what
 // MIMI Portability needs from a suite: its signature scheme and its hash
-// (PROFILE.md §2). The KEM and AEAD columns are never used by a Delivery
+// (docs/protocol.md §2.1). The KEM and AEAD columns are never used by a Delivery
 // Service's portability code, so they are not modelled.
 //
 // Pure functions over constant tables; thread-safe.

@@ -1,5 +1,5 @@
 // The hash functions of the MLS ciphersuites (SHA-256/384/512), as used for
-// migration_content_hash (PROFILE.md §2) and key ids.
+// migration_content_hash (docs/protocol.md §2.2) and key ids.
 //
 // Pure functions; thread-safe.
 #ifndef MIMI_CRYPTO_HASH_H_

@@ -1,5 +1,5 @@
 // SignWithLabel / VerifyWithLabel exactly as RFC 9420 §5.1.2 builds them,
-// with this protocol's label prefix (PROFILE.md §2):
+// with this protocol's label prefix (docs/protocol.md §2.2):
 //
 //   struct {
 //     opaque label<V>;    // "MIMI Portability 1.0 " + Label

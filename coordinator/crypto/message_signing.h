@@ -5,7 +5,7 @@
 // mimi_portability/messages.h goes through these two, so the label and the
 // TBS bytes cannot drift between signer and verifier.
 // MigrationContentHash is migration_content_hash of TargetMigrationComplete:
-// the suite's hash over the whole serialized MigrationContent (PROFILE.md §2).
+// the suite's hash over the whole serialized MigrationContent (docs/protocol.md §2.2).
 //
 // Pure functions; thread-safe.
 #ifndef MIMI_CRYPTO_MESSAGE_SIGNING_H_

@@ -3,7 +3,7 @@
 // raw RFC 8032 bytes for Ed25519/Ed448, an uncompressed SEC1 point for ECDSA.
 //
 // Parse() also accepts compressed SEC1 points because ts-mls 1.6.4 writes
-// them into leaf nodes (PROFILE.md §2); encoded() is always the uncompressed
+// them into leaf nodes (docs/protocol.md §2.2); encoded() is always the uncompressed
 // form, so two keys compare equal whatever form they were read from. A point
 // not on the curve, or bytes of the wrong length for the scheme, are
 // kMalformed. Verify() reports a signature that does not verify (including

@@ -1,5 +1,5 @@
 // The key document a DS publishes at GET /.well-known/mimi-portability
-// (PROFILE.md §2; format in docs/protocol.md, "Keys and signatures"):
+// (docs/protocol.md §2.3-§2.4):
 //
 //   {"domain": "ds.example", "valid_until": <unix ms>,
 //    "keys":     [{"ciphersuite": 1, "scheme": "ed25519",

@@ -5,7 +5,7 @@
 //
 // The reader is structural: it checks encodings and enum ranges, not
 // signatures or policies. Signature keys are kept exactly as sent (ts-mls
-// 1.6.4 sends compressed P-256 points; see PROFILE.md §2). Plain values and
+// 1.6.4 sends compressed P-256 points; see docs/protocol.md §2.2). Plain values and
 // pure functions; thread-safe.
 #ifndef MIMI_MLS_LEAF_NODE_H_
 #define MIMI_MLS_LEAF_NODE_H_

@@ -1,12 +1,12 @@
 // The wire messages of MIMI Portability (draft-kohbrok-mimi-portability-06)
-// and the three additions of this project's profile (PROFILE.md §1).
+// and the three additions of this project's profile (docs/protocol.md §1.3).
 //
 // Each struct mirrors the draft's TLS-language definition, quoted above it,
 // field for field and in the same order. Encode() serializes; Decode<T>()
 // parses strictly (truncation, bad or non-minimal varints, and trailing bytes
 // are errors that name the struct and field) and never returns a partial
 // object. ToBeSigned() gives the bytes a struct's signature covers: the
-// serialization of every field before `signature` (PROFILE.md §2).
+// serialization of every field before `signature` (docs/protocol.md §1.4).
 // SignatureLabel<T>() is the label passed to SignWithLabel.
 //
 // All functions are pure and thread-safe.
@@ -111,7 +111,7 @@ struct MigrationConfirmation {
   bool operator==(const MigrationConfirmation&) const = default;
 };
 
-// --- Profile additions (PROFILE.md §1); not part of the draft. ---
+// --- Profile additions (docs/protocol.md §1.3); not part of the draft. ---
 
 // The body of POST /mimi-portability/v1/init: the draft's MigrationInit plus
 // what the source needs to check it (the signer's leaf) and the tagged commit.

@@ -1,5 +1,5 @@
 // Real ts-mls members migrate their group between two running mimi-portd
-// daemons (PROFILE.md §3), checking every step:
+// daemons (docs/protocol.md §3), checking every step:
 //
 //   node tests/mls/migrate_e2e.mjs --source URL --target URL --ca PEMFILE \
 //        --token TOKEN --suite 1|2 --wire public|private [--json]
