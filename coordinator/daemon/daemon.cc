@@ -149,6 +149,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   auto p = std::make_unique<Parts>();
   p->config = config;
   p->clock = &clock;
+  // Before anything is created on disk: a refused config leaves no trace.
+  MIMI_ASSIGN_OR_RETURN(p->protocol_options, ProtocolOptionsFromConfig(config));
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) {
@@ -196,7 +198,6 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   MIMI_ASSIGN_OR_RETURN(p->admin_token, LoadOrCreateAdminToken(config.data_dir));
 
   p->ctx.domain = config.domain;
-  MIMI_ASSIGN_OR_RETURN(p->protocol_options, ProtocolOptionsFromConfig(config));
   p->backoff = std::make_unique<protocol::Backoff>(
       p->protocol_options.recovery.backoff, clock, protocol::ThreadLocalUnitRandom);
   p->ctx.options = &p->protocol_options;
