@@ -89,7 +89,7 @@ TEST_F(PeerTransportTest, LargeBodyArrivesWholeWithOrderedProgress) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     EXPECT_TRUE(received_ == std::string(body.begin(), body.end()));
-    EXPECT_EQ(content_type_, kContentType);
+    EXPECT_EQ(content_type_, "application/mimi-portability");
   }
   // 256 KiB chunks: 13 calls, strictly increasing, the last one complete.
   ASSERT_EQ(calls.size(), 13u);

@@ -12,7 +12,6 @@
 #include <chrono>
 #include <thread>
 
-#include "daemon/config.h"
 #include "embedded_ds/embedded_ds.h"
 #include "store/sqlite_store.h"
 #include "store_testing.h"
@@ -38,7 +37,8 @@ class RecoveryLoopTest : public ::testing::Test {
     ASSERT_TRUE(ds.ok()) << ds.status().ToString();
     ds_ = std::move(*ds);
     ctx_.domain = "source.example";
-    ctx_.config = &config_;
+    ctx_.options = &options_;
+    ctx_.backoff = &backoff_;
     ctx_.store = store_.get();
     ctx_.ds = ds_.get();
     ctx_.clock = &clock_;
@@ -54,7 +54,8 @@ class RecoveryLoopTest : public ::testing::Test {
 
   store::testing::TempDir dir_;
   FakeClock clock_;
-  daemon::Config config_;
+  ProtocolOptions options_;
+  Backoff backoff_{options_.recovery.backoff, clock_, [] { return 0.5; }};
   std::unique_ptr<store::SqliteStore> store_;
   std::unique_ptr<embedded_ds::EmbeddedDs> ds_;
   ProtocolContext ctx_;
@@ -82,7 +83,7 @@ TEST_F(RecoveryLoopTest, OneScanTakesUpMoreThanAPageAndNeverTwice) {
   AddSourceRows(n);
   clock_.Advance(1);
   WorkQueue no_workers(0);  // jobs wait: every row stays taken up
-  SourceService source(ctx_, no_workers, [] { return 0.5; });
+  SourceService source(ctx_, no_workers);
   TargetService target(ctx_);
   RecoveryLoop loop(ctx_, source, target, no_workers, /*max_outstanding=*/4);
 
@@ -110,7 +111,7 @@ TEST_F(RecoveryLoopTest, LeasedRowsWaitForTheirLease) {
   ASSERT_TRUE(
       store_->AcquireLease(MakeId(1), Role::kSource, "other:9#1", 5000).ok());
   WorkQueue no_workers(0);
-  SourceService source(ctx_, no_workers, [] { return 0.5; });
+  SourceService source(ctx_, no_workers);
   TargetService target(ctx_);
   RecoveryLoop loop(ctx_, source, target, no_workers);
   EXPECT_EQ(*loop.ScanOnce(), 2);
@@ -127,7 +128,7 @@ TEST_F(RecoveryLoopTest, FinishedJobsFreeTheirRowsAndFeedTheQueue) {
   }
   clock_.Advance(11);
   WorkQueue workers(2);
-  SourceService source(ctx_, workers, [] { return 0.5; });
+  SourceService source(ctx_, workers);
   TargetService target(ctx_);
   RecoveryLoop loop(ctx_, source, target, workers, /*max_outstanding=*/2);
   EXPECT_EQ(*loop.ScanOnce(), n);
@@ -144,6 +145,89 @@ TEST_F(RecoveryLoopTest, FinishedJobsFreeTheirRowsAndFeedTheQueue) {
     EXPECT_EQ(row->state, MigrationState::kExpired) << i;
   }
   EXPECT_EQ(*loop.ScanOnce(), 0) << "finished rows are no longer due";
+  loop.Stop();
+  workers.Shutdown();
+}
+
+// A DS that holds every group for the migration `holder` (the target
+// imported it but did not record it): ExpireIfDue refuses with
+// content-pending, a failure the recovery loop must back off from.
+class HeldGroupDs final : public DeliveryService {
+ public:
+  explicit HeldGroupDs(std::string holder) : holder_(std::move(holder)) {}
+  Result<GroupSummary> LookupGroup(ByteSpan group_id) override {
+    GroupSummary g;
+    g.group_id.assign(group_id.begin(), group_id.end());
+    g.migration_id = holder_;
+    return g;
+  }
+  Result<Tombstone> LookupTombstone(ByteSpan) override { return Unused(); }
+  Result<Bytes> MemberSignatureKey(ByteSpan, uint32_t) override { return Unused(); }
+  Status Freeze(ByteSpan, uint64_t, std::string_view) override { return Unused(); }
+  Status Unfreeze(ByteSpan, std::string_view) override { return Unused(); }
+  Result<Bytes> ExportGroupState(ByteSpan, ByteSpan, std::string_view) override {
+    return Unused();
+  }
+  Status ImportGroupState(ByteSpan, std::string_view) override { return Unused(); }
+  Status FanOutCommit(ByteSpan, ByteSpan, std::string_view) override {
+    return Unused();
+  }
+  Status DeleteGroup(ByteSpan, const Tombstone&, std::string_view) override {
+    return Unused();
+  }
+
+ private:
+  static Status Unused() { return InternalError("not used by this test"); }
+  const std::string holder_;
+};
+
+// Target rows that fail are retried on the one back-off of both roles:
+// full jitter below an exponentially growing ceiling (it used to be a fixed
+// backoff_max_ms).
+TEST_F(RecoveryLoopTest, TargetRowFailuresGetTheJitteredBackoff) {
+  const std::string id = MakeId(1, 2);
+  auto r = MakeRecord(id, Role::kTarget, "held-group");
+  ASSERT_TRUE(store_->CreateTargetMigration(r, kStart + 10, "test").ok());
+  HeldGroupDs held(id);
+  ctx_.ds = &held;
+  options_.recovery.backoff = {/*initial_ms=*/1000, /*max_ms=*/60'000};
+  Backoff backoff(options_.recovery.backoff, clock_, [] { return 0.25; });
+  ctx_.backoff = &backoff;
+  clock_.Advance(11);
+  WorkQueue workers(1);
+  SourceService source(ctx_, workers);
+  TargetService target(ctx_);
+  RecoveryLoop loop(ctx_, source, target, workers);
+  auto run_due_row = [&] {
+    ASSERT_EQ(*loop.ScanOnce(), 1);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (loop.stats().outstanding != 0) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the job never ran";
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+
+  run_due_row();
+  ASSERT_FALSE(HasFatalFailure());
+  auto row = store_->Get(id, Role::kTarget);
+  ASSERT_TRUE(row.ok()) << row.status().ToString();
+  EXPECT_EQ(row->state, MigrationState::kRequested);
+  EXPECT_EQ(row->attempt_count, 1);
+  EXPECT_NE(row->last_error.find("content-pending"), std::string::npos)
+      << row->last_error;
+  ASSERT_TRUE(row->next_attempt_at.has_value());
+  EXPECT_EQ(*row->next_attempt_at - clock_.NowMillis(), 250)
+      << "a quarter (the injected jitter) of the first ceiling, 1000 ms";
+
+  // Due again: the second failure's ceiling has doubled.
+  clock_.Advance(250);
+  run_due_row();
+  ASSERT_FALSE(HasFatalFailure());
+  row = store_->Get(id, Role::kTarget);
+  ASSERT_TRUE(row.ok()) << row.status().ToString();
+  EXPECT_EQ(row->attempt_count, 2);
+  ASSERT_TRUE(row->next_attempt_at.has_value());
+  EXPECT_EQ(*row->next_attempt_at - clock_.NowMillis(), 500);
   loop.Stop();
   workers.Shutdown();
 }

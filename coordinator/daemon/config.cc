@@ -6,6 +6,7 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "daemon/protocol_options.h"
 #include "mimi_portability/domain_name.h"
 
 namespace mimi::daemon {
@@ -352,12 +353,9 @@ Status Validate(const Config& c) {
     return SettingError("log_level",
                         "must be trace, debug, info, warn, error or off");
   }
-  if (c.policy.source_policy != "member") {
-    return SettingError("policy.source", "must be \"member\"");
-  }
-  if (c.policy.target_policy != "client-token" && c.policy.target_policy != "any") {
-    return SettingError("policy.target", "must be \"client-token\" or \"any\"");
-  }
+  // The protocol's enums (daemon/protocol_options.h) spell the valid values.
+  MIMI_RETURN_IF_ERROR(ParseSourcePolicy(c.policy.source_policy).status());
+  MIMI_RETURN_IF_ERROR(ParseTargetPolicy(c.policy.target_policy).status());
   if (c.policy.response_ttl_seconds < 1) {
     return SettingError("policy.response_ttl_seconds", "must be at least 1");
   }

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <random>
 
 #include "codec/safe_text.h"
 #include "crypto/random.h"
@@ -15,11 +14,13 @@
 #include "daemon/http_server.h"
 #include "daemon/log_rate_limiter.h"
 #include "daemon/metrics.h"
+#include "daemon/protocol_options.h"
 #include "daemon/protocol_routes.h"
 #include "ds_http/from_config.h"
 #include "embedded_ds/embedded_ds.h"
 #include "keys/ds_key_store.h"
 #include "keys/peer_key_resolver.h"
+#include "protocol/backoff.h"
 #include "protocol/client_tokens.h"
 #include "protocol/recovery_loop.h"
 #include "protocol/source_service.h"
@@ -99,11 +100,6 @@ class Actions final : public AdminActions {
   protocol::WorkQueue& workers_;
 };
 
-double Jitter() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-}
-
 std::string InstanceId() {
   Bytes r(6);
   (void)crypto::RandomBytes(r);
@@ -130,6 +126,8 @@ struct Daemon::Parts {
   std::unique_ptr<CountingTransport> transport;
   std::unique_ptr<protocol::ClientTokens> client_tokens;
   std::unique_ptr<protocol::TransferProgress> transfers;
+  protocol::ProtocolOptions protocol_options;
+  std::unique_ptr<protocol::Backoff> backoff;
   protocol::ProtocolContext ctx;
   std::unique_ptr<protocol::WorkQueue> workers;
   std::unique_ptr<protocol::SourceService> source;
@@ -151,6 +149,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   auto p = std::make_unique<Parts>();
   p->config = config;
   p->clock = &clock;
+  // Before anything is created on disk: a refused config leaves no trace.
+  MIMI_ASSIGN_OR_RETURN(p->protocol_options, ProtocolOptionsFromConfig(config));
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) {
@@ -198,7 +198,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   MIMI_ASSIGN_OR_RETURN(p->admin_token, LoadOrCreateAdminToken(config.data_dir));
 
   p->ctx.domain = config.domain;
-  p->ctx.config = &p->config;
+  p->backoff = std::make_unique<protocol::Backoff>(
+      p->protocol_options.recovery.backoff, clock, protocol::ThreadLocalUnitRandom);
+  p->ctx.options = &p->protocol_options;
+  p->ctx.backoff = p->backoff.get();
   p->ctx.store = p->store.get();
   p->ctx.ds = ds;
   p->ctx.keys = p->keys.get();
@@ -212,7 +215,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
 
   p->workers = std::make_unique<protocol::WorkQueue>(
       static_cast<size_t>(config.migration_workers));
-  p->source = std::make_unique<protocol::SourceService>(p->ctx, *p->workers, Jitter);
+  p->source = std::make_unique<protocol::SourceService>(p->ctx, *p->workers);
   p->target = std::make_unique<protocol::TargetService>(p->ctx);
   p->recovery = std::make_unique<protocol::RecoveryLoop>(p->ctx, *p->source,
                                                          *p->target, *p->workers);

@@ -1,22 +1,23 @@
 #include "daemon/protocol_routes.h"
 
 #include "keys/key_document_handler.h"
+#include "mimi_portability/endpoints.h"
 #include "protocol/refusal.h"
 
 namespace mimi::daemon {
 namespace {
 
-using protocol::kContentType;
+using endpoints::kMediaType;
 
 // The media type must be exactly ours (case-insensitive, RFC 9110 §8.3.1);
 // parameters after ';' are allowed and ignored, so a prefix such as
-// "application/mimi-portabilityX" is not.
+// kMediaType + "X" is not.
 bool IsOurContentType(std::string_view type) {
   type = type.substr(0, type.find(';'));
   while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) {
     type.remove_suffix(1);
   }
-  const std::string_view ours = kContentType;
+  const std::string_view ours = kMediaType;
   if (type.size() != ours.size()) return false;
   for (size_t i = 0; i < type.size(); ++i) {
     char c = type[i];
@@ -31,7 +32,7 @@ bool CheckContentType(const httplib::Request& req, httplib::Response& res) {
   ReplyError(res, protocol::Refuse(StatusCode::kInvalidArgument,
                                    protocol::reason::kWrongContentType,
                                    "expected Content-Type " +
-                                       std::string(kContentType)));
+                                       std::string(kMediaType)));
   return false;
 }
 
@@ -42,7 +43,7 @@ ByteSpan BodyBytes(const httplib::Request& req) {
 
 void ReplyMessage(httplib::Response& res, int status, const Bytes& bytes) {
   res.status = status;
-  res.set_content(std::string(bytes.begin(), bytes.end()), kContentType);
+  res.set_content(std::string(bytes.begin(), bytes.end()), kMediaType);
 }
 
 // A refusal; "moved" groups also name where they went.
@@ -56,7 +57,7 @@ void ReplyRefusal(httplib::Response& res, const protocol::ProtocolContext& ctx,
 }
 
 std::string StatusPath(const std::string& id) {
-  return "/mimi-portability/v1/migrations/" + id;
+  return endpoints::kStatusPathPrefix + id;
 }
 
 }  // namespace
@@ -69,7 +70,7 @@ void RegisterProtocolRoutes(HttpServer& server, const protocol::ProtocolContext&
              keys::KeyDocumentHandler(ctx.domain, *ctx.keys, *ctx.clock,
                                       options.key_document_validity_ms));
 
-  server.Post("/mimi-portability/v1/request",
+  server.Post(endpoints::kRequestPath,
               [&target](const httplib::Request& req, httplib::Response& res) {
                 if (!CheckContentType(req, res)) return;
                 std::optional<std::string> suite;
@@ -82,9 +83,9 @@ void RegisterProtocolRoutes(HttpServer& server, const protocol::ProtocolContext&
                 ReplyMessage(res, 200, *answer);
               });
 
-  server.Post("/mimi-portability/v1/init", [&ctx, &source, options](
-                                               const httplib::Request& req,
-                                               httplib::Response& res) {
+  server.Post(endpoints::kInitPath, [&ctx, &source, options](
+                                        const httplib::Request& req,
+                                        httplib::Response& res) {
     if (!CheckContentType(req, res)) return;
     auto answer = source.HandleInit(BodyBytes(req), options.init_wait);
     if (!answer.ok()) {
@@ -102,7 +103,7 @@ void RegisterProtocolRoutes(HttpServer& server, const protocol::ProtocolContext&
                          {"status", StatusPath(answer->id)}});
   });
 
-  server.Post("/mimi-portability/v1/content",
+  server.Post(endpoints::kContentPath,
               [&target](const httplib::Request& req, httplib::Response& res) {
                 if (!CheckContentType(req, res)) return;
                 auto answer = target.HandleContent(BodyBytes(req));
@@ -110,7 +111,7 @@ void RegisterProtocolRoutes(HttpServer& server, const protocol::ProtocolContext&
                 ReplyMessage(res, 200, *answer);
               });
 
-  server.Post("/mimi-portability/v1/abort",
+  server.Post(endpoints::kAbortPath,
               [&target](const httplib::Request& req, httplib::Response& res) {
                 if (!CheckContentType(req, res)) return;
                 auto answer = target.HandleAbort(BodyBytes(req));
@@ -120,7 +121,7 @@ void RegisterProtocolRoutes(HttpServer& server, const protocol::ProtocolContext&
 
   // Either case: the id is a nonce's hex, and the admin API and mimi-portctl
   // accept both too.
-  server.Get("/mimi-portability/v1/migrations/([0-9a-fA-F]{64})",
+  server.Get(std::string(endpoints::kStatusPathPrefix) + "([0-9a-fA-F]{64})",
              [&ctx](const httplib::Request& req, httplib::Response& res) {
                auto parsed = store::ParseMigrationId(req.matches[1].str());
                if (!parsed.ok()) return ReplyError(res, parsed.status());

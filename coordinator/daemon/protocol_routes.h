@@ -1,15 +1,16 @@
-// The protocol's HTTP endpoints (PROFILE.md §3, docs/protocol.md):
+// The protocol's HTTP endpoints (docs/protocol.md §3 "Endpoints"; the paths
+// and the media type are spelled in mimi_portability/endpoints.h):
 //
-//   POST /mimi-portability/v1/request   client -> target
-//   POST /mimi-portability/v1/init      client -> source
-//   POST /mimi-portability/v1/content   source -> target
-//   POST /mimi-portability/v1/abort     source -> target
-//   GET  /mimi-portability/v1/migrations/{hex nonce}
+//   POST kRequestPath   client -> target
+//   POST kInitPath      client -> source
+//   POST kContentPath   source -> target
+//   POST kAbortPath     source -> target
+//   GET  kStatusPathPrefix + {hex nonce}
 //   GET  /.well-known/mimi-portability  (the key document)
 //
-// Bodies are the messages' own serialization with Content-Type
-// application/mimi-portability; anything else is refused (415) before it is
-// parsed. The handlers only translate between HTTP and the services.
+// Bodies are the messages' own serialization with Content-Type kMediaType;
+// anything else is refused (415) before it is parsed. The handlers only
+// translate between HTTP and the services.
 #ifndef MIMI_DAEMON_PROTOCOL_ROUTES_H_
 #define MIMI_DAEMON_PROTOCOL_ROUTES_H_
 

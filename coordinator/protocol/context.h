@@ -8,12 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "daemon/config.h"
 #include "keys/ds_key_store.h"
 #include "keys/peer_key_resolver.h"
 #include "mimi_portability/clock.h"
 #include "mimi_portability/delivery_service.h"
+#include "protocol/backoff.h"
 #include "protocol/client_tokens.h"
+#include "protocol/options.h"
 #include "protocol/peer_transport.h"
 #include "protocol/transfer_progress.h"
 #include "store/store.h"
@@ -22,14 +23,17 @@ namespace mimi::protocol {
 
 struct ProtocolContext {
   std::string domain;
-  const daemon::Config* config = nullptr;  // policy, recovery, ciphersuites
+  const ProtocolOptions* options = nullptr;  // policy, recovery, ciphersuites
   store::Store* store = nullptr;
   DeliveryService* ds = nullptr;
   keys::DsKeyStore* keys = nullptr;
   keys::PeerKeyResolver* resolver = nullptr;
   PeerTransport* transport = nullptr;
-  ClientTokens* client_tokens = nullptr;  // target policy "client-token"
+  ClientTokens* client_tokens = nullptr;  // TargetPolicy::kClientToken
   const Clock* clock = nullptr;
+  // When a failed step is tried again (the source driver and the recovery
+  // loop's target rows); built from options->recovery.backoff.
+  const Backoff* backoff = nullptr;
   // Content uploads in flight, for the admin API; may be null.
   TransferProgress* progress = nullptr;
   // Identifies this process in leases ("host:pid:random").

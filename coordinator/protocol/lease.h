@@ -4,13 +4,16 @@
 //
 // Acquire() is a compare-and-set in the store (free, expired or our own);
 // the destructor releases. The lease expires by itself if the process dies.
+// LeaseRow() is how every driver starts: take the lease, then read the row.
 // One lease object belongs to one thread.
 #ifndef MIMI_PROTOCOL_LEASE_H_
 #define MIMI_PROTOCOL_LEASE_H_
 
 #include <atomic>
+#include <memory>
 #include <string>
 
+#include "protocol/context.h"
 #include "protocol/refusal.h"
 #include "store/store.h"
 
@@ -48,6 +51,26 @@ class MigrationLease {
   const store::Role role_;
   const std::string owner_;
 };
+
+// A migration row read under its lease; the lease is released when this
+// goes out of scope.
+struct LeasedRow {
+  std::unique_ptr<MigrationLease> lease;
+  store::MigrationRecord row;
+};
+
+// Takes the row's lease (ctx.options->recovery.lease_ms; kUnavailable
+// "busy" when another driver holds it), then reads the row: whatever was
+// read before the lease may be stale, since another driver may have moved
+// the row on in between.
+inline Result<LeasedRow> LeaseRow(const ProtocolContext& ctx,
+                                  const std::string& id, store::Role role) {
+  MIMI_ASSIGN_OR_RETURN(auto lease,
+                        MigrationLease::Acquire(*ctx.store, id, role, ctx.instance_id,
+                                                ctx.options->recovery.lease_ms));
+  MIMI_ASSIGN_OR_RETURN(store::MigrationRecord row, ctx.store->Get(id, role));
+  return LeasedRow{std::move(lease), std::move(row)};
+}
 
 }  // namespace mimi::protocol
 

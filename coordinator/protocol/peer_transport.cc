@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "mimi_portability/endpoints.h"
+
 namespace mimi::protocol {
 namespace {
 
@@ -61,9 +63,9 @@ Result<PeerResponse> HttpsPeerTransport::Post(const std::string& domain,
   // the plain way.
   httplib::Result res = total == 0
                             ? client.http->Post(path, std::string(),
-                                                kContentType)
+                                                endpoints::kMediaType)
                             : client.http->Post(path, total, provider,
-                                                kContentType);
+                                                endpoints::kMediaType);
   if (res && total == 0 && progress) progress(0, 0);
   if (!res) {
     // A broken connection is not returned to the pool.

@@ -1,5 +1,6 @@
 // PeerTransport: how the coordinator reaches the other DS (MigrationContent,
-// MigrationAbort). An interface so that tests can cut, delay or fake the
+// MigrationAbort), posting bodies as mimi_portability/endpoints.h's
+// kMediaType. An interface so that tests can cut, delay or fake the
 // network; HttpsPeerTransport is the real one.
 //
 // HttpsPeerTransport reaches a peer through keys/peer_client.h (the client
@@ -28,8 +29,6 @@
 #include "mimi_portability/status.h"
 
 namespace mimi::protocol {
-
-inline constexpr char kContentType[] = "application/mimi-portability";
 
 struct PeerResponse {
   int status = 0;

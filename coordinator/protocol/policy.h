@@ -1,21 +1,21 @@
 // Policy checks shared by both roles: which peer DSs we deal with, and the
-// per-group cooldown between migrations. Pure over the config and store;
-// thread-safe.
+// per-group cooldown between migrations (docs/protocol.md §5).
+// Pure over the options and the store; thread-safe.
 #ifndef MIMI_PROTOCOL_POLICY_H_
 #define MIMI_PROTOCOL_POLICY_H_
 
 #include <algorithm>
 #include <string>
 
-#include "daemon/config.h"
+#include "protocol/options.h"
 #include "protocol/refusal.h"
 #include "store/store.h"
 
 namespace mimi::protocol {
 
-inline Status CheckPeerAllowed(const daemon::Config& config,
+inline Status CheckPeerAllowed(const ProtocolOptions& options,
                                const std::string& peer) {
-  const auto& p = config.policy;
+  const ProtocolOptions& p = options;
   auto listed = [&peer](const std::vector<std::string>& list) {
     return std::find(list.begin(), list.end(), peer) != list.end();
   };
@@ -28,9 +28,9 @@ inline Status CheckPeerAllowed(const daemon::Config& config,
 
 // Refuses a new migration of `group_id` while an earlier one (either role)
 // changed state less than the configured cooldown ago.
-inline Status CheckCooldown(const daemon::Config& config, store::Store& store,
+inline Status CheckCooldown(const ProtocolOptions& options, store::Store& store,
                             ByteSpan group_id, UnixMillis now) {
-  const int64_t cooldown_ms = config.policy.group_cooldown_seconds * 1000;
+  const int64_t cooldown_ms = options.group_cooldown_seconds * 1000;
   if (cooldown_ms <= 0) return Status::Ok();
   MIMI_ASSIGN_OR_RETURN(auto rows, store.ListByGroup(group_id));
   for (const auto& r : rows) {
@@ -38,7 +38,7 @@ inline Status CheckCooldown(const daemon::Config& config, store::Store& store,
       return Refuse(StatusCode::kFailedPrecondition, reason::kCooldown,
                     "group migrated " + std::to_string((now - r.updated_at) / 1000) +
                         "s ago; the cooldown is " +
-                        std::to_string(config.policy.group_cooldown_seconds) + "s");
+                        std::to_string(options.group_cooldown_seconds) + "s");
     }
   }
   return Status::Ok();

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <optional>
 
-#include "protocol/refusal.h"
+#include "protocol/drive_failure.h"
 
 namespace mimi::protocol {
 
@@ -51,7 +51,7 @@ void RecoveryLoop::Run() {
     }
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock,
-                 std::chrono::milliseconds(ctx_.config->recovery.scan_interval_ms),
+                 std::chrono::milliseconds(ctx_.options->recovery.scan_interval_ms),
                  [this] { return stopping_; });
     if (stopping_) return;
   }
@@ -99,18 +99,12 @@ void RecoveryLoop::RunJob(const store::DueKey& due) {
   auto row = ctx_.store->Get(due.id, Role::kTarget);
   if (!row.ok()) return;
   Status s = target_.ExpireIfDue(*row);
-  if (!s.ok() && s.reason() != reason::kBusy) {
-    const auto& rc = ctx_.config->recovery;
-    (void)ctx_.store->RecordFailure(
-        row->id, Role::kTarget, s.ToString(),
-        ctx_.clock->NowMillis() + rc.backoff_max_ms,
-        row->attempt_count + 1 >= rc.max_attempts);
-  }
+  if (!s.ok()) RecordDriveFailure(ctx_, *row, s);
 }
 
 Result<int> RecoveryLoop::ScanOnce() {
   constexpr int kBatch = 1000;
-  const auto& rc = ctx_.config->recovery;
+  const RecoveryOptions& rc = ctx_.options->recovery;
   if (rc.auto_abort_after_seconds > 0) {
     const UnixMillis cutoff =
         ctx_.clock->NowMillis() - rc.auto_abort_after_seconds * 1000;

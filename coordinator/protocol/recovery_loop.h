@@ -11,9 +11,11 @@
 // the shared worker queue a few at a time, so that work posted by request
 // handlers (a client's init) never queues behind the whole backlog.
 //
-// Back-off, stall marking and leases live in the services; the loop only
-// schedules, and never schedules a row that is already waiting or running
-// in this process. Start/Stop/ScanOnce/stats are thread-safe.
+// Leases live in the services; a failed attempt is recorded with the one
+// back-off of both roles (protocol/drive_failure.h: exponential with full
+// jitter, stall marking). The loop only schedules, and never schedules a
+// row that is already waiting or running in this process.
+// Start/Stop/ScanOnce/stats are thread-safe.
 #ifndef MIMI_PROTOCOL_RECOVERY_LOOP_H_
 #define MIMI_PROTOCOL_RECOVERY_LOOP_H_
 

@@ -49,13 +49,13 @@ Result<Bytes> TargetService::HandleRequest(
     const std::string& authorization) {
   MIMI_ASSIGN_OR_RETURN(MigrationRequest request, Decode<MigrationRequest>(body));
   MIMI_ASSIGN_OR_RETURN(uint16_t suite, ParseSuiteHeader(suite_header));
-  const auto& suites = ctx_.config->ciphersuites;
+  const auto& suites = ctx_.options->ciphersuites;
   if (std::find(suites.begin(), suites.end(), suite) == suites.end()) {
     return Refuse(StatusCode::kUnsupported, reason::kUnsupportedCipherSuite,
                   "this DS does not serve ciphersuite " + std::to_string(suite));
   }
   std::string client = "any";
-  if (ctx_.config->policy.target_policy == "client-token") {
+  if (ctx_.options->target_policy == TargetPolicy::kClientToken) {
     MIMI_ASSIGN_OR_RETURN(client, ctx_.client_tokens->Check(authorization));
   }
   const std::string target = ToString(request.target_domain_name);
@@ -68,7 +68,7 @@ Result<Bytes> TargetService::HandleRequest(
     return Refuse(StatusCode::kInvalidArgument, reason::kWrongSource,
                   "the source must be another DS's domain name");
   }
-  MIMI_RETURN_IF_ERROR(CheckPeerAllowed(*ctx_.config, source));
+  MIMI_RETURN_IF_ERROR(CheckPeerAllowed(*ctx_.options, source));
   auto existing = ctx_.ds->LookupGroup(request.group_id);
   if (existing.ok()) {
     return Refuse(StatusCode::kAlreadyExists, reason::kGroupExists,
@@ -92,7 +92,7 @@ Result<Bytes> TargetService::HandleRequest(
   row.request.assign(body.begin(), body.end());
   row.response = response_bytes;
   const UnixMillis expires =
-      ctx_.clock->NowMillis() + ctx_.config->policy.response_ttl_seconds * 1000;
+      ctx_.clock->NowMillis() + ctx_.options->response_ttl_seconds * 1000;
   MIMI_RETURN_IF_ERROR(failpoint::Hit("target.before_persist_requested"));
   MIMI_RETURN_IF_ERROR(ctx_.store->CreateTargetMigration(
       row, expires, "request by client " + client + " from " + source));
@@ -109,14 +109,9 @@ Result<Bytes> TargetService::HandleContent(ByteSpan body) {
                   "this DS issued no nonce " + id);
   }
   MIMI_RETURN_IF_ERROR(found.status());
-  MIMI_ASSIGN_OR_RETURN(auto lease,
-                        MigrationLease::Acquire(*ctx_.store, id, Role::kTarget,
-                                                ctx_.instance_id,
-                                                ctx_.config->recovery.lease_ms));
-  // Read again under the lease: another driver may have moved the row.
-  MIMI_ASSIGN_OR_RETURN(store::MigrationRecord row,
-                        ctx_.store->Get(id, Role::kTarget));
-  return ContentLocked(content, Bytes(body.begin(), body.end()), row);
+  // Another driver may have moved the row on since `found` was read.
+  MIMI_ASSIGN_OR_RETURN(LeasedRow leased, LeaseRow(ctx_, id, Role::kTarget));
+  return ContentLocked(content, Bytes(body.begin(), body.end()), leased.row);
 }
 
 Result<Bytes> TargetService::ContentLocked(const MigrationContent& content,
@@ -195,12 +190,8 @@ Result<AbortAnswer> TargetService::HandleAbort(ByteSpan body) {
   MIMI_RETURN_IF_ERROR(found.status());
   MIMI_RETURN_IF_ERROR(ctx_.resolver->VerifyMessage(
       found->source_domain, found->ciphersuite, abort));
-  MIMI_ASSIGN_OR_RETURN(auto lease,
-                        MigrationLease::Acquire(*ctx_.store, id, Role::kTarget,
-                                                ctx_.instance_id,
-                                                ctx_.config->recovery.lease_ms));
-  MIMI_ASSIGN_OR_RETURN(store::MigrationRecord row,
-                        ctx_.store->Get(id, Role::kTarget));
+  MIMI_ASSIGN_OR_RETURN(LeasedRow leased, LeaseRow(ctx_, id, Role::kTarget));
+  const store::MigrationRecord& row = leased.row;
   MigrationAbortAck ack{abort.nonce, {}};
   switch (row.state) {
     case MigrationState::kAborted:
@@ -241,12 +232,9 @@ Status TargetService::ExpireIfDue(const store::MigrationRecord& candidate) {
   MIMI_ASSIGN_OR_RETURN(store::IssuedNonce nonce,
                         ctx_.store->GetNonce(candidate.id));
   if (ctx_.clock->NowMillis() < nonce.expires_at) return Status::Ok();
-  MIMI_ASSIGN_OR_RETURN(auto lease,
-                        MigrationLease::Acquire(*ctx_.store, candidate.id,
-                                                Role::kTarget, ctx_.instance_id,
-                                                ctx_.config->recovery.lease_ms));
-  MIMI_ASSIGN_OR_RETURN(store::MigrationRecord row,
-                        ctx_.store->Get(candidate.id, Role::kTarget));
+  MIMI_ASSIGN_OR_RETURN(LeasedRow leased,
+                        LeaseRow(ctx_, candidate.id, Role::kTarget));
+  const store::MigrationRecord& row = leased.row;
   if (row.state != MigrationState::kRequested) return Status::Ok();
   auto held = ctx_.ds->LookupGroup(row.group_id);
   if (held.ok() && held->migration_id == row.id) {

@@ -1,4 +1,5 @@
-// TargetService: the Target DS's side of a migration (PROFILE.md §3-§5).
+// TargetService: the Target DS's side of a migration (docs/protocol.md §3
+// "Endpoints", §4 "States", §5 "Authorization").
 //
 //   HandleRequest: MigrationRequest -> signed MigrationResponse with a fresh
 //                  nonce, stored durably before it is answered.

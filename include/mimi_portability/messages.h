@@ -113,7 +113,7 @@ struct MigrationConfirmation {
 
 // --- Profile additions (docs/protocol.md §1.3); not part of the draft. ---
 
-// The body of POST /mimi-portability/v1/init: the draft's MigrationInit plus
+// The body of POST endpoints::kInitPath: the draft's MigrationInit plus
 // what the source needs to check it (the signer's leaf) and the tagged commit.
 // struct {
 //   MigrationInit migration_init;

@@ -55,6 +55,7 @@
 #include "crypto/signing_key.h"
 #include "keys/key_document.h"
 #include "mimi_portability/clock.h"
+#include "mimi_portability/endpoints.h"
 #include "mimi_portability/messages.h"
 #include "store/sqlite_store.h"
 #include "testing/ds_member.h"
@@ -69,8 +70,11 @@ using Steady = std::chrono::steady_clock;
 
 constexpr uint64_t kEpoch = 5;
 constexpr uint16_t kSuite = 1;
-constexpr char kType[] = "application/mimi-portability";
-constexpr char kStatusPrefix[] = "/mimi-portability/v1/migrations/";
+using endpoints::kContentPath;
+using endpoints::kInitPath;
+using endpoints::kMediaType;
+using endpoints::kRequestPath;
+using endpoints::kStatusPathPrefix;
 constexpr size_t kChunkBytes = 256 * 1024;
 constexpr double kMiB = 1024.0 * 1024.0;
 // As mimi-portctl migrate polls.
@@ -124,11 +128,11 @@ Status Migrate(const PortdPair& pair, const crypto::SigningKey& key,
   MigrationRequest request{ToBytes("source.test"), ToBytes("target.test"),
                            group_id, kEpoch};
   MIMI_ASSIGN_OR_RETURN(Bytes request_bytes, Encode(request));
-  auto r = target->Post("/mimi-portability/v1/request",
+  auto r = target->Post(kRequestPath,
                         {{"MIMI-Cipher-Suite", std::to_string(kSuite)},
                          {"Authorization", "Bearer " + pair.token}},
                         reinterpret_cast<const char*>(request_bytes.data()),
-                        request_bytes.size(), kType);
+                        request_bytes.size(), kMediaType);
   if (!r || r->status != 200) return InternalError("request: " + HttpWhat(r));
   MIMI_ASSIGN_OR_RETURN(out->response, Decode<MigrationResponse>(ToBytes(r->body)));
   out->id = ToHex(out->response.nonce);
@@ -140,9 +144,9 @@ Status Migrate(const PortdPair& pair, const crypto::SigningKey& key,
       Encode(MigrationInitRequest{
           init, 1, testing::SyntheticPublicCommit(group_id, kEpoch, 1, aad)}));
   auto source = PairClient(pair, pair.source_port, std::chrono::seconds(120));
-  auto i = source->Post("/mimi-portability/v1/init",
+  auto i = source->Post(kInitPath,
                         reinterpret_cast<const char*>(init_body.data()),
-                        init_body.size(), kType);
+                        init_body.size(), kMediaType);
   if (!i) return InternalError("init: " + HttpWhat(i));
   if (i->status == 200) {
     out->confirmation = ToBytes(i->body);
@@ -150,8 +154,8 @@ Status Migrate(const PortdPair& pair, const crypto::SigningKey& key,
   }
   if (i->status != 202) return InternalError("init: " + HttpWhat(i));
   std::string location = i->get_header_value("Location");
-  if (location.empty()) location = kStatusPrefix + out->id;
-  if (location.rfind(kStatusPrefix, 0) != 0) {
+  if (location.empty()) location = kStatusPathPrefix + out->id;
+  if (location.rfind(kStatusPathPrefix, 0) != 0) {
     return InternalError("unexpected Location " + location);
   }
   const auto deadline = Steady::now() + std::chrono::minutes(10);
@@ -200,7 +204,7 @@ Result<double> RawUpload(const PortdPair& pair, const std::string& payload) {
   auto target = PairClient(pair, pair.target_port, std::chrono::seconds(120));
   const auto t = Steady::now();
   auto r = target->Post(
-      "/mimi-portability/v1/content", payload.size(),
+      kContentPath, payload.size(),
       [&payload](size_t offset, size_t length, httplib::DataSink& sink) {
         return sink.write(payload.data() + offset, std::min(length, kChunkBytes));
       },

@@ -54,6 +54,7 @@
 #include "crypto/message_signing.h"
 #include "crypto/signing_key.h"
 #include "mimi_portability/clock.h"
+#include "mimi_portability/endpoints.h"
 #include "mimi_portability/messages.h"
 #include "store/sqlite_store.h"
 #include "testing/ds_member.h"
@@ -68,7 +69,9 @@ using Steady = std::chrono::steady_clock;
 
 constexpr uint64_t kEpoch = 5;
 constexpr uint16_t kSuite = 1;
-constexpr char kType[] = "application/mimi-portability";
+using endpoints::kInitPath;
+using endpoints::kMediaType;
+using endpoints::kRequestPath;
 
 struct Migration {
   Bytes group_id;
@@ -127,10 +130,10 @@ Status Prepare(const Setup& s, std::vector<Migration>& all,
                              m.group_id, kEpoch};
     MIMI_ASSIGN_OR_RETURN(m.request, Encode(request));
     auto r = target->Post(
-        "/mimi-portability/v1/request",
+        kRequestPath,
         {{"MIMI-Cipher-Suite", std::to_string(kSuite)},
          {"Authorization", "Bearer " + s.token}},
-        reinterpret_cast<const char*>(m.request.data()), m.request.size(), kType);
+        reinterpret_cast<const char*>(m.request.data()), m.request.size(), kMediaType);
     if (!r || r->status != 200) {
       return InternalError("request: " + (r ? std::to_string(r->status) + " " + r->body
                                             : httplib::to_string(r.error())));
@@ -153,9 +156,9 @@ Status MigrateNormally(const Setup& s, std::vector<Migration>& all,
   for (size_t i = begin + next++; i < all.size(); i = begin + next++) {
     const Migration& m = all[i];
     for (int attempt = 0;; ++attempt) {
-      auto r = source->Post("/mimi-portability/v1/init",
+      auto r = source->Post(kInitPath,
                             reinterpret_cast<const char*>(m.init_body.data()),
-                            m.init_body.size(), kType);
+                            m.init_body.size(), kMediaType);
       if (r && r->status == 200) break;
       if (attempt > 100 || (r && r->status != 202)) {
         return InternalError("init: " + (r ? std::to_string(r->status) + " " + r->body

@@ -46,6 +46,7 @@
 #include "daemon/daemon.h"
 #include "keys/ds_key_store.h"
 #include "mimi_portability/bytes.h"
+#include "mimi_portability/endpoints.h"
 #include "mimi_portability/messages.h"
 #include "testing/ds_member.h"
 #include "testing/synthetic_mls.h"
@@ -58,9 +59,9 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr uint64_t kEpoch = 5;
-constexpr char kRequestPath[] = "/mimi-portability/v1/request";
-constexpr char kInitPath[] = "/mimi-portability/v1/init";
-constexpr char kType[] = "application/mimi-portability";
+using endpoints::kInitPath;
+using endpoints::kMediaType;
+using endpoints::kRequestPath;
 
 struct Options {
   std::string dir = ".";
@@ -242,7 +243,7 @@ class Coordinator {
                                 {"Authorization", "Bearer " + d_.client_token()}};
     auto a = t.target->Post(kRequestPath, headers,
                             reinterpret_cast<const char*>(request_bytes.data()),
-                            request_bytes.size(), kType);
+                            request_bytes.size(), kMediaType);
     if (!a || a->status != 200) {
       return InternalError("request: " + (a ? a->body : httplib::to_string(a.error())));
     }
@@ -255,7 +256,7 @@ class Coordinator {
     MIMI_ASSIGN_OR_RETURN(Bytes init_bytes,
                           Encode(MigrationInitRequest{init, 1, std::move(commit)}));
     auto b = t.source->Post(kInitPath, reinterpret_cast<const char*>(init_bytes.data()),
-                            init_bytes.size(), kType);
+                            init_bytes.size(), kMediaType);
     if (!b || b->status != 200) {
       return InternalError("init: " + (b ? std::to_string(b->status) + " " + b->body
                                          : httplib::to_string(b.error())));
@@ -343,7 +344,7 @@ class Floor {
     target_.Post("/request", [this](const httplib::Request& req, httplib::Response& res) {
       target_db_.Commits(plan_.target_commits_request, 64);
       Bytes sig = Sign(target_key_, req.body);
-      res.set_content(std::string(req.body) + ToString(sig), kType);
+      res.set_content(std::string(req.body) + ToString(sig), kMediaType);
     });
     target_.Post("/content", [this](const httplib::Request& req, httplib::Response& res) {
       const std::string& body = req.body;  // content || source signature
@@ -354,7 +355,7 @@ class Floor {
         return;
       }
       target_db_.Commits(plan_.target_commits_content, plan_.content_bytes);
-      res.set_content(ToString(Sign(target_key_, "complete")), kType);
+      res.set_content(ToString(Sign(target_key_, "complete")), kMediaType);
     });
     source_.Post("/init", [this](const httplib::Request& req, httplib::Response& res) {
       // init = response || target signature || member signature, checked both.
@@ -372,7 +373,7 @@ class Floor {
       std::string content(plan_.content_bytes, 'c');
       const std::string content_sig = ToString(Sign(source_key_, content));
       auto client = CheckoutPeer();
-      auto answer = client->Post("/content", content + content_sig, kType);
+      auto answer = client->Post("/content", content + content_sig, kMediaType);
       if (!answer || answer->status != 200 ||
           !Verify(target_key_, "complete", answer->body)) {
         res.status = 502;
@@ -383,7 +384,7 @@ class Floor {
       }
       ReturnPeer(std::move(client));
       source_db_.Commits(plan_.source_commits_after_send, 256);
-      res.set_content(ToString(Sign(source_key_, "confirmation")), kType);
+      res.set_content(ToString(Sign(source_key_, "confirmation")), kMediaType);
     });
     source_port_ = static_cast<uint16_t>(source_.bind_to_any_port("127.0.0.1"));
     target_port_ = static_cast<uint16_t>(target_.bind_to_any_port("127.0.0.1"));
@@ -409,11 +410,11 @@ class Floor {
 
   Status Run(Thread& t, int i) {
     const std::string request = "request-" + std::to_string(i) + std::string(80, 'r');
-    auto a = t.target->Post("/request", request, kType);
+    auto a = t.target->Post("/request", request, kMediaType);
     if (!a || a->status != 200) return InternalError("floor request");
     const std::string& response = a->body;  // request || target signature
     const std::string member_sig = ToString(Sign(member_key_, response));
-    auto b = t.source->Post("/init", response + member_sig, kType);
+    auto b = t.source->Post("/init", response + member_sig, kMediaType);
     if (!b || b->status != 200) {
       return InternalError("floor init: " + (b ? std::to_string(b->status) + " " + b->body
                                                : httplib::to_string(b.error())));

@@ -36,6 +36,7 @@
 #include "keys/key_document.h"
 #include "mimi_portability/bytes.h"
 #include "mimi_portability/clock.h"
+#include "mimi_portability/endpoints.h"
 #include "mimi_portability/messages.h"
 
 namespace mimi::cli {
@@ -43,10 +44,10 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char kMessageType[] = "application/mimi-portability";
-constexpr char kRequestPath[] = "/mimi-portability/v1/request";
-constexpr char kInitPath[] = "/mimi-portability/v1/init";
-constexpr char kStatusPrefix[] = "/mimi-portability/v1/migrations/";
+using endpoints::kInitPath;
+using endpoints::kMediaType;
+using endpoints::kRequestPath;
+using endpoints::kStatusPathPrefix;
 // Reasons of the local failures; server refusals keep the server's reason.
 constexpr char kUnreachable[] = "unreachable";
 constexpr char kNotConfirmed[] = "not-confirmed";
@@ -211,7 +212,7 @@ Result<MigrationResponse> RequestMigration(const MigrateOptions& o,
   if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
   httplib::Result r = client->Post(kRequestPath, headers,
                                    reinterpret_cast<const char*>(body.data()),
-                                   body.size(), kMessageType);
+                                   body.size(), kMediaType);
   if (!r) return NoAnswer("the target", o.target_url, r.error());
   if (r->status != 200) return FromHttpAnswer("the target", *r);
   Result<MigrationResponse> response = Decode<MigrationResponse>(ToBytes(r->body));
@@ -245,7 +246,7 @@ Status InitMigration(const MigrateOptions& o, const MigrationInitRequest& init,
   MIMI_ASSIGN_OR_RETURN(Bytes body, Encode(init));
   httplib::Result r = client->Post(kInitPath, httplib::Headers{},
                                    reinterpret_cast<const char*>(body.data()),
-                                   body.size(), kMessageType);
+                                   body.size(), kMediaType);
   if (!r) return NoAnswer("the source", o.source_url, r.error());
   if (r->status == 200) {
     outcome->state = "confirmed";
@@ -258,10 +259,10 @@ Status InitMigration(const MigrateOptions& o, const MigrationInitRequest& init,
     outcome->state = accepted["state"];
   }
   std::string location = r->get_header_value("Location");
-  if (location.empty()) location = kStatusPrefix + outcome->migration_id;
+  if (location.empty()) location = kStatusPathPrefix + outcome->migration_id;
   // Only a path on the source is followed: the nonce is the capability to
   // ask, so it is not handed to wherever a Location might point.
-  if (location.rfind(kStatusPrefix, 0) != 0) {
+  if (location.rfind(kStatusPathPrefix, 0) != 0) {
     return Unverified("the source's 202 names an unexpected Location " + location);
   }
   const auto deadline =

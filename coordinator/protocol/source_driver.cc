@@ -1,0 +1,279 @@
+#include "protocol/source_driver.h"
+
+#include <algorithm>
+
+#include "crypto/ciphersuite.h"
+#include "crypto/hash.h"
+#include "failpoint/failpoint.h"
+#include "mimi_portability/endpoints.h"
+#include "mimi_portability/messages.h"
+#include "protocol/drive_failure.h"
+#include "protocol/lease.h"
+#include "protocol/peer_errors.h"
+#include "protocol/sign.h"
+
+namespace mimi::protocol {
+namespace {
+
+using store::MigrationState;
+using store::Role;
+
+Result<Nonce> NonceOf(const store::MigrationRecord& row) {
+  MIMI_ASSIGN_OR_RETURN(Bytes raw, FromHex(row.id));
+  if (raw.size() != 32) {
+    return InternalError("migration id is not a 32-byte nonce");
+  }
+  Nonce n;
+  std::copy(raw.begin(), raw.end(), n.begin());
+  return n;
+}
+
+}  // namespace
+
+Status SourceDriver::Drive(const std::string& id) {
+  MIMI_ASSIGN_OR_RETURN(LeasedRow leased, LeaseRow(ctx_, id, Role::kSource));
+  store::MigrationRecord& row = leased.row;
+  // Each step moves the row on by one state; a whole migration is at most
+  // five, an abort that rolls forward a few more.
+  for (int steps = 0; steps < 10; ++steps) {
+    if (steps > 0) {
+      MIMI_ASSIGN_OR_RETURN(row, ctx_.store->Get(id, Role::kSource));
+    }
+    if (store::IsTerminal(Role::kSource, row.state)) return Status::Ok();
+    Status s = Step(row);
+    if (!s.ok()) {
+      RecordDriveFailure(ctx_, row, s);
+      return s;
+    }
+  }
+  return Status::Ok();
+}
+
+Status SourceDriver::Step(const store::MigrationRecord& row) {
+  switch (row.state) {
+    case MigrationState::kInitiated:
+      return StepInitiated(row);
+    case MigrationState::kContentSent:
+      return StepContentSent(row);
+    case MigrationState::kTargetComplete:
+      return StepTargetComplete(row);
+    case MigrationState::kConfirmed:
+      return StepConfirmed(row);
+    case MigrationState::kAbortRequested:
+      return StepAbortRequested(row);
+    default:
+      return InternalError("no step from state " +
+                           std::string(store::StateName(row.state)));
+  }
+}
+
+Status SourceDriver::StepInitiated(const store::MigrationRecord& row) {
+  Status frozen = ctx_.ds->Freeze(row.group_id, row.epoch, row.id);
+  if (!frozen.ok()) {
+    if (IsFinalFreezeRefusal(frozen)) {
+      return TransitionToAbort(row, "freeze refused: " + frozen.detail());
+    }
+    return frozen;
+  }
+  MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_freeze"));
+  MIMI_ASSIGN_OR_RETURN(
+      Bytes state, ctx_.ds->ExportGroupState(row.group_id, row.commit, row.id));
+  MIMI_ASSIGN_OR_RETURN(MigrationResponse response,
+                        Decode<MigrationResponse>(row.response));
+  Bytes content_bytes;
+  {
+    MigrationContent content{std::move(response), std::move(state), {}};
+    MIMI_ASSIGN_OR_RETURN(content_bytes,
+                          SignAndEncode(ctx_, row.ciphersuite, &content));
+  }  // the decoded copy of the state goes before the store writes the content
+  // The hash is defined over the serialized MigrationContent, which is
+  // `content_bytes`: hashing it spares a second encoding of the whole state.
+  MIMI_ASSIGN_OR_RETURN(auto cs, crypto::LookupCipherSuite(row.ciphersuite));
+  MIMI_ASSIGN_OR_RETURN(Bytes hash, crypto::Hash(cs.hash, content_bytes));
+  // Persisted before it is first sent, so every resend is byte-identical and
+  // the target can recognise it.
+  store::TransitionData data;
+  data.content = std::move(content_bytes);
+  data.content_hash = std::move(hash);
+  data.detail = "group exported";
+  MIMI_RETURN_IF_ERROR(ctx_.store
+                           ->Transition(row.id, Role::kSource,
+                                        MigrationState::kInitiated,
+                                        MigrationState::kContentSent, data)
+                           .status());
+  return failpoint::Hit("source.after_persist_content_sent");
+}
+
+Result<PeerResponse> SourceDriver::SendContent(
+    const store::MigrationRecord& row) {
+  if (ctx_.progress == nullptr) {
+    return ctx_.transport->Post(row.target_domain, endpoints::kContentPath,
+                                row.content);
+  }
+  TransferProgress& progress = *ctx_.progress;
+  progress.Begin(row.id, row.content.size());
+  Result<PeerResponse> answer = ctx_.transport->Post(
+      row.target_domain, endpoints::kContentPath, row.content,
+      [&progress, &row](uint64_t sent, uint64_t) {
+        progress.Update(row.id, sent);
+      });
+  progress.End(row.id);
+  return answer;
+}
+
+Status SourceDriver::StepContentSent(const store::MigrationRecord& row) {
+  MIMI_RETURN_IF_ERROR(failpoint::Hit("source.before_send_content"));
+  MIMI_ASSIGN_OR_RETURN(PeerResponse answer, SendContent(row));
+  MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_send_content"));
+  if (answer.status == 200) {
+    return AcceptComplete(row, answer.body, MigrationState::kContentSent);
+  }
+  Status refused = PeerError(row.target_domain, answer);
+  if (IsFinalRefusal(refused)) {
+    return TransitionToAbort(row,
+                             "target refused the content: " + refused.detail());
+  }
+  return refused;
+}
+
+Status SourceDriver::AcceptComplete(const store::MigrationRecord& row,
+                                    const std::string& body,
+                                    MigrationState from) {
+  MIMI_ASSIGN_OR_RETURN(TargetMigrationComplete complete,
+                        Decode<TargetMigrationComplete>(ToBytes(body)));
+  MIMI_RETURN_IF_ERROR(ctx_.resolver->VerifyMessage(row.target_domain,
+                                                    row.ciphersuite, complete));
+  if (complete.migration_content_hash != row.content_hash) {
+    return Status(StatusCode::kInvalidArgument, "complete-hash-mismatch",
+                  "TargetMigrationComplete is for other content");
+  }
+  MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_receive_complete"));
+  store::TransitionData data;
+  data.target_complete = ToBytes(body);
+  data.detail = "target imported the group";
+  MIMI_RETURN_IF_ERROR(ctx_.store
+                           ->Transition(row.id, Role::kSource, from,
+                                        MigrationState::kTargetComplete, data)
+                           .status());
+  return failpoint::Hit("source.after_persist_target_complete");
+}
+
+Status SourceDriver::StepTargetComplete(const store::MigrationRecord& row) {
+  MIMI_RETURN_IF_ERROR(ctx_.ds->FanOutCommit(row.group_id, row.commit, row.id));
+  MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_fan_out"));
+  MIMI_ASSIGN_OR_RETURN(Nonce nonce, NonceOf(row));
+  MigrationConfirmation confirmation{
+      ToBytes(row.target_domain), nonce, row.group_id, {}};
+  MIMI_ASSIGN_OR_RETURN(Bytes bytes,
+                        SignAndEncode(ctx_, row.ciphersuite, &confirmation));
+  store::TransitionData data;
+  data.confirmation = std::move(bytes);
+  data.detail = "commit fanned out; confirmation signed";
+  MIMI_RETURN_IF_ERROR(ctx_.store
+                           ->Transition(row.id, Role::kSource,
+                                        MigrationState::kTargetComplete,
+                                        MigrationState::kConfirmed, data)
+                           .status());
+  return failpoint::Hit("source.after_persist_confirmed");
+}
+
+Status SourceDriver::StepConfirmed(const store::MigrationRecord& row) {
+  MIMI_RETURN_IF_ERROR(failpoint::Hit("source.before_purge"));
+  Tombstone tombstone{row.group_id, row.target_domain, ctx_.clock->NowMillis(),
+                      row.confirmation};
+  MIMI_RETURN_IF_ERROR(ctx_.ds->DeleteGroup(row.group_id, tombstone, row.id));
+  store::TransitionData data;
+  data.detail = "group state deleted; tombstone left";
+  MIMI_RETURN_IF_ERROR(ctx_.store
+                           ->Transition(row.id, Role::kSource,
+                                        MigrationState::kConfirmed,
+                                        MigrationState::kPurged, data)
+                           .status());
+  return failpoint::Hit("source.after_purge");
+}
+
+Status SourceDriver::StepAbortRequested(const store::MigrationRecord& row) {
+  MIMI_RETURN_IF_ERROR(failpoint::Hit("source.before_send_abort"));
+  MIMI_ASSIGN_OR_RETURN(
+      PeerResponse answer,
+      ctx_.transport->Post(row.target_domain, endpoints::kAbortPath,
+                           row.abort_message));
+  if (answer.status == 200) {
+    MIMI_ASSIGN_OR_RETURN(MigrationAbortAck ack,
+                          Decode<MigrationAbortAck>(ToBytes(answer.body)));
+    MIMI_ASSIGN_OR_RETURN(Nonce nonce, NonceOf(row));
+    if (ack.nonce != nonce) {
+      return InvalidArgumentError(
+          "MigrationAbortAck.nonce: not this migration's");
+    }
+    MIMI_RETURN_IF_ERROR(
+        ctx_.resolver->VerifyMessage(row.target_domain, row.ciphersuite, ack));
+    // Unfreeze before recording: a crash in between resends the abort, which
+    // the target acknowledges again; the other order could leave the group
+    // frozen forever behind a terminal row.
+    MIMI_RETURN_IF_ERROR(ctx_.ds->Unfreeze(row.group_id, row.id));
+    store::TransitionData data;
+    data.abort_ack = ToBytes(answer.body);
+    data.detail = "target acknowledged the abort; group unfrozen";
+    MIMI_RETURN_IF_ERROR(ctx_.store
+                             ->Transition(row.id, Role::kSource,
+                                          MigrationState::kAbortRequested,
+                                          MigrationState::kAborted, data)
+                             .status());
+    return failpoint::Hit("source.after_persist_aborted");
+  }
+  if (answer.status == 409 && answer.content_type == endpoints::kMediaType) {
+    // The target had already imported: the group lives there; roll forward.
+    return AcceptComplete(row, answer.body, MigrationState::kAbortRequested);
+  }
+  Status refused = PeerError(row.target_domain, answer);
+  if (refused.reason() == reason::kContentPending && !row.content.empty()) {
+    MIMI_ASSIGN_OR_RETURN(PeerResponse resent, SendContent(row));
+    if (resent.status == 200) {
+      return AcceptComplete(row, resent.body, MigrationState::kAbortRequested);
+    }
+    return PeerError(row.target_domain, resent);
+  }
+  return refused;
+}
+
+Status SourceDriver::TransitionToAbort(const store::MigrationRecord& row,
+                                       const std::string& why) {
+  MIMI_ASSIGN_OR_RETURN(Nonce nonce, NonceOf(row));
+  MigrationAbort abort{nonce, {}};
+  MIMI_ASSIGN_OR_RETURN(Bytes bytes,
+                        SignAndEncode(ctx_, row.ciphersuite, &abort));
+  store::TransitionData data;
+  data.abort_message = std::move(bytes);
+  data.detail = why;
+  return ctx_.store
+      ->Transition(row.id, Role::kSource, row.state,
+                   MigrationState::kAbortRequested, data)
+      .status();
+}
+
+Status SourceDriver::RequestAbort(const std::string& id,
+                                  const std::string& why) {
+  {
+    MIMI_ASSIGN_OR_RETURN(LeasedRow leased, LeaseRow(ctx_, id, Role::kSource));
+    const store::MigrationRecord& row = leased.row;
+    switch (row.state) {
+      case MigrationState::kAbortRequested:
+      case MigrationState::kAborted:
+        return Status::Ok();
+      case MigrationState::kInitiated:
+      case MigrationState::kContentSent:
+        MIMI_RETURN_IF_ERROR(TransitionToAbort(row, why));
+        break;
+      default:
+        return Status(StatusCode::kFailedPrecondition, "too-late",
+                      "migration " + id + " is " +
+                          std::string(store::StateName(row.state)) +
+                          ": the target has the group; it can only finish");
+    }
+  }
+  workers_.Post([this, id] { (void)Drive(id); });
+  return Status::Ok();
+}
+
+}  // namespace mimi::protocol

@@ -1,0 +1,66 @@
+// SourceDriver: moves a source migration row on from its persisted state,
+// one step per state (docs/protocol.md §4, "States"):
+//
+//   initiated       -> export the group, sign MigrationContent, persist it
+//   content-sent    -> send it (resent byte-identical until answered), verify
+//                      TargetMigrationComplete (signature and hash)
+//   target-complete -> fan the commit out (exactly once), sign and persist
+//                      the MigrationConfirmation
+//   confirmed       -> delete the group, leave the tombstone
+//   abort-requested -> send MigrationAbort; on a verified MigrationAbortAck
+//                      unfreeze and end `aborted`; on TargetMigrationComplete
+//                      roll forward
+//
+// Each step persists before the next side effect, so a crash at any point
+// resumes from the stored state; the DS calls are idempotent per migration
+// id. Drive() holds the row's lease and records a failure with the context's
+// back-off (protocol/drive_failure.h). Thread-safe.
+#ifndef MIMI_PROTOCOL_SOURCE_DRIVER_H_
+#define MIMI_PROTOCOL_SOURCE_DRIVER_H_
+
+#include <string>
+
+#include "protocol/context.h"
+#include "protocol/work_queue.h"
+
+namespace mimi::protocol {
+
+class SourceDriver {
+ public:
+  SourceDriver(const ProtocolContext& ctx, WorkQueue& workers)
+      : ctx_(ctx), workers_(workers) {}
+
+  // Drives one migration as far as it can go now. OK when it is finished or
+  // waiting for nothing; the failure otherwise (already recorded on the row).
+  Status Drive(const std::string& id);
+
+  // Asks to give the migration up (operator, client or timeout): allowed
+  // before the target answered; the abort itself runs in Drive().
+  Status RequestAbort(const std::string& id, const std::string& why);
+
+  // Decides the abort of `row` (from its current state): signs and stores
+  // the MigrationAbort that Drive() then sends. The caller holds the lease
+  // or has just created the row.
+  Status TransitionToAbort(const store::MigrationRecord& row,
+                           const std::string& why);
+
+ private:
+  Status Step(const store::MigrationRecord& row);
+  Status StepInitiated(const store::MigrationRecord& row);
+  Status StepContentSent(const store::MigrationRecord& row);
+  // Posts the persisted MigrationContent, reporting its upload to
+  // ctx_.progress when there is one.
+  Result<PeerResponse> SendContent(const store::MigrationRecord& row);
+  Status StepTargetComplete(const store::MigrationRecord& row);
+  Status StepConfirmed(const store::MigrationRecord& row);
+  Status StepAbortRequested(const store::MigrationRecord& row);
+  Status AcceptComplete(const store::MigrationRecord& row,
+                        const std::string& body, store::MigrationState from);
+
+  const ProtocolContext& ctx_;
+  WorkQueue& workers_;
+};
+
+}  // namespace mimi::protocol
+
+#endif  // MIMI_PROTOCOL_SOURCE_DRIVER_H_
