@@ -10,6 +10,7 @@
 #include "embedded_ds/embedded_ds.h"
 #include "embedded_ds/refusals.h"
 #include "embedded_ds/tree_checks.h"
+#include "mimi_portability/ds_reason.h"
 #include "mimi_portability/group_state.h"
 #include "mls/mls_message.h"
 #include "store/sqlite_blob.h"
@@ -58,7 +59,7 @@ Result<Bytes> EmbeddedDs::MemberSignatureKey(ByteSpan group_id,
   MIMI_ASSIGN_OR_RETURN(std::optional<Bytes> key,
                         FindLeafSignatureKey(tree_bytes, leaf_index));
   if (!key) {
-    return Status(StatusCode::kNotFound, "unknown-leaf",
+    return Status(StatusCode::kNotFound, std::string(ds_reason::kUnknownLeaf),
                   "no member at leaf " + std::to_string(leaf_index));
   }
   return *std::move(key);

@@ -1,6 +1,7 @@
 // The embedded DS's refusals that more than one of its operations give:
-// those of the DeliveryService contract (delivery_service.h) and those of
-// its member API (docs/ds-api.md).
+// those of the DeliveryService contract (reasons and codes from
+// mimi_portability/ds_reason.h) and those of its member API
+// (docs/ds-api.md).
 //
 // Pure functions; thread-safe.
 #ifndef MIMI_EMBEDDED_DS_REFUSALS_H_
@@ -20,8 +21,8 @@ std::string GroupHex(ByteSpan group_id);
 
 // kNotFound "moved", naming where the group went.
 Status MovedError(const Tombstone& t);
-// kFailedPrecondition "moved" for a group that left under another
-// migration (a delete for a migration that did not happen here).
+// kNotFound "moved", for a delete under another migration than the one the
+// group left under: the same code as every other call on a moved group.
 Status MovedUnderAnotherMigration(ByteSpan group_id);
 // kNotFound "unknown-group".
 Status UnknownGroup(ByteSpan group_id);

@@ -10,6 +10,7 @@
 #include "crypto/message_signing.h"
 #include "crypto/public_key.h"
 #include "failpoint/failpoint.h"
+#include "mimi_portability/ds_reason.h"
 #include "mimi_portability/messages.h"
 #include "mls/mls_message.h"
 #include "protocol/lease.h"
@@ -64,7 +65,7 @@ bool IsFinalRefusal(const Status& s) {
 bool IsFinalFreezeRefusal(const Status& s) {
   const std::string_view r = s.reason();
   return r == reason::kGroupFrozen || r == reason::kEpochMismatch ||
-         r == "moved" || r == reason::kUnknownGroup;
+         r == ds_reason::kMoved || r == reason::kUnknownGroup;
 }
 
 Result<Nonce> NonceOf(const store::MigrationRecord& row) {
