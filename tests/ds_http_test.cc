@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -20,6 +21,7 @@
 #include "ds_http/hook_signature.h"
 #include "ds_http/http_delivery_service.h"
 #include "embedded_ds/embedded_ds.h"
+#include "mimi_portability/ds_reason.h"
 #include "mimi_portability/group_state.h"
 #include "store/sqlite_store.h"
 #include "testing/https_server.h"
@@ -309,7 +311,7 @@ TEST_F(DsHttpTest, HandOverBetweenTwoExternalDssWithEveryStepRepeated) {
   EXPECT_TRUE(ds_->FanOutCommit(group_id_, commit_, kMigration).ok());
   EXPECT_EQ(ds_->FanOutCommit(group_id_, commit_, kOther).reason(), "moved");
   Status other_delete = ds_->DeleteGroup(group_id_, tomb, kOther);
-  EXPECT_EQ(other_delete.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(other_delete.code(), StatusCode::kNotFound);
   EXPECT_EQ(other_delete.reason(), "moved");
   EXPECT_EQ(ds_->MemberSignatureKey(group_id_, 0).status().reason(), "moved");
   Answer member = SubmitCommit(*source_);
@@ -354,6 +356,41 @@ TEST_F(DsHttpTest, EmbeddedAndExternalDssImportEachOthersState) {
   EXPECT_EQ(ToHex(*key),
             manifest_["suites"][1]["members"][2]["signature_public_key"]
                 .get<std::string>());
+}
+
+// "moved" has one code in the DS contract (kNotFound, delivery_service.h):
+// the embedded DS and the adapter over the stand-in refuse every call on a
+// group that left with it, a delete under another migration included.
+TEST_F(DsHttpTest, AMovedGroupIsTheSameRefusalFromEitherDs) {
+  FakeClock clock;
+  const std::string db = dir_ / "embedded.db";
+  ASSERT_TRUE(store::SqliteStore::Open(db, clock).ok());
+  auto embedded = embedded_ds::EmbeddedDs::Open(db, clock);
+  ASSERT_TRUE(embedded.ok());
+  ASSERT_TRUE((*embedded)->CreateGroup(GroupInfoMessage(1), tree_).ok());
+
+  const Tombstone tomb = MakeTombstone(group_id_);
+  const std::pair<const char*, DeliveryService*> dss[] = {
+      {"embedded", embedded->get()}, {"hooks", ds_.get()}};
+  for (const auto& [name, ds] : dss) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(ds->Freeze(group_id_, 1, kMigration).ok());
+    ASSERT_TRUE(ds->DeleteGroup(group_id_, tomb, kMigration).ok());
+    const Status refusals[] = {
+        ds->LookupGroup(group_id_).status(),
+        ds->MemberSignatureKey(group_id_, 0).status(),
+        ds->Freeze(group_id_, 1, kOther),
+        ds->ExportGroupState(group_id_, commit_, kOther).status(),
+        ds->FanOutCommit(group_id_, commit_, kOther),
+        ds->DeleteGroup(group_id_, tomb, kOther),
+    };
+    for (size_t i = 0; i < std::size(refusals); ++i) {
+      EXPECT_EQ(refusals[i].code(), StatusCode::kNotFound)
+          << i << ": " << refusals[i].ToString();
+      EXPECT_EQ(refusals[i].reason(), ds_reason::kMoved)
+          << i << ": " << refusals[i].ToString();
+    }
+  }
 }
 
 TEST_F(DsHttpTest, DsDownIsUnavailableThenTheRepeatSucceeds) {

@@ -1,5 +1,6 @@
 #include "embedded_ds/embedded_ds.h"
 
+#include <SQLiteCpp/Database.h>
 #include <gtest/gtest.h>
 
 #include <fstream>

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "codec/writer.h"
 #include "mls/leaf_node.h"
@@ -113,6 +114,65 @@ TEST(MlsRatchetTreeTest, TreesOverTheNodeBoundAreRefused) {
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(over.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(over.status().reason(), "tree-too-large");
+}
+
+// The walk keeps no nodes but reads by the same rules: the same nodes in
+// order, and the same verdict and error as DecodeRatchetTree (built on it)
+// for every truncation and a trailing byte. A visitor may stop the walk
+// early, and its error ends the walk.
+TEST(MlsRatchetTreeTest, WalkVisitsWhatDecodeKeeps) {
+  for (int suite : {1, 2}) {
+    SCOPED_TRACE(suite);
+    Bytes raw = testing::ReadMlsHexFixture(TreeFile(suite));
+    auto tree = DecodeRatchetTree(raw);
+    ASSERT_TRUE(tree.ok()) << tree.status().ToString();
+
+    std::vector<std::string> seen;  // "b", "p" or the leaf's key in hex
+    RatchetTreeVisitor all;
+    all.on_blank = [&seen](size_t index) {
+      EXPECT_EQ(index, seen.size());
+      seen.push_back("b");
+      return Status::Ok();
+    };
+    all.on_parent = [&seen](size_t index, ParentNode&) {
+      EXPECT_EQ(index, seen.size());
+      seen.push_back("p");
+      return Status::Ok();
+    };
+    all.on_leaf = [&seen](uint32_t leaf_index, LeafNode& leaf, bool*) {
+      EXPECT_EQ(size_t{leaf_index} * 2, seen.size());
+      seen.push_back(ToHex(leaf.signature_key));
+      return Status::Ok();
+    };
+    ASSERT_TRUE(WalkRatchetTree(raw, all).ok());
+    std::vector<std::string> kept;
+    for (const auto& node : tree->nodes) {
+      kept.push_back(!node ? "b" : node->parent ? "p" : ToHex(node->leaf->signature_key));
+    }
+    EXPECT_EQ(seen, kept);
+
+    std::vector<uint32_t> leaves;
+    RatchetTreeVisitor first;
+    first.on_leaf = [&leaves](uint32_t leaf_index, LeafNode&, bool* stop) {
+      leaves.push_back(leaf_index);
+      *stop = true;
+      return Status::Ok();
+    };
+    EXPECT_TRUE(WalkRatchetTree(raw, first).ok());
+    EXPECT_EQ(leaves, std::vector<uint32_t>{0});
+
+    RatchetTreeVisitor failing;
+    failing.on_leaf = [](uint32_t, LeafNode&, bool*) { return InternalError("no"); };
+    EXPECT_EQ(WalkRatchetTree(raw, failing), InternalError("no"));
+
+    raw.push_back(0);
+    for (size_t n = 0; n <= raw.size(); ++n) {
+      const ByteSpan bytes = ByteSpan(raw).first(n);
+      EXPECT_EQ(WalkRatchetTree(bytes, RatchetTreeVisitor{}),
+                DecodeRatchetTree(bytes).status())
+          << n;
+    }
+  }
 }
 
 // A LeafNode built by hand: x509 credential, update source, one extension.

@@ -1,6 +1,7 @@
 // The store calls behind the admin API and mimi-portctl: the filtered list,
 // the stalled count, the operator's ScheduleNow, and opening a database
 // read-only (while the daemon has it open and after it closed it).
+#include <SQLiteCpp/Database.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>

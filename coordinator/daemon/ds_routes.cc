@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "embedded_ds/member_request.h"
+#include "mimi_portability/ds_reason.h"
 
 namespace mimi::daemon {
 namespace {
@@ -100,7 +101,7 @@ Result<uint64_t> QueryNumber(const httplib::Request& req, const char* name,
 // Errors from the DS, with the tombstone's domain when the group moved.
 void ReplyDsError(httplib::Response& res, embedded_ds::EmbeddedDs& ds,
                   ByteSpan group_id, const Status& status) {
-  if (status.reason() == "moved") {
+  if (status.reason() == ds_reason::kMoved) {
     auto tomb = ds.LookupTombstone(group_id);
     if (tomb.ok()) {
       ReplyError(res, status, {{"moved_to", tomb->moved_to}});

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "codec/safe_text.h"
+#include "mimi_portability/ds_reason.h"
 
 namespace mimi::daemon {
 namespace {
@@ -121,7 +122,7 @@ int HttpStatusFor(const Status& status) {
   const std::string_view reason = status.reason();
   if (reason == "payload-too-large") return 413;
   if (reason == "wrong-content-type") return 415;
-  if (reason == "moved") return 410;
+  if (reason == ds_reason::kMoved) return 410;
   if (reason == "unauthenticated") return 401;
   switch (status.code()) {
     case StatusCode::kOk: return 200;

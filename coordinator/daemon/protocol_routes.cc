@@ -1,6 +1,7 @@
 #include "daemon/protocol_routes.h"
 
 #include "keys/key_document_handler.h"
+#include "mimi_portability/ds_reason.h"
 #include "mimi_portability/endpoints.h"
 #include "protocol/refusal.h"
 
@@ -49,7 +50,7 @@ void ReplyMessage(httplib::Response& res, int status, const Bytes& bytes) {
 // A refusal; "moved" groups also name where they went.
 void ReplyRefusal(httplib::Response& res, const protocol::ProtocolContext& ctx,
                   ByteSpan group_id, const Status& s) {
-  if (s.reason() == "moved" && !group_id.empty()) {
+  if (s.reason() == ds_reason::kMoved && !group_id.empty()) {
     auto tomb = ctx.ds->LookupTombstone(group_id);
     if (tomb.ok()) return ReplyError(res, s, {{"moved_to", tomb->moved_to}});
   }

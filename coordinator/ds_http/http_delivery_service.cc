@@ -1,5 +1,6 @@
 #include "ds_http/http_delivery_service.h"
 
+#include "mimi_portability/ds_reason.h"
 #include "mimi_portability/group_state.h"
 
 namespace mimi::ds_http {
@@ -78,7 +79,7 @@ Status StatusFromHookRefusal(const HookReply& reply, std::string_view hook) {
       code = StatusCode::kNotFound;
       break;
     case 409:
-      code = reason == "group-exists" || reason == "already-exists"
+      code = reason == ds_reason::kGroupExists || reason == "already-exists"
                  ? StatusCode::kAlreadyExists
                  : StatusCode::kFailedPrecondition;
       break;
@@ -230,20 +231,15 @@ Status HttpDeliveryService::FanOutCommit(ByteSpan group_id, ByteSpan commit,
 Status HttpDeliveryService::DeleteGroup(ByteSpan group_id,
                                         const Tombstone& tombstone,
                                         std::string_view migration_id) {
-  Status s =
-      Call(kDelete, {{"group_id", ToHex(group_id)},
-                     {"migration_id", migration_id},
-                     {"tombstone",
-                      {{"moved_to", tombstone.moved_to},
-                       {"moved_at_ms", tombstone.moved_at_ms},
-                       {"confirmation", ToHex(tombstone.confirmation)}}}})
-          .status();
-  // The group left under another migration: for the caller that is a wrong
-  // state (the embedded DS says kFailedPrecondition), not a missing group.
-  if (s.reason() == "moved") {
-    return Status(StatusCode::kFailedPrecondition, "moved", s.detail());
-  }
-  return s;
+  // A group that left under another migration is "moved" (410, kNotFound),
+  // as for every other hook.
+  return Call(kDelete, {{"group_id", ToHex(group_id)},
+                        {"migration_id", migration_id},
+                        {"tombstone",
+                         {{"moved_to", tombstone.moved_to},
+                          {"moved_at_ms", tombstone.moved_at_ms},
+                          {"confirmation", ToHex(tombstone.confirmation)}}}})
+      .status();
 }
 
 }  // namespace mimi::ds_http

@@ -26,10 +26,14 @@
 // commits): it runs in its own savepoint of a group commit and is durable
 // (synchronous=FULL) when it returns. Reads use the DS's own connection,
 // serialised by a mutex, and never wait for the writer.
+//
+// The implementation is split by concern: opening (embedded_ds.cc), the
+// member API (member_api.cc), the DeliveryService operations
+// (migration_ops.cc), over the tables (ds_tables.h), the tree checks
+// (tree_checks.h) and the shared refusals (refusals.h). SQLiteCpp stays out
+// of this header.
 #ifndef MIMI_EMBEDDED_DS_EMBEDDED_DS_H_
 #define MIMI_EMBEDDED_DS_EMBEDDED_DS_H_
-
-#include <SQLiteCpp/Database.h>
 
 #include <atomic>
 #include <memory>
@@ -42,6 +46,10 @@
 #include "embedded_ds/member_request.h"
 #include "mimi_portability/group_state.h"
 #include "store/sqlite_writer.h"
+
+namespace SQLite {
+class Database;
+}  // namespace SQLite
 
 namespace mimi::mls {
 struct MlsMessage;
@@ -66,6 +74,8 @@ class EmbeddedDs final : public DeliveryService {
   // Writes through `writer`, shared with the store on the same file.
   static Result<std::unique_ptr<EmbeddedDs>> Open(
       std::shared_ptr<store::SqliteWriter> writer, const Clock& clock);
+
+  ~EmbeddedDs() override;
 
   // --- member-facing operations (HTTP /ds/v1/, see ds_routes.h) ---
 

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,26 @@ struct RatchetTree {
 };
 
 Result<RatchetTree> DecodeRatchetTree(ByteSpan bytes);
+
+// What WalkRatchetTree hands over, node by node in array order; any of the
+// three may be left unset. A node is read into a scratch object that the
+// callback may move from.
+struct RatchetTreeVisitor {
+  std::function<Status(size_t node_index)> on_blank;
+  // Setting *stop ends the walk with OK: the nodes after this leaf are
+  // neither read nor checked (for a tree that was checked when it came in).
+  std::function<Status(uint32_t leaf_index, LeafNode& leaf, bool* stop)>
+      on_leaf;
+  // When unset, parents are checked and skipped without being copied.
+  std::function<Status(size_t node_index, ParentNode& parent)> on_parent;
+};
+
+// Reads `bytes` by the rules and with the errors of DecodeRatchetTree (which
+// is built on it) without keeping the nodes: a Delivery Service that only
+// checks a tree or looks for one leaf would otherwise hold a large group's
+// tree (380,000 members in a 64 MiB tree) as several hundred MiB of heap
+// objects. A callback's error ends the walk and is returned.
+Status WalkRatchetTree(ByteSpan bytes, const RatchetTreeVisitor& visitor);
 
 }  // namespace mimi::mls
 

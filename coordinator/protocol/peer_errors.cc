@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "mimi_portability/ds_reason.h"
 #include "protocol/refusal.h"
 
 namespace mimi::protocol {
@@ -41,7 +42,7 @@ bool IsFinalRefusal(const Status& s) {
 bool IsFinalFreezeRefusal(const Status& s) {
   const std::string_view r = s.reason();
   return r == reason::kGroupFrozen || r == reason::kEpochMismatch ||
-         r == "moved" || r == reason::kUnknownGroup;
+         r == ds_reason::kMoved || r == reason::kUnknownGroup;
 }
 
 }  // namespace mimi::protocol

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "mimi_portability/ds_reason.h"
 #include "mimi_portability/status.h"
 
 namespace mimi::protocol {
@@ -26,11 +27,12 @@ inline constexpr std::string_view kNotTarget = "not-target";
 inline constexpr std::string_view kWrongSource = "wrong-source";
 inline constexpr std::string_view kCooldown = "cooldown";
 // The group.
-inline constexpr std::string_view kGroupExists = "group-exists";
-inline constexpr std::string_view kUnknownGroup = "unknown-group";
-inline constexpr std::string_view kGroupFrozen = "group-frozen";
-inline constexpr std::string_view kEpochMismatch = "epoch-mismatch";
-inline constexpr std::string_view kUnknownLeaf = "unknown-leaf";
+// (those a DS gives too are the DS contract's, ds_reason.h)
+inline constexpr std::string_view kGroupExists = ds_reason::kGroupExists;
+inline constexpr std::string_view kUnknownGroup = ds_reason::kUnknownGroup;
+inline constexpr std::string_view kGroupFrozen = ds_reason::kGroupFrozen;
+inline constexpr std::string_view kEpochMismatch = ds_reason::kEpochMismatch;
+inline constexpr std::string_view kUnknownLeaf = ds_reason::kUnknownLeaf;
 inline constexpr std::string_view kGroupStateMismatch = "group-state-mismatch";
 // The tagged commit.
 inline constexpr std::string_view kCommitWrongGroup = "commit-wrong-group";

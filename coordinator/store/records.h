@@ -1,5 +1,5 @@
 // The plain values the migration store keeps: roles, states, one migration
-// row, its events, issued nonces and tombstones (PROFILE.md §5).
+// row, its events, issued nonces and tombstones (docs/protocol.md §4).
 //
 // Plain data; copyable; no synchronisation. State and role names are the
 // stable strings persisted in the database and shown by the CLI.
@@ -27,9 +27,10 @@ enum class MigrationState {
   kConfirmed,
   kPurged,
   // Source: the abort was decided and MigrationAbort stored, but the target's
-  // MigrationAbortAck is not in yet. Not in PROFILE.md §5: the decision must
-  // be durable before MigrationAbort leaves, so that after a crash recovery
-  // keeps aborting instead of resending content.
+  // MigrationAbortAck is not in yet. The project's own state
+  // (docs/protocol.md §4): the decision must be durable before
+  // MigrationAbort leaves, so that after a crash recovery keeps aborting
+  // instead of resending content.
   kAbortRequested,
   // Both roles.
   kAborted,

@@ -1,5 +1,6 @@
 #include "store/schema_upgrade.h"
 
+#include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Transaction.h>
 
 #include <string>
@@ -27,11 +28,9 @@ int LatestSchemaVersion() {
 }
 
 Result<int> ReadSchemaVersion(SQLite::Database& db) {
-  try {
-    return db.execAndGet("PRAGMA user_version").getInt();
-  } catch (...) {
-    return StatusFromCurrentException("reading the schema version");
-  }
+  return Guarded("reading the schema version", [&] {
+    return Result<int>(db.execAndGet("PRAGMA user_version").getInt());
+  });
 }
 
 Status UpgradeSchema(SQLite::Database& db, int target_version) {
@@ -48,24 +47,23 @@ Status UpgradeSchema(SQLite::Database& db, int target_version) {
   if (version > latest) return TooNew(version);
   while (version < target_version) {
     const EmbeddedMigration& step = steps[version];
-    try {
-      SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
-      // Another process may have upgraded while we waited for the lock.
-      int now_version = db.execAndGet("PRAGMA user_version").getInt();
-      if (now_version > latest) return TooNew(now_version);
-      if (now_version == version) {
-        db.exec(std::string(step.sql));
-        // PRAGMA takes no bound parameters; the value is our own integer.
-        db.exec("PRAGMA user_version = " + std::to_string(step.version));
-        tx.commit();
-        version = step.version;
-      } else {
-        version = now_version;
-      }
-    } catch (...) {
-      return StatusFromCurrentException("applying schema step " +
-                                        std::string(step.name));
-    }
+    MIMI_RETURN_IF_ERROR(Guarded(
+        "applying schema step " + std::string(step.name), [&]() -> Status {
+          SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+          // Another process may have upgraded while we waited for the lock.
+          int now_version = db.execAndGet("PRAGMA user_version").getInt();
+          if (now_version > latest) return TooNew(now_version);
+          if (now_version == version) {
+            db.exec(std::string(step.sql));
+            // PRAGMA takes no bound parameters; the value is our own integer.
+            db.exec("PRAGMA user_version = " + std::to_string(step.version));
+            tx.commit();
+            version = step.version;
+          } else {
+            version = now_version;
+          }
+          return Status::Ok();
+        }));
   }
   return Status::Ok();
 }

@@ -10,9 +10,11 @@
 #ifndef MIMI_STORE_SCHEMA_UPGRADE_H_
 #define MIMI_STORE_SCHEMA_UPGRADE_H_
 
-#include <SQLiteCpp/Database.h>
-
 #include "mimi_portability/status.h"
+
+namespace SQLite {
+class Database;
+}  // namespace SQLite
 
 namespace mimi::store {
 

@@ -1,5 +1,5 @@
 // Turns SQLiteCpp exceptions into Status values, so that no exception leaves
-// the store module.
+// the store module (nor the embedded DS, which uses the same helpers).
 //
 // busy/locked -> kUnavailable (retry), a uniqueness violation ->
 // kAlreadyExists, any other constraint (foreign key, check, the append-only
@@ -10,6 +10,7 @@
 
 #include <exception>
 #include <string_view>
+#include <type_traits>
 
 #include "mimi_portability/status.h"
 
@@ -17,6 +18,19 @@ namespace mimi::store {
 
 // Call only from inside a catch block; `what` says what was being done.
 Status StatusFromCurrentException(std::string_view what);
+
+// Runs `f` (returning Status or Result<T>) and returns what it returns, or,
+// if it throws, the exception as a Status prefixed with `what` ("reading
+// source migration X"). The one place where the store and the embedded DS
+// catch what SQLiteCpp throws.
+template <typename F>
+auto Guarded(std::string_view what, F&& f) -> std::invoke_result_t<F&> {
+  try {
+    return f();
+  } catch (...) {
+    return StatusFromCurrentException(what);
+  }
+}
 
 }  // namespace mimi::store
 

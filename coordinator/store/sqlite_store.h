@@ -1,4 +1,4 @@
-// SqliteStore: the Store on one SQLite file (PROFILE.md §5).
+// SqliteStore: the Store on one SQLite file (docs/protocol.md §4 "States").
 //
 // Writes go through a SqliteWriter (sqlite_writer.h): each mutating call is
 // one job, run in its own savepoint inside a group commit shared with every
@@ -14,11 +14,11 @@
 // transitions keep them consistent.
 //
 // SQLite-specific: the PRAGMAs, BEGIN IMMEDIATE and the trigger syntax in the
-// schema. The queries themselves are portable SQL.
+// schema. The queries themselves are portable SQL. SQLiteCpp stays out of
+// this header: opening is in sqlite_store.cc, the writes in
+// sqlite_store_writes.cc, the queries in sqlite_store_queries.cc.
 #ifndef MIMI_STORE_SQLITE_STORE_H_
 #define MIMI_STORE_SQLITE_STORE_H_
-
-#include <SQLiteCpp/Database.h>
 
 #include <memory>
 #include <mutex>
@@ -27,6 +27,10 @@
 #include "mimi_portability/clock.h"
 #include "store/sqlite_writer.h"
 #include "store/store.h"
+
+namespace SQLite {
+class Database;
+}  // namespace SQLite
 
 namespace mimi::store {
 
@@ -69,6 +73,7 @@ class SqliteStore final : public Store {
       const std::string& path, const Clock& clock,
       SqliteStoreOptions options = {});
 
+  ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 

@@ -4,6 +4,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <SQLiteCpp/Database.h>
+
 #include "store/open_lock.h"
 #include "store/schema_upgrade.h"
 #include "store/sqlite_status.h"
@@ -43,43 +45,43 @@ Result<std::shared_ptr<SqliteWriter>> SqliteWriter::Open(
       OpenLock open_lock,
       OpenLock::Acquire(path, OpenLock::Mode::kExclusive,
                         std::chrono::milliseconds(options.busy_timeout_ms)));
-  try {
-    int flags = SQLite::OPEN_READWRITE;
-    if (options.create_if_missing) {
-      flags |= SQLite::OPEN_CREATE;
-      CreatePrivateFile(path);
-    }
-    auto db = std::make_unique<SQLite::Database>(path, flags,
-                                                 options.busy_timeout_ms);
-    // Refuse a newer file before any PRAGMA below could write to it.
-    MIMI_ASSIGN_OR_RETURN(int version, ReadSchemaVersion(*db));
-    if (version > LatestSchemaVersion()) {
-      return Status(StatusCode::kFailedPrecondition,
-                    path + ": database schema version " +
-                        std::to_string(version) +
-                        " is newer than this binary's " +
-                        std::to_string(LatestSchemaVersion()) +
-                        "; run a newer mimi-portability (the file was not "
-                        "changed)");
-    }
-    std::string mode = db->execAndGet("PRAGMA journal_mode = WAL").getString();
-    if (mode != "wal") {
-      return InternalError(path + ": cannot use WAL (journal mode " + mode +
-                           ")");
-    }
-    db->exec("PRAGMA synchronous = FULL");
-    db->exec("PRAGMA foreign_keys = ON");
-    if (options.upgrade_schema) {
-      Status upgraded = UpgradeSchema(*db);
-      if (!upgraded.ok()) {
-        return Status(upgraded.code(), path + ": " + upgraded.detail());
-      }
-    }
-    return std::shared_ptr<SqliteWriter>(
-        new SqliteWriter(path, std::move(db), options));
-  } catch (...) {
-    return StatusFromCurrentException("opening " + path);
-  }
+  return Guarded(
+      "opening " + path, [&]() -> Result<std::shared_ptr<SqliteWriter>> {
+        int flags = SQLite::OPEN_READWRITE;
+        if (options.create_if_missing) {
+          flags |= SQLite::OPEN_CREATE;
+          CreatePrivateFile(path);
+        }
+        auto db = std::make_unique<SQLite::Database>(path, flags,
+                                                     options.busy_timeout_ms);
+        // Refuse a newer file before any PRAGMA below could write to it.
+        MIMI_ASSIGN_OR_RETURN(int version, ReadSchemaVersion(*db));
+        if (version > LatestSchemaVersion()) {
+          return Status(StatusCode::kFailedPrecondition,
+                        path + ": database schema version " +
+                            std::to_string(version) +
+                            " is newer than this binary's " +
+                            std::to_string(LatestSchemaVersion()) +
+                            "; run a newer mimi-portability (the file was "
+                            "not changed)");
+        }
+        std::string mode =
+            db->execAndGet("PRAGMA journal_mode = WAL").getString();
+        if (mode != "wal") {
+          return InternalError(path + ": cannot use WAL (journal mode " +
+                               mode + ")");
+        }
+        db->exec("PRAGMA synchronous = FULL");
+        db->exec("PRAGMA foreign_keys = ON");
+        if (options.upgrade_schema) {
+          Status upgraded = UpgradeSchema(*db);
+          if (!upgraded.ok()) {
+            return Status(upgraded.code(), path + ": " + upgraded.detail());
+          }
+        }
+        return std::shared_ptr<SqliteWriter>(
+            new SqliteWriter(path, std::move(db), options));
+      });
 }
 
 SqliteWriter::SqliteWriter(std::string path,

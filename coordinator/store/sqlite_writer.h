@@ -37,8 +37,6 @@
 #ifndef MIMI_STORE_SQLITE_WRITER_H_
 #define MIMI_STORE_SQLITE_WRITER_H_
 
-#include <SQLiteCpp/Database.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -55,6 +53,12 @@
 #include <vector>
 
 #include "mimi_portability/status.h"
+
+// Jobs get the connection by reference; only the store's and the embedded
+// DS's own .cc files (and tests that run SQL) include SQLiteCpp.
+namespace SQLite {
+class Database;
+}  // namespace SQLite
 
 namespace mimi::store {
 

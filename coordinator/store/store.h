@@ -1,6 +1,6 @@
 // Store: the durable record of every migration this DS takes part in, as
 // source or target, with the state machine of transitions.h enforced on
-// every write (PROFILE.md §5).
+// every write (docs/protocol.md §4 "States").
 //
 // This is the narrow interface the daemon, the recovery loop and the CLI use;
 // SqliteStore implements it, and a PostgreSQL backend can follow. Every

@@ -19,7 +19,8 @@ constexpr std::array<TransitionRule, 11> kRules = {{
      false},
     {Role::kSource, S::kContentSent, S::kAbortRequested, kFieldAbortMessage,
      false},
-    // Only a verified MigrationAbortAck gets here (PROFILE.md §4).
+    // Only a verified MigrationAbortAck gets here (docs/protocol.md §4,
+    // the abort-requested step).
     {Role::kSource, S::kAbortRequested, S::kAborted, kFieldAbortAck, false},
     // The target answered the abort with TargetMigrationComplete: roll
     // forward, since the group already lives there.

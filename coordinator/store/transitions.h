@@ -1,5 +1,6 @@
-// The migration state machine of both roles (PROFILE.md §5) as one table:
-// which transitions are legal and which protocol data each one must store.
+// The migration state machine of both roles (docs/protocol.md §4 "States")
+// as one table: which transitions are legal and which protocol data each one
+// must store.
 //
 // The store consults this table before it writes anything, so an illegal
 // transition changes nothing. Pure functions over constant data; thread-safe.

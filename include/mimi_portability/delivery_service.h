@@ -6,10 +6,16 @@
 // Every mutating call carries the id of the migration on whose behalf it is
 // made (hex of the nonce) and must be idempotent for that id: the recovery
 // loop repeats calls after crashes and timeouts, so a second identical call
-// answers as the first did and changes nothing more. Errors are Status values:
-// kNotFound (no such group), kFailedPrecondition with reason "group-frozen"
-// or "epoch-mismatch", kNotFound with reason "moved" (a tombstone),
-// kUnavailable for anything worth retrying (DS down, busy).
+// answers as the first did and changes nothing more. Errors are Status values;
+// a refusal names its reason (ds_reason.h), and each reason comes with one
+// code, whichever call returns it:
+//
+//   kNotFound           unknown-group (no such group), moved (the group left:
+//                       a tombstone), unknown-leaf
+//   kFailedPrecondition group-frozen, not-frozen, epoch-mismatch
+//   kAlreadyExists      group-exists
+//
+// and kUnavailable for anything worth retrying (DS down, busy).
 //
 // Implementations must be safe to call from many threads at once.
 #ifndef MIMI_PORTABILITY_DELIVERY_SERVICE_H_
@@ -21,6 +27,7 @@
 #include <string_view>
 
 #include "mimi_portability/bytes.h"
+#include "mimi_portability/ds_reason.h"
 #include "mimi_portability/status.h"
 
 namespace mimi {
@@ -85,7 +92,8 @@ class DeliveryService {
   virtual Status FanOutCommit(ByteSpan group_id, ByteSpan commit,
                               std::string_view migration_id) = 0;
 
-  // Deletes the group's state and leaves a tombstone. Idempotent.
+  // Deletes the group's state and leaves a tombstone. Idempotent; "moved"
+  // (kNotFound) if the group already left under another migration.
   virtual Status DeleteGroup(ByteSpan group_id, const Tombstone& tombstone,
                              std::string_view migration_id) = 0;
 };

@@ -1,0 +1,89 @@
+#include "embedded_ds/ds_tables.h"
+
+#include <SQLiteCpp/Statement.h>
+
+#include "store/sqlite_blob.h"
+
+namespace mimi::embedded_ds {
+
+using SQLite::Statement;
+using store::BindBlob;
+using store::ColumnBytes;
+
+std::optional<GroupRow> LoadGroup(SQLite::Database& db, ByteSpan group_id,
+                                  Blobs blobs) {
+  Statement q(db, std::string("SELECT cipher_suite, epoch, tree_epoch, ") +
+                      (blobs == Blobs::kAll ? "ratchet_tree" : "NULL") + ", " +
+                      (blobs != Blobs::kNone ? "group_info" : "NULL") +
+                      ", frozen_by, imported_by, next_seq FROM ds_groups WHERE "
+                      "group_id = ?");
+  BindBlob(q, 1, group_id);
+  if (!q.executeStep()) return std::nullopt;
+  GroupRow row;
+  row.cipher_suite = static_cast<uint16_t>(q.getColumn(0).getInt());
+  row.epoch = static_cast<uint64_t>(q.getColumn(1).getInt64());
+  row.tree_epoch = static_cast<uint64_t>(q.getColumn(2).getInt64());
+  row.ratchet_tree = ColumnBytes(q.getColumn(3));
+  row.group_info = ColumnBytes(q.getColumn(4));
+  if (!q.getColumn(5).isNull()) row.frozen_by = q.getColumn(5).getString();
+  if (!q.getColumn(6).isNull()) row.imported_by = q.getColumn(6).getString();
+  row.next_seq = static_cast<uint64_t>(q.getColumn(7).getInt64());
+  return row;
+}
+
+std::optional<Tombstone> LoadTombstone(SQLite::Database& db, ByteSpan group_id,
+                                       std::string* migration_id) {
+  Statement q(db,
+              "SELECT moved_to, moved_at, confirmation, migration_id"
+              " FROM ds_tombstones WHERE group_id = ?");
+  BindBlob(q, 1, group_id);
+  if (!q.executeStep()) return std::nullopt;
+  Tombstone t;
+  t.group_id.assign(group_id.begin(), group_id.end());
+  t.moved_to = q.getColumn(0).getString();
+  t.moved_at_ms = q.getColumn(1).getInt64();
+  t.confirmation = ColumnBytes(q.getColumn(2));
+  if (migration_id != nullptr) *migration_id = q.getColumn(3).getString();
+  return t;
+}
+
+GroupSummary Summarize(ByteSpan group_id, const GroupRow& row) {
+  GroupSummary s;
+  s.group_id.assign(group_id.begin(), group_id.end());
+  s.epoch = row.epoch;
+  s.ciphersuite = row.cipher_suite;
+  s.frozen = !row.frozen_by.empty();
+  s.migration_id = s.frozen ? row.frozen_by : row.imported_by;
+  return s;
+}
+
+uint64_t AppendMessage(SQLite::Database& db, ByteSpan group_id, uint64_t seq,
+                       uint64_t epoch, mls::ContentType type, ByteSpan message,
+                       std::string_view migration_id, UnixMillis now) {
+  Statement ins(db,
+                "INSERT INTO ds_messages (group_id, seq, epoch, content_type,"
+                " message, migration_id, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)");
+  BindBlob(ins, 1, group_id);
+  ins.bind(2, static_cast<int64_t>(seq));
+  ins.bind(3, static_cast<int64_t>(epoch));
+  ins.bind(4, static_cast<int>(type));
+  BindBlob(ins, 5, message);
+  if (migration_id.empty()) {
+    ins.bind(6);
+  } else {
+    ins.bind(6, std::string(migration_id));
+  }
+  ins.bind(7, static_cast<int64_t>(now));
+  ins.exec();
+  Statement bump(
+      db,
+      "UPDATE ds_groups SET next_seq = ?, updated_at = ? WHERE group_id = ?");
+  bump.bind(1, static_cast<int64_t>(seq + 1));
+  bump.bind(2, static_cast<int64_t>(now));
+  BindBlob(bump, 3, group_id);
+  bump.exec();
+  return seq;
+}
+
+}  // namespace mimi::embedded_ds

@@ -1,0 +1,109 @@
+#include "store/migration_rows.h"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <cstdint>
+#include <utility>
+
+#include "store/sqlite_blob.h"
+
+namespace mimi::store {
+namespace {
+
+constexpr const char* kColumns =
+    "id, role, state, group_id, epoch, ciphersuite, source_domain, "
+    "target_domain, request, response, init_request, commit_message, content, "
+    "content_hash, target_complete, confirmation, abort_message, abort_ack, "
+    "attempt_count, next_attempt_at, lease_owner, lease_expires_at, "
+    "last_error, stalled_since, created_at, updated_at";
+
+std::optional<int64_t> ColumnOptional(const SQLite::Column& c) {
+  if (c.isNull()) return std::nullopt;
+  return c.getInt64();
+}
+
+}  // namespace
+
+std::string SelectMigrations(std::string_view where) {
+  return std::string("SELECT ") + kColumns + " FROM migrations " +
+         std::string(where);
+}
+
+Result<MigrationRecord> RowToRecord(SQLite::Statement& q) {
+  MigrationRecord r;
+  r.id = q.getColumn(0).getString();
+  MIMI_ASSIGN_OR_RETURN(r.role, ParseRole(q.getColumn(1).getString()));
+  MIMI_ASSIGN_OR_RETURN(r.state, ParseState(q.getColumn(2).getString()));
+  r.group_id = ColumnBytes(q.getColumn(3));
+  r.epoch = static_cast<uint64_t>(q.getColumn(4).getInt64());
+  r.ciphersuite = static_cast<uint16_t>(q.getColumn(5).getInt());
+  r.source_domain = q.getColumn(6).getString();
+  r.target_domain = q.getColumn(7).getString();
+  r.request = ColumnBytes(q.getColumn(8));
+  r.response = ColumnBytes(q.getColumn(9));
+  r.init_request = ColumnBytes(q.getColumn(10));
+  r.commit = ColumnBytes(q.getColumn(11));
+  r.content = ColumnBytes(q.getColumn(12));
+  r.content_hash = ColumnBytes(q.getColumn(13));
+  r.target_complete = ColumnBytes(q.getColumn(14));
+  r.confirmation = ColumnBytes(q.getColumn(15));
+  r.abort_message = ColumnBytes(q.getColumn(16));
+  r.abort_ack = ColumnBytes(q.getColumn(17));
+  r.attempt_count = q.getColumn(18).getInt64();
+  r.next_attempt_at = ColumnOptional(q.getColumn(19));
+  if (!q.getColumn(20).isNull()) r.lease_owner = q.getColumn(20).getString();
+  r.lease_expires_at = ColumnOptional(q.getColumn(21));
+  r.last_error = q.getColumn(22).getString();  // NULL reads as ""
+  r.stalled_since = ColumnOptional(q.getColumn(23));
+  r.created_at = q.getColumn(24).getInt64();
+  r.updated_at = q.getColumn(25).getInt64();
+  return r;
+}
+
+Result<std::vector<MigrationRecord>> AllRows(SQLite::Statement& q) {
+  std::vector<MigrationRecord> out;
+  while (q.executeStep()) {
+    MIMI_ASSIGN_OR_RETURN(MigrationRecord r, RowToRecord(q));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<MigrationRecord> GetRow(SQLite::Database& db, std::string_view id,
+                               Role role) {
+  SQLite::Statement q(db, SelectMigrations("WHERE id = ?1 AND role = ?2"));
+  q.bind(1, std::string(id));
+  q.bind(2, std::string(RoleName(role)));
+  if (!q.executeStep()) {
+    return NotFoundError("no " + std::string(RoleName(role)) + " migration " +
+                         std::string(id));
+  }
+  return RowToRecord(q);
+}
+
+void InsertEvent(SQLite::Database& db, std::string_view id, Role role,
+                 std::optional<MigrationState> from, MigrationState to,
+                 UnixMillis at, std::string_view detail) {
+  SQLite::Statement ins(db,
+                        "INSERT INTO migration_events (migration_id, role, "
+                        "from_state, to_state, at, detail) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  ins.bind(1, std::string(id));
+  ins.bind(2, std::string(RoleName(role)));
+  if (from) {
+    ins.bind(3, std::string(StateName(*from)));
+  } else {
+    ins.bind(3);
+  }
+  ins.bind(4, std::string(StateName(to)));
+  ins.bind(5, static_cast<int64_t>(at));
+  ins.bind(6, std::string(detail));
+  ins.exec();
+}
+
+std::string Describe(std::string_view id, Role role) {
+  return std::string(RoleName(role)) + " migration " + std::string(id);
+}
+
+}  // namespace mimi::store

@@ -1,0 +1,325 @@
+// SqliteStore's writes: creations, transitions, leases, failures and
+// retries. Each is one job of the SqliteWriter (sqlite_writer.h), run in its
+// own savepoint; a job that returns an error changes nothing.
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <cstdint>
+#include <string>
+
+#include "store/migration_rows.h"
+#include "store/sqlite_blob.h"
+#include "store/sqlite_status.h"
+#include "store/sqlite_store.h"
+
+namespace mimi::store {
+namespace {
+
+void BindOptional(SQLite::Statement& stmt, int index,
+                  const std::optional<int64_t>& v) {
+  if (v) {
+    stmt.bind(index, static_cast<int64_t>(*v));
+  } else {
+    stmt.bind(index);
+  }
+}
+
+// The data columns a transition may write, in one place so that the UPDATE
+// and the repeat check cannot disagree.
+struct DataColumn {
+  const char* column;
+  const std::optional<Bytes> TransitionData::*given;
+  const Bytes MigrationRecord::*stored;
+};
+constexpr DataColumn kDataColumns[] = {
+    {"content", &TransitionData::content, &MigrationRecord::content},
+    {"content_hash", &TransitionData::content_hash,
+     &MigrationRecord::content_hash},
+    {"target_complete", &TransitionData::target_complete,
+     &MigrationRecord::target_complete},
+    {"confirmation", &TransitionData::confirmation,
+     &MigrationRecord::confirmation},
+    {"abort_message", &TransitionData::abort_message,
+     &MigrationRecord::abort_message},
+    {"abort_ack", &TransitionData::abort_ack, &MigrationRecord::abort_ack},
+};
+
+}  // namespace
+
+Status SqliteStore::CreateMigration(const MigrationRecord& record, Role role,
+                                    std::optional<UnixMillis> next_attempt_at,
+                                    std::optional<UnixMillis> nonce_expires_at,
+                                    std::string_view detail) {
+  if (record.id.empty()) return InvalidArgumentError("migration id is empty");
+  MigrationState state = InitialState(role);
+  MIMI_RETURN_IF_ERROR(CheckWritable());
+  return writer_->Write([&](SQLite::Database& db) -> Status {
+    return Guarded("creating " + Describe(record.id, role), [&] {
+      UnixMillis now = clock_.NowMillis();
+      if (nonce_expires_at) {
+        SQLite::Statement nonce(
+            db,
+            "INSERT INTO issued_nonces (nonce, ciphersuite, "
+            "issued_at, expires_at) VALUES (?1, ?2, ?3, ?4)");
+        nonce.bind(1, record.id);
+        nonce.bind(2, static_cast<int>(record.ciphersuite));
+        nonce.bind(3, static_cast<int64_t>(now));
+        nonce.bind(4, static_cast<int64_t>(*nonce_expires_at));
+        nonce.exec();
+      }
+      SQLite::Statement ins(
+          db,
+          "INSERT INTO migrations (id, role, state, group_id, epoch, "
+          "ciphersuite, source_domain, target_domain, request, response, "
+          "init_request, commit_message, next_attempt_at, created_at, "
+          "updated_at) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+          "?14, "
+          "?14)");
+      ins.bind(1, record.id);
+      ins.bind(2, std::string(RoleName(role)));
+      ins.bind(3, std::string(StateName(state)));
+      BindBlob(ins, 4, record.group_id);
+      ins.bind(5, static_cast<int64_t>(record.epoch));
+      ins.bind(6, static_cast<int>(record.ciphersuite));
+      ins.bind(7, record.source_domain);
+      ins.bind(8, record.target_domain);
+      BindBlobOrNull(ins, 9, record.request);
+      BindBlobOrNull(ins, 10, record.response);
+      BindBlobOrNull(ins, 11, record.init_request);
+      BindBlobOrNull(ins, 12, record.commit);
+      BindOptional(ins, 13, next_attempt_at);
+      ins.bind(14, static_cast<int64_t>(now));
+      ins.exec();
+      InsertEvent(db, record.id, role, std::nullopt, state, now, detail);
+      return Status::Ok();
+    });
+  });
+}
+
+Status SqliteStore::CreateSourceMigration(const MigrationRecord& record,
+                                          std::string_view detail) {
+  return CreateMigration(record, Role::kSource, clock_.NowMillis(),
+                         std::nullopt, detail);
+}
+
+Status SqliteStore::CreateTargetMigration(const MigrationRecord& record,
+                                          UnixMillis expires_at,
+                                          std::string_view detail) {
+  return CreateMigration(record, Role::kTarget, expires_at, expires_at, detail);
+}
+
+Result<TransitionOutcome> SqliteStore::Transition(std::string_view id,
+                                                  Role role,
+                                                  MigrationState from,
+                                                  MigrationState to,
+                                                  const TransitionData& data) {
+  MIMI_ASSIGN_OR_RETURN(const TransitionRule* rule,
+                        CheckTransition(role, from, to, data));
+  MIMI_RETURN_IF_ERROR(CheckWritable());
+  return writer_->Write([&](SQLite::Database& db) -> Result<TransitionOutcome> {
+    return Guarded(
+        std::string(StateName(from)) + " -> " + std::string(StateName(to)) +
+            " of " + Describe(id, role),
+        [&] { return TransitionJob(db, id, role, from, to, *rule, data); });
+  });
+}
+
+Result<TransitionOutcome> SqliteStore::TransitionJob(
+    SQLite::Database& db, std::string_view id, Role role, MigrationState from,
+    MigrationState to, const TransitionRule& rule, const TransitionData& data) {
+  UnixMillis now = clock_.NowMillis();
+  std::optional<UnixMillis> next = data.next_attempt_at;
+  if (!next && !IsTerminal(role, to)) next = now;
+
+  // ?1..?6 fixed, then one parameter per data column.
+  std::string sql =
+      "UPDATE migrations SET state = ?1, updated_at = ?2, "
+      "next_attempt_at = ?3, attempt_count = 0, last_error = NULL, "
+      "stalled_since = NULL";
+  int param = 7;
+  for (const DataColumn& c : kDataColumns) {
+    if (data.*c.given) {
+      sql += std::string(", ") + c.column + " = ?" + std::to_string(param++);
+    }
+  }
+  sql += " WHERE id = ?4 AND role = ?5 AND state = ?6";
+  SQLite::Statement upd(db, sql);
+  upd.bind(1, std::string(StateName(to)));
+  upd.bind(2, static_cast<int64_t>(now));
+  BindOptional(upd, 3, next);
+  upd.bind(4, std::string(id));
+  upd.bind(5, std::string(RoleName(role)));
+  upd.bind(6, std::string(StateName(from)));
+  param = 7;
+  for (const DataColumn& c : kDataColumns) {
+    if (data.*c.given) BindBlobOrNull(upd, param++, *(data.*c.given));
+  }
+
+  if (upd.exec() == 1) {
+    InsertEvent(db, id, role, from, to, now, data.detail);
+    if (rule.writes_tombstone) {
+      MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(db, id, role));
+      // A group that came back and left again replaces its old tombstone.
+      SQLite::Statement tomb(
+          db,
+          "INSERT INTO tombstones (group_id, target_domain, migration_id, "
+          "moved_at, confirmation) VALUES (?1, ?2, ?3, ?4, ?5) "
+          "ON CONFLICT (group_id) DO UPDATE SET "
+          "target_domain = excluded.target_domain, "
+          "migration_id = excluded.migration_id, "
+          "moved_at = excluded.moved_at, "
+          "confirmation = excluded.confirmation");
+      BindBlob(tomb, 1, row.group_id);
+      tomb.bind(2, row.target_domain);
+      tomb.bind(3, row.id);
+      tomb.bind(4, static_cast<int64_t>(now));
+      BindBlobOrNull(tomb, 5, row.confirmation);
+      tomb.exec();
+    }
+    return TransitionOutcome::kApplied;
+  }
+
+  // Nothing matched: no such row, a repeat, or a stale `from`. The read-only
+  // checks below change nothing, and the writer rolls the job's savepoint
+  // back whenever it returns an error.
+  MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(db, id, role));
+  SQLite::Statement seen(db,
+                         "SELECT COUNT(*) FROM migration_events "
+                         "WHERE migration_id = ?1 AND role = ?2 "
+                         "AND from_state = ?3 AND to_state = ?4");
+  seen.bind(1, std::string(id));
+  seen.bind(2, std::string(RoleName(role)));
+  seen.bind(3, std::string(StateName(from)));
+  seen.bind(4, std::string(StateName(to)));
+  seen.executeStep();
+  std::string what = std::string(StateName(from)) + " -> " +
+                     std::string(StateName(to)) + " of " + Describe(id, role);
+  if (seen.getColumn(0).getInt64() > 0) {
+    for (const DataColumn& c : kDataColumns) {
+      if (data.*c.given && *(data.*c.given) != row.*c.stored) {
+        return Status(StatusCode::kFailedPrecondition,
+                      what + " already happened with a different " + c.column);
+      }
+    }
+    return TransitionOutcome::kAlreadyApplied;
+  }
+  return Status(StatusCode::kFailedPrecondition,
+                what + ": the migration is in state " +
+                    std::string(StateName(row.state)));
+}
+
+Status SqliteStore::AcquireLease(std::string_view id, Role role,
+                                 std::string_view owner, int64_t duration_ms) {
+  if (owner.empty()) return InvalidArgumentError("lease owner is empty");
+  MIMI_RETURN_IF_ERROR(CheckWritable());
+  return writer_->Write([&](SQLite::Database& db) -> Status {
+    return Guarded("leasing " + Describe(id, role), [&]() -> Status {
+      UnixMillis now = clock_.NowMillis();
+      SQLite::Statement upd(
+          db,
+          "UPDATE migrations SET lease_owner = ?1, lease_expires_at = ?2 "
+          "WHERE id = ?3 AND role = ?4 AND (lease_owner IS NULL OR "
+          "lease_expires_at <= ?5 OR lease_owner = ?1)");
+      upd.bind(1, std::string(owner));
+      upd.bind(2, static_cast<int64_t>(now + duration_ms));
+      upd.bind(3, std::string(id));
+      upd.bind(4, std::string(RoleName(role)));
+      upd.bind(5, static_cast<int64_t>(now));
+      if (upd.exec() == 1) {
+        return Status::Ok();
+      }
+      MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(db, id, role));
+      return Status(StatusCode::kFailedPrecondition,
+                    Describe(id, role) + " is leased by " +
+                        row.lease_owner.value_or("?") + " until " +
+                        std::to_string(row.lease_expires_at.value_or(0)));
+    });
+  });
+}
+
+Status SqliteStore::ReleaseLease(std::string_view id, Role role,
+                                 std::string_view owner) {
+  MIMI_RETURN_IF_ERROR(CheckWritable());
+  return writer_->Write([&](SQLite::Database& db) -> Status {
+    return Guarded("releasing " + Describe(id, role), [&]() -> Status {
+      SQLite::Statement upd(db,
+                            "UPDATE migrations SET lease_owner = NULL, "
+                            "lease_expires_at = NULL "
+                            "WHERE id = ?1 AND role = ?2 AND lease_owner = ?3");
+      upd.bind(1, std::string(id));
+      upd.bind(2, std::string(RoleName(role)));
+      upd.bind(3, std::string(owner));
+      if (upd.exec() == 0) {
+        // Tell "no such row" apart from "not ours", which is fine.
+        MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(db, id, role));
+        (void)row;
+      }
+      return Status::Ok();
+    });
+  });
+}
+
+Status SqliteStore::RecordFailure(std::string_view id, Role role,
+                                  std::string_view error,
+                                  UnixMillis next_attempt_at, bool stalled) {
+  MIMI_RETURN_IF_ERROR(CheckWritable());
+  return writer_->Write([&](SQLite::Database& db) -> Status {
+    return Guarded(
+        "recording a failure of " + Describe(id, role), [&]() -> Status {
+          UnixMillis now = clock_.NowMillis();
+          // A stall keeps its first time, so operators see how long it has
+          // lasted.
+          SQLite::Statement upd(
+              db,
+              "UPDATE migrations SET attempt_count = attempt_count + 1, "
+              "last_error = ?1, next_attempt_at = ?2, updated_at = ?3, "
+              "stalled_since = CASE WHEN ?4 = 0 THEN NULL "
+              "ELSE COALESCE(stalled_since, ?3) END "
+              "WHERE id = ?5 AND role = ?6");
+          upd.bind(1, std::string(error));
+          upd.bind(2, static_cast<int64_t>(next_attempt_at));
+          upd.bind(3, static_cast<int64_t>(now));
+          upd.bind(4, stalled ? 1 : 0);
+          upd.bind(5, std::string(id));
+          upd.bind(6, std::string(RoleName(role)));
+          if (upd.exec() == 0) return NotFoundError("no " + Describe(id, role));
+          return Status::Ok();
+        });
+  });
+}
+
+Status SqliteStore::ScheduleNow(std::string_view id, Role role) {
+  MIMI_RETURN_IF_ERROR(CheckWritable());
+  return writer_->Write([&](SQLite::Database& db) -> Status {
+    return Guarded("scheduling " + Describe(id, role), [&]() -> Status {
+      MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(db, id, role));
+      if (IsTerminal(role, row.state)) {
+        return Status(StatusCode::kFailedPrecondition,
+                      Describe(id, role) + " is " +
+                          std::string(StateName(row.state)) +
+                          ", which has no next step to retry");
+      }
+      UnixMillis now = clock_.NowMillis();
+      // The state in the WHERE makes this a compare-and-set against a
+      // transition that lands between the read above and here (another
+      // process: the mutex only covers this one).
+      SQLite::Statement upd(
+          db,
+          "UPDATE migrations SET next_attempt_at = ?1, updated_at = ?1, "
+          "attempt_count = 0, stalled_since = NULL "
+          "WHERE id = ?2 AND role = ?3 AND state = ?4");
+      upd.bind(1, static_cast<int64_t>(now));
+      upd.bind(2, std::string(id));
+      upd.bind(3, std::string(RoleName(role)));
+      upd.bind(4, std::string(StateName(row.state)));
+      if (upd.exec() != 1) {
+        return Status(StatusCode::kFailedPrecondition,
+                      Describe(id, role) + " changed state meanwhile");
+      }
+      return Status::Ok();
+    });
+  });
+}
+
+}  // namespace mimi::store
