@@ -11,12 +11,12 @@
 #include "crypto/random.h"
 #include "daemon/admin_routes.h"
 #include "daemon/admin_token.h"
+#include "daemon/ds_from_config.h"
 #include "daemon/ds_routes.h"
 #include "daemon/http_server.h"
 #include "daemon/log_rate_limiter.h"
 #include "daemon/metrics.h"
 #include "daemon/protocol_routes.h"
-#include "ds_http/from_config.h"
 #include "embedded_ds/embedded_ds.h"
 #include "keys/ds_key_store.h"
 #include "keys/peer_key_resolver.h"
@@ -164,7 +164,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   DeliveryService* ds = nullptr;
   if (config.ds.mode == "http") {
     MIMI_ASSIGN_OR_RETURN(p->external_ds,
-                          ds_http::CreateHttpDeliveryService(config, clock));
+                          CreateHttpDeliveryService(config, clock));
     ds = p->external_ds.get();
   } else {
     MIMI_ASSIGN_OR_RETURN(p->ds, embedded_ds::EmbeddedDs::Open(p->writer, clock));
