@@ -7,10 +7,11 @@
 #include <filesystem>
 #include <random>
 
+#include "admin_api/admin_paths.h"
+#include "admin_api/admin_token.h"
 #include "codec/safe_text.h"
 #include "crypto/random.h"
 #include "daemon/admin_routes.h"
-#include "daemon/admin_token.h"
 #include "daemon/ds_from_config.h"
 #include "daemon/ds_routes.h"
 #include "daemon/http_server.h"
@@ -143,7 +144,8 @@ struct Daemon::Parts {
 };
 
 std::string Daemon::DatabasePath(const Config& config) {
-  return (std::filesystem::path(config.data_dir) / "mimi.db").string();
+  return (std::filesystem::path(config.data_dir) / admin_api::kDatabaseFile)
+      .string();
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
@@ -195,7 +197,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   p->transport = std::make_unique<CountingTransport>(*p->https, p->metrics);
   p->client_tokens = std::make_unique<protocol::ClientTokens>(
       std::filesystem::path(config.data_dir) / "client_tokens");
-  MIMI_ASSIGN_OR_RETURN(p->admin_token, LoadOrCreateAdminToken(config.data_dir));
+  MIMI_ASSIGN_OR_RETURN(p->admin_token,
+                        admin_api::LoadOrCreateAdminToken(config.data_dir));
 
   p->ctx.domain = config.domain;
   p->ctx.config = &p->config;
