@@ -34,7 +34,8 @@ class ClientImpl;
 
 namespace mimi::ds_http {
 
-// "http[s]://host[:port][/prefix]", host a name, IPv4 or [IPv6].
+// "http[s]://host[:port][/prefix]", host a name, IPv4 or [IPv6]; the
+// authority is read by codec::ParseHostPort (codec/host_port.h).
 struct BaseUrl {
   bool https = true;
   std::string host;
