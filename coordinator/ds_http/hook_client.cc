@@ -94,7 +94,7 @@ HookClient::~HookClient() = default;
 
 std::unique_ptr<httplib::ClientImpl> HookClient::Acquire() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!idle_.empty()) {
       auto client = std::move(idle_.back());
       idle_.pop_back();
@@ -124,7 +124,7 @@ std::unique_ptr<httplib::ClientImpl> HookClient::Acquire() {
 }
 
 void HookClient::Release(std::unique_ptr<httplib::ClientImpl> client) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (idle_.size() < kMaxIdleConnections) idle_.push_back(std::move(client));
 }
 

@@ -18,12 +18,12 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "codec/mutex.h"
 #include "crypto/secret_bytes.h"
 #include "mimi_portability/clock.h"
 #include "mimi_portability/status.h"
@@ -79,14 +79,14 @@ class HookClient {
 
  private:
   HookClient(HookClientOptions options, BaseUrl url, const Clock& clock);
-  std::unique_ptr<httplib::ClientImpl> Acquire();
-  void Release(std::unique_ptr<httplib::ClientImpl> client);
+  std::unique_ptr<httplib::ClientImpl> Acquire() EXCLUDES(mu_);
+  void Release(std::unique_ptr<httplib::ClientImpl> client) EXCLUDES(mu_);
 
   const HookClientOptions options_;
   const BaseUrl url_;
   const Clock& clock_;
-  std::mutex mu_;
-  std::vector<std::unique_ptr<httplib::ClientImpl>> idle_;  // guarded by mu_
+  Mutex mu_;
+  std::vector<std::unique_ptr<httplib::ClientImpl>> idle_ GUARDED_BY(mu_);
 };
 
 }  // namespace mimi::ds_http

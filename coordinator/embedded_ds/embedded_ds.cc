@@ -403,7 +403,7 @@ Status EmbeddedDs::AuthenticateMember(const MemberRequest& req) {
 }
 
 Result<EmbeddedDs::CurrentGroup> EmbeddedDs::ReadCurrent(ByteSpan group_id) {
-  std::lock_guard<std::mutex> lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     ReadSnapshot snapshot(*reader_);
     if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
@@ -558,7 +558,7 @@ Result<uint64_t> EmbeddedDs::SubmitMessage(ByteSpan group_id, uint32_t sender,
 Result<std::vector<StoredMessage>> EmbeddedDs::FetchMessages(ByteSpan group_id,
                                                              uint64_t after_seq,
                                                              int limit) {
-  std::lock_guard<std::mutex> lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     ReadSnapshot snapshot(*reader_);
     if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
@@ -582,7 +582,7 @@ Result<std::vector<StoredMessage>> EmbeddedDs::FetchMessages(ByteSpan group_id,
 }
 
 Result<GroupDetails> EmbeddedDs::Details(ByteSpan group_id) {
-  std::lock_guard<std::mutex> lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     ReadSnapshot snapshot(*reader_);
     if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
@@ -604,7 +604,7 @@ Result<GroupDetails> EmbeddedDs::Details(ByteSpan group_id) {
 }
 
 Result<size_t> EmbeddedDs::CountGroups() {
-  std::lock_guard<std::mutex> lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     Statement q(*reader_, "SELECT COUNT(*) FROM ds_groups");
     q.executeStep();
@@ -615,7 +615,7 @@ Result<size_t> EmbeddedDs::CountGroups() {
 }
 
 Result<GroupSummary> EmbeddedDs::LookupGroup(ByteSpan group_id) {
-  std::lock_guard<std::mutex> lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     ReadSnapshot snapshot(*reader_);
     if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
@@ -628,7 +628,7 @@ Result<GroupSummary> EmbeddedDs::LookupGroup(ByteSpan group_id) {
 }
 
 Result<Tombstone> EmbeddedDs::LookupTombstone(ByteSpan group_id) {
-  std::lock_guard<std::mutex> lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     if (auto t = LoadTombstone(*reader_, group_id)) return *t;
     return NotFoundError("no tombstone for group " + GroupHex(group_id));
@@ -641,7 +641,7 @@ Result<Bytes> EmbeddedDs::MemberSignatureKey(ByteSpan group_id,
                                              uint32_t leaf_index) {
   Bytes tree_bytes;
   {
-    std::lock_guard<std::mutex> lock(read_mu_);
+    MutexLock lock(read_mu_);
     try {
       ReadSnapshot snapshot(*reader_);
       if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
@@ -723,7 +723,7 @@ Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
                                            std::string_view migration_id) {
   GroupState state;
   {
-    std::lock_guard<std::mutex> lock(read_mu_);
+    MutexLock lock(read_mu_);
     try {
       ReadSnapshot snapshot(*reader_);
       if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);

@@ -572,7 +572,7 @@ Status SqliteStore::ScheduleNow(std::string_view id, Role role) {
 }
 
 Result<MigrationRecord> SqliteStore::Get(std::string_view id, Role role) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     return GetRow(*reader_, id, role);
   } catch (...) {
@@ -581,7 +581,7 @@ Result<MigrationRecord> SqliteStore::Get(std::string_view id, Role role) {
 }
 
 Result<std::vector<MigrationRecord>> SqliteStore::GetById(std::string_view id) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     SQLite::Statement q(*reader_, SelectFrom("WHERE id = ?1 ORDER BY role"));
     q.bind(1, std::string(id));
@@ -611,7 +611,7 @@ Result<std::vector<MigrationRecord>> SqliteStore::List(
   if (filter.limit <= 0) {
     return InvalidArgumentError("list limit must be positive");
   }
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     SQLite::Statement q(*reader_, ListQuery(filter));
     if (filter.role) q.bind(1, std::string(RoleName(*filter.role)));
@@ -626,7 +626,7 @@ Result<std::vector<MigrationRecord>> SqliteStore::List(
 
 Result<std::vector<MigrationRecord>> SqliteStore::ListByGroup(
     ByteSpan group_id) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     SQLite::Statement q(*reader_,
                         SelectFrom("WHERE group_id = ?1 ORDER BY created_at"));
@@ -639,7 +639,7 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListByGroup(
 
 Result<std::vector<MigrationRecord>> SqliteStore::ListByState(
     Role role, MigrationState state, int limit) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     SQLite::Statement q(*reader_, SelectFrom("WHERE role = ?1 AND state = ?2 "
                                              "ORDER BY created_at LIMIT ?3"));
@@ -653,7 +653,7 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListByState(
 }
 
 Result<std::vector<StateCount>> SqliteStore::CountByState() {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     SQLite::Statement q(*reader_,
                         "SELECT role, state, COUNT(*) FROM migrations "
@@ -673,7 +673,7 @@ Result<std::vector<StateCount>> SqliteStore::CountByState() {
 }
 
 Result<std::vector<MigrationRecord>> SqliteStore::ListDue(int limit) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     SQLite::Statement q(*reader_, kDueQuery);
     q.bind(1, static_cast<int64_t>(clock_.NowMillis()));
@@ -686,7 +686,7 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListDue(int limit) {
 
 Result<std::vector<DueKey>> SqliteStore::ListDueKeys(const DueKey* after,
                                                      int limit) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     SQLite::Statement q(*reader_, kDueKeysQuery);
     q.bind(1, static_cast<int64_t>(clock_.NowMillis()));
@@ -711,7 +711,7 @@ Result<std::vector<DueKey>> SqliteStore::ListDueKeys(const DueKey* after,
 }
 
 Result<std::vector<MigrationRecord>> SqliteStore::ListStalled(int limit) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     SQLite::Statement q(*reader_,
                         SelectFrom("WHERE stalled_since IS NOT NULL "
@@ -724,7 +724,7 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListStalled(int limit) {
 }
 
 Result<int64_t> SqliteStore::CountStalled() {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     return reader_
         ->execAndGet(
@@ -751,7 +751,7 @@ Result<std::optional<int64_t>> SqliteStore::OldestUnfinishedAgeMillis() {
     cond += std::string(cond.empty() ? "" : " OR ") + "(role = '" +
             std::string(RoleName(role)) + "' AND state IN (" + states + "))";
   }
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     SQLite::Statement q(*reader_,
                         "SELECT MIN(created_at) FROM migrations WHERE " + cond);
@@ -766,7 +766,7 @@ Result<std::optional<int64_t>> SqliteStore::OldestUnfinishedAgeMillis() {
 
 Result<std::vector<MigrationEvent>> SqliteStore::Events(std::string_view id,
                                                         Role role) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     SQLite::Statement q(*reader_,
                         "SELECT seq, from_state, to_state, at, detail "
@@ -797,7 +797,7 @@ Result<std::vector<MigrationEvent>> SqliteStore::Events(std::string_view id,
 }
 
 Result<IssuedNonce> SqliteStore::GetNonce(std::string_view nonce) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     SQLite::Statement q(*reader_,
                         "SELECT nonce, ciphersuite, issued_at, expires_at "
@@ -818,7 +818,7 @@ Result<IssuedNonce> SqliteStore::GetNonce(std::string_view nonce) {
 }
 
 Result<Tombstone> SqliteStore::GetTombstone(ByteSpan group_id) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   try {
     SQLite::Statement q(*reader_,
                         "SELECT group_id, target_domain, migration_id, "
@@ -853,7 +853,7 @@ Result<std::string> SqliteStore::ReadPragma(std::string_view name) {
   };
   // The settings that matter are the write connection's.
   if (writer_) return writer_->Write(read);
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   return read(*reader_);
 }
 
