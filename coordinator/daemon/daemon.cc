@@ -10,11 +10,11 @@
 #include "admin_api/admin_paths.h"
 #include "admin_api/admin_token.h"
 #include "codec/safe_text.h"
-#include "crypto/random.h"
 #include "daemon/admin_routes.h"
 #include "daemon/ds_from_config.h"
 #include "daemon/ds_routes.h"
 #include "daemon/http_server.h"
+#include "daemon/instance_id.h"
 #include "daemon/log_rate_limiter.h"
 #include "daemon/metrics.h"
 #include "daemon/protocol_routes.h"
@@ -103,14 +103,6 @@ class Actions final : public AdminActions {
 double Jitter() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-}
-
-std::string InstanceId() {
-  Bytes r(6);
-  (void)crypto::RandomBytes(r);
-  char host[256] = {0};
-  gethostname(host, sizeof(host) - 1);
-  return std::string(host) + ":" + std::to_string(getpid()) + ":" + ToHex(r);
 }
 
 }  // namespace
@@ -211,7 +203,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   p->ctx.clock = &clock;
   p->transfers = std::make_unique<protocol::TransferProgress>(clock);
   p->ctx.progress = p->transfers.get();
-  p->ctx.instance_id = InstanceId();
+  MIMI_ASSIGN_OR_RETURN(p->ctx.instance_id, MakeInstanceId());
 
   p->workers = std::make_unique<protocol::WorkQueue>(
       static_cast<size_t>(config.migration_workers));
@@ -223,7 +215,6 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
 
   // Gauges read the store at scrape time.
   store::Store* store = p->store.get();
-  const Clock* clk = &clock;
   p->metrics.AddGauge("mimi_migrations", "Migrations by role and state.", [store] {
     std::vector<Sample> out;
     auto counts = store->CountByState();
@@ -246,11 +237,11 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   p->metrics.AddGauge("mimi_stalled_migrations",
                       "Migrations past recovery.max_attempts, still retried.",
                       [store] {
-                        auto rows = store->ListStalled(100000);
-                        double v = rows.ok() ? static_cast<double>(rows->size()) : 0;
+                        // A count, not a capped list of whole rows.
+                        auto n = store->CountStalled();
+                        double v = n.ok() ? static_cast<double>(*n) : 0;
                         return std::vector<Sample>{{{}, v}};
                       });
-  (void)clk;
   // Group commit at work: writes per commit = jobs / commits.
   const store::SqliteWriter* writer = p->writer.get();
   p->metrics.AddCollectedCounter(
