@@ -14,7 +14,8 @@ namespace {
 TEST(HostPortTest, AcceptedForms) {
   EXPECT_EQ(*ParseHostPort("a.test", 443), (HostPort{"a.test", 443}));
   EXPECT_EQ(*ParseHostPort("a.test:80", 443), (HostPort{"a.test", 80}));
-  EXPECT_EQ(*ParseHostPort("127.0.0.1:8443", 1), (HostPort{"127.0.0.1", 8443}));
+  EXPECT_EQ(*ParseHostPort("127.0.0.1:8443", 1),
+            (HostPort{"127.0.0.1", 8443}));
   EXPECT_EQ(*ParseHostPort("[::1]:8443", 443), (HostPort{"::1", 8443}));
   EXPECT_EQ(*ParseHostPort("[::1]", 443), (HostPort{"::1", 443}));
   EXPECT_EQ(*ParseHostPort("[fe80::1%eth0]:1", 443),
