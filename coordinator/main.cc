@@ -19,6 +19,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "admin_api/admin_paths.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "failpoint/failpoint.h"
@@ -74,7 +75,7 @@ int Run(int argc, char** argv) {
     std::cerr << "mimi-portd: " << ports.status().ToString() << "\n";
     return 1;
   }
-  const auto info_path = std::filesystem::path(config->data_dir) / "portd.json";
+  const auto info_path = std::filesystem::path(config->data_dir) / mimi::admin_api::kDaemonInfoFile;
   {
     const auto tmp = info_path.string() + ".tmp";
     std::ofstream(tmp) << nlohmann::json{{"public_port", ports->public_port},

@@ -21,8 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "admin_api/admin_token.h"
 #include "daemon/admin_routes.h"
-#include "daemon/admin_token.h"
 #include "protocol/transfer_progress.h"
 #include "store/sqlite_store.h"
 #include "store_testing.h"
@@ -158,7 +158,7 @@ class CliOpsTest : public ::testing::Test {
     auto s = store::SqliteStore::Open((data_dir_ / "mimi.db").string(), clock_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
-    auto token = daemon::LoadOrCreateAdminToken(data_dir_.string());
+    auto token = admin_api::LoadOrCreateAdminToken(data_dir_.string());
     ASSERT_TRUE(token.ok()) << token.status().ToString();
     daemon::HttpServerOptions o;
     o.name = "admin";
@@ -342,8 +342,8 @@ TEST_F(CliOpsTest, WrongTokenIsRefused) {
   Fill();
   const fs::path other = dir_.path() / "other";
   fs::create_directory(other);
-  ASSERT_TRUE(daemon::LoadOrCreateAdminToken(other.string()).ok());
-  Ran r = Run({"list", "--token-file", daemon::AdminTokenPath(other.string())});
+  ASSERT_TRUE(admin_api::LoadOrCreateAdminToken(other.string()).ok());
+  Ran r = Run({"list", "--token-file", admin_api::AdminTokenPath(other.string())});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("rejected the admin token"), std::string::npos) << r.err;
 }
@@ -381,7 +381,7 @@ TEST_F(CliOpsTest, DaemonDownReadsTheDatabaseReadOnlyAndWritesExit4) {
 
   // Neither a daemon nor a database: exit 4.
   Portctl none(dir_.path(), {"list", "--admin", admin_url_, "--token-file",
-                             daemon::AdminTokenPath(data_dir_.string())});
+                             admin_api::AdminTokenPath(data_dir_.string())});
   EXPECT_EQ(none.Wait(), 4);
   EXPECT_NE(none.err().find("--data-dir"), std::string::npos) << none.err();
 }

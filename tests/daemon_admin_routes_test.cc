@@ -16,13 +16,17 @@
 #include <string>
 #include <vector>
 
-#include "daemon/admin_token.h"
+#include "admin_api/admin_token.h"
 #include "store/sqlite_store.h"
 #include "store_testing.h"
 
 namespace mimi::daemon {
 namespace {
 
+using admin_api::AdminTokenMatches;
+using admin_api::AdminTokenPath;
+using admin_api::LoadOrCreateAdminToken;
+using admin_api::ReadAdminToken;
 using nlohmann::json;
 using store::MigrationState;
 using store::Role;

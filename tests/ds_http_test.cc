@@ -17,7 +17,7 @@
 #include <sstream>
 #include <thread>
 
-#include "ds_http/from_config.h"
+#include "daemon/ds_from_config.h"
 #include "ds_http/hook_signature.h"
 #include "ds_http/http_delivery_service.h"
 #include "embedded_ds/embedded_ds.h"
@@ -634,12 +634,12 @@ TEST_F(DsHttpTest, FactoryReadsTheConfig) {
   config.ds.base_url = source_->base_url();
   config.ds.secret_file = source_->secret_file().string();
   config.ds.timeout_ms = 2000;
-  auto ds = CreateHttpDeliveryService(config, SystemClock::Get());
+  auto ds = daemon::CreateHttpDeliveryService(config, SystemClock::Get());
   ASSERT_TRUE(ds.ok()) << ds.status().ToString();
   EXPECT_EQ((*ds)->LookupGroup(group_id_)->epoch, 1u);
 
   chmod(source_->secret_file().c_str(), 0640);
-  auto loose = CreateHttpDeliveryService(config, SystemClock::Get());
+  auto loose = daemon::CreateHttpDeliveryService(config, SystemClock::Get());
   EXPECT_EQ(loose.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(loose.status().detail().find("ds.secret_file"), std::string::npos);
   chmod(source_->secret_file().c_str(), 0600);
@@ -648,12 +648,14 @@ TEST_F(DsHttpTest, FactoryReadsTheConfig) {
   std::ofstream(short_secret) << "too-short\n";
   chmod(short_secret.c_str(), 0600);
   config.ds.secret_file = short_secret;
-  EXPECT_EQ(
-      CreateHttpDeliveryService(config, SystemClock::Get()).status().code(),
-      StatusCode::kInvalidArgument);
+  EXPECT_EQ(daemon::CreateHttpDeliveryService(config, SystemClock::Get())
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
 
   config.ds.mode = "embedded";
-  EXPECT_FALSE(CreateHttpDeliveryService(config, SystemClock::Get()).ok());
+  EXPECT_FALSE(
+      daemon::CreateHttpDeliveryService(config, SystemClock::Get()).ok());
 }
 
 }  // namespace

@@ -28,7 +28,7 @@
 #include "crypto/ciphersuite.h"
 #include "crypto/message_signing.h"
 #include "crypto/signing_key.h"
-#include "ds_http/from_config.h"
+#include "daemon/ds_from_config.h"
 #include "mimi_portability/clock.h"
 #include "mimi_portability/messages.h"
 #include "testing/command.h"
@@ -158,7 +158,7 @@ class ExternalDsSetup {
   std::unique_ptr<DeliveryService> Ds(const daemon::Config& config,
                                       Embedded embedded) {
     if (config.ds.mode != "http") return embedded();
-    auto ds = ds_http::CreateHttpDeliveryService(config, SystemClock::Get());
+    auto ds = daemon::CreateHttpDeliveryService(config, SystemClock::Get());
     EXPECT_TRUE(ds.ok()) << ds.status().ToString();
     return ds.ok() ? std::move(ds).value() : nullptr;
   }

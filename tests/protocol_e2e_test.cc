@@ -57,8 +57,10 @@ Answer Post(httplib::Client& c, const std::string& path, const Bytes& body,
 // (epoch, frozen, messages).
 std::string Snapshot(TwoDaemons& d, ByteSpan group_id) {
   std::string out;
-  for (auto* store : {d.SourceStore().release(), d.TargetStore().release()}) {
-    std::unique_ptr<store::SqliteStore> owned(store);
+  // Owned from the start: an early return must not leak the other one.
+  const std::unique_ptr<store::SqliteStore> stores[] = {d.SourceStore(),
+                                                        d.TargetStore()};
+  for (const auto& owned : stores) {
     auto counts = owned->CountByState();
     if (!counts.ok()) return "store error: " + counts.status().ToString();
     for (const auto& c : counts.value()) {
@@ -67,8 +69,9 @@ std::string Snapshot(TwoDaemons& d, ByteSpan group_id) {
     }
     out += "| ";
   }
-  for (auto* ds : {d.SourceDs().release(), d.TargetDs().release()}) {
-    std::unique_ptr<embedded_ds::EmbeddedDs> owned(ds);
+  const std::unique_ptr<embedded_ds::EmbeddedDs> dss[] = {d.SourceDs(),
+                                                          d.TargetDs()};
+  for (const auto& owned : dss) {
     auto details = owned->Details(group_id);
     if (details.ok()) {
       out += "epoch=" + std::to_string(details->summary.epoch) +

@@ -3,8 +3,9 @@
 #include <optional>
 #include <utility>
 
-#include "daemon/admin_token.h"
-#include "daemon/admin_views.h"
+#include "admin_api/admin_paths.h"
+#include "admin_api/admin_token.h"
+#include "admin_api/admin_views.h"
 
 namespace mimi::daemon {
 namespace {
@@ -22,7 +23,7 @@ bool Authorized(const httplib::Request& req, const std::string& token) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     if (c != kBearer[i]) return false;
   }
-  return AdminTokenMatches(token, std::string_view(header).substr(kBearer.size()));
+  return admin_api::AdminTokenMatches(token, std::string_view(header).substr(kBearer.size()));
 }
 
 std::optional<std::string> Param(const httplib::Request& req, const char* name) {
@@ -60,9 +61,10 @@ enum class Action { kRetry, kAbort };
 void RegisterAction(HttpServer& server, store::Store& store,
                     const std::string& token, AdminActions* actions,
                     Action action) {
-  const char* name = action == Action::kRetry ? "retry" : "abort";
+  const char* name = action == Action::kRetry ? admin_api::kRetryAction
+                                              : admin_api::kAbortAction;
   server.Post(
-      std::string("/admin/v1/migrations/([^/]+)/") + name,
+      std::string(admin_api::kMigrationsPath) + "/([^/]+)/" + name,
       Guarded(token, [&store, actions, action, name](const httplib::Request& req,
                                                      httplib::Response& res) {
         Result<std::string> id = store::ParseMigrationId(req.matches[1].str());
@@ -91,26 +93,37 @@ void RegisterAdminRoutes(HttpServer& server, store::Store& store,
                          const std::string& token, AdminActions* actions,
                          const Clock& clock,
                          const protocol::TransferProgress* transfers) {
-  server.Get("/admin/v1/migrations",
+  server.Get(admin_api::kMigrationsPath,
              Guarded(token, [&store, &clock](const httplib::Request& req,
                                              httplib::Response& res) {
                Result<store::ListFilter> filter =
-                   ParseListFilter(Param(req, "state"), Param(req, "role"),
+                   admin_api::ParseListFilter(Param(req, "state"), Param(req, "role"),
                                    Param(req, "group"), Param(req, "limit"));
                if (!filter.ok()) return ReplyError(res, filter.status());
-               ReplyResult(res, ListView(store, *filter, clock.NowMillis()));
+               ReplyResult(res, admin_api::ListView(store, *filter, clock.NowMillis()));
              }));
-  server.Get("/admin/v1/migrations/([^/]+)",
-             Guarded(token, [&store, &clock, transfers](const httplib::Request& req,
+  admin_api::TransferLookup lookup;
+  if (transfers != nullptr) {
+    lookup = [transfers](std::string_view id)
+        -> std::optional<admin_api::TransferView> {
+      std::optional<protocol::TransferSnapshot> t = transfers->Get(id);
+      if (!t) return std::nullopt;
+      return admin_api::TransferView{t->sent_bytes, t->total_bytes,
+                                     t->started_at, t->updated_at};
+    };
+  }
+  server.Get(std::string(admin_api::kMigrationsPath) + "/([^/]+)",
+             Guarded(token, [&store, &clock, lookup](const httplib::Request& req,
                                                         httplib::Response& res) {
                Result<std::string> id = store::ParseMigrationId(req.matches[1].str());
                if (!id.ok()) return ReplyError(res, id.status());
-               ReplyResult(res, ShowView(store, *id, clock.NowMillis(), transfers));
+               ReplyResult(res, admin_api::ShowView(store, *id, clock.NowMillis(),
+                                                    lookup));
              }));
-  server.Get("/admin/v1/stats",
+  server.Get(admin_api::kStatsPath,
              Guarded(token, [&store, &clock](const httplib::Request&,
                                              httplib::Response& res) {
-               ReplyResult(res, StatsView(store, clock.NowMillis()));
+               ReplyResult(res, admin_api::StatsView(store, clock.NowMillis()));
              }));
   RegisterAction(server, store, token, actions, Action::kRetry);
   RegisterAction(server, store, token, actions, Action::kAbort);

@@ -1,6 +1,6 @@
 // The operator's admin API, served on mimi-portd's loopback admin listener
 // (config admin_listen; plain HTTP is acceptable there because every
-// request must carry the bearer token of admin_token.h):
+// request must carry the bearer token of admin_api/admin_token.h):
 //
 //   GET  /admin/v1/migrations?state=S&role=R&group=HEX&limit=N
 //   GET  /admin/v1/migrations/{id}          both roles' rows, all fields, events,
@@ -9,7 +9,7 @@
 //   POST /admin/v1/migrations/{id}/retry    -> AdminActions::Retry
 //   POST /admin/v1/migrations/{id}/abort    -> AdminActions::Abort
 //
-// Reads come straight from the Store (documents of admin_views.h); the two
+// Reads come straight from the Store (documents of admin_api/admin_views.h); the two
 // actions go through AdminActions, which the protocol engine implements, so
 // that an abort follows the same protocol path as an automatic one. A
 // request without "Authorization: Bearer <token>" is answered 401

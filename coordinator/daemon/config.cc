@@ -390,40 +390,6 @@ Status Validate(const Config& c) {
 
 }  // namespace
 
-Result<HostPort> ParseHostPort(std::string_view text, uint16_t default_port) {
-  std::string host;
-  std::string_view rest;
-  if (!text.empty() && text.front() == '[') {
-    size_t close = text.find(']');
-    if (close == std::string_view::npos) {
-      return InvalidArgumentError("unterminated '[' in '" + std::string(text) + "'");
-    }
-    host = std::string(text.substr(1, close - 1));
-    rest = text.substr(close + 1);
-  } else {
-    size_t colon = text.rfind(':');
-    host = std::string(text.substr(0, colon));
-    rest = colon == std::string_view::npos ? "" : text.substr(colon);
-  }
-  if (host.empty()) return InvalidArgumentError("missing host in '" + std::string(text) + "'");
-  uint16_t port = default_port;
-  if (!rest.empty()) {
-    if (rest.front() != ':' || rest.size() < 2 || rest.size() > 6) {
-      return InvalidArgumentError("bad port in '" + std::string(text) + "'");
-    }
-    uint32_t v = 0;
-    for (char ch : rest.substr(1)) {
-      if (ch < '0' || ch > '9') {
-        return InvalidArgumentError("bad port in '" + std::string(text) + "'");
-      }
-      v = v * 10 + static_cast<uint32_t>(ch - '0');
-    }
-    if (v > 65535) return InvalidArgumentError("port out of range in '" + std::string(text) + "'");
-    port = static_cast<uint16_t>(v);
-  }
-  return HostPort{host, port};
-}
-
 HostPort Config::PeerAddress(const std::string& peer_domain) const {
   auto it = peers.find(peer_domain);
   if (it != peers.end()) return it->second;

@@ -15,18 +15,15 @@
 #include <string>
 #include <vector>
 
+#include "codec/host_port.h"
 #include "mimi_portability/status.h"
 
 namespace mimi::daemon {
 
-struct HostPort {
-  std::string host;
-  uint16_t port = 0;
-  bool operator==(const HostPort&) const = default;
-};
-
-// "host:port", "[v6]:port"; a bare host takes default_port.
-Result<HostPort> ParseHostPort(std::string_view text, uint16_t default_port);
+// Listen and peer addresses: "host:port", "[v6]:port"; a bare host takes
+// the setting's default port (codec/host_port.h, the one parser).
+using codec::HostPort;
+using codec::ParseHostPort;
 
 struct TlsConfig {
   // Plain HTTP is for local experiments only and must be asked for by name.

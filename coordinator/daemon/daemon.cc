@@ -6,17 +6,18 @@
 
 #include <filesystem>
 
+#include "admin_api/admin_paths.h"
+#include "admin_api/admin_token.h"
 #include "codec/safe_text.h"
-#include "crypto/random.h"
 #include "daemon/admin_routes.h"
-#include "daemon/admin_token.h"
+#include "daemon/ds_from_config.h"
 #include "daemon/ds_routes.h"
 #include "daemon/http_server.h"
+#include "daemon/instance_id.h"
 #include "daemon/log_rate_limiter.h"
 #include "daemon/metrics.h"
 #include "daemon/protocol_options.h"
 #include "daemon/protocol_routes.h"
-#include "ds_http/from_config.h"
 #include "embedded_ds/embedded_ds.h"
 #include "keys/ds_key_store.h"
 #include "keys/peer_key_resolver.h"
@@ -100,12 +101,6 @@ class Actions final : public AdminActions {
   protocol::WorkQueue& workers_;
 };
 
-std::string InstanceId() {
-  Bytes r(6);
-  (void)crypto::RandomBytes(r);
-  char host[256] = {0};
-  gethostname(host, sizeof(host) - 1);
-  return std::string(host) + ":" + std::to_string(getpid()) + ":" + ToHex(r);
 }
 
 }  // namespace
@@ -141,7 +136,8 @@ struct Daemon::Parts {
 };
 
 std::string Daemon::DatabasePath(const Config& config) {
-  return (std::filesystem::path(config.data_dir) / "mimi.db").string();
+  return (std::filesystem::path(config.data_dir) / admin_api::kDatabaseFile)
+      .string();
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
@@ -164,7 +160,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   DeliveryService* ds = nullptr;
   if (config.ds.mode == "http") {
     MIMI_ASSIGN_OR_RETURN(p->external_ds,
-                          ds_http::CreateHttpDeliveryService(config, clock));
+                          CreateHttpDeliveryService(config, clock));
     ds = p->external_ds.get();
   } else {
     MIMI_ASSIGN_OR_RETURN(p->ds, embedded_ds::EmbeddedDs::Open(p->writer, clock));
@@ -195,7 +191,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   p->transport = std::make_unique<CountingTransport>(*p->https, p->metrics);
   p->client_tokens = std::make_unique<protocol::ClientTokens>(
       std::filesystem::path(config.data_dir) / "client_tokens");
-  MIMI_ASSIGN_OR_RETURN(p->admin_token, LoadOrCreateAdminToken(config.data_dir));
+  MIMI_ASSIGN_OR_RETURN(p->admin_token,
+                        admin_api::LoadOrCreateAdminToken(config.data_dir));
 
   p->ctx.domain = config.domain;
   p->backoff = std::make_unique<protocol::Backoff>(
@@ -211,7 +208,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   p->ctx.clock = &clock;
   p->transfers = std::make_unique<protocol::TransferProgress>(clock);
   p->ctx.progress = p->transfers.get();
-  p->ctx.instance_id = InstanceId();
+  MIMI_ASSIGN_OR_RETURN(p->ctx.instance_id, MakeInstanceId());
 
   p->workers = std::make_unique<protocol::WorkQueue>(
       static_cast<size_t>(config.migration_workers));
@@ -223,7 +220,6 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
 
   // Gauges read the store at scrape time.
   store::Store* store = p->store.get();
-  const Clock* clk = &clock;
   p->metrics.AddGauge("mimi_migrations", "Migrations by role and state.", [store] {
     std::vector<Sample> out;
     auto counts = store->CountByState();
@@ -246,11 +242,11 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   p->metrics.AddGauge("mimi_stalled_migrations",
                       "Migrations past recovery.max_attempts, still retried.",
                       [store] {
-                        auto rows = store->ListStalled(100000);
-                        double v = rows.ok() ? static_cast<double>(rows->size()) : 0;
+                        // A count, not a capped list of whole rows.
+                        auto n = store->CountStalled();
+                        double v = n.ok() ? static_cast<double>(*n) : 0;
                         return std::vector<Sample>{{{}, v}};
                       });
-  (void)clk;
   // Group commit at work: writes per commit = jobs / commits.
   const store::SqliteWriter* writer = p->writer.get();
   p->metrics.AddCollectedCounter(

@@ -10,7 +10,7 @@ LogRateLimiter::LogRateLimiter(int lines_per_second,
 
 std::optional<uint64_t> LogRateLimiter::Admit(const std::string& kind) {
   const int64_t now = now_ms_();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   // Kinds are a closed set of refusal reasons, so the map stays small.
   Window& w = windows_[kind];
   if (now - w.start_ms >= 1000 || now < w.start_ms) {

@@ -10,9 +10,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
+
+#include "codec/mutex.h"
 
 namespace mimi::daemon {
 
@@ -24,7 +25,7 @@ class LogRateLimiter {
   // nullopt: drop this line (it is counted). Otherwise log it, mentioning
   // the returned number of lines of this kind dropped since the last one
   // logged (0 most of the time).
-  std::optional<uint64_t> Admit(const std::string& kind);
+  std::optional<uint64_t> Admit(const std::string& kind) EXCLUDES(mu_);
 
  private:
   struct Window {
@@ -34,8 +35,8 @@ class LogRateLimiter {
   };
   const int per_second_;
   const std::function<int64_t()> now_ms_;
-  std::mutex mu_;
-  std::map<std::string, Window> windows_;
+  Mutex mu_;
+  std::map<std::string, Window> windows_ GUARDED_BY(mu_);
 };
 
 }  // namespace mimi::daemon

@@ -44,19 +44,19 @@ std::string FormatLabels(const Labels& labels) {
 }
 
 void Metrics::DeclareCounter(const std::string& name, const std::string& help) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   counters_[name].help = help;
 }
 
 void Metrics::IncCounter(const std::string& name, const Labels& labels,
                          uint64_t by) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   counters_[name].values[labels] += by;
 }
 
 uint64_t Metrics::CounterValue(const std::string& name,
                                const Labels& labels) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto family = counters_.find(name);
   if (family == counters_.end()) return 0;
   auto it = family->second.values.find(labels);
@@ -65,13 +65,13 @@ uint64_t Metrics::CounterValue(const std::string& name,
 
 void Metrics::AddGauge(const std::string& name, const std::string& help,
                        std::function<std::vector<Sample>()> collect) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   gauges_.push_back({name, help, std::move(collect), "gauge"});
 }
 
 void Metrics::AddCollectedCounter(const std::string& name, const std::string& help,
                                   std::function<std::vector<Sample>()> collect) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   gauges_.push_back({name, help, std::move(collect), "counter"});
 }
 
@@ -79,7 +79,7 @@ std::string Metrics::Render() const {
   std::ostringstream out;
   std::vector<GaugeFamily> gauges;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [name, family] : counters_) {
       out << "# HELP " << name << " " << family.help << "\n";
       out << "# TYPE " << name << " counter\n";

@@ -12,10 +12,11 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "codec/mutex.h"
 
 namespace mimi::daemon {
 
@@ -30,22 +31,25 @@ class Metrics {
  public:
   // Declares a counter family; incrementing an undeclared one is a bug that
   // shows up as a family without HELP, not as a crash.
-  void DeclareCounter(const std::string& name, const std::string& help);
+  void DeclareCounter(const std::string& name, const std::string& help)
+      EXCLUDES(mu_);
   void IncCounter(const std::string& name, const Labels& labels,
-                  uint64_t by = 1);
-  uint64_t CounterValue(const std::string& name, const Labels& labels) const;
+                  uint64_t by = 1) EXCLUDES(mu_);
+  uint64_t CounterValue(const std::string& name, const Labels& labels) const
+      EXCLUDES(mu_);
 
   // A gauge family whose samples `collect` computes at each scrape. A
   // collector that throws is not caught here: collectors must not throw.
   // Adding a name again adds a collector to the same family.
   void AddGauge(const std::string& name, const std::string& help,
-                std::function<std::vector<Sample>()> collect);
+                std::function<std::vector<Sample>()> collect) EXCLUDES(mu_);
   // A counter family that another component already counts (e.g. the
   // SQLite writer's totals), read at each scrape like a gauge.
   void AddCollectedCounter(const std::string& name, const std::string& help,
-                           std::function<std::vector<Sample>()> collect);
+                           std::function<std::vector<Sample>()> collect)
+      EXCLUDES(mu_);
 
-  std::string Render() const;
+  std::string Render() const EXCLUDES(mu_);
 
  private:
   struct CounterFamily {
@@ -59,9 +63,9 @@ class Metrics {
     const char* type = "gauge";
   };
 
-  mutable std::mutex mu_;
-  std::map<std::string, CounterFamily> counters_;
-  std::vector<GaugeFamily> gauges_;
+  mutable Mutex mu_;
+  std::map<std::string, CounterFamily> counters_ GUARDED_BY(mu_);
+  std::vector<GaugeFamily> gauges_ GUARDED_BY(mu_);
 };
 
 // `{a="x",b="y"}` with Prometheus escaping; empty for no labels.

@@ -2,8 +2,9 @@
 
 #include <httplib.h>
 
-#include <charconv>
+#include <utility>
 
+#include "codec/host_port.h"
 #include "ds_http/hook_signature.h"
 
 namespace mimi::ds_http {
@@ -55,38 +56,14 @@ Result<BaseUrl> ParseBaseUrl(std::string_view url) {
     return InvalidArgumentError(what +
                                 "credentials in the URL are not supported");
   }
-  std::string_view port_text;
-  if (authority.starts_with("[")) {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos)
-      return InvalidArgumentError(what + "unterminated '['");
-    out.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':')
-        return InvalidArgumentError(what + "junk after ']'");
-      port_text = after.substr(1);
-      if (port_text.empty()) return InvalidArgumentError(what + "empty port");
-    }
-  } else {
-    const size_t colon = authority.find(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      port_text = authority.substr(colon + 1);
-      if (port_text.empty()) return InvalidArgumentError(what + "empty port");
-    }
+  Result<codec::HostPort> address = codec::ParseHostPort(authority, out.port);
+  if (!address.ok()) {
+    return InvalidArgumentError(what + address.status().detail());
   }
-  if (out.host.empty()) return InvalidArgumentError(what + "missing host");
-  if (!port_text.empty()) {
-    uint32_t port = 0;
-    auto [ptr, ec] = std::from_chars(port_text.data(),
-                                     port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || ptr != port_text.data() + port_text.size() ||
-        port == 0 || port > 65535) {
-      return InvalidArgumentError(what + "bad port");
-    }
-    out.port = static_cast<uint16_t>(port);
-  }
+  // Port 0 means "any" only to a listener.
+  if (address->port == 0) return InvalidArgumentError(what + "bad port 0");
+  out.host = std::move(address->host);
+  out.port = address->port;
   return out;
 }
 
@@ -117,7 +94,7 @@ HookClient::~HookClient() = default;
 
 std::unique_ptr<httplib::ClientImpl> HookClient::Acquire() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!idle_.empty()) {
       auto client = std::move(idle_.back());
       idle_.pop_back();
@@ -147,7 +124,7 @@ std::unique_ptr<httplib::ClientImpl> HookClient::Acquire() {
 }
 
 void HookClient::Release(std::unique_ptr<httplib::ClientImpl> client) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (idle_.size() < kMaxIdleConnections) idle_.push_back(std::move(client));
 }
 

@@ -18,12 +18,12 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "codec/mutex.h"
 #include "crypto/secret_bytes.h"
 #include "mimi_portability/clock.h"
 #include "mimi_portability/status.h"
@@ -34,7 +34,8 @@ class ClientImpl;
 
 namespace mimi::ds_http {
 
-// "http[s]://host[:port][/prefix]", host a name, IPv4 or [IPv6].
+// "http[s]://host[:port][/prefix]", host a name, IPv4 or [IPv6]; the
+// authority is read by codec::ParseHostPort (codec/host_port.h).
 struct BaseUrl {
   bool https = true;
   std::string host;
@@ -78,14 +79,14 @@ class HookClient {
 
  private:
   HookClient(HookClientOptions options, BaseUrl url, const Clock& clock);
-  std::unique_ptr<httplib::ClientImpl> Acquire();
-  void Release(std::unique_ptr<httplib::ClientImpl> client);
+  std::unique_ptr<httplib::ClientImpl> Acquire() EXCLUDES(mu_);
+  void Release(std::unique_ptr<httplib::ClientImpl> client) EXCLUDES(mu_);
 
   const HookClientOptions options_;
   const BaseUrl url_;
   const Clock& clock_;
-  std::mutex mu_;
-  std::vector<std::unique_ptr<httplib::ClientImpl>> idle_;  // guarded by mu_
+  Mutex mu_;
+  std::vector<std::unique_ptr<httplib::ClientImpl>> idle_ GUARDED_BY(mu_);
 };
 
 }  // namespace mimi::ds_http

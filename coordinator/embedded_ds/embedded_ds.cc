@@ -61,7 +61,7 @@ void EmbeddedDs::SetMaxGroupIdBytes(size_t n) {
 }
 
 Result<EmbeddedDs::CurrentGroup> EmbeddedDs::ReadCurrent(ByteSpan group_id) {
-  std::lock_guard<std::mutex> lock(read_mu_);
+  MutexLock lock(read_mu_);
   return store::Guarded("embedded DS: read group",
                         [&]() -> Result<CurrentGroup> {
                           ReadSnapshot snapshot(*reader_);

@@ -37,10 +37,10 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "codec/mutex.h"
 #include "mimi_portability/clock.h"
 #include "mimi_portability/delivery_service.h"
 #include "embedded_ds/member_request.h"
@@ -151,8 +151,8 @@ class EmbeddedDs final : public DeliveryService {
                                    uint32_t sender, const mls::MlsMessage& msg);
 
   const std::shared_ptr<store::SqliteWriter> writer_;
-  std::mutex read_mu_;
-  std::unique_ptr<SQLite::Database> reader_;  // guarded by read_mu_
+  Mutex read_mu_;
+  std::unique_ptr<SQLite::Database> reader_ GUARDED_BY(read_mu_);
   const Clock& clock_;
   std::atomic<size_t> max_group_id_bytes_{256};
 };

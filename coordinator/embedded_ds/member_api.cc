@@ -213,7 +213,7 @@ Result<uint64_t> EmbeddedDs::SubmitMessage(ByteSpan group_id, uint32_t sender,
 Result<std::vector<StoredMessage>> EmbeddedDs::FetchMessages(ByteSpan group_id,
                                                              uint64_t after_seq,
                                                              int limit) {
-  std::lock_guard<std::mutex> lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded(
       "embedded DS: fetch messages",
       [&]() -> Result<std::vector<StoredMessage>> {
@@ -237,7 +237,7 @@ Result<std::vector<StoredMessage>> EmbeddedDs::FetchMessages(ByteSpan group_id,
 }
 
 Result<GroupDetails> EmbeddedDs::Details(ByteSpan group_id) {
-  std::lock_guard<std::mutex> lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded("embedded DS: group details", [&]() -> Result<GroupDetails> {
     ReadSnapshot snapshot(*reader_);
     if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
@@ -253,7 +253,7 @@ Result<GroupDetails> EmbeddedDs::Details(ByteSpan group_id) {
 }
 
 Result<size_t> EmbeddedDs::CountGroups() {
-  std::lock_guard<std::mutex> lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded("embedded DS: count groups", [&]() -> Result<size_t> {
     Statement q(*reader_, "SELECT COUNT(*) FROM ds_groups");
     q.executeStep();

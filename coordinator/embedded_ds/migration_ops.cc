@@ -24,7 +24,7 @@ using store::ColumnBytes;
 using store::Guarded;
 
 Result<GroupSummary> EmbeddedDs::LookupGroup(ByteSpan group_id) {
-  std::lock_guard<std::mutex> lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded("embedded DS: lookup group", [&]() -> Result<GroupSummary> {
     ReadSnapshot snapshot(*reader_);
     if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
@@ -35,7 +35,7 @@ Result<GroupSummary> EmbeddedDs::LookupGroup(ByteSpan group_id) {
 }
 
 Result<Tombstone> EmbeddedDs::LookupTombstone(ByteSpan group_id) {
-  std::lock_guard<std::mutex> lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded("embedded DS: lookup tombstone", [&]() -> Result<Tombstone> {
     if (auto t = LoadTombstone(*reader_, group_id)) return *t;
     return NotFoundError("no tombstone for group " + GroupHex(group_id));
@@ -46,7 +46,7 @@ Result<Bytes> EmbeddedDs::MemberSignatureKey(ByteSpan group_id,
                                              uint32_t leaf_index) {
   Bytes tree_bytes;
   {
-    std::lock_guard<std::mutex> lock(read_mu_);
+    MutexLock lock(read_mu_);
     MIMI_RETURN_IF_ERROR(Guarded("embedded DS: member key", [&]() -> Status {
       ReadSnapshot snapshot(*reader_);
       if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
@@ -112,7 +112,7 @@ Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
                                            std::string_view migration_id) {
   GroupState state;
   {
-    std::lock_guard<std::mutex> lock(read_mu_);
+    MutexLock lock(read_mu_);
     MIMI_RETURN_IF_ERROR(Guarded("embedded DS: export", [&]() -> Status {
       ReadSnapshot snapshot(*reader_);
       if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);

@@ -7,8 +7,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
-#include <mutex>
 #include <thread>
+
+#include "codec/mutex.h"
 
 namespace mimi::failpoint {
 namespace {
@@ -24,8 +25,8 @@ struct Armed {
 };
 
 std::atomic<bool> g_any_armed{false};
-std::mutex g_mu;
-std::map<std::string, Armed, std::less<>>& Table() {
+Mutex g_mu;
+std::map<std::string, Armed, std::less<>>& Table() REQUIRES(g_mu) {
   static auto* table = new std::map<std::string, Armed, std::less<>>();
   return *table;
 }
@@ -134,7 +135,7 @@ Status Arm(std::string_view spec) {
     }
     start = end + 1;
   }
-  std::lock_guard<std::mutex> lock(g_mu);
+  MutexLock lock(g_mu);
   Table() = std::move(parsed);
   g_any_armed.store(!Table().empty(), std::memory_order_release);
   return Status::Ok();
@@ -151,7 +152,7 @@ Status Hit(std::string_view name) {
   if (!g_any_armed.load(std::memory_order_relaxed)) return Status::Ok();
   Armed copy;
   {
-    std::lock_guard<std::mutex> lock(g_mu);
+    MutexLock lock(g_mu);
     auto it = Table().find(name);
     if (it == Table().end()) return Status::Ok();
     Armed& armed = it->second;
@@ -177,7 +178,7 @@ Status Hit(std::string_view name) {
 }
 
 int HitCount(std::string_view name) {
-  std::lock_guard<std::mutex> lock(g_mu);
+  MutexLock lock(g_mu);
   auto it = Table().find(name);
   return it == Table().end() ? 0 : it->second.hits;
 }

@@ -140,7 +140,7 @@ Result<std::unique_ptr<DsKeyStore>> DsKeyStore::Open(
                          ec.message());
   }
   std::unique_ptr<DsKeyStore> store(new DsKeyStore(dir, sorted, clock));
-  std::lock_guard<std::mutex> lock(store->mu_);
+  MutexLock lock(store->mu_);
   MIMI_RETURN_IF_ERROR(store->LoadLocked());
   const size_t before = store->entries_.size();
   store->PruneExpiredLocked();
@@ -166,7 +166,7 @@ Result<std::unique_ptr<DsKeyStore>> DsKeyStore::OpenExisting(
     return NotFoundError("no key store in " + dir.string());
   }
   std::unique_ptr<DsKeyStore> store(new DsKeyStore(dir, {}, clock));
-  std::lock_guard<std::mutex> lock(store->mu_);
+  MutexLock lock(store->mu_);
   MIMI_RETURN_IF_ERROR(store->LoadLocked());
   for (const Entry& e : store->entries_) {
     if (!e.info.expires) store->suites_.push_back(e.info.ciphersuite);
@@ -303,7 +303,7 @@ std::vector<crypto::CipherSuiteId> DsKeyStore::suites() const {
 
 Result<std::shared_ptr<const crypto::SigningKey>> DsKeyStore::SigningKeyFor(
     crypto::CipherSuiteId suite) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (std::find(suites_.begin(), suites_.end(), suite) != suites_.end()) {
     for (const Entry& e : entries_) {
       if (e.info.ciphersuite == suite && !e.info.expires) return e.key;
@@ -314,7 +314,7 @@ Result<std::shared_ptr<const crypto::SigningKey>> DsKeyStore::SigningKeyFor(
 }
 
 std::vector<DsPublicKey> DsKeyStore::CurrentKeys() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::vector<DsPublicKey> out;
   for (crypto::CipherSuiteId s : suites_) {
     for (const Entry& e : entries_) {
@@ -325,7 +325,7 @@ std::vector<DsPublicKey> DsKeyStore::CurrentKeys() const {
 }
 
 std::vector<DsPublicKey> DsKeyStore::OldKeys() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   const UnixMillis now = clock_.NowMillis();
   std::vector<DsPublicKey> out;
   for (crypto::CipherSuiteId s : suites_) {
@@ -343,7 +343,7 @@ Result<DsPublicKey> DsKeyStore::Rotate(crypto::CipherSuiteId suite,
   if (old_key_lifetime_ms < 0) {
     return InvalidArgumentError("old key lifetime must not be negative");
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (std::find(suites_.begin(), suites_.end(), suite) == suites_.end()) {
     return NotFoundError("ciphersuite " + std::to_string(suite) +
                          " is not configured");

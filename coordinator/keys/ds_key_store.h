@@ -19,11 +19,11 @@
 
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "codec/mutex.h"
 #include "crypto/ciphersuite.h"
 #include "crypto/public_key.h"
 #include "crypto/signing_key.h"
@@ -61,16 +61,16 @@ class DsKeyStore {
 
   // The current signing key for `suite`; kNotFound if it is not configured.
   Result<std::shared_ptr<const crypto::SigningKey>> SigningKeyFor(
-      crypto::CipherSuiteId suite) const;
+      crypto::CipherSuiteId suite) const EXCLUDES(mu_);
   // Current keys of the configured suites, in suite order.
-  std::vector<DsPublicKey> CurrentKeys() const;
+  std::vector<DsPublicKey> CurrentKeys() const EXCLUDES(mu_);
   // Old keys of configured suites that have not expired yet.
-  std::vector<DsPublicKey> OldKeys() const;
+  std::vector<DsPublicKey> OldKeys() const EXCLUDES(mu_);
 
   // Makes a fresh key current for `suite`; the previous key keeps verifying
   // for `old_key_lifetime_ms` more. Returns the new key's description.
   Result<DsPublicKey> Rotate(crypto::CipherSuiteId suite,
-                             int64_t old_key_lifetime_ms);
+                             int64_t old_key_lifetime_ms) EXCLUDES(mu_);
 
   struct Entry {
     DsPublicKey info;
@@ -83,17 +83,20 @@ class DsKeyStore {
              std::vector<crypto::CipherSuiteId> suites, const Clock& clock)
       : dir_(std::move(dir)), suites_(std::move(suites)), clock_(clock) {}
 
-  Status LoadLocked();
-  Status SaveManifestLocked() const;
-  Result<Entry> CreateKeyLocked(crypto::CipherSuiteId suite);
-  void PruneExpiredLocked();
+  Status LoadLocked() REQUIRES(mu_);
+  Status SaveManifestLocked() const REQUIRES(mu_);
+  Result<Entry> CreateKeyLocked(crypto::CipherSuiteId suite) REQUIRES(mu_);
+  void PruneExpiredLocked() REQUIRES(mu_);
 
   const std::filesystem::path dir_;
-  std::vector<crypto::CipherSuiteId> suites_;  // fixed once opened
+  // Fixed once opened (Open/OpenExisting fill it before anyone else sees
+  // the store), so read without mu_.
+  std::vector<crypto::CipherSuiteId> suites_;
   const Clock& clock_;
 
-  mutable std::mutex mu_;
-  std::vector<Entry> entries_;  // every key on disk, configured or not
+  mutable Mutex mu_;
+  // Every key on disk, configured or not.
+  std::vector<Entry> entries_ GUARDED_BY(mu_);
 };
 
 }  // namespace mimi::keys

@@ -26,14 +26,6 @@ Status VerifyAny(const std::vector<crypto::PublicKey>& keys,
 
 }  // namespace
 
-struct PeerKeyResolver::Entry {
-  std::mutex mu;  // held while fetching: one fetch per domain at a time
-  std::shared_ptr<const KeyDocument> doc;
-  UnixMillis cache_until = 0;
-  UnixMillis last_attempt = std::numeric_limits<UnixMillis>::min() / 2;
-  Status last_error;  // of the last attempt; OK if it succeeded
-};
-
 PeerKeyResolver::PeerKeyResolver(PeerKeyResolverOptions options,
                                  const Clock& clock)
     : options_(std::move(options)), clock_(clock) {}
@@ -42,7 +34,7 @@ PeerKeyResolver::~PeerKeyResolver() = default;
 
 std::shared_ptr<PeerKeyResolver::Entry> PeerKeyResolver::EntryFor(
     const std::string& domain) {
-  std::lock_guard<std::mutex> lock(map_mu_);
+  MutexLock lock(map_mu_);
   auto& e = entries_[domain];
   if (!e) e = std::make_shared<Entry>();
   return e;
@@ -107,7 +99,7 @@ Status PeerKeyResolver::FetchLocked(const std::string& domain, Entry& entry) {
 
 Result<std::shared_ptr<const KeyDocument>> PeerKeyResolver::Current(
     const std::string& domain, Entry& entry) {
-  std::lock_guard<std::mutex> lock(entry.mu);
+  MutexLock lock(entry.mu);
   const UnixMillis now = clock_.NowMillis();
   if (entry.doc && now < entry.cache_until) return entry.doc;
   if (!entry.last_error.ok() &&
@@ -174,7 +166,7 @@ Status PeerKeyResolver::VerifyWithLabel(std::string_view domain_in,
     return Status::Ok();
   }
   {
-    std::lock_guard<std::mutex> lock(entry->mu);
+    MutexLock lock(entry->mu);
     if (entry->doc == doc) {
       // Nobody refetched meanwhile; maybe the peer rotated its key.
       if (clock_.NowMillis() - entry->last_attempt <

@@ -26,13 +26,14 @@
 #define MIMI_KEYS_PEER_KEY_RESOLVER_H_
 
 #include <atomic>
+#include <limits>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "codec/mutex.h"
 #include "crypto/ciphersuite.h"
 #include "crypto/public_key.h"
 #include "keys/key_document.h"
@@ -96,28 +97,40 @@ class PeerKeyResolver {
   // The keys `domain` has now for `suite`: current first, then unexpired
   // old ones (fetching if the cache is stale).
   Result<std::vector<crypto::PublicKey>> KeysFor(std::string_view domain,
-                                                 crypto::CipherSuiteId suite);
+                                                 crypto::CipherSuiteId suite)
+      EXCLUDES(map_mu_);
 
   // Key documents fetched successfully so far (for tests and metrics).
   uint64_t fetch_count() const { return fetch_count_.load(); }
 
  private:
-  struct Entry;
+  // One peer's cached key document.
+  struct Entry {
+    Mutex mu;  // held while fetching: one fetch per domain at a time
+    std::shared_ptr<const KeyDocument> doc GUARDED_BY(mu);
+    UnixMillis cache_until GUARDED_BY(mu) = 0;
+    UnixMillis last_attempt GUARDED_BY(mu) =
+        std::numeric_limits<UnixMillis>::min() / 2;
+    // Of the last attempt; OK if it succeeded.
+    Status last_error GUARDED_BY(mu);
+  };
 
-  std::shared_ptr<Entry> EntryFor(const std::string& domain);
+  std::shared_ptr<Entry> EntryFor(const std::string& domain) EXCLUDES(map_mu_);
   // The cached document, fetching first if it is stale.
   Result<std::shared_ptr<const KeyDocument>> Current(const std::string& domain,
-                                                     Entry& entry);
-  // Fetches into `entry` (whose mutex the caller holds).
-  Status FetchLocked(const std::string& domain, Entry& entry);
+                                                     Entry& entry)
+      EXCLUDES(entry.mu);
+  // Fetches into `entry`.
+  Status FetchLocked(const std::string& domain, Entry& entry)
+      REQUIRES(entry.mu);
   Result<KeyDocument> Fetch(const std::string& domain);
   std::vector<crypto::PublicKey> Select(const KeyDocument& doc,
                                         crypto::CipherSuiteId suite) const;
 
   const PeerKeyResolverOptions options_;
   const Clock& clock_;
-  std::mutex map_mu_;
-  std::map<std::string, std::shared_ptr<Entry>> entries_;
+  Mutex map_mu_;
+  std::map<std::string, std::shared_ptr<Entry>> entries_ GUARDED_BY(map_mu_);
   std::atomic<uint64_t> fetch_count_{0};
 };
 

@@ -117,7 +117,7 @@ Result<std::string> ClientTokens::Check(std::string_view authorization) {
                         "token it issued (Authorization: Bearer)");
   }
   const std::string hash = TokenHash(authorization.substr(kBearer.size()));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   MIMI_RETURN_IF_ERROR(ReloadIfChangedLocked());
   // Lookup by hash: comparing digests leaks nothing useful about a token.
   auto it = by_hash_.find(hash);

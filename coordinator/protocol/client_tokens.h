@@ -22,11 +22,11 @@
 
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "codec/mutex.h"
 #include "mimi_portability/clock.h"
 #include "mimi_portability/status.h"
 
@@ -49,7 +49,7 @@ class ClientTokens {
   // The client's name if `authorization` (the header's value) carries a
   // known token that has not expired; kPermissionDenied (reason
   // "unauthorized") otherwise.
-  Result<std::string> Check(std::string_view authorization);
+  Result<std::string> Check(std::string_view authorization) EXCLUDES(mu_);
 
   // Creates a token for `name`, records its hash (created now, expiring at
   // `expires_ms` if given; it must be later than now), returns the token.
@@ -70,11 +70,11 @@ class ClientTokens {
     std::string name;
     std::optional<UnixMillis> expires_ms;
   };
-  Status ReloadIfChangedLocked();
+  Status ReloadIfChangedLocked() REQUIRES(mu_);
 
   const std::filesystem::path path_;
   const Clock& clock_;
-  std::mutex mu_;
+  Mutex mu_;
   // What the loaded file looked like: a change in any of them reloads.
   struct FileId {
     int64_t mtime_ns = 0;
@@ -82,8 +82,8 @@ class ClientTokens {
     ino_t inode = 0;
     bool operator==(const FileId&) const = default;
   };
-  std::optional<FileId> loaded_;
-  std::map<std::string, Entry> by_hash_;
+  std::optional<FileId> loaded_ GUARDED_BY(mu_);
+  std::map<std::string, Entry> by_hash_ GUARDED_BY(mu_);
 };
 
 }  // namespace mimi::protocol

@@ -23,7 +23,7 @@ HttpsPeerTransport::~HttpsPeerTransport() = default;
 Result<keys::PeerClient> HttpsPeerTransport::Checkout(
     const std::string& domain) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto& pool = idle_[domain];
     if (!pool.empty()) {
       keys::PeerClient c = std::move(pool.back());
@@ -36,7 +36,7 @@ Result<keys::PeerClient> HttpsPeerTransport::Checkout(
 
 void HttpsPeerTransport::Return(const std::string& domain,
                                 keys::PeerClient c) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto& pool = idle_[domain];
   if (pool.size() < options_.max_idle_per_peer) pool.push_back(std::move(c));
 }

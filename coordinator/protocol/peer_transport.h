@@ -20,10 +20,10 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "codec/mutex.h"
 #include "keys/peer_client.h"
 #include "mimi_portability/bytes.h"
 #include "mimi_portability/status.h"
@@ -71,12 +71,12 @@ class HttpsPeerTransport final : public PeerTransport {
                             const ProgressFn& progress) override;
 
  private:
-  Result<keys::PeerClient> Checkout(const std::string& domain);
-  void Return(const std::string& domain, keys::PeerClient c);
+  Result<keys::PeerClient> Checkout(const std::string& domain) EXCLUDES(mu_);
+  void Return(const std::string& domain, keys::PeerClient c) EXCLUDES(mu_);
 
   const HttpsPeerTransportOptions options_;
-  std::mutex mu_;
-  std::map<std::string, std::vector<keys::PeerClient>> idle_;
+  Mutex mu_;
+  std::map<std::string, std::vector<keys::PeerClient>> idle_ GUARDED_BY(mu_);
 };
 
 }  // namespace mimi::protocol

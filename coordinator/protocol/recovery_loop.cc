@@ -13,7 +13,7 @@ using store::MigrationState;
 using store::Role;
 
 void RecoveryLoop::Start() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (thread_.joinable()) return;
   stopping_ = false;
   stats_.started_at = ctx_.clock->NowMillis();
@@ -24,17 +24,17 @@ void RecoveryLoop::Start() {
 
 void RecoveryLoop::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
     for (const Job& job : waiting_) in_flight_.erase(job.key);
     waiting_.clear();
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (thread_.joinable()) thread_.join();
 }
 
 RecoveryStats RecoveryLoop::stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   RecoveryStats s = stats_;
   s.waiting = waiting_.size();
   s.outstanding = outstanding_;
@@ -49,17 +49,19 @@ void RecoveryLoop::Run() {
     } else if (*scheduled > 0) {
       spdlog::debug("recovery scheduled {} migrations", *scheduled);
     }
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock,
-                 std::chrono::milliseconds(ctx_.options->recovery.scan_interval_ms),
-                 [this] { return stopping_; });
+    MutexLock lock(mu_);
+    const auto next_scan =
+        std::chrono::steady_clock::now() +
+        std::chrono::milliseconds(ctx_.options->recovery.scan_interval_ms);
+    while (!stopping_ && cv_.WaitUntil(mu_, next_scan)) {
+    }
     if (stopping_) return;
   }
 }
 
 bool RecoveryLoop::Schedule(const store::DueKey& due) {
   std::string key = std::string(store::RoleName(due.role)) + "/" + due.id;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (stopping_) return false;
   if (!in_flight_.insert(key).second) return false;
   waiting_.push_back(Job{std::move(key), due});
@@ -77,7 +79,7 @@ void RecoveryLoop::PumpLocked() {
     // its own lock.
     const bool posted = workers_.Post([this, job] {
       RunJob(job.due);
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       in_flight_.erase(job.key);
       --outstanding_;
       if (!stopping_) PumpLocked();
@@ -136,10 +138,10 @@ Result<int> RecoveryLoop::ScanOnce() {
     for (const auto& due : page) scheduled += Schedule(due) ? 1 : 0;
     if (page.size() < static_cast<size_t>(kPage)) break;
     after = page.back();
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (waiting_.size() >= kMaxWaiting || stopping_) break;
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   ++stats_.scans;
   if (stats_.first_pass_done_at == 0) {
     stats_.first_pass_done_at = ctx_.clock->NowMillis();

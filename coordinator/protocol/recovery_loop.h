@@ -19,14 +19,13 @@
 #ifndef MIMI_PROTOCOL_RECOVERY_LOOP_H_
 #define MIMI_PROTOCOL_RECOVERY_LOOP_H_
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_set>
 
+#include "codec/mutex.h"
 #include "protocol/source_service.h"
 #include "protocol/target_service.h"
 
@@ -66,13 +65,13 @@ class RecoveryLoop {
         max_outstanding_(max_outstanding == 0 ? 1 : max_outstanding) {}
   ~RecoveryLoop() { Stop(); }
 
-  void Start();
+  void Start() EXCLUDES(mu_);
   // Stops scanning and drops the rows still waiting (they stay due in the
   // store); jobs already on the worker queue run to their end.
-  void Stop();
+  void Stop() EXCLUDES(mu_);
   // One scan; returns how many rows it took up.
-  Result<int> ScanOnce();
-  RecoveryStats stats() const;
+  Result<int> ScanOnce() EXCLUDES(mu_);
+  RecoveryStats stats() const EXCLUDES(mu_);
 
  private:
   struct Job {
@@ -80,12 +79,12 @@ class RecoveryLoop {
     store::DueKey due;
   };
 
-  void Run();
+  void Run() EXCLUDES(mu_);
   // False when the row is already waiting or running.
-  bool Schedule(const store::DueKey& due);
-  // Moves waiting jobs onto the worker queue up to max_outstanding_. mu_ held.
-  void PumpLocked();
-  void RunJob(const store::DueKey& due);
+  bool Schedule(const store::DueKey& due) EXCLUDES(mu_);
+  // Moves waiting jobs onto the worker queue up to max_outstanding_.
+  void PumpLocked() REQUIRES(mu_);
+  void RunJob(const store::DueKey& due) EXCLUDES(mu_);
 
   const ProtocolContext& ctx_;
   SourceService& source_;
@@ -93,14 +92,17 @@ class RecoveryLoop {
   WorkQueue& workers_;
   const size_t max_outstanding_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
+  mutable Mutex mu_;
+  CondVar cv_;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  // Started under mu_ by Start(); joined by Stop() without it (the thread
+  // takes mu_ itself). Start and Stop are not called concurrently.
   std::thread thread_;
-  std::unordered_set<std::string> in_flight_;  // waiting or outstanding
-  std::deque<Job> waiting_;
-  size_t outstanding_ = 0;
-  RecoveryStats stats_;
+  // waiting or outstanding
+  std::unordered_set<std::string> in_flight_ GUARDED_BY(mu_);
+  std::deque<Job> waiting_ GUARDED_BY(mu_);
+  size_t outstanding_ GUARDED_BY(mu_) = 0;
+  RecoveryStats stats_ GUARDED_BY(mu_);
 };
 
 }  // namespace mimi::protocol

@@ -4,14 +4,14 @@ namespace mimi::protocol {
 
 void TransferProgress::Begin(std::string_view id, uint64_t total_bytes) {
   const UnixMillis now = clock_.NowMillis();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   entries_.insert_or_assign(std::string(id),
                             TransferSnapshot{0, total_bytes, now, now});
 }
 
 void TransferProgress::Update(std::string_view id, uint64_t sent_bytes) {
   const UnixMillis now = clock_.NowMillis();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = entries_.find(id);
   if (it == entries_.end()) return;
   it->second.sent_bytes = sent_bytes;
@@ -19,13 +19,13 @@ void TransferProgress::Update(std::string_view id, uint64_t sent_bytes) {
 }
 
 void TransferProgress::End(std::string_view id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = entries_.find(id);
   if (it != entries_.end()) entries_.erase(it);
 }
 
 std::optional<TransferSnapshot> TransferProgress::Get(std::string_view id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = entries_.find(id);
   if (it == entries_.end()) return std::nullopt;
   return it->second;

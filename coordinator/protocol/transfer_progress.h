@@ -12,11 +12,11 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "codec/mutex.h"
 #include "mimi_portability/clock.h"
 
 namespace mimi::protocol {
@@ -33,19 +33,20 @@ class TransferProgress {
   explicit TransferProgress(const Clock& clock) : clock_(clock) {}
 
   // Starts (or restarts, for a resend) the entry of migration `id`.
-  void Begin(std::string_view id, uint64_t total_bytes);
+  void Begin(std::string_view id, uint64_t total_bytes) EXCLUDES(mu_);
   // Records that the first `sent_bytes` bytes are on the wire. Ignored for
   // an id that has no entry (the attempt already ended).
-  void Update(std::string_view id, uint64_t sent_bytes);
+  void Update(std::string_view id, uint64_t sent_bytes) EXCLUDES(mu_);
   // Removes the entry: the attempt was answered or failed.
-  void End(std::string_view id);
+  void End(std::string_view id) EXCLUDES(mu_);
 
-  std::optional<TransferSnapshot> Get(std::string_view id) const;
+  std::optional<TransferSnapshot> Get(std::string_view id) const EXCLUDES(mu_);
 
  private:
   const Clock& clock_;
-  mutable std::mutex mu_;
-  std::map<std::string, TransferSnapshot, std::less<>> entries_;  // by id
+  mutable Mutex mu_;
+  // by id
+  std::map<std::string, TransferSnapshot, std::less<>> entries_ GUARDED_BY(mu_);
 };
 
 }  // namespace mimi::protocol

@@ -7,12 +7,12 @@
 #ifndef MIMI_PROTOCOL_WORK_QUEUE_H_
 #define MIMI_PROTOCOL_WORK_QUEUE_H_
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "codec/mutex.h"
 
 namespace mimi::protocol {
 
@@ -28,23 +28,23 @@ class WorkQueue {
   WorkQueue& operator=(const WorkQueue&) = delete;
 
   // False once shut down (the job is dropped; recovery picks its row up).
-  bool Post(std::function<void()> job) {
+  bool Post(std::function<void()> job) EXCLUDES(mu_) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (stopping_) return false;
       jobs_.push_back(std::move(job));
     }
-    cv_.notify_one();
+    cv_.NotifyOne();
     return true;
   }
 
-  void Shutdown() {
+  void Shutdown() EXCLUDES(mu_) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (stopping_ && workers_.empty()) return;
       stopping_ = true;
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
     for (auto& t : workers_) {
       if (t.joinable()) t.join();
     }
@@ -52,12 +52,12 @@ class WorkQueue {
   }
 
  private:
-  void Run() {
+  void Run() EXCLUDES(mu_) {
     for (;;) {
       std::function<void()> job;
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+        MutexLock lock(mu_);
+        while (!stopping_ && jobs_.empty()) cv_.Wait(mu_);
         if (jobs_.empty()) return;
         job = std::move(jobs_.front());
         jobs_.pop_front();
@@ -66,10 +66,12 @@ class WorkQueue {
     }
   }
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  bool stopping_ = false;
+  Mutex mu_;
+  CondVar cv_;
+  std::deque<std::function<void()>> jobs_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
+  // Filled by the constructor, joined and cleared by Shutdown(), which its
+  // owner does not call from two threads at once; not guarded by mu_.
   std::vector<std::thread> workers_;
 };
 

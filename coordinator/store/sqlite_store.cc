@@ -130,7 +130,7 @@ Result<std::string> SqliteStore::ReadPragma(std::string_view name) {
   };
   // The settings that matter are the write connection's.
   if (writer_) return writer_->Write(read);
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   return read(*reader_);
 }
 

@@ -21,9 +21,9 @@
 #define MIMI_STORE_SQLITE_STORE_H_
 
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "codec/mutex.h"
 #include "mimi_portability/clock.h"
 #include "store/sqlite_writer.h"
 #include "store/store.h"
@@ -140,8 +140,8 @@ class SqliteStore final : public Store {
                                           const TransitionData& data);
 
   const std::shared_ptr<SqliteWriter> writer_;
-  std::mutex read_mu_;
-  std::unique_ptr<SQLite::Database> reader_;  // guarded by read_mu_
+  Mutex read_mu_;
+  std::unique_ptr<SQLite::Database> reader_ GUARDED_BY(read_mu_);
   const Clock& clock_;
 };
 

@@ -35,13 +35,13 @@ const char* const SqliteStore::kDueKeysQuery =
     "ORDER BY next_attempt_at, id, role LIMIT ?2";
 
 Result<MigrationRecord> SqliteStore::Get(std::string_view id, Role role) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded("reading " + Describe(id, role),
                  [&] { return GetRow(*reader_, id, role); });
 }
 
 Result<std::vector<MigrationRecord>> SqliteStore::GetById(std::string_view id) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded("reading migration " + std::string(id), [&] {
     SQLite::Statement q(*reader_,
                         SelectMigrations("WHERE id = ?1 ORDER BY role"));
@@ -71,7 +71,7 @@ Result<std::vector<MigrationRecord>> SqliteStore::List(
   if (filter.limit <= 0) {
     return InvalidArgumentError("list limit must be positive");
   }
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded("listing migrations", [&] {
     SQLite::Statement q(*reader_, ListQuery(filter));
     if (filter.role) q.bind(1, std::string(RoleName(*filter.role)));
@@ -84,7 +84,7 @@ Result<std::vector<MigrationRecord>> SqliteStore::List(
 
 Result<std::vector<MigrationRecord>> SqliteStore::ListByGroup(
     ByteSpan group_id) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded("listing a group's migrations", [&] {
     SQLite::Statement q(
         *reader_, SelectMigrations("WHERE group_id = ?1 ORDER BY created_at"));
@@ -95,7 +95,7 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListByGroup(
 
 Result<std::vector<MigrationRecord>> SqliteStore::ListByState(
     Role role, MigrationState state, int limit) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded("listing migrations by state", [&] {
     SQLite::Statement q(*reader_,
                         SelectMigrations("WHERE role = ?1 AND state = ?2 "
@@ -108,7 +108,7 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListByState(
 }
 
 Result<std::vector<StateCount>> SqliteStore::CountByState() {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded(
       "counting migrations", [&]() -> Result<std::vector<StateCount>> {
         SQLite::Statement q(*reader_,
@@ -128,7 +128,7 @@ Result<std::vector<StateCount>> SqliteStore::CountByState() {
 }
 
 Result<std::vector<MigrationRecord>> SqliteStore::ListDue(int limit) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded("listing due migrations", [&] {
     SQLite::Statement q(*reader_, kDueQuery);
     q.bind(1, static_cast<int64_t>(clock_.NowMillis()));
@@ -139,7 +139,7 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListDue(int limit) {
 
 Result<std::vector<DueKey>> SqliteStore::ListDueKeys(const DueKey* after,
                                                      int limit) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded(
       "listing due migrations", [&]() -> Result<std::vector<DueKey>> {
         SQLite::Statement q(*reader_, kDueKeysQuery);
@@ -163,7 +163,7 @@ Result<std::vector<DueKey>> SqliteStore::ListDueKeys(const DueKey* after,
 }
 
 Result<std::vector<MigrationRecord>> SqliteStore::ListStalled(int limit) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded("listing stalled migrations", [&] {
     SQLite::Statement q(*reader_,
                         SelectMigrations("WHERE stalled_since IS NOT NULL "
@@ -174,7 +174,7 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListStalled(int limit) {
 }
 
 Result<int64_t> SqliteStore::CountStalled() {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded("counting stalled migrations", [&] {
     return Result<int64_t>(
         reader_
@@ -200,7 +200,7 @@ Result<std::optional<int64_t>> SqliteStore::OldestUnfinishedAgeMillis() {
     cond += std::string(cond.empty() ? "" : " OR ") + "(role = '" +
             std::string(RoleName(role)) + "' AND state IN (" + states + "))";
   }
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded("finding the oldest open migration",
                  [&]() -> Result<std::optional<int64_t>> {
                    SQLite::Statement q(
@@ -215,7 +215,7 @@ Result<std::optional<int64_t>> SqliteStore::OldestUnfinishedAgeMillis() {
 
 Result<std::vector<MigrationEvent>> SqliteStore::Events(std::string_view id,
                                                         Role role) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded(
       "reading the events of " + Describe(id, role),
       [&]() -> Result<std::vector<MigrationEvent>> {
@@ -246,7 +246,7 @@ Result<std::vector<MigrationEvent>> SqliteStore::Events(std::string_view id,
 }
 
 Result<IssuedNonce> SqliteStore::GetNonce(std::string_view nonce) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded("reading a nonce", [&]() -> Result<IssuedNonce> {
     SQLite::Statement q(*reader_,
                         "SELECT nonce, ciphersuite, issued_at, expires_at "
@@ -265,7 +265,7 @@ Result<IssuedNonce> SqliteStore::GetNonce(std::string_view nonce) {
 }
 
 Result<Tombstone> SqliteStore::GetTombstone(ByteSpan group_id) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   return Guarded("reading a tombstone", [&]() -> Result<Tombstone> {
     SQLite::Statement q(*reader_,
                         "SELECT group_id, target_domain, migration_id, "

@@ -94,20 +94,20 @@ SqliteWriter::SqliteWriter(std::string path,
 
 SqliteWriter::~SqliteWriter() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
-  work_cv_.notify_one();
+  work_cv_.NotifyOne();
   thread_.join();
 }
 
 Status SqliteWriter::Write(Job job) {
   Pending pending{std::move(job), Status::Ok(), false};
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   if (stopping_) return UnavailableError(path_ + ": the writer is closed");
   queue_.push_back(&pending);
-  work_cv_.notify_one();
-  done_cv_.wait(lock, [&pending] { return pending.done; });
+  work_cv_.NotifyOne();
+  while (!pending.done) done_cv_.Wait(mu_);
   return std::move(pending.result);
 }
 
@@ -122,27 +122,28 @@ SqliteWriterStats SqliteWriter::Stats() const {
 }
 
 size_t SqliteWriter::QueueDepth() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return queue_.size();
 }
 
 void SqliteWriter::Loop() {
   std::vector<Pending*> batch;
-  std::unique_lock lock(mu_);
   for (;;) {
-    work_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    // Stopping still drains: a queued caller is waiting for its answer.
-    if (queue_.empty()) return;
-    batch.clear();
-    while (!queue_.empty() && batch.size() < options_.max_batch) {
-      batch.push_back(queue_.front());
-      queue_.pop_front();
+    {
+      MutexLock lock(mu_);
+      while (!stopping_ && queue_.empty()) work_cv_.Wait(mu_);
+      // Stopping still drains: a queued caller is waiting for its answer.
+      if (queue_.empty()) return;
+      batch.clear();
+      while (!queue_.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      }
     }
-    lock.unlock();
     RunBatch(batch);
-    lock.lock();
+    MutexLock lock(mu_);
     for (Pending* p : batch) p->done = true;
-    done_cv_.notify_all();
+    done_cv_.NotifyAll();
   }
 }
 

@@ -38,13 +38,11 @@
 #define MIMI_STORE_SQLITE_WRITER_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -52,6 +50,7 @@
 #include <utility>
 #include <vector>
 
+#include "codec/mutex.h"
 #include "mimi_portability/status.h"
 
 // Jobs get the connection by reference; only the store's and the embedded
@@ -136,9 +135,12 @@ class SqliteWriter {
   SqliteWriterStats Stats() const;
   // Jobs waiting for the writer to come round (not counting the batch it is
   // running).
-  size_t QueueDepth() const;
+  size_t QueueDepth() const EXCLUDES(mu_);
 
  private:
+  // A caller's job. `done` is read and written under mu_ (the writer sets
+  // it, the caller waits for it); `result` is written by the writer thread
+  // before `done` and read by the caller after.
   struct Pending {
     Job job;
     Status result;
@@ -147,7 +149,7 @@ class SqliteWriter {
 
   SqliteWriter(std::string path, std::unique_ptr<SQLite::Database> db,
                SqliteWriterOptions options);
-  void Loop();
+  void Loop() EXCLUDES(mu_);
   void RunBatch(const std::vector<Pending*>& batch);
   // Runs batch[first..] in one transaction until the end or until SQLite
   // abandons the transaction; returns the index to continue from.
@@ -157,11 +159,11 @@ class SqliteWriter {
   const SqliteWriterOptions options_;
   std::unique_ptr<SQLite::Database> db_;  // used by the writer thread only
 
-  mutable std::mutex mu_;
-  std::condition_variable work_cv_;  // the writer waits for jobs
-  std::condition_variable done_cv_;  // callers wait for their batch
-  std::deque<Pending*> queue_;       // guarded by mu_
-  bool stopping_ = false;            // guarded by mu_
+  mutable Mutex mu_;
+  CondVar work_cv_;  // the writer waits for jobs
+  CondVar done_cv_;  // callers wait for their batch
+  std::deque<Pending*> queue_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
 
   std::atomic<uint64_t> jobs_{0};
   std::atomic<uint64_t> jobs_failed_{0};

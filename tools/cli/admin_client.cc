@@ -8,8 +8,9 @@
 #include <iostream>
 #include <utility>
 
-#include "daemon/admin_token.h"
-#include "daemon/admin_views.h"
+#include "admin_api/admin_paths.h"
+#include "admin_api/admin_token.h"
+#include "admin_api/admin_views.h"
 
 namespace mimi::cli {
 namespace {
@@ -58,9 +59,9 @@ Result<std::string> AdminClient::Token() {
       return InvalidArgumentError(
           "the admin API needs its token: give --data-dir or --token-file");
     }
-    path = daemon::AdminTokenPath(options_.data_dir);
+    path = admin_api::AdminTokenPath(options_.data_dir);
   }
-  Result<std::string> t = daemon::ReadAdminToken(path);
+  Result<std::string> t = admin_api::ReadAdminToken(path);
   if (!t.ok()) {
     return InvalidArgumentError("admin token: " + t.status().detail());
   }
@@ -72,7 +73,7 @@ Result<json> AdminClient::Call(const std::string& method, const std::string& pat
                                const std::multimap<std::string, std::string>& params) {
   if (options_.admin_url.empty() && !options_.data_dir.empty()) {
     // A running daemon says where its admin API listens (portd.json).
-    std::ifstream info(std::filesystem::path(options_.data_dir) / "portd.json");
+    std::ifstream info(std::filesystem::path(options_.data_dir) / admin_api::kDaemonInfoFile);
     json doc = json::parse(info, nullptr, /*allow_exceptions=*/false);
     if (doc.is_object() && doc.value("admin_port", 0) > 0) {
       options_.admin_url =
@@ -126,7 +127,8 @@ Status AdminClient::FallBack(const std::string& why) {
                   why + "; give --data-dir to read the database instead");
   }
   const std::string db =
-      (std::filesystem::path(options_.data_dir) / kDatabaseFile).string();
+      (std::filesystem::path(options_.data_dir) / admin_api::kDatabaseFile)
+          .string();
   Result<std::unique_ptr<store::SqliteStore>> s =
       store::SqliteStore::OpenReadOnly(db, SystemClock::Get());
   if (!s.ok()) {
@@ -155,36 +157,38 @@ Result<json> AdminClient::Read(const std::string& path,
 Result<json> AdminClient::List(const std::string& state, const std::string& role,
                                const std::string& group, const std::string& limit) {
   MIMI_ASSIGN_OR_RETURN(store::ListFilter filter,
-                        daemon::ParseListFilter(state, role, group, limit));
+                        admin_api::ParseListFilter(state, role, group, limit));
   std::multimap<std::string, std::string> params;
   if (!state.empty()) params.emplace("state", state);
   if (!role.empty()) params.emplace("role", role);
   if (!group.empty()) params.emplace("group", group);
   if (!limit.empty()) params.emplace("limit", limit);
-  return Read("/admin/v1/migrations", params,
+  return Read(admin_api::kMigrationsPath, params,
               [&filter](store::Store& s, UnixMillis now) {
-                return daemon::ListView(s, filter, now);
+                return admin_api::ListView(s, filter, now);
               });
 }
 
 Result<json> AdminClient::Show(const std::string& id_text) {
   MIMI_ASSIGN_OR_RETURN(std::string id, store::ParseMigrationId(id_text));
-  return Read("/admin/v1/migrations/" + id, {},
+  return Read(std::string(admin_api::kMigrationsPath) + "/" + id, {},
               [&id](store::Store& s, UnixMillis now) {
-                return daemon::ShowView(s, id, now);
+                return admin_api::ShowView(s, id, now);
               });
 }
 
 Result<json> AdminClient::Stats() {
-  return Read("/admin/v1/stats", {}, [](store::Store& s, UnixMillis now) {
-    return daemon::StatsView(s, now);
+  return Read(admin_api::kStatsPath, {}, [](store::Store& s, UnixMillis now) {
+    return admin_api::StatsView(s, now);
   });
 }
 
 Result<json> AdminClient::Act(const std::string& id_text,
                               const std::string& action) {
   MIMI_ASSIGN_OR_RETURN(std::string id, store::ParseMigrationId(id_text));
-  Result<json> r = Call("POST", "/admin/v1/migrations/" + id + "/" + action, {});
+  Result<json> r = Call(
+      "POST", std::string(admin_api::kMigrationsPath) + "/" + id + "/" + action,
+      {});
   if (!r.ok() && r.status().reason() == kUnreachable) {
     return Status(StatusCode::kUnavailable, kUnreachable,
                   r.status().detail() + "; " + action +

@@ -2,7 +2,7 @@
 // Reads go to the daemon's admin API (--admin URL, bearer token from
 // <data-dir>/admin.token or --token-file); when the daemon cannot be reached
 // (or no URL was given) they fall back to <data-dir>/mimi.db opened
-// read-only, building the same JSON documents (daemon/admin_views.h), and
+// read-only, building the same JSON documents (admin_api/admin_views.h), and
 // say so once on stderr. Writes (retry, abort) only ever go to the daemon,
 // since they must act through its protocol engine.
 //
@@ -30,8 +30,6 @@ struct AdminClientOptions {
   std::string token_file;  // overrides <data_dir>/admin.token
 };
 
-inline constexpr char kDatabaseFile[] = "mimi.db";
-
 class AdminClient {
  public:
   explicit AdminClient(AdminClientOptions options);
@@ -39,7 +37,7 @@ class AdminClient {
   AdminClient(const AdminClient&) = delete;
   AdminClient& operator=(const AdminClient&) = delete;
 
-  // Filters as in daemon::ParseListFilter; checked here first, so a typo is
+  // Filters as in admin_api::ParseListFilter; checked here first, so a typo is
   // reported the same way whichever path answers.
   Result<nlohmann::json> List(const std::string& state, const std::string& role,
                               const std::string& group,

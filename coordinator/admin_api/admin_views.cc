@@ -1,10 +1,10 @@
-#include "daemon/admin_views.h"
+#include "admin_api/admin_views.h"
 
 #include <charconv>
 
 #include "mimi_portability/bytes.h"
 
-namespace mimi::daemon {
+namespace mimi::admin_api {
 namespace {
 
 using nlohmann::json;
@@ -115,7 +115,7 @@ Result<json> ListView(store::Store& store, const store::ListFilter& filter,
 
 Result<json> ShowView(store::Store& store, std::string_view id,
                       UnixMillis now,
-                      const protocol::TransferProgress* transfers) {
+                      const TransferLookup& transfers) {
   MIMI_ASSIGN_OR_RETURN(std::vector<MigrationRecord> rows, store.GetById(id));
   if (rows.empty()) return NotFoundError("no migration " + std::string(id));
   json list = json::array();
@@ -123,11 +123,9 @@ Result<json> ShowView(store::Store& store, std::string_view id,
     MIMI_ASSIGN_OR_RETURN(std::vector<MigrationEvent> events,
                           store.Events(r.id, r.role));
     json detail = MigrationDetailJson(r, events);
-    std::optional<protocol::TransferSnapshot> t;
+    std::optional<TransferView> t;
     // Only the source uploads; the target's side of it is the same bytes.
-    if (transfers != nullptr && r.role == store::Role::kSource) {
-      t = transfers->Get(r.id);
-    }
+    if (transfers && r.role == store::Role::kSource) t = transfers(r.id);
     detail["transfer"] = t ? json{{"sent_bytes", t->sent_bytes},
                                   {"total_bytes", t->total_bytes},
                                   {"started_at", t->started_at},
@@ -159,4 +157,4 @@ Result<json> StatsView(store::Store& store, UnixMillis now) {
               {"oldest_unfinished_age_ms", OrNull(oldest)}};
 }
 
-}  // namespace mimi::daemon
+}  // namespace mimi::admin_api

@@ -2,10 +2,11 @@
 // HttpDeliveryService: it reads the shared secret from ds.secret_file and
 // hands everything to HttpDeliveryService::Create.
 //
-// Only DsConfig's plain fields are read, so this module needs the daemon's
-// header, not its library. Thread-safe (no shared state).
-#ifndef MIMI_DS_HTTP_FROM_CONFIG_H_
-#define MIMI_DS_HTTP_FROM_CONFIG_H_
+// It lives in the daemon, not in ds_http/, because it reads the daemon's
+// Config: dependencies point down (docs/operations.md, "Module layering").
+// Thread-safe (no shared state).
+#ifndef MIMI_DAEMON_DS_FROM_CONFIG_H_
+#define MIMI_DAEMON_DS_FROM_CONFIG_H_
 
 #include <memory>
 #include <string>
@@ -15,7 +16,7 @@
 #include "mimi_portability/clock.h"
 #include "mimi_portability/delivery_service.h"
 
-namespace mimi::ds_http {
+namespace mimi::daemon {
 
 // The secret is the file's bytes without trailing white space (so that
 // `openssl rand -hex 32 > secret` works). The file must be a regular file
@@ -26,8 +27,8 @@ Result<crypto::SecretBytes> ReadSecretFile(const std::string& path);
 // For config.ds.mode == "http" (kInvalidArgument otherwise). `clock` must
 // outlive the result; it timestamps the hook signatures.
 Result<std::unique_ptr<DeliveryService>> CreateHttpDeliveryService(
-    const daemon::Config& config, const Clock& clock);
+    const Config& config, const Clock& clock);
 
-}  // namespace mimi::ds_http
+}  // namespace mimi::daemon
 
-#endif  // MIMI_DS_HTTP_FROM_CONFIG_H_
+#endif  // MIMI_DAEMON_DS_FROM_CONFIG_H_

@@ -8,9 +8,11 @@
 // milliseconds (null: never), and every document carries "now" so that a
 // reader computes ages against the clock that produced it. Stateless
 // functions; thread-safe as far as the Store is.
-#ifndef MIMI_DAEMON_ADMIN_VIEWS_H_
-#define MIMI_DAEMON_ADMIN_VIEWS_H_
+#ifndef MIMI_ADMIN_API_ADMIN_VIEWS_H_
+#define MIMI_ADMIN_API_ADMIN_VIEWS_H_
 
+#include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -19,13 +21,25 @@
 
 #include "mimi_portability/clock.h"
 #include "mimi_portability/status.h"
-#include "protocol/transfer_progress.h"
 #include "store/store.h"
 
-namespace mimi::daemon {
+namespace mimi::admin_api {
 
 inline constexpr int kDefaultListLimit = 100;
 inline constexpr int kMaxListLimit = 1000;
+
+// A MigrationContent upload in flight, as the daemon's protocol engine
+// reports it (protocol/transfer_progress.h); a plain copy so that this module
+// and mimi-portctl need not depend on the protocol.
+struct TransferView {
+  uint64_t sent_bytes = 0;
+  uint64_t total_bytes = 0;
+  UnixMillis started_at = 0;
+  UnixMillis updated_at = 0;
+};
+// The upload of migration `id` in flight, if any.
+using TransferLookup =
+    std::function<std::optional<TransferView>(std::string_view id)>;
 
 // The list filters as text (query parameters or CLI options; empty or unset
 // = no filter): state and role by their stored names, group as hex, limit in
@@ -53,11 +67,11 @@ Result<nlohmann::json> ListView(store::Store& store,
 // when the CLI reads the database directly).
 Result<nlohmann::json> ShowView(store::Store& store, std::string_view id,
                                 UnixMillis now,
-                                const protocol::TransferProgress* transfers = nullptr);
+                                const TransferLookup& transfers = nullptr);
 // {"now", "counts": [{"role","state","count"}], "total", "stalled",
 //  "oldest_unfinished_age_ms"}.
 Result<nlohmann::json> StatsView(store::Store& store, UnixMillis now);
 
-}  // namespace mimi::daemon
+}  // namespace mimi::admin_api
 
-#endif  // MIMI_DAEMON_ADMIN_VIEWS_H_
+#endif  // MIMI_ADMIN_API_ADMIN_VIEWS_H_

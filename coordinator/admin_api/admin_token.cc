@@ -1,4 +1,4 @@
-#include "daemon/admin_token.h"
+#include "admin_api/admin_token.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 
 #include "mimi_portability/bytes.h"
 
-namespace mimi::daemon {
+namespace mimi::admin_api {
 namespace {
 
 constexpr size_t kTokenBytes = 32;
@@ -157,4 +157,4 @@ bool AdminTokenMatches(std::string_view expected, std::string_view given) {
   return diff == 0;
 }
 
-}  // namespace mimi::daemon
+}  // namespace mimi::admin_api

@@ -1,4 +1,4 @@
-#include "ds_http/from_config.h"
+#include "daemon/ds_from_config.h"
 
 #include <sys/stat.h>
 
@@ -7,7 +7,7 @@
 
 #include "ds_http/http_delivery_service.h"
 
-namespace mimi::ds_http {
+namespace mimi::daemon {
 namespace {
 
 Status SecretError(const std::string& path, const std::string& what) {
@@ -35,29 +35,29 @@ Result<crypto::SecretBytes> ReadSecretFile(const std::string& path) {
   }
   crypto::SecretBytes secret(std::string_view(text).substr(0, end));
   crypto::Cleanse(text.data(), text.size());
-  if (secret.size() < HookClient::kMinSecretBytes) {
+  if (secret.size() < ds_http::HookClient::kMinSecretBytes) {
     return SecretError(path, "the secret must be at least " +
-                                 std::to_string(HookClient::kMinSecretBytes) +
+                                 std::to_string(ds_http::HookClient::kMinSecretBytes) +
                                  " bytes (e.g. openssl rand -hex 32)");
   }
   return secret;
 }
 
 Result<std::unique_ptr<DeliveryService>> CreateHttpDeliveryService(
-    const daemon::Config& config, const Clock& clock) {
-  const daemon::DsConfig& ds = config.ds;
+    const Config& config, const Clock& clock) {
+  const DsConfig& ds = config.ds;
   if (ds.mode != "http") {
     return InvalidArgumentError("config: ds.mode: is \"" + ds.mode +
                                 "\", not \"http\"");
   }
   MIMI_ASSIGN_OR_RETURN(crypto::SecretBytes secret,
                         ReadSecretFile(ds.secret_file));
-  HookClientOptions options;
+  ds_http::HookClientOptions options;
   options.base_url = ds.base_url;
   options.secret = std::move(secret);
   options.timeout = std::chrono::milliseconds(ds.timeout_ms);
   options.ca_file = ds.ca_file;
-  auto created = HttpDeliveryService::Create(std::move(options), clock);
+  auto created = ds_http::HttpDeliveryService::Create(std::move(options), clock);
   if (!created.ok()) {
     return InvalidArgumentError("config: ds.base_url: " +
                                 created.status().detail());
@@ -65,4 +65,4 @@ Result<std::unique_ptr<DeliveryService>> CreateHttpDeliveryService(
   return std::unique_ptr<DeliveryService>(std::move(created).value());
 }
 
-}  // namespace mimi::ds_http
+}  // namespace mimi::daemon

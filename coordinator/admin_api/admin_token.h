@@ -6,16 +6,17 @@
 // anyone who can read it can abort migrations. Creation is atomic (written
 // under a temporary name, then hard-linked into place), so two daemons
 // starting at once agree on one token and nobody reads half a file.
-// Stateless functions; safe from any thread.
-#ifndef MIMI_DAEMON_ADMIN_TOKEN_H_
-#define MIMI_DAEMON_ADMIN_TOKEN_H_
+// The daemon creates and checks it; the CLI reads it. Stateless functions;
+// safe from any thread.
+#ifndef MIMI_ADMIN_API_ADMIN_TOKEN_H_
+#define MIMI_ADMIN_API_ADMIN_TOKEN_H_
 
 #include <string>
 #include <string_view>
 
 #include "mimi_portability/status.h"
 
-namespace mimi::daemon {
+namespace mimi::admin_api {
 
 inline constexpr char kAdminTokenFile[] = "admin.token";
 
@@ -34,6 +35,6 @@ Result<std::string> ReadAdminToken(const std::string& path);
 // cannot find the token byte by byte from response times.
 bool AdminTokenMatches(std::string_view expected, std::string_view given);
 
-}  // namespace mimi::daemon
+}  // namespace mimi::admin_api
 
-#endif  // MIMI_DAEMON_ADMIN_TOKEN_H_
+#endif  // MIMI_ADMIN_API_ADMIN_TOKEN_H_
