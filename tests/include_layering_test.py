@@ -28,10 +28,8 @@ import tempfile
 PUBLIC_DIR = "mimi_portability"
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([A-Za-z0-9_]+)/[^"]+"', re.M)
 
-# Edges that exist today and are being removed by work in flight, each named
-# with why it is tolerated. protocol/context.h and protocol/policy.h read the
-# daemon's Config; the protocol options type replaces that (issue 16, item
-# 1). Remove this entry when that lands: the test then holds the edge out.
+# Edges tolerated while work that removes them is in flight, each named with
+# why (none today). An entry here must name the issue that removes it.
 KNOWN_EXCEPTIONS = {}
 
 
