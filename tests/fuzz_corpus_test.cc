@@ -65,7 +65,7 @@ const fs::path& CorpusRoot() {
 
 using ::mimi::testing::ReadBinaryFile;
 
-class FuzzCorpusTest : public testing::TestWithParam<Corpus> {};
+class FuzzCorpusTest : public ::testing::TestWithParam<Corpus> {};
 
 TEST_P(FuzzCorpusTest, EveryInputKeepsTheRoundTripProperty) {
   const Corpus& c = GetParam();
@@ -103,10 +103,11 @@ TEST_P(FuzzCorpusTest, HoldsAcceptedAndRejectedInputs) {
   EXPECT_GT(rejected, 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Corpora, FuzzCorpusTest, testing::ValuesIn(Corpora()),
-                         [](const testing::TestParamInfo<Corpus>& param_info) {
-                           return param_info.param.type;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Corpora, FuzzCorpusTest, ::testing::ValuesIn(Corpora()),
+    [](const ::testing::TestParamInfo<Corpus>& param_info) {
+      return param_info.param.type;
+    });
 
 TEST(FuzzCorpusRegistryTest, EveryCorpusDirectoryIsRegistered) {
   std::set<std::string> registered;
