@@ -76,7 +76,7 @@ RouteSet TableRoutes() {
 
 TEST(DsApiOpenApiTest, PathsAndMethodsAreTheRegisteredRoutes) {
   const std::string yaml =
-      ReadTextFile(std::string(MIMI_SOURCE_DIR) + "/docs/ds-api.openapi.yaml");
+      ReadTextFile(MIMI_SOURCE_DIR "/docs/ds-api.openapi.yaml");
   ASSERT_FALSE(yaml.empty()) << "docs/ds-api.openapi.yaml is missing";
   std::string error;
   const RouteSet documented = OpenApiRoutes(yaml, &error);
@@ -120,8 +120,7 @@ TEST(DsApiOpenApiTest, TheReaderFindsOperationsAndOnlyUnderPaths) {
 }
 
 TEST(DsApiOpenApiTest, TheProseReferenceHasASectionPerRoute) {
-  const std::string md =
-      ReadTextFile(std::string(MIMI_SOURCE_DIR) + "/docs/ds-api.md");
+  const std::string md = ReadTextFile(MIMI_SOURCE_DIR "/docs/ds-api.md");
   ASSERT_FALSE(md.empty()) << "docs/ds-api.md is missing";
   for (const DsRoute& r : kDsRoutes) {
     const std::string heading =
