@@ -16,6 +16,8 @@
 
 #include "mimi_portability/bytes.h"
 #include "mimi_portability/messages.h"
+#include "testing/read_file.h"
+#include "testing/temp_dir.h"
 
 namespace mimi {
 namespace {
@@ -25,36 +27,14 @@ using nlohmann::json;
 
 const char kPortctl[] = MIMI_BINARY_DIR "/tools/mimi-portctl";
 
-// A temporary directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string templ =
-        (fs::temp_directory_path() / "cli_decode_test.XXXXXX").string();
-    if (mkdtemp(templ.data()) == nullptr) std::abort();
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using ::mimi::testing::ReadTextFile;
+using ::mimi::testing::TempDir;
 
 struct RunResult {
   int exit_code = -1;
   std::string out;
   std::string err;
 };
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)),
-                     std::istreambuf_iterator<char>());
-}
 
 // Runs mimi-portctl with `args`, feeding `stdin_bytes` on its stdin, and
 // waits for it.
@@ -91,8 +71,8 @@ RunResult Portctl(const std::vector<std::string>& args,
   if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
     run.exit_code = WEXITSTATUS(status);
   }
-  run.out = Slurp(out);
-  run.err = Slurp(err);
+  run.out = ReadTextFile(out);
+  run.err = ReadTextFile(err);
   return run;
 }
 

@@ -19,6 +19,7 @@
 #include "testing/https_server.h"
 #include "testing/ds_member.h"
 #include "testing/json_shape.h"
+#include "testing/loopback_port.h"
 #include "testing/synthetic_mls.h"
 #include "testing/temp_dir.h"
 #include "testing/two_daemons.h"

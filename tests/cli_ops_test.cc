@@ -27,6 +27,7 @@
 #include "store/sqlite_store.h"
 #include "store_testing.h"
 #include "testing/json_shape.h"
+#include "testing/read_file.h"
 
 namespace mimi {
 namespace {
@@ -56,11 +57,7 @@ void ExpectDocumentedShape(const std::string& heading, const json& out) {
   }
 }
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)),
-                     std::istreambuf_iterator<char>());
-}
+using ::mimi::testing::ReadTextFile;
 
 // One mimi-portctl process (posix_spawn: safe beside the server's threads)
 // with stdout and stderr in files; killed and reaped if still running when
@@ -115,8 +112,8 @@ class Portctl {
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
-  std::string out() const { return Slurp(out_); }
-  std::string err() const { return Slurp(err_); }
+  std::string out() const { return ReadTextFile(out_); }
+  std::string err() const { return ReadTextFile(err_); }
 
  private:
   static inline int counter_ = 0;

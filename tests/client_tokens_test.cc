@@ -6,17 +6,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "testing/read_file.h"
 #include "testing/temp_dir.h"
 
 namespace mimi::protocol {
 namespace {
 
-std::string ReadAll(const std::filesystem::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using ::mimi::testing::ReadTextFile;
 
 class ClientTokensTest : public ::testing::Test {
  protected:
@@ -115,7 +111,7 @@ TEST_F(ClientTokensTest, OldFilesStillLoadAndListShowsNoSecret) {
   EXPECT_EQ(*tokens.Check("Bearer legacy"), "old");
 
   ASSERT_TRUE(ClientTokens::Revoke(file_, "new").ok());
-  EXPECT_EQ(ReadAll(file_),
+  EXPECT_EQ(ReadTextFile(file_),
             "# issued by an old mimi-portctl\nold " + legacy_hash + "\n");
   EXPECT_EQ(ClientTokens::List(dir_ / "none")->size(), 0u);
 }
@@ -124,7 +120,7 @@ TEST_F(ClientTokensTest, OldFilesStillLoadAndListShowsNoSecret) {
 TEST_F(ClientTokensTest, ALineWithAnUnreadableExpiryIsNotHonoured) {
   auto t = ClientTokens::Issue(file_, "alice", std::nullopt, clock_);
   ASSERT_TRUE(t.ok());
-  std::string text = ReadAll(file_);
+  std::string text = ReadTextFile(file_);
   text.insert(text.size() - 1, " expires=soon");
   std::ofstream(file_) << text;
   ClientTokens tokens(file_, clock_);

@@ -11,6 +11,7 @@
 #include "crypto/public_key.h"
 #include "crypto/signing_key.h"
 #include "testing/command.h"
+#include "testing/read_file.h"
 #include "testing/temp_dir.h"
 
 namespace mimi::crypto {
@@ -26,10 +27,7 @@ void WriteFile(const std::filesystem::path& p, std::string_view data) {
   ASSERT_TRUE(f.good()) << p;
 }
 
-std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
+using ::mimi::testing::ReadTextFile;
 
 std::string Q(const std::filesystem::path& p) { return ShellQuote(p.string()); }
 
@@ -120,10 +118,10 @@ TEST_P(OpenSslInteropTest, WeVerifyToolSignature) {
   auto signed_ = RunCommand(sign_cmd + " 2>&1");
   ASSERT_EQ(signed_.exit_code, 0) << signed_.output;
 
-  auto key = PublicKey::FromSpkiPem(ReadFile(dir_ / "pub.pem"));
+  auto key = PublicKey::FromSpkiPem(ReadTextFile(dir_ / "pub.pem"));
   ASSERT_TRUE(key.ok()) << key.status().ToString();
   EXPECT_EQ(key->scheme(), GetParam());
-  Bytes sig = ToBytes(ReadFile(dir_ / "sig"));
+  Bytes sig = ToBytes(ReadTextFile(dir_ / "sig"));
   EXPECT_TRUE(VerifyWithLabel(*key, label_, content_, sig).ok());
   EXPECT_EQ(
       VerifyWithLabel(*key, "MigrationConfirmation", content_, sig).code(),
@@ -131,7 +129,8 @@ TEST_P(OpenSslInteropTest, WeVerifyToolSignature) {
 
   // The tool's private key file loads as our SigningKey with the same
   // public key (the DS key store uses this format).
-  auto priv = SigningKey::FromPkcs8Pem(GetParam(), ReadFile(dir_ / "key.pem"));
+  auto priv =
+      SigningKey::FromPkcs8Pem(GetParam(), ReadTextFile(dir_ / "key.pem"));
   ASSERT_TRUE(priv.ok()) << priv.status().ToString();
   EXPECT_EQ(priv->public_key(), *key);
 }

@@ -43,6 +43,7 @@
 #include "mimi_portability/messages.h"
 #include "testing/ds_member.h"
 #include "testing/https_server.h"
+#include "testing/loopback_port.h"
 #include "testing/synthetic_mls.h"
 #include "testing/temp_dir.h"
 #include "testing/two_daemons.h"

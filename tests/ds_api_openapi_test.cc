@@ -15,16 +15,12 @@
 #include <utility>
 
 #include "daemon/ds_routes.h"
+#include "testing/read_file.h"
 
 namespace mimi::daemon {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using ::mimi::testing::ReadTextFile;
 
 size_t Indent(const std::string& line) {
   return line.find_first_not_of(' ');
@@ -80,7 +76,7 @@ RouteSet TableRoutes() {
 
 TEST(DsApiOpenApiTest, PathsAndMethodsAreTheRegisteredRoutes) {
   const std::string yaml =
-      ReadFile(std::string(MIMI_SOURCE_DIR) + "/docs/ds-api.openapi.yaml");
+      ReadTextFile(MIMI_SOURCE_DIR "/docs/ds-api.openapi.yaml");
   ASSERT_FALSE(yaml.empty()) << "docs/ds-api.openapi.yaml is missing";
   std::string error;
   const RouteSet documented = OpenApiRoutes(yaml, &error);
@@ -124,7 +120,7 @@ TEST(DsApiOpenApiTest, TheReaderFindsOperationsAndOnlyUnderPaths) {
 }
 
 TEST(DsApiOpenApiTest, TheProseReferenceHasASectionPerRoute) {
-  const std::string md = ReadFile(std::string(MIMI_SOURCE_DIR) + "/docs/ds-api.md");
+  const std::string md = ReadTextFile(MIMI_SOURCE_DIR "/docs/ds-api.md");
   ASSERT_FALSE(md.empty()) << "docs/ds-api.md is missing";
   for (const DsRoute& r : kDsRoutes) {
     const std::string heading =

@@ -25,6 +25,8 @@
 #include "mimi_portability/group_state.h"
 #include "store/sqlite_store.h"
 #include "testing/https_server.h"
+#include "testing/loopback_port.h"
+#include "testing/read_file.h"
 #include "testing/standin_ds.h"
 #include "testing/temp_dir.h"
 #include "testing/test_ca.h"
@@ -40,23 +42,18 @@ constexpr char kMigration[] =
 constexpr char kOther[] =
     "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using ::mimi::testing::ReadTextFile;
 
 Bytes Fixture(const std::string& name) {
-  return FromHex(ReadFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/" + name))
+  return FromHex(ReadTextFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/" + name))
       .value();
 }
 
 // ts-mls writes a bare GroupInfo; members hand it to a DS as an MLSMessage.
 Bytes GroupInfoMessage(int suite) {
-  return FromHex("00010004" + ReadFile(std::string(MIMI_TEST_DATA_DIR) +
-                                       "/mls/group_info_suite" +
-                                       std::to_string(suite) + ".hex"))
+  return FromHex("00010004" + ReadTextFile(std::string(MIMI_TEST_DATA_DIR) +
+                                           "/mls/group_info_suite" +
+                                           std::to_string(suite) + ".hex"))
       .value();
 }
 
@@ -111,7 +108,7 @@ class DsHttpTest : public ::testing::Test {
 
   void SetUp() override {
     manifest_ = json::parse(
-        ReadFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/manifest.json"));
+        ReadTextFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/manifest.json"));
     group_id_ =
         FromHex(manifest_["suites"][0]["group_id"].get<std::string>()).value();
     tree_ = Fixture("ratchet_tree_suite1.hex");

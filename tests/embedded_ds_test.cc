@@ -11,28 +11,25 @@
 #include "mls/ratchet_tree.h"
 #include "store/sqlite_store.h"
 #include "testing/ds_member.h"
+#include "testing/read_file.h"
 #include "testing/synthetic_mls.h"
 #include "testing/temp_dir.h"
 
 namespace mimi::embedded_ds {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using ::mimi::testing::ReadTextFile;
 
 Bytes Fixture(const std::string& name) {
-  return FromHex(ReadFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/" + name)).value();
+  return FromHex(ReadTextFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/" + name))
+      .value();
 }
 
 // ts-mls writes a bare GroupInfo; members hand it to a DS as an MLSMessage.
 Bytes GroupInfoMessage(int suite) {
-  return FromHex("00010004" + ReadFile(std::string(MIMI_TEST_DATA_DIR) +
-                                       "/mls/group_info_suite" +
-                                       std::to_string(suite) + ".hex"))
+  return FromHex("00010004" + ReadTextFile(std::string(MIMI_TEST_DATA_DIR) +
+                                           "/mls/group_info_suite" +
+                                           std::to_string(suite) + ".hex"))
       .value();
 }
 
@@ -49,7 +46,7 @@ class EmbeddedDsTest : public ::testing::Test {
 
   void SetUp() override {
     manifest_ = nlohmann::json::parse(
-        ReadFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/manifest.json"));
+        ReadTextFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/manifest.json"));
     group_id_ = FromHex(manifest_["suites"][0]["group_id"].get<std::string>()).value();
     tree_ = Fixture("ratchet_tree_suite1.hex");
     commit_ = Fixture("commit_public_suite1.hex");

@@ -22,6 +22,7 @@
 #include "fuzz/fuzz_mls_message.h"
 #include "mimi_portability/bytes.h"
 #include "mimi_portability/messages.h"
+#include "testing/read_file.h"
 
 namespace mimi {
 namespace {
@@ -62,13 +63,9 @@ const fs::path& CorpusRoot() {
   return kRoot;
 }
 
-Bytes ReadFile(const fs::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  return Bytes((std::istreambuf_iterator<char>(f)),
-               std::istreambuf_iterator<char>());
-}
+using ::mimi::testing::ReadBinaryFile;
 
-class FuzzCorpusTest : public testing::TestWithParam<Corpus> {};
+class FuzzCorpusTest : public ::testing::TestWithParam<Corpus> {};
 
 TEST_P(FuzzCorpusTest, EveryInputKeepsTheRoundTripProperty) {
   const Corpus& c = GetParam();
@@ -79,7 +76,8 @@ TEST_P(FuzzCorpusTest, EveryInputKeepsTheRoundTripProperty) {
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (!entry.is_regular_file()) continue;
     ++files;
-    const std::string violation = c.check(ReadFile(entry.path()), nullptr);
+    const std::string violation =
+        c.check(ReadBinaryFile(entry.path()), nullptr);
     if (!violation.empty()) {
       ++violations;
       ADD_FAILURE() << entry.path().filename() << ": " << violation;
@@ -98,17 +96,18 @@ TEST_P(FuzzCorpusTest, HoldsAcceptedAndRejectedInputs) {
   for (const auto& entry : fs::directory_iterator(CorpusRoot() / c.type)) {
     if (!entry.is_regular_file()) continue;
     bool ok = false;
-    if (!c.check(ReadFile(entry.path()), &ok).empty()) continue;
+    if (!c.check(ReadBinaryFile(entry.path()), &ok).empty()) continue;
     (ok ? accepted : rejected)++;
   }
   EXPECT_GT(accepted, 0u);
   EXPECT_GT(rejected, 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Corpora, FuzzCorpusTest, testing::ValuesIn(Corpora()),
-                         [](const testing::TestParamInfo<Corpus>& param_info) {
-                           return param_info.param.type;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Corpora, FuzzCorpusTest, ::testing::ValuesIn(Corpora()),
+    [](const ::testing::TestParamInfo<Corpus>& param_info) {
+      return param_info.param.type;
+    });
 
 TEST(FuzzCorpusRegistryTest, EveryCorpusDirectoryIsRegistered) {
   std::set<std::string> registered;

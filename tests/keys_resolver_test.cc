@@ -12,6 +12,7 @@
 #include "keys/key_document_handler.h"
 #include "keys/peer_key_resolver.h"
 #include "testing/https_server.h"
+#include "testing/loopback_port.h"
 #include "testing/temp_dir.h"
 #include "testing/test_ca.h"
 

@@ -7,19 +7,16 @@
 #include <sstream>
 
 #include "mls/ratchet_tree.h"
+#include "testing/read_file.h"
 
 namespace mimi::mls {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using ::mimi::testing::ReadTextFile;
 
 Bytes Fixture(const std::string& name) {
-  std::string hex = ReadFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/" + name);
+  std::string hex =
+      ReadTextFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/" + name);
   return FromHex(hex).value();
 }
 
@@ -28,16 +25,17 @@ class GroupInfoFixtureTest : public ::testing::TestWithParam<int> {};
 TEST_P(GroupInfoFixtureTest, ReadsTsMlsGroupInfo) {
   const int suite = GetParam();
   auto manifest = nlohmann::json::parse(
-      ReadFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/manifest.json"));
+      ReadTextFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/manifest.json"));
   const auto& expected = manifest["suites"][suite - 1];
   // The fixture is a bare GroupInfo; clients send it as MLSMessage
   // (version mls10 = 1, wire_format mls_group_info = 4).
   const std::string name = "group_info_suite" + std::to_string(suite) + ".hex";
   auto bare_gi = DecodeGroupInfo(Fixture(name));
   ASSERT_TRUE(bare_gi.ok()) << bare_gi.status().ToString();
-  Bytes bytes = FromHex("00010004" + ReadFile(std::string(MIMI_TEST_DATA_DIR) +
-                                              "/mls/" + name))
-                    .value();
+  Bytes bytes =
+      FromHex("00010004" +
+              ReadTextFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/" + name))
+          .value();
   auto gi = DecodeGroupInfoMessage(bytes);
   ASSERT_TRUE(gi.ok()) << gi.status().ToString();
   EXPECT_EQ(gi->group_context.cipher_suite, suite);

@@ -15,20 +15,16 @@
 #include "mls/group_info.h"
 #include "mls/ratchet_tree.h"
 #include "testing/mls_fixtures.h"
+#include "testing/read_file.h"
 
 namespace mimi::mls {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using ::mimi::testing::ReadTextFile;
 
 TEST(TreeHashTest, OfficialVectorsEveryNodeEverySuite) {
-  const std::string text =
-      ReadFile(std::string(MIMI_TEST_DATA_DIR) + "/mls-vectors/tree-validation.json");
+  const std::string text = ReadTextFile(std::string(MIMI_TEST_DATA_DIR) +
+                                        "/mls-vectors/tree-validation.json");
   ASSERT_FALSE(text.empty()) << "missing tests/data/mls-vectors/tree-validation.json";
   const nlohmann::json doc = nlohmann::json::parse(text);
   std::set<uint16_t> suites;

@@ -17,6 +17,7 @@
 #include "store/sqlite_store.h"
 #include "testing/chaos_client.h"
 #include "testing/fault_proxy.h"
+#include "testing/loopback_port.h"
 #include "testing/portd_process.h"
 
 namespace mimi {

@@ -16,6 +16,7 @@
 #include "protocol/peer_transport.h"
 #include "protocol/transfer_progress.h"
 #include "testing/https_server.h"
+#include "testing/loopback_port.h"
 #include "testing/temp_dir.h"
 #include "testing/test_ca.h"
 

@@ -15,6 +15,7 @@
 #include "store/schema_upgrade.h"
 #include "store/sqlite_store.h"
 #include "store_testing.h"
+#include "testing/read_file.h"
 
 namespace mimi::store {
 namespace {
@@ -100,10 +101,7 @@ std::string DescribeSchema(SQLite::Database& db) {
   return out.str();
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using ::mimi::testing::ReadTextFile;
 
 TEST(EmbeddedSqlTest, StepsAreNumberedFromOneWithoutGaps) {
   const auto& steps = EmbeddedMigrations();
@@ -116,12 +114,12 @@ TEST(EmbeddedSqlTest, StepsAreNumberedFromOneWithoutGaps) {
 }
 
 TEST(EmbeddedSqlTest, EmbeddedTextIsTheSourceFiles) {
-  EXPECT_EQ(kSchemaSql, ReadFile(std::string(MIMI_SOURCE_DIR) +
-                                 "/schema/schema.sql"));
+  EXPECT_EQ(kSchemaSql,
+            ReadTextFile(std::string(MIMI_SOURCE_DIR) + "/schema/schema.sql"));
   for (const auto& step : EmbeddedMigrations()) {
-    EXPECT_EQ(step.sql, ReadFile(std::string(MIMI_SOURCE_DIR) +
-                                 "/migrations/" + std::string(step.name) +
-                                 ".sql"));
+    EXPECT_EQ(step.sql,
+              ReadTextFile(std::string(MIMI_SOURCE_DIR) + "/migrations/" +
+                           std::string(step.name) + ".sql"));
   }
 }
 
@@ -223,7 +221,7 @@ TEST(SchemaTest, RefusesANewerDatabaseAndLeavesItUntouched) {
     raw.exec("PRAGMA user_version = " +
              std::to_string(LatestSchemaVersion() + 1));
   }
-  std::string before = ReadFile(path);
+  std::string before = ReadTextFile(path);
   FakeClock clock;
   auto store = SqliteStore::Open(path, clock);
   ASSERT_FALSE(store.ok());
@@ -231,7 +229,7 @@ TEST(SchemaTest, RefusesANewerDatabaseAndLeavesItUntouched) {
   EXPECT_NE(store.status().detail().find("newer than this binary"),
             std::string::npos)
       << store.status().ToString();
-  EXPECT_EQ(ReadFile(path), before);
+  EXPECT_EQ(ReadTextFile(path), before);
 }
 
 TEST(SchemaTest, TwoConnectionsUpgradingAtOnceApplyEachStepOnce) {

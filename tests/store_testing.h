@@ -1,8 +1,8 @@
-// Helpers shared by the store tests and store_crash_helper: temporary
-// directories, deterministic records and the data each transition stores.
+// Helpers shared by the store tests and store_crash_helper: deterministic
+// records, the data each transition stores and the helper child process.
 //
 // Header-only; not thread-safe beyond what each function says (they are pure
-// except TempDir, which owns a directory).
+// except Child, which owns a process).
 #ifndef MIMI_TESTS_STORE_TESTING_H_
 #define MIMI_TESTS_STORE_TESTING_H_
 
@@ -25,32 +25,13 @@
 #include "mimi_portability/bytes.h"
 #include "store/records.h"
 #include "store/transitions.h"
+#include "testing/temp_dir.h"
 
 namespace mimi::store::testing {
 
-// A fresh directory under $TMPDIR, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "mimi-store-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::string File(const std::string& name) const {
-    return (path_ / name).string();
-  }
-
- private:
-  std::filesystem::path path_;
-};
+// The tests' one TempDir (testing/temp_dir.h), under the name the store
+// tests have always used.
+using ::mimi::testing::TempDir;
 
 // The hex id of a 32-byte nonce made from `n` and `salt`.
 inline std::string MakeId(uint64_t n, uint64_t salt = 0) {

@@ -36,10 +36,6 @@ class TestHttpsServer {
   int port_ = -1;
 };
 
-// A loopback port on which nothing listens (bound, then released), for
-// "peer unreachable" cases.
-int UnusedLoopbackPort();
-
 }  // namespace mimi::testing
 
 #endif  // MIMI_TESTING_HTTPS_SERVER_H_

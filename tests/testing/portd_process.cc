@@ -20,6 +20,8 @@
 #include <vector>
 
 #include "protocol/client_tokens.h"
+#include "testing/loopback_port.h"
+#include "testing/read_file.h"
 #include "testing/test_ca.h"
 
 extern char** environ;
@@ -38,13 +40,6 @@ ExitInfo FromWaitStatus(int status) {
     info.code = WEXITSTATUS(status);
   }
   return info;
-}
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
@@ -71,7 +66,7 @@ std::filesystem::path PortdProcess::log_file() const {
 }
 
 std::string PortdProcess::LogTail(size_t bytes) const {
-  std::string all = ReadFile(log_file());
+  std::string all = ReadTextFile(log_file());
   return all.size() > bytes ? "..." + all.substr(all.size() - bytes) : all;
 }
 
@@ -134,7 +129,7 @@ Status PortdProcess::Start(const std::string& failpoints,
                            ended->ToString() + "):\n" + LogTail());
     }
     if (std::filesystem::exists(info_path)) {
-      auto j = nlohmann::json::parse(ReadFile(info_path), nullptr, false);
+      auto j = nlohmann::json::parse(ReadTextFile(info_path), nullptr, false);
       if (j.is_object() && j.value("pid", -1) == static_cast<int>(pid_)) {
         return Status::Ok();
       }
@@ -181,29 +176,6 @@ std::optional<ExitInfo> PortdProcess::Terminate(
   if (auto ended = WaitExit(grace)) return ended;
   Kill();
   return ExitInfo{true, SIGKILL};
-}
-
-uint16_t StableLoopbackPort() {
-  int low = 32768;
-  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
-  if (!(range >> low) || low <= 2048) low = 32768;
-  static std::mt19937 rng(static_cast<uint32_t>(getpid()) ^
-                          static_cast<uint32_t>(std::random_device{}()));
-  std::uniform_int_distribution<int> pick(std::max(1024, low / 2), low - 1);
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    const int port = pick(rng);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return 0;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    const bool free =
-        bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    close(fd);
-    if (free) return static_cast<uint16_t>(port);
-  }
-  return 0;
 }
 
 const char* SideName(Side side) {

@@ -90,13 +90,6 @@ class PortdProcess {
   int starts_ = 0;
 };
 
-// A free loopback port below the kernel's ephemeral range
-// (net.ipv4.ip_local_port_range), so that while the daemon or proxy that
-// owns it is down no outgoing connection can take it as its local port (and
-// no connection to it can connect to itself): a restart can always bind it
-// again. 0 if none was found.
-uint16_t StableLoopbackPort();
-
 enum class Side { kSource, kTarget };
 const char* SideName(Side side);
 

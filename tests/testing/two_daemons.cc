@@ -1,3 +1,4 @@
+#include "testing/loopback_port.h"
 #include "testing/two_daemons.h"
 
 #include "protocol/client_tokens.h"

@@ -22,16 +22,13 @@
 #include <thread>
 
 #include "protocol/client_tokens.h"
+#include "testing/loopback_port.h"
+#include "testing/read_file.h"
 
 namespace mimi::bench {
 namespace {
 
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using ::mimi::testing::ReadTextFile;
 
 }  // namespace
 
@@ -39,29 +36,6 @@ std::filesystem::path BuildDirOfSelf() {
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   return self.parent_path().parent_path().parent_path();
-}
-
-uint16_t FreeLoopbackPort() {
-  int low = 32768;
-  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
-  if (!(range >> low) || low <= 2048) low = 32768;
-  static std::mt19937 rng(static_cast<uint32_t>(getpid()) ^
-                          static_cast<uint32_t>(std::random_device{}()));
-  std::uniform_int_distribution<int> pick(std::max(1024, low / 2), low - 1);
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    const int port = pick(rng);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return 0;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    const bool free =
-        bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    close(fd);
-    if (free) return static_cast<uint16_t>(port);
-  }
-  return 0;
 }
 
 PortdChild::PortdChild(std::filesystem::path binary,
@@ -106,7 +80,7 @@ Status PortdChild::Start(std::chrono::milliseconds timeout) {
       return InternalError(binary_.filename().string() +
                            " ended while starting; see " + log);
     }
-    auto j = nlohmann::json::parse(ReadFile(info), nullptr, false);
+    auto j = nlohmann::json::parse(ReadTextFile(info), nullptr, false);
     if (j.is_object() && j.value("pid", -1) == static_cast<int>(pid_)) {
       return Status::Ok();
     }
@@ -183,9 +157,9 @@ Result<PortdPair> MakePortdPair(const std::filesystem::path& work) {
   pair.work = work;
   MIMI_ASSIGN_OR_RETURN(auto ca, testing::TestCa::Create(work));
   pair.ca_file = ca.ca_cert_path().string();
-  pair.source_port = FreeLoopbackPort();
+  pair.source_port = testing::StableLoopbackPort();
   do {
-    pair.target_port = FreeLoopbackPort();
+    pair.target_port = testing::StableLoopbackPort();
   } while (pair.target_port == pair.source_port);
   if (pair.source_port == 0 || pair.target_port == 0) {
     return InternalError("no free loopback port");

@@ -35,10 +35,6 @@ namespace mimi::bench {
 // same build are found without a baked-in path.
 std::filesystem::path BuildDirOfSelf();
 
-// A free loopback TCP port below the ephemeral range (a restarted daemon
-// can bind it again); 0 if none was found.
-uint16_t FreeLoopbackPort();
-
 // mimi-portd -c CONFIG, stdout and stderr appended to LOG.
 class PortdChild {
  public:

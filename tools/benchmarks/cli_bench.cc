@@ -30,6 +30,7 @@
 #include "bench_support.h"
 #include "mimi_portability/clock.h"
 #include "store/sqlite_store.h"
+#include "testing/loopback_port.h"
 #include "testing/test_ca.h"
 
 namespace mimi::bench {
@@ -219,7 +220,7 @@ int Main(int argc, char** argv) {
   {
     std::ofstream out(config);
     out << "domain = \"cli.test\"\n"
-        << "listen = \"127.0.0.1:" << FreeLoopbackPort() << "\"\n"
+        << "listen = \"127.0.0.1:" << testing::StableLoopbackPort() << "\"\n"
         << "admin_listen = \"127.0.0.1:0\"\n"
         << "data_dir = \"" << data.string() << "\"\n"
         << "log_level = \"warn\"\n"
