@@ -101,8 +101,6 @@ class Actions final : public AdminActions {
   protocol::WorkQueue& workers_;
 };
 
-}
-
 }  // namespace
 
 struct Daemon::Parts {

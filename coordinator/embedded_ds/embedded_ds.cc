@@ -62,13 +62,14 @@ void EmbeddedDs::SetMaxGroupIdBytes(size_t n) {
 
 Result<EmbeddedDs::CurrentGroup> EmbeddedDs::ReadCurrent(ByteSpan group_id) {
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return store::Guarded("embedded DS: read group",
                         [&]() -> Result<CurrentGroup> {
-                          ReadSnapshot snapshot(*reader_);
-                          if (auto t = LoadTombstone(*reader_, group_id))
+                          ReadSnapshot snapshot(reader);
+                          if (auto t = LoadTombstone(reader, group_id))
                             return MovedError(*t);
                           std::optional<GroupRow> row =
-                              LoadGroup(*reader_, group_id, Blobs::kAll);
+                              LoadGroup(reader, group_id, Blobs::kAll);
                           if (!row) return UnknownGroup(group_id);
                           CurrentGroup g;
                           g.cipher_suite = row->cipher_suite;

@@ -152,6 +152,9 @@ class EmbeddedDs final : public DeliveryService {
 
   const std::shared_ptr<store::SqliteWriter> writer_;
   Mutex read_mu_;
+  // Methods take `SQLite::Database& reader = *reader_` right after locking
+  // read_mu_ and use only that inside their Guarded() lambdas: clang's
+  // thread-safety analysis does not carry the held lock into a lambda.
   std::unique_ptr<SQLite::Database> reader_ GUARDED_BY(read_mu_);
   const Clock& clock_;
   std::atomic<size_t> max_group_id_bytes_{256};

@@ -214,13 +214,14 @@ Result<std::vector<StoredMessage>> EmbeddedDs::FetchMessages(ByteSpan group_id,
                                                              uint64_t after_seq,
                                                              int limit) {
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded(
       "embedded DS: fetch messages",
       [&]() -> Result<std::vector<StoredMessage>> {
-        ReadSnapshot snapshot(*reader_);
-        if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
-        if (!LoadGroup(*reader_, group_id)) return UnknownGroup(group_id);
-        Statement q(*reader_,
+        ReadSnapshot snapshot(reader);
+        if (auto t = LoadTombstone(reader, group_id)) return MovedError(*t);
+        if (!LoadGroup(reader, group_id)) return UnknownGroup(group_id);
+        Statement q(reader,
                     "SELECT seq, message FROM ds_messages WHERE group_id = ? "
                     "AND seq > ?"
                     " ORDER BY seq LIMIT ?");
@@ -238,10 +239,11 @@ Result<std::vector<StoredMessage>> EmbeddedDs::FetchMessages(ByteSpan group_id,
 
 Result<GroupDetails> EmbeddedDs::Details(ByteSpan group_id) {
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded("embedded DS: group details", [&]() -> Result<GroupDetails> {
-    ReadSnapshot snapshot(*reader_);
-    if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
-    std::optional<GroupRow> row = LoadGroup(*reader_, group_id, Blobs::kAll);
+    ReadSnapshot snapshot(reader);
+    if (auto t = LoadTombstone(reader, group_id)) return MovedError(*t);
+    std::optional<GroupRow> row = LoadGroup(reader, group_id, Blobs::kAll);
     if (!row) return UnknownGroup(group_id);
     GroupDetails d;
     d.summary = Summarize(group_id, *row);
@@ -254,8 +256,9 @@ Result<GroupDetails> EmbeddedDs::Details(ByteSpan group_id) {
 
 Result<size_t> EmbeddedDs::CountGroups() {
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded("embedded DS: count groups", [&]() -> Result<size_t> {
-    Statement q(*reader_, "SELECT COUNT(*) FROM ds_groups");
+    Statement q(reader, "SELECT COUNT(*) FROM ds_groups");
     q.executeStep();
     return static_cast<size_t>(q.getColumn(0).getInt64());
   });

@@ -25,10 +25,11 @@ using store::Guarded;
 
 Result<GroupSummary> EmbeddedDs::LookupGroup(ByteSpan group_id) {
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded("embedded DS: lookup group", [&]() -> Result<GroupSummary> {
-    ReadSnapshot snapshot(*reader_);
-    if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
-    std::optional<GroupRow> row = LoadGroup(*reader_, group_id);
+    ReadSnapshot snapshot(reader);
+    if (auto t = LoadTombstone(reader, group_id)) return MovedError(*t);
+    std::optional<GroupRow> row = LoadGroup(reader, group_id);
     if (!row) return UnknownGroup(group_id);
     return Summarize(group_id, *row);
   });
@@ -36,8 +37,9 @@ Result<GroupSummary> EmbeddedDs::LookupGroup(ByteSpan group_id) {
 
 Result<Tombstone> EmbeddedDs::LookupTombstone(ByteSpan group_id) {
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded("embedded DS: lookup tombstone", [&]() -> Result<Tombstone> {
-    if (auto t = LoadTombstone(*reader_, group_id)) return *t;
+    if (auto t = LoadTombstone(reader, group_id)) return *t;
     return NotFoundError("no tombstone for group " + GroupHex(group_id));
   });
 }
@@ -47,10 +49,11 @@ Result<Bytes> EmbeddedDs::MemberSignatureKey(ByteSpan group_id,
   Bytes tree_bytes;
   {
     MutexLock lock(read_mu_);
+    SQLite::Database& reader = *reader_;
     MIMI_RETURN_IF_ERROR(Guarded("embedded DS: member key", [&]() -> Status {
-      ReadSnapshot snapshot(*reader_);
-      if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
-      std::optional<GroupRow> row = LoadGroup(*reader_, group_id, Blobs::kAll);
+      ReadSnapshot snapshot(reader);
+      if (auto t = LoadTombstone(reader, group_id)) return MovedError(*t);
+      std::optional<GroupRow> row = LoadGroup(reader, group_id, Blobs::kAll);
       if (!row) return UnknownGroup(group_id);
       tree_bytes = std::move(row->ratchet_tree);
       return Status::Ok();
@@ -113,10 +116,11 @@ Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
   GroupState state;
   {
     MutexLock lock(read_mu_);
+    SQLite::Database& reader = *reader_;
     MIMI_RETURN_IF_ERROR(Guarded("embedded DS: export", [&]() -> Status {
-      ReadSnapshot snapshot(*reader_);
-      if (auto t = LoadTombstone(*reader_, group_id)) return MovedError(*t);
-      std::optional<GroupRow> row = LoadGroup(*reader_, group_id, Blobs::kAll);
+      ReadSnapshot snapshot(reader);
+      if (auto t = LoadTombstone(reader, group_id)) return MovedError(*t);
+      std::optional<GroupRow> row = LoadGroup(reader, group_id, Blobs::kAll);
       if (!row) return UnknownGroup(group_id);
       if (row->frozen_by != migration_id) {
         return NotFrozenError(group_id, migration_id);
@@ -132,7 +136,7 @@ Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
       // the same (docs/protocol.md §3.7). After the fan-out, the same
       // last_seq: the state is signed into content that may be resent.
       state.last_seq = row->next_seq - 1;
-      Statement fanned(*reader_,
+      Statement fanned(reader,
                        "SELECT seq FROM ds_messages WHERE group_id = ?"
                        " AND migration_id = ?");
       BindBlob(fanned, 1, group_id);
@@ -143,7 +147,7 @@ Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
       }
       // The current epoch's messages, without any migration fan-out, so that
       // exporting again after a fan-out yields the same bytes.
-      Statement q(*reader_,
+      Statement q(reader,
                   "SELECT seq, message FROM ds_messages WHERE group_id = ?"
                   " AND epoch = ? AND migration_id IS NULL ORDER BY seq");
       BindBlob(q, 1, group_id);

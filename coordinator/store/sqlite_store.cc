@@ -131,7 +131,8 @@ Result<std::string> SqliteStore::ReadPragma(std::string_view name) {
   // The settings that matter are the write connection's.
   if (writer_) return writer_->Write(read);
   MutexLock lock(read_mu_);
-  return read(*reader_);
+  SQLite::Database& reader = *reader_;
+  return read(reader);
 }
 
 }  // namespace mimi::store

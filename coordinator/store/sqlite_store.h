@@ -141,6 +141,9 @@ class SqliteStore final : public Store {
 
   const std::shared_ptr<SqliteWriter> writer_;
   Mutex read_mu_;
+  // Methods take `SQLite::Database& reader = *reader_` right after locking
+  // read_mu_ and use only that inside their Guarded() lambdas: clang's
+  // thread-safety analysis does not carry the held lock into a lambda.
   std::unique_ptr<SQLite::Database> reader_ GUARDED_BY(read_mu_);
   const Clock& clock_;
 };

@@ -36,14 +36,16 @@ const char* const SqliteStore::kDueKeysQuery =
 
 Result<MigrationRecord> SqliteStore::Get(std::string_view id, Role role) {
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded("reading " + Describe(id, role),
-                 [&] { return GetRow(*reader_, id, role); });
+                 [&] { return GetRow(reader, id, role); });
 }
 
 Result<std::vector<MigrationRecord>> SqliteStore::GetById(std::string_view id) {
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded("reading migration " + std::string(id), [&] {
-    SQLite::Statement q(*reader_,
+    SQLite::Statement q(reader,
                         SelectMigrations("WHERE id = ?1 ORDER BY role"));
     q.bind(1, std::string(id));
     return AllRows(q);
@@ -72,8 +74,9 @@ Result<std::vector<MigrationRecord>> SqliteStore::List(
     return InvalidArgumentError("list limit must be positive");
   }
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded("listing migrations", [&] {
-    SQLite::Statement q(*reader_, ListQuery(filter));
+    SQLite::Statement q(reader, ListQuery(filter));
     if (filter.role) q.bind(1, std::string(RoleName(*filter.role)));
     if (filter.state) q.bind(2, std::string(StateName(*filter.state)));
     if (filter.group_id) BindBlob(q, 3, *filter.group_id);
@@ -85,9 +88,10 @@ Result<std::vector<MigrationRecord>> SqliteStore::List(
 Result<std::vector<MigrationRecord>> SqliteStore::ListByGroup(
     ByteSpan group_id) {
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded("listing a group's migrations", [&] {
     SQLite::Statement q(
-        *reader_, SelectMigrations("WHERE group_id = ?1 ORDER BY created_at"));
+        reader, SelectMigrations("WHERE group_id = ?1 ORDER BY created_at"));
     BindBlob(q, 1, group_id);
     return AllRows(q);
   });
@@ -96,8 +100,9 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListByGroup(
 Result<std::vector<MigrationRecord>> SqliteStore::ListByState(
     Role role, MigrationState state, int limit) {
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded("listing migrations by state", [&] {
-    SQLite::Statement q(*reader_,
+    SQLite::Statement q(reader,
                         SelectMigrations("WHERE role = ?1 AND state = ?2 "
                                          "ORDER BY created_at LIMIT ?3"));
     q.bind(1, std::string(RoleName(role)));
@@ -109,9 +114,10 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListByState(
 
 Result<std::vector<StateCount>> SqliteStore::CountByState() {
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded(
       "counting migrations", [&]() -> Result<std::vector<StateCount>> {
-        SQLite::Statement q(*reader_,
+        SQLite::Statement q(reader,
                             "SELECT role, state, COUNT(*) FROM migrations "
                             "GROUP BY role, state ORDER BY role, state");
         std::vector<StateCount> out;
@@ -129,8 +135,9 @@ Result<std::vector<StateCount>> SqliteStore::CountByState() {
 
 Result<std::vector<MigrationRecord>> SqliteStore::ListDue(int limit) {
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded("listing due migrations", [&] {
-    SQLite::Statement q(*reader_, kDueQuery);
+    SQLite::Statement q(reader, kDueQuery);
     q.bind(1, static_cast<int64_t>(clock_.NowMillis()));
     q.bind(2, limit);
     return AllRows(q);
@@ -140,9 +147,10 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListDue(int limit) {
 Result<std::vector<DueKey>> SqliteStore::ListDueKeys(const DueKey* after,
                                                      int limit) {
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded(
       "listing due migrations", [&]() -> Result<std::vector<DueKey>> {
-        SQLite::Statement q(*reader_, kDueKeysQuery);
+        SQLite::Statement q(reader, kDueKeysQuery);
         q.bind(1, static_cast<int64_t>(clock_.NowMillis()));
         q.bind(2, limit);
         if (after != nullptr) {
@@ -164,8 +172,9 @@ Result<std::vector<DueKey>> SqliteStore::ListDueKeys(const DueKey* after,
 
 Result<std::vector<MigrationRecord>> SqliteStore::ListStalled(int limit) {
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded("listing stalled migrations", [&] {
-    SQLite::Statement q(*reader_,
+    SQLite::Statement q(reader,
                         SelectMigrations("WHERE stalled_since IS NOT NULL "
                                          "ORDER BY stalled_since LIMIT ?1"));
     q.bind(1, limit);
@@ -175,10 +184,11 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListStalled(int limit) {
 
 Result<int64_t> SqliteStore::CountStalled() {
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded("counting stalled migrations", [&] {
     return Result<int64_t>(
-        reader_
-            ->execAndGet("SELECT COUNT(*) FROM migrations WHERE "
+        reader
+            .execAndGet("SELECT COUNT(*) FROM migrations WHERE "
                          "stalled_since IS NOT NULL")
             .getInt64());
   });
@@ -201,10 +211,11 @@ Result<std::optional<int64_t>> SqliteStore::OldestUnfinishedAgeMillis() {
             std::string(RoleName(role)) + "' AND state IN (" + states + "))";
   }
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded("finding the oldest open migration",
                  [&]() -> Result<std::optional<int64_t>> {
                    SQLite::Statement q(
-                       *reader_,
+                       reader,
                        "SELECT MIN(created_at) FROM migrations WHERE " + cond);
                    q.executeStep();
                    if (q.getColumn(0).isNull()) return std::optional<int64_t>();
@@ -216,10 +227,11 @@ Result<std::optional<int64_t>> SqliteStore::OldestUnfinishedAgeMillis() {
 Result<std::vector<MigrationEvent>> SqliteStore::Events(std::string_view id,
                                                         Role role) {
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded(
       "reading the events of " + Describe(id, role),
       [&]() -> Result<std::vector<MigrationEvent>> {
-        SQLite::Statement q(*reader_,
+        SQLite::Statement q(reader,
                             "SELECT seq, from_state, to_state, at, detail "
                             "FROM migration_events WHERE migration_id = ?1 "
                             "AND role = ?2 ORDER BY seq");
@@ -247,8 +259,9 @@ Result<std::vector<MigrationEvent>> SqliteStore::Events(std::string_view id,
 
 Result<IssuedNonce> SqliteStore::GetNonce(std::string_view nonce) {
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded("reading a nonce", [&]() -> Result<IssuedNonce> {
-    SQLite::Statement q(*reader_,
+    SQLite::Statement q(reader,
                         "SELECT nonce, ciphersuite, issued_at, expires_at "
                         "FROM issued_nonces WHERE nonce = ?1");
     q.bind(1, std::string(nonce));
@@ -266,8 +279,9 @@ Result<IssuedNonce> SqliteStore::GetNonce(std::string_view nonce) {
 
 Result<Tombstone> SqliteStore::GetTombstone(ByteSpan group_id) {
   MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
   return Guarded("reading a tombstone", [&]() -> Result<Tombstone> {
-    SQLite::Statement q(*reader_,
+    SQLite::Statement q(reader,
                         "SELECT group_id, target_domain, migration_id, "
                         "moved_at, confirmation FROM tombstones "
                         "WHERE group_id = ?1");
