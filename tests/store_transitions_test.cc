@@ -58,7 +58,7 @@ class TransitionsTest : public ::testing::Test {
   uint64_t next_id_ = 0;
 };
 
-TEST(TransitionTableTest, TerminalStatesAreThoseOfPROFILE) {
+TEST(TransitionTableTest, TerminalStatesAreThoseOfTheProtocolDoc) {
   using S = MigrationState;
   for (S s : kAllStates) {
     bool source_terminal = s == S::kPurged || s == S::kAborted;

@@ -1,4 +1,4 @@
-// Where a peer Delivery Service is reached: PROFILE.md §3 maps a domain to
+// Where a peer Delivery Service is reached: docs/protocol.md §2.5 maps a domain to
 // https://<domain> by default; configuration (and every test) may map it to
 // any host:port instead. A PeerLocator is that mapping as a function, so the
 // resolver and later the HTTP client take it as a parameter.
