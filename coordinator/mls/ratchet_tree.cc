@@ -26,18 +26,6 @@ Status ReadParentNode(Reader& r, std::string_view path, ParentNode* out) {
                     });
 }
 
-// The same reads as ReadParentNode, so the same errors, without the copies.
-Status SkipParentNode(Reader& r, std::string_view path) {
-  ByteSpan skipped;
-  MIMI_RETURN_IF_ERROR(r.ReadOpaqueView(FieldPath(path, "encryption_key"), &skipped));
-  MIMI_RETURN_IF_ERROR(r.ReadOpaqueView(FieldPath(path, "parent_hash"), &skipped));
-  return ReadVector(r, FieldPath(path, "unmerged_leaves"),
-                    [](Reader& sub, std::string_view element) {
-                      uint32_t leaf = 0;
-                      return sub.ReadU32(element, &leaf);
-                    });
-}
-
 // One present node at `index`, handed to the visitor.
 Status ReadNode(Reader& r, std::string_view path, size_t index,
                 const RatchetTreeVisitor& visitor, bool* stop) {
@@ -67,6 +55,17 @@ Status ReadNode(Reader& r, std::string_view path, size_t index,
 }
 
 }  // namespace
+
+Status SkipParentNode(Reader& r, std::string_view path) {
+  ByteSpan skipped;
+  MIMI_RETURN_IF_ERROR(r.ReadOpaqueView(FieldPath(path, "encryption_key"), &skipped));
+  MIMI_RETURN_IF_ERROR(r.ReadOpaqueView(FieldPath(path, "parent_hash"), &skipped));
+  return ReadVector(r, FieldPath(path, "unmerged_leaves"),
+                    [](Reader& sub, std::string_view element) {
+                      uint32_t leaf = 0;
+                      return sub.ReadU32(element, &leaf);
+                    });
+}
 
 Status TreeTooLargeError(std::string_view path) {
   return Status(StatusCode::kInvalidArgument, "tree-too-large",

@@ -44,6 +44,11 @@ inline constexpr size_t kMaxRatchetTreeNodes = (size_t{1} << 21) - 1;
 // reason "tree-too-large"), named by its field path.
 Status TreeTooLargeError(std::string_view path);
 
+// Reads one ParentNode at the reader's position and drops it: the same reads
+// as decoding one, so the same errors, without the copies. For readers that
+// need only where a node ends (the walk without on_parent, the tree hash).
+Status SkipParentNode(codec::Reader& r, std::string_view path);
+
 struct RatchetTree {
   std::vector<std::optional<TreeNode>> nodes;
 

@@ -32,17 +32,6 @@ ByteSpan SpanSince(const Reader& start, const Reader& now) {
   return span;
 }
 
-Status ReadParentExtent(Reader& r, std::string_view path) {
-  ByteSpan skipped;
-  MIMI_RETURN_IF_ERROR(r.ReadOpaqueView(FieldPath(path, "encryption_key"), &skipped));
-  MIMI_RETURN_IF_ERROR(r.ReadOpaqueView(FieldPath(path, "parent_hash"), &skipped));
-  return ReadVector(r, FieldPath(path, "unmerged_leaves"),
-                    [](Reader& leaves, std::string_view e) {
-                      uint32_t leaf = 0;
-                      return leaves.ReadU32(e, &leaf);
-                    });
-}
-
 Result<std::vector<RawNode>> ReadRawNodes(ByteSpan bytes) {
   Reader r(bytes);
   std::vector<RawNode> nodes;
@@ -61,7 +50,7 @@ Result<std::vector<RawNode>> ReadRawNodes(ByteSpan bytes) {
         LeafNode leaf;
         MIMI_RETURN_IF_ERROR(ReadLeafNode(sub, FieldPath(element, "leaf_node"), &leaf));
       } else if (type == 2 && !leaf_position) {
-        MIMI_RETURN_IF_ERROR(ReadParentExtent(sub, FieldPath(element, "parent_node")));
+        MIMI_RETURN_IF_ERROR(SkipParentNode(sub, FieldPath(element, "parent_node")));
       } else if (type == 1 || type == 2) {
         return MalformedError(type_field + ": a " + (type == 1 ? "leaf" : "parent") +
                               " at node index " + std::to_string(index) + ", where a " +
