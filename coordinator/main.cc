@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin_api/admin_paths.h"
+#include "codec/json_text.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "failpoint/failpoint.h"
@@ -78,10 +79,10 @@ int Run(int argc, char** argv) {
   const auto info_path = std::filesystem::path(config->data_dir) / mimi::admin_api::kDaemonInfoFile;
   {
     const auto tmp = info_path.string() + ".tmp";
-    std::ofstream(tmp) << nlohmann::json{{"public_port", ports->public_port},
-                                         {"admin_port", ports->admin_port},
-                                         {"pid", getpid()}}
-                              .dump()
+    std::ofstream(tmp) << mimi::codec::DumpJson(nlohmann::json{
+                              {"public_port", ports->public_port},
+                              {"admin_port", ports->admin_port},
+                              {"pid", getpid()}})
                        << "\n";
     std::filesystem::rename(tmp, info_path);
   }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/json_text.h"
 #include "mimi_portability/bytes.h"
 #include "mimi_portability/messages.h"
 #include "testing/read_file.h"
@@ -79,7 +80,7 @@ RunResult Portctl(const std::vector<std::string>& args,
 json ParseOut(const RunResult& run) {
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(run.err, "");
-  return json::parse(run.out, nullptr, /*allow_exceptions=*/false);
+  return mimi::codec::ParseJson(run.out);
 }
 
 Nonce NonceOf(uint8_t first) {

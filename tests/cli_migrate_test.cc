@@ -12,12 +12,13 @@
 #include <thread>
 #include <vector>
 
+#include "codec/json_text.h"
 #include "crypto/ciphersuite.h"
 #include "crypto/signing_key.h"
 #include "mimi_portability/messages.h"
 #include "testing/command.h"
-#include "testing/https_server.h"
 #include "testing/ds_member.h"
+#include "testing/https_server.h"
 #include "testing/json_shape.h"
 #include "testing/loopback_port.h"
 #include "testing/synthetic_mls.h"
@@ -55,8 +56,9 @@ class CliMigrateTest : public ::testing::TestWithParam<uint16_t> {
          ToHex(testing::SyntheticGroupInfo(suite_, group_id_, kEpoch, tree, 0, keys_[0]))},
         {"ratchet_tree", ToHex(tree)}};
     auto r = daemons_->SourceClient()->Post(
-        "/ds/v1/groups", testing::ClientTokenHeaders(daemons_->source_client_token()),
-        create.dump(), "application/json");
+        "/ds/v1/groups",
+        testing::ClientTokenHeaders(daemons_->source_client_token()),
+        mimi::codec::DumpJson(create), "application/json");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 201) << r->body;
 
@@ -135,7 +137,7 @@ class CliMigrateTest : public ::testing::TestWithParam<uint16_t> {
 TEST_P(CliMigrateTest, MigratesTheGroup) {
   testing::CommandResult r = Migrate();
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  json out = json::parse(r.output, nullptr, /*allow_exceptions=*/false);
+  json out = mimi::codec::ParseJson(r.output);
   ASSERT_TRUE(out.is_object()) << r.output;
   {
     std::string error;

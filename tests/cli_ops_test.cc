@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "admin_api/admin_token.h"
+#include "codec/json_text.h"
 #include "daemon/admin_routes.h"
 #include "protocol/transfer_progress.h"
 #include "store/sqlite_store.h"
@@ -53,7 +54,8 @@ void ExpectDocumentedShape(const std::string& heading, const json& out) {
       mimi::testing::OperationsDoc(), heading, &error);
   ASSERT_TRUE(error.empty()) << error;
   for (const std::string& p : mimi::testing::JsonShapeProblems(out, shape)) {
-    ADD_FAILURE() << heading << ": " << p << "\n" << out.dump(2);
+    ADD_FAILURE() << heading << ": " << p << "\n"
+                  << mimi::codec::DumpJson(out, 2);
   }
 }
 
@@ -186,7 +188,7 @@ class CliOpsTest : public ::testing::Test {
     args.push_back("--json");
     Ran r = Run(args);
     EXPECT_EQ(r.code, want_code) << r.err;
-    json j = json::parse(r.out, nullptr, false);
+    json j = mimi::codec::ParseJson(r.out);
     EXPECT_FALSE(j.is_discarded()) << r.out;
     return j;
   }
@@ -354,19 +356,21 @@ TEST_F(CliOpsTest, DaemonDownReadsTheDatabaseReadOnlyAndWritesExit4) {
   EXPECT_NE(list.err.find("daemon unreachable; read-only from " + db),
             std::string::npos)
       << list.err;
-  EXPECT_EQ(json::parse(list.out)["migrations"].size(), 3u);
+  EXPECT_EQ(mimi::codec::ParseJson(list.out)["migrations"].size(), 3u);
   Ran status = Run({"status", t_, "--json"});
   EXPECT_EQ(status.code, 1);
-  EXPECT_EQ(json::parse(status.out)["migrations"][0]["state"], "expired");
+  EXPECT_EQ(mimi::codec::ParseJson(status.out)["migrations"][0]["state"],
+            "expired");
   Ran stats = Run({"stats", "--json"});
   EXPECT_EQ(stats.code, 0);
-  EXPECT_EQ(json::parse(stats.out)["stalled"], 1);
+  EXPECT_EQ(mimi::codec::ParseJson(stats.out)["stalled"], 1);
   EXPECT_EQ(Run({"show", MakeId(42)}).code, 3);
   // No URL at all: straight to the database.
   Ran no_url = Run({"show", a_, "--json"}, /*with_admin=*/false);
   EXPECT_EQ(no_url.code, 0);
   EXPECT_NE(no_url.err.find("read-only from"), std::string::npos);
-  EXPECT_EQ(json::parse(no_url.out)["migrations"][0]["events"].size(), 2u);
+  EXPECT_EQ(
+      mimi::codec::ParseJson(no_url.out)["migrations"][0]["events"].size(), 2u);
 
   Ran retry = Run({"retry", b_});
   EXPECT_EQ(retry.code, 4) << retry.err;
@@ -399,7 +403,7 @@ std::vector<json> JsonLines(const std::string& out) {
   std::istringstream in(out);
   std::string line;
   while (std::getline(in, line)) {
-    if (!line.empty()) lines.push_back(json::parse(line));
+    if (!line.empty()) lines.push_back(mimi::codec::ParseJson(line));
   }
   return lines;
 }

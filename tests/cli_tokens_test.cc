@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/json_text.h"
 #include "crypto/hash.h"
 #include "protocol/client_tokens.h"
 #include "testing/command.h"
@@ -55,7 +56,7 @@ TEST_F(CliTokensTest, IssueListRevoke) {
     auto h = crypto::Hash(crypto::HashAlgorithm::kSha256, ToBytes(t));
     EXPECT_EQ(listed.output.find(ToHex(*h)), std::string::npos);
   }
-  const json list = json::parse(listed.output);
+  const json list = mimi::codec::ParseJson(listed.output);
   ASSERT_TRUE(list.is_array());
   ASSERT_EQ(list.size(), 3u);
   // Exactly the documented fields (docs/operations.md, "JSON output").
@@ -63,8 +64,9 @@ TEST_F(CliTokensTest, IssueListRevoke) {
   const auto shape = ::mimi::testing::DocumentedJsonShape(
       ::mimi::testing::OperationsDoc(), "`tokens list --json`", &error);
   ASSERT_TRUE(error.empty()) << error;
-  EXPECT_EQ(::mimi::testing::JsonShapeProblems(list, shape), std::vector<std::string>{})
-      << list.dump(2);
+  EXPECT_EQ(::mimi::testing::JsonShapeProblems(list, shape),
+            std::vector<std::string>{})
+      << mimi::codec::DumpJson(list, 2);
   std::vector<std::string> names;
   for (const json& t : list) {
     names.push_back(t.at("name").get<std::string>());
@@ -88,7 +90,7 @@ TEST_F(CliTokensTest, IssueListRevoke) {
   EXPECT_EQ(revoked.output, "revoked 1 token of alice\n");
   EXPECT_EQ(daemon.Check("Bearer " + alice).status().reason(), "unauthorized");
   EXPECT_EQ(*daemon.Check("Bearer " + bob), "bob");
-  EXPECT_EQ(json::parse(Portctl("list --json").output).size(), 2u);
+  EXPECT_EQ(mimi::codec::ParseJson(Portctl("list --json").output).size(), 2u);
   EXPECT_EQ(Portctl("revoke alice").exit_code, 3);  // no such token
 }
 
@@ -104,7 +106,7 @@ TEST_F(CliTokensTest, BadExpiriesAreRefusedAndWriteNothing) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "client_tokens"));
   auto empty = Portctl("list --json");
   EXPECT_EQ(empty.exit_code, 0);
-  EXPECT_EQ(json::parse(empty.output), json::array());
+  EXPECT_EQ(mimi::codec::ParseJson(empty.output), json::array());
 }
 
 }  // namespace

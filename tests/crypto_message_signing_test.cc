@@ -2,11 +2,12 @@
 // a MigrationInit signed by a real ts-mls member with its leaf key.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "codec/json_text.h"
 #include "crypto/hash.h"
 #include "crypto/message_signing.h"
+#include "testing/read_file.h"
 
 namespace mimi::crypto {
 namespace {
@@ -156,9 +157,9 @@ TEST_P(TsMlsInitSignatureTest, VerifiesUnderTheMembersLeafKey) {
   std::string path = std::string(MIMI_TEST_DATA_DIR) +
                      "/mls/init_signature_suite" + std::to_string(GetParam()) +
                      ".json";
-  std::ifstream f(path);
-  ASSERT_TRUE(f) << "missing fixture " << path;
-  auto j = nlohmann::json::parse(f);
+  const std::string text = mimi::testing::ReadTextFile(path);
+  ASSERT_FALSE(text.empty()) << "missing fixture " << path;
+  auto j = mimi::codec::ParseJson(text);
   ASSERT_EQ(j.at("ciphersuite").get<int>(), GetParam());
   ASSERT_EQ(j.at("label").get<std::string>(), "MigrationInit");
   CipherSuite suite = LookupCipherSuite(GetParam()).value();

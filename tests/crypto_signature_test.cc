@@ -2,16 +2,17 @@
 // SignWithLabel for every scheme, the failure codes, key encodings.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "codec/json_text.h"
 #include "crypto/ciphersuite.h"
 #include "crypto/hash.h"
 #include "crypto/labeled_signature.h"
 #include "crypto/public_key.h"
 #include "crypto/random.h"
 #include "crypto/signing_key.h"
+#include "testing/read_file.h"
 
 namespace mimi::crypto {
 namespace {
@@ -82,9 +83,10 @@ TEST(RandomTest, NoncesAreFreshAndNotZero) {
 }
 
 TEST(Rfc8032Test, KnownAnswers) {
-  std::ifstream f(std::string(MIMI_TEST_DATA_DIR) + "/crypto/rfc8032.json");
-  ASSERT_TRUE(f) << "missing tests/data/crypto/rfc8032.json";
-  auto doc = nlohmann::json::parse(f);
+  const std::string text = mimi::testing::ReadTextFile(
+      std::string(MIMI_TEST_DATA_DIR) + "/crypto/rfc8032.json");
+  ASSERT_FALSE(text.empty()) << "missing tests/data/crypto/rfc8032.json";
+  auto doc = mimi::codec::ParseJson(text);
   int count = 0;
   for (const auto& v : doc.at("vectors")) {
     SCOPED_TRACE(v.at("name").get<std::string>());
@@ -345,9 +347,11 @@ TEST(SecretBytesTest, MoveLeavesSourceEmpty) {
 // deterministic, so signing must reproduce the vector's bytes; ECDSA is not,
 // so our signature must verify instead.
 TEST(MlsLabeledSignatureTest, OfficialVectorsEverySuite) {
-  std::ifstream f(std::string(MIMI_TEST_DATA_DIR) + "/mls-vectors/crypto-basics.json");
-  ASSERT_TRUE(f) << "missing tests/data/mls-vectors/crypto-basics.json";
-  const nlohmann::json doc = nlohmann::json::parse(f);
+  const std::string text = mimi::testing::ReadTextFile(
+      std::string(MIMI_TEST_DATA_DIR) + "/mls-vectors/crypto-basics.json");
+  ASSERT_FALSE(text.empty())
+      << "missing tests/data/mls-vectors/crypto-basics.json";
+  const nlohmann::json doc = mimi::codec::ParseJson(text);
   std::set<CipherSuiteId> covered;
   for (const auto& v : doc["vectors"]) {
     const CipherSuiteId id = v["cipher_suite"].get<CipherSuiteId>();

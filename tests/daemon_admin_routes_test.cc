@@ -2,13 +2,11 @@
 // SqliteStore in a temp dir: bearer token on every route, list filters, the
 // full view of one migration with its events, stats, retry and abort through
 // a recording AdminActions, and the admin token file's creation and checks.
-#include "daemon/admin_routes.h"
-
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <filesystem>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -17,6 +15,8 @@
 #include <vector>
 
 #include "admin_api/admin_token.h"
+#include "codec/json_text.h"
+#include "daemon/admin_routes.h"
 #include "store/sqlite_store.h"
 #include "store_testing.h"
 
@@ -109,7 +109,9 @@ class AdminRoutesTest : public ::testing::Test {
   httplib::Headers Auth(const std::string& token = kToken) {
     return {{"Authorization", "Bearer " + token}};
   }
-  json Body(const httplib::Result& r) { return json::parse(r->body); }
+  json Body(const httplib::Result& r) {
+    return mimi::codec::ParseJson(r->body);
+  }
   json GetJson(const std::string& path, int want_status = 200) {
     auto r = client_->Get(path, Auth());
     EXPECT_TRUE(r) << path;

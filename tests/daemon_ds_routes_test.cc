@@ -1,15 +1,15 @@
 // The embedded DS's member API over HTTP (/ds/v1): the life of a group, and
 // every refusal of docs/protocol.md "Member API authentication", each shown
 // to leave the stored group exactly as it was.
-#include "daemon/ds_routes.h"
-
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include "codec/json_text.h"
 #include "crypto/ciphersuite.h"
+#include "daemon/ds_routes.h"
 #include "store/sqlite_store.h"
 #include "testing/ds_member.h"
 #include "testing/synthetic_mls.h"
@@ -57,18 +57,18 @@ class DsRoutesTest : public ::testing::Test {
     auto r = client_->Post(path.c_str(), headers, body, "application/json");
     EXPECT_TRUE(r);
     if (!r) return {};
-    return {r->status, json::parse(r->body, nullptr, false)};
+    return {r->status, mimi::codec::ParseJson(r->body)};
   }
   Reply Get(const std::string& path, const httplib::Headers& headers = {}) {
     auto r = client_->Get(path.c_str(), headers);
     EXPECT_TRUE(r);
     if (!r) return {};
-    return {r->status, json::parse(r->body, nullptr, false)};
+    return {r->status, mimi::codec::ParseJson(r->body)};
   }
 
   void Create(const SyntheticGroup& g) {
     Reply r = Post("/ds/v1/groups", g.CreateBody(), testing::ClientTokenHeaders(token_));
-    ASSERT_EQ(r.status, 201) << r.body.dump();
+    ASSERT_EQ(r.status, 201) << mimi::codec::DumpJson(r.body);
   }
   // A member's signed POST to `suffix` of the group.
   Reply MemberPost(const SyntheticGroup& g, uint32_t sender, const std::string& suffix,
@@ -99,8 +99,9 @@ class DsRoutesTest : public ::testing::Test {
   // Expects `r` to be the refusal (status, reason) and the group unchanged.
   void ExpectRefused(const Reply& r, int status, const std::string& reason,
                      const std::string& before) {
-    EXPECT_EQ(r.status, status) << r.body.dump();
-    EXPECT_EQ(r.body.value("error", ""), reason) << r.body.dump();
+    EXPECT_EQ(r.status, status) << mimi::codec::DumpJson(r.body);
+    EXPECT_EQ(r.body.value("error", ""), reason)
+        << mimi::codec::DumpJson(r.body);
     EXPECT_EQ(StoredState(group_.group_id()), before);
   }
 
@@ -120,11 +121,11 @@ class DsRoutesTest : public ::testing::Test {
 TEST_F(DsRoutesTest, GroupLifecycleOverHttp) {
   Create(group_);
   Reply proposal = MemberPost(group_, 1, "/messages", group_.ProposalBody(1));
-  ASSERT_EQ(proposal.status, 200) << proposal.body.dump();
+  ASSERT_EQ(proposal.status, 200) << mimi::codec::DumpJson(proposal.body);
   EXPECT_EQ(proposal.body["seq"], 1);
-  const std::string sealed =
-      json{{"message", ToHex(testing::SyntheticPrivateMessage(group_.group_id(), 5, 1, {}))}}
-          .dump();
+  const std::string sealed = mimi::codec::DumpJson(json{
+      {"message",
+       ToHex(testing::SyntheticPrivateMessage(group_.group_id(), 5, 1, {}))}});
   EXPECT_EQ(MemberPost(group_, 2, "/messages", sealed).status, 200);
 
   // Two commits in a row: the second is checked against the GroupInfo the
@@ -132,7 +133,7 @@ TEST_F(DsRoutesTest, GroupLifecycleOverHttp) {
   for (uint32_t committer : {0u, 2u}) {
     PreparedCommit c = group_.PrepareCommit(committer);
     Reply committed = MemberPost(group_, committer, "/commits", c.body);
-    ASSERT_EQ(committed.status, 200) << committed.body.dump();
+    ASSERT_EQ(committed.status, 200) << mimi::codec::DumpJson(committed.body);
     EXPECT_EQ(committed.body["epoch"], group_.epoch() + 1);
     group_.Advance(c);
   }
@@ -189,9 +190,9 @@ TEST_F(DsRoutesTest, CreateChecksTheGroupInfoAgainstTheTree) {
   SyntheticGroup other = SyntheticGroup::Make(kSuite, group_.group_id(), 5, 2);
   // A GroupInfo of another tree.
   Reply mismatch = Post("/ds/v1/groups",
-                        json{{"group_info", ToHex(group_.group_info())},
-                             {"ratchet_tree", ToHex(other.ratchet_tree())}}
-                            .dump(),
+                        mimi::codec::DumpJson(json{
+                            {"group_info", ToHex(group_.group_info())},
+                            {"ratchet_tree", ToHex(other.ratchet_tree())}}),
                         headers);
   EXPECT_EQ(mismatch.status, 422);
   EXPECT_EQ(mismatch.body["error"], "tree-hash-mismatch");
@@ -200,8 +201,9 @@ TEST_F(DsRoutesTest, CreateChecksTheGroupInfoAgainstTheTree) {
                                                    group_.ratchet_tree(), 0, other.keys()[0]);
   Reply unsigned_by_member =
       Post("/ds/v1/groups",
-           json{{"group_info", ToHex(forged)}, {"ratchet_tree", ToHex(group_.ratchet_tree())}}
-               .dump(),
+           mimi::codec::DumpJson(
+               json{{"group_info", ToHex(forged)},
+                    {"ratchet_tree", ToHex(group_.ratchet_tree())}}),
            headers);
   EXPECT_EQ(unsigned_by_member.status, 403);
   EXPECT_EQ(unsigned_by_member.body["error"], "bad-signature");
@@ -253,20 +255,21 @@ TEST_F(DsRoutesTest, CommitRefusalsChangeNothing) {
   Create(group_);
   const std::string before = StoredState(group_.group_id());
   const PreparedCommit good = group_.PrepareCommit(1);
-  auto commit_body = [&](const Bytes& commit, const Bytes& tree, const Bytes& info) {
-    return json{{"commit", ToHex(commit)},
-                {"ratchet_tree", ToHex(tree)},
-                {"group_info", ToHex(info)}}
-        .dump();
+  auto commit_body = [&](const Bytes& commit, const Bytes& tree,
+                         const Bytes& info) {
+    return mimi::codec::DumpJson(json{{"commit", ToHex(commit)},
+                                      {"ratchet_tree", ToHex(tree)},
+                                      {"group_info", ToHex(info)}});
   };
   const Bytes& tree = group_.ratchet_tree();
   const auto& key1 = group_.keys()[1];
 
   // No GroupInfo at all.
-  ExpectRefused(MemberPost(group_, 1, "/commits",
-                           json{{"commit", ToHex(good.commit)}, {"ratchet_tree", ToHex(tree)}}
-                               .dump()),
-                400, "malformed", before);
+  ExpectRefused(
+      MemberPost(group_, 1, "/commits",
+                 mimi::codec::DumpJson(json{{"commit", ToHex(good.commit)},
+                                            {"ratchet_tree", ToHex(tree)}})),
+      400, "malformed", before);
   // A GroupInfo that does not name the submitted tree.
   SyntheticGroup planted = SyntheticGroup::Make(kSuite, group_.group_id(), 6, 1, "mallory");
   ExpectRefused(MemberPost(group_, 1, "/commits",
@@ -313,7 +316,7 @@ TEST_F(DsRoutesTest, CommitRefusalsChangeNothing) {
 
   // And the good one goes through.
   Reply ok = MemberPost(group_, 1, "/commits", good.body);
-  EXPECT_EQ(ok.status, 200) << ok.body.dump();
+  EXPECT_EQ(ok.status, 200) << mimi::codec::DumpJson(ok.body);
   EXPECT_NE(StoredState(group_.group_id()), before);
 }
 
@@ -331,10 +334,10 @@ TEST_F(DsRoutesTest, NonMemberCannotPlantATree) {
                                                       mallory.keys()[0]);
   const Bytes info = testing::SyntheticGroupInfo(kSuite, group_.group_id(), group_.epoch() + 1,
                                                  mallory.ratchet_tree(), 0, mallory.keys()[0]);
-  const std::string body = json{{"commit", ToHex(commit)},
-                                {"ratchet_tree", ToHex(mallory.ratchet_tree())},
-                                {"group_info", ToHex(info)}}
-                               .dump();
+  const std::string body = mimi::codec::DumpJson(
+      json{{"commit", ToHex(commit)},
+           {"ratchet_tree", ToHex(mallory.ratchet_tree())},
+           {"group_info", ToHex(info)}});
   const std::string path = group_.Path("/commits");
   ExpectRefused(Post(path, body), 401, "unauthenticated", before);
   ExpectRefused(Post(path, body,
@@ -358,30 +361,37 @@ TEST_F(DsRoutesTest, MigrationIdOnlyForMembers) {
   ASSERT_EQ(anon.status, 200);
   EXPECT_FALSE(anon.body.contains("migration_id"));
   EXPECT_EQ(anon.body["frozen"], true);
-  EXPECT_EQ(anon.body.dump().find("secret-migration-nonce"), std::string::npos);
+  EXPECT_EQ(mimi::codec::DumpJson(anon.body).find("secret-migration-nonce"),
+            std::string::npos);
 
   Reply member = Get(group_.Path(), group_.Headers(2, "GET", group_.Path(), ""));
-  ASSERT_EQ(member.status, 200) << member.body.dump();
+  ASSERT_EQ(member.status, 200) << mimi::codec::DumpJson(member.body);
   EXPECT_EQ(member.body["migration_id"], "secret-migration-nonce");
   auto stranger = crypto::SigningKey::Generate(group_.keys()[0].scheme()).value();
   Reply forged = Get(group_.Path(), testing::MemberHeaders(stranger, 2, 5, "GET",
                                                            group_.Path(), group_.group_id(), ""));
   EXPECT_EQ(forged.status, 403);
-  EXPECT_EQ(forged.body.dump().find("secret-migration-nonce"), std::string::npos);
+  EXPECT_EQ(mimi::codec::DumpJson(forged.body).find("secret-migration-nonce"),
+            std::string::npos);
 
   // A member's write to a frozen group is refused without naming the nonce.
   Reply frozen = MemberPost(group_, 1, "/messages", group_.ProposalBody(1));
   EXPECT_EQ(frozen.status, 409);
   EXPECT_EQ(frozen.body["error"], "group-frozen");
-  EXPECT_EQ(frozen.body.dump().find("secret-migration-nonce"), std::string::npos);
+  EXPECT_EQ(mimi::codec::DumpJson(frozen.body).find("secret-migration-nonce"),
+            std::string::npos);
 }
 
 TEST_F(DsRoutesTest, BadRequestsGetStableCodes) {
   const auto headers = testing::ClientTokenHeaders(token_);
   EXPECT_EQ(Post("/ds/v1/groups", "[]", headers).body["error"], "malformed");
-  EXPECT_EQ(Post("/ds/v1/groups", json{{"group_info", "zz"}}.dump(), headers).body["error"],
+  EXPECT_EQ(Post("/ds/v1/groups",
+                 mimi::codec::DumpJson(json{{"group_info", "zz"}}), headers)
+                .body["error"],
             "malformed");
-  EXPECT_EQ(Post("/ds/v1/groups", json{{"group_info", "00"}, {"ratchet_tree", "00"}}.dump(),
+  EXPECT_EQ(Post("/ds/v1/groups",
+                 mimi::codec::DumpJson(
+                     json{{"group_info", "00"}, {"ratchet_tree", "00"}}),
                  headers)
                 .status,
             400);

@@ -1,5 +1,3 @@
-#include "daemon/http_server.h"
-
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -9,11 +7,12 @@
 
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
 
+#include "codec/json_text.h"
+#include "daemon/http_server.h"
 #include "testing/temp_dir.h"
 #include "testing/test_ca.h"
 
@@ -154,7 +153,7 @@ class HttpServerTest : public ::testing::Test {
   }
 
   nlohmann::json Json(const httplib::Result& r) {
-    return nlohmann::json::parse(r->body);
+    return mimi::codec::ParseJson(r->body);
   }
 
   Metrics metrics_;
@@ -242,7 +241,7 @@ TEST_F(HttpServerTest, InvalidUtf8InThePathIsAJson404NotACrash) {
                        " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
     RawReply r = ParseReply(c.ReadToClose());
     EXPECT_EQ(r.status, 404) << path;
-    auto body = nlohmann::json::parse(r.body, nullptr, false);
+    auto body = mimi::codec::ParseJson(r.body);
     ASSERT_TRUE(body.is_object()) << path << ": " << r.body;
     EXPECT_EQ(body["error"], "not-found");
     EXPECT_NE(body["detail"].get<std::string>().find("\\x"), std::string::npos)
@@ -277,7 +276,7 @@ TEST_F(HttpServerTest, ChunkedBodyOverTheLimitIs413BeforeItEnds) {
   RawReply r = ParseReply(c.ReadToClose(&closed));
   EXPECT_EQ(r.status, 413);
   EXPECT_TRUE(closed);
-  auto body = nlohmann::json::parse(r.body, nullptr, false);
+  auto body = mimi::codec::ParseJson(r.body);
   ASSERT_TRUE(body.is_object()) << r.body;
   EXPECT_EQ(body["error"], "payload-too-large");
   // Within the limit, chunked still works.
@@ -299,7 +298,7 @@ TEST_F(HttpServerTest, BodyWithoutLengthIs411) {
   RawReply r = ParseReply(c.ReadToClose(&closed));
   EXPECT_EQ(r.status, 411);
   EXPECT_TRUE(closed);
-  auto body = nlohmann::json::parse(r.body, nullptr, false);
+  auto body = mimi::codec::ParseJson(r.body);
   ASSERT_TRUE(body.is_object()) << r.body;
   EXPECT_EQ(body["error"], "length-required");
 }

@@ -36,6 +36,7 @@
 #include <sstream>
 #include <thread>
 
+#include "codec/json_text.h"
 #include "crypto/ciphersuite.h"
 #include "crypto/message_signing.h"
 #include "crypto/signing_key.h"
@@ -394,7 +395,7 @@ class DeployNginxTest : public ::testing::Test {
     }
     a.status = r->status;
     a.body = r->body;
-    auto j = json::parse(r->body, nullptr, false);
+    auto j = mimi::codec::ParseJson(r->body);
     if (j.is_object()) a.error = j.value("error", "") + " " + j.value("detail", "");
     return a;
   }

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "codec/json_text.h"
 #include "daemon/ds_from_config.h"
 #include "ds_http/hook_signature.h"
 #include "ds_http/http_delivery_service.h"
@@ -68,9 +69,10 @@ Answer MemberCall(int port, const std::string& method, const std::string& path,
                   const json& body = json::object()) {
   httplib::Client cli("127.0.0.1", port);
   auto res = method == "GET" ? cli.Get(path)
-                             : cli.Post(path, body.dump(), "application/json");
+                             : cli.Post(path, mimi::codec::DumpJson(body),
+                                        "application/json");
   if (!res) return {};
-  return {res->status, json::parse(res->body, nullptr, false)};
+  return {res->status, mimi::codec::ParseJson(res->body)};
 }
 
 HookClientOptions Options(const testing::StandinDs& ds,
@@ -107,7 +109,7 @@ class DsHttpTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    manifest_ = json::parse(
+    manifest_ = mimi::codec::ParseJson(
         ReadTextFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/manifest.json"));
     group_id_ =
         FromHex(manifest_["suites"][0]["group_id"].get<std::string>()).value();
@@ -118,7 +120,7 @@ class DsHttpTest : public ::testing::Test {
     Answer created = MemberCall(source_->port(), "POST", "/ds/v1/groups",
                                 {{"group_info", ToHex(GroupInfoMessage(1))},
                                  {"ratchet_tree", ToHex(tree_)}});
-    ASSERT_EQ(created.status, 201) << created.body.dump();
+    ASSERT_EQ(created.status, 201) << mimi::codec::DumpJson(created.body);
     ASSERT_EQ(created.body["epoch"], 1);
     ds_ = Adapter(Options(*source_));
     ASSERT_NE(ds_, nullptr);
@@ -216,7 +218,7 @@ TEST_F(DsHttpTest, FreezeIsIdempotentAndStopsCommits) {
   EXPECT_FALSE(ds_->LookupGroup(group_id_)->frozen);
 
   Answer accepted = SubmitCommit(*source_);
-  EXPECT_EQ(accepted.status, 200) << accepted.body.dump();
+  EXPECT_EQ(accepted.status, 200) << mimi::codec::DumpJson(accepted.body);
   EXPECT_EQ(ds_->LookupGroup(group_id_)->epoch, 2u);
   EXPECT_EQ(ds_->Freeze(group_id_, 1, kMigration).reason(), "epoch-mismatch");
 }
@@ -455,11 +457,10 @@ TEST_F(DsHttpTest, WrongSecretOrSkewedClockIsRetryableNotARefusal) {
 
 TEST_F(DsHttpTest, StandinRefusesForgedStaleAndUnsignedRequests) {
   const std::string path = "/mimi-hooks/v1/freeze";
-  const std::string body = json{
-      {"group_id", ToHex(group_id_)},
-      {"epoch", 1},
-      {"migration_id",
-       kMigration}}.dump();
+  const std::string body =
+      mimi::codec::DumpJson(json{{"group_id", ToHex(group_id_)},
+                                 {"epoch", 1},
+                                 {"migration_id", kMigration}});
   const Bytes secret = ToBytes(source_->secret());
   httplib::Client cli("127.0.0.1", source_->port());
   auto post = [&](const std::string& header) {
@@ -480,7 +481,7 @@ TEST_F(DsHttpTest, StandinRefusesForgedStaleAndUnsignedRequests) {
   auto forged_res = post(FormatSignatureHeader(flipped));
   ASSERT_TRUE(forged_res);
   EXPECT_EQ(forged_res->status, 401);
-  EXPECT_EQ(json::parse(forged_res->body)["error"], "bad-signature");
+  EXPECT_EQ(mimi::codec::ParseJson(forged_res->body)["error"], "bad-signature");
 
   // Signed for another path, or another body: refused.
   auto other_path =
@@ -494,7 +495,8 @@ TEST_F(DsHttpTest, StandinRefusesForgedStaleAndUnsignedRequests) {
   auto stale_res = post(FormatSignatureHeader(*stale));
   ASSERT_TRUE(stale_res);
   EXPECT_EQ(stale_res->status, 401);
-  EXPECT_EQ(json::parse(stale_res->body)["error"], "stale-timestamp");
+  EXPECT_EQ(mimi::codec::ParseJson(stale_res->body)["error"],
+            "stale-timestamp");
   auto future =
       SignRequest(secret, "POST", path, body, now + 5 * 60 * 1000 + 5000);
   EXPECT_EQ(post(FormatSignatureHeader(*future))->status, 401);

@@ -25,6 +25,7 @@
 #include <string>
 #include <thread>
 
+#include "codec/json_text.h"
 #include "crypto/ciphersuite.h"
 #include "crypto/message_signing.h"
 #include "crypto/signing_key.h"
@@ -75,12 +76,12 @@ json StandinCall(const StandinDs& ds, const std::string& method,
                  int* status = nullptr) {
   httplib::Client c("127.0.0.1", ds.port());
   c.set_read_timeout(std::chrono::seconds(10));
-  auto r = method == "GET"
-               ? c.Get(path.c_str())
-               : c.Post(path.c_str(), body.dump(), "application/json");
+  auto r = method == "GET" ? c.Get(path.c_str())
+                           : c.Post(path.c_str(), mimi::codec::DumpJson(body),
+                                    "application/json");
   if (status) *status = r ? r->status : 0;
   if (!r) return json{{"error", "no answer: " + httplib::to_string(r.error())}};
-  return json::parse(r->body, nullptr, false);
+  return mimi::codec::ParseJson(r->body);
 }
 
 // Two daemons, either or both of them driving a stand-in DS over the hooks.
@@ -178,7 +179,7 @@ std::vector<Bytes> MemberLog(httplib::Client& c, ByteSpan group_id) {
   EXPECT_TRUE(r);
   if (!r) return out;
   EXPECT_EQ(r->status, 200) << r->body;
-  auto j = json::parse(r->body, nullptr, false);
+  auto j = mimi::codec::ParseJson(r->body);
   if (!j.is_object() || !j["messages"].is_array()) return out;
   for (const auto& m : j["messages"]) {
     out.push_back(FromHex(m["message"].get<std::string>()).value());
@@ -212,7 +213,7 @@ uint64_t SeqOf(httplib::Client& c, ByteSpan group_id, ByteSpan message) {
   auto r =
       c.Get(("/ds/v1/groups/" + ToHex(group_id) + "/messages?after=0").c_str());
   if (!r || r->status != 200) return 0;
-  auto j = json::parse(r->body, nullptr, false);
+  auto j = mimi::codec::ParseJson(r->body);
   if (!j.is_object() || !j["messages"].is_array()) return 0;
   for (const auto& m : j["messages"]) {
     if (m["message"] == ToHex(message)) return m["seq"].get<uint64_t>();
@@ -312,15 +313,15 @@ TEST_P(ExternalDsTsMls, MembersMoveTheirGroupThroughTheHooks) {
   std::string last = run.output;
   while (!last.empty() && last.back() == '\n') last.pop_back();
   const size_t nl = last.rfind('\n');
-  const json summary = json::parse(
-      nl == std::string::npos ? last : last.substr(nl + 1), nullptr, false);
+  const json summary = mimi::codec::ParseJson(
+      nl == std::string::npos ? last : last.substr(nl + 1));
   ASSERT_TRUE(summary.is_object()) << run.output;
-  EXPECT_EQ(summary.value("ok", false), true) << summary.dump();
+  EXPECT_EQ(summary.value("ok", false), true) << mimi::codec::DumpJson(summary);
   EXPECT_EQ(summary.value("epoch", 0), 2);
   // One message before the move (read by two), three after (two each).
   EXPECT_EQ(summary.value("messages_exchanged", 0), 8);
   const std::string id = summary.value("migration_id", "");
-  ASSERT_EQ(id.size(), 64u) << summary.dump();
+  ASSERT_EQ(id.size(), 64u) << mimi::codec::DumpJson(summary);
   const Bytes gid = FromHex(summary.value("group_id", "")).value();
 
   ExpectMigrated(s, gid, id, 1, static_cast<uint16_t>(c.suite));
@@ -390,7 +391,7 @@ class ExternalDsFaults : public ::testing::Test {
                      {"ratchet_tree",
                       ToHex(testing::SyntheticRatchetTree(kSuite, members))}},
                     &status);
-    ASSERT_EQ(status, 201) << created.dump();
+    ASSERT_EQ(status, 201) << mimi::codec::DumpJson(created);
   }
 
   // Leaves the shared stand-ins running and disarmed, even after a failure.
@@ -465,7 +466,7 @@ class ExternalDsFaults : public ::testing::Test {
         ds, "POST", "/standin/v1/fail",
         {{"count", count}, {"status", 503}, {"hook", hook}, {"when", when}},
         &status);
-    ASSERT_EQ(status, 200) << out.dump();
+    ASSERT_EQ(status, 200) << mimi::codec::DumpJson(out);
   }
 
   static int Injected(const StandinDs& ds, const std::string& hook) {

@@ -15,6 +15,7 @@
 #include <tuple>
 #include <vector>
 
+#include "codec/json_text.h"
 #include "mimi_portability/clock.h"
 #include "mls/mls_message.h"
 #include "testing/command.h"
@@ -70,8 +71,8 @@ DriverRun RunDriver(const TwoDaemons& d, int suite, const std::string& wire,
   std::string last = run.output;
   while (!last.empty() && last.back() == '\n') last.pop_back();
   const size_t nl = last.rfind('\n');
-  run.summary = json::parse(
-      nl == std::string::npos ? last : last.substr(nl + 1), nullptr, false);
+  run.summary = mimi::codec::ParseJson(
+      nl == std::string::npos ? last : last.substr(nl + 1));
   return run;
 }
 
@@ -88,7 +89,7 @@ TEST_P(TsMlsMigration, MembersMoveTheirGroupAndKeepTalking) {
   ASSERT_EQ(run.exit_code, 0) << run.log << "\nstdout: " << run.output;
   const json& summary = run.summary;
   ASSERT_TRUE(summary.is_object()) << "no JSON summary: " << run.output;
-  EXPECT_EQ(summary.value("ok", false), true) << summary.dump();
+  EXPECT_EQ(summary.value("ok", false), true) << mimi::codec::DumpJson(summary);
   EXPECT_EQ(summary.value("epoch", 0), 2);
   EXPECT_EQ(summary.value("suite", 0), suite);
   EXPECT_EQ(summary.value("wire", ""), wire);
@@ -97,9 +98,9 @@ TEST_P(TsMlsMigration, MembersMoveTheirGroupAndKeepTalking) {
   // One message before the move (read by two), three after (read by two each).
   EXPECT_EQ(summary.value("messages_exchanged", 0), 8);
   const std::string id = summary.value("migration_id", "");
-  ASSERT_EQ(id.size(), 64u) << summary.dump();
+  ASSERT_EQ(id.size(), 64u) << mimi::codec::DumpJson(summary);
   auto group = FromHex(summary.value("group_id", ""));
-  ASSERT_TRUE(group.ok()) << summary.dump();
+  ASSERT_TRUE(group.ok()) << mimi::codec::DumpJson(summary);
   const Bytes& gid = *group;
 
   // The migration rows: the source purged the group, the target imported it.
@@ -177,13 +178,13 @@ TEST(TsMlsMigrationCursor, MembersKeepTheirSourceCursorAtTheTarget) {
   ASSERT_EQ(run.exit_code, 0) << run.log << "\nstdout: " << run.output;
   const json& summary = run.summary;
   ASSERT_TRUE(summary.is_object()) << "no JSON summary: " << run.output;
-  EXPECT_EQ(summary.value("ok", false), true) << summary.dump();
+  EXPECT_EQ(summary.value("ok", false), true) << mimi::codec::DumpJson(summary);
   EXPECT_EQ(summary.value("epoch", 0), 3);
   EXPECT_EQ(summary.value("source_cursor", 0), 2);
   EXPECT_EQ(summary.value("commit_seq_at_target", 0), 3);
   const std::string id = summary.value("migration_id", "");
   auto gid = FromHex(summary.value("group_id", ""));
-  ASSERT_TRUE(gid.ok()) << summary.dump();
+  ASSERT_TRUE(gid.ok()) << mimi::codec::DumpJson(summary);
   auto source_row = d.SourceStore()->Get(id, store::Role::kSource);
   ASSERT_TRUE(source_row.ok()) << source_row.status().ToString();
   EXPECT_EQ(source_row->epoch, 2u);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "codec/json_text.h"
 #include "mimi_portability/group_state.h"
 #include "mls/ratchet_tree.h"
 #include "store/sqlite_store.h"
@@ -45,7 +46,7 @@ class EmbeddedDsTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    manifest_ = nlohmann::json::parse(
+    manifest_ = mimi::codec::ParseJson(
         ReadTextFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/manifest.json"));
     group_id_ = FromHex(manifest_["suites"][0]["group_id"].get<std::string>()).value();
     tree_ = Fixture("ratchet_tree_suite1.hex");

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "codec/json_text.h"
 #include "keys/key_document.h"
 #include "testing/command.h"
 #include "testing/json_shape.h"
@@ -24,7 +25,7 @@ TEST(KeysCliTest, GenerateShowRotate) {
   auto gen = RunCommand(
       Portctl("keys generate --dir " + dir + " --suite 1 --suite 7"));
   ASSERT_EQ(gen.exit_code, 0) << gen.output;
-  auto generated = nlohmann::json::parse(gen.output);
+  auto generated = mimi::codec::ParseJson(gen.output);
   ASSERT_EQ(generated["keys"].size(), 2u);
   EXPECT_EQ(generated["keys"][1]["scheme"], "ecdsa_secp384r1_sha384");
 
@@ -32,12 +33,12 @@ TEST(KeysCliTest, GenerateShowRotate) {
   auto again = RunCommand(
       Portctl("keys generate --dir " + dir + " --suite 1 --suite 7"));
   ASSERT_EQ(again.exit_code, 0);
-  EXPECT_EQ(nlohmann::json::parse(again.output)["keys"], generated["keys"]);
+  EXPECT_EQ(mimi::codec::ParseJson(again.output)["keys"], generated["keys"]);
 
   auto rot = RunCommand(Portctl("keys rotate --dir " + dir +
                                 " --suite 7 --old-key-lifetime 3600"));
   ASSERT_EQ(rot.exit_code, 0) << rot.output;
-  auto rotated = nlohmann::json::parse(rot.output);
+  auto rotated = mimi::codec::ParseJson(rot.output);
   EXPECT_EQ(rotated["keys"][0], generated["keys"][0]);
   EXPECT_NE(rotated["keys"][1]["key_id"], generated["keys"][1]["key_id"]);
   ASSERT_EQ(rotated["old_keys"].size(), 1u);
@@ -51,7 +52,7 @@ TEST(KeysCliTest, GenerateShowRotate) {
   for (const auto& out : {generated, rotated}) {
     EXPECT_EQ(::mimi::testing::JsonShapeProblems(out, shape),
               std::vector<std::string>{})
-        << out.dump(2);
+        << mimi::codec::DumpJson(out, 2);
   }
 
   // show --domain prints a document that our own parser accepts.

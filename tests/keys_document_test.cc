@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "codec/json_text.h"
 #include "crypto/signing_key.h"
 #include "keys/base64.h"
 #include "keys/key_document.h"
@@ -75,14 +76,14 @@ class KeyDocumentTest : public ::testing::Test {
         {1, k3->public_key(), KeyId(k3->public_key()), 1'700'000'999'000});
   }
 
-  json AsJson() { return json::parse(SerializeKeyDocument(doc_)); }
+  json AsJson() { return mimi::codec::ParseJson(SerializeKeyDocument(doc_)); }
 
   KeyDocument doc_;
 };
 
 TEST_F(KeyDocumentTest, RoundTrips) {
   std::string text = SerializeKeyDocument(doc_);
-  json j = json::parse(text);
+  json j = mimi::codec::ParseJson(text);
   EXPECT_EQ(j["domain"], "source.example");
   EXPECT_EQ(j["keys"][1]["scheme"], "ecdsa_secp256r1_sha256");
   EXPECT_EQ(j["keys"][0]["public_key"],
@@ -105,7 +106,7 @@ TEST_F(KeyDocumentTest, SkipsUnknownSuitesAndMembers) {
                        {"key_id", "x"},
                        {"public_key", "!!"}});
   j["signatures"] = json::object();
-  auto back = ParseKeyDocument(j.dump(), "source.example");
+  auto back = ParseKeyDocument(mimi::codec::DumpJson(j), "source.example");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->keys.size(), 2u);
 }
@@ -139,7 +140,7 @@ TEST_F(KeyDocumentTest, RejectsWhatItUnderstandsButIsWrong) {
   for (const Case& c : cases) {
     json j = AsJson();
     c.mutate(j);
-    auto r = ParseKeyDocument(j.dump(), "source.example");
+    auto r = ParseKeyDocument(mimi::codec::DumpJson(j), "source.example");
     EXPECT_EQ(r.status().code(), StatusCode::kMalformed) << c.what;
     EXPECT_NE(r.status().detail().find(c.field), std::string::npos)
         << c.what << ": " << r.status().detail();

@@ -3,8 +3,6 @@
 // Fixtures come from tests/mls/make_fixtures.mjs. The directory is
 // $MIMI_MLS_FIXTURES when set (the `live` ctest entry points it at freshly
 // generated output), else the committed tests/data/mls.
-#include "mls/mls_message.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -14,9 +12,11 @@
 #include <sstream>
 #include <string>
 
+#include "codec/json_text.h"
 #include "codec/writer.h"
 #include "mimi_portability/messages.h"
 #include "mls/mls_json.h"
+#include "mls/mls_message.h"
 #include "testing/mls_fixtures.h"
 
 namespace mimi::mls {
@@ -25,8 +25,9 @@ namespace {
 using ::testing::HasSubstr;
 using nlohmann::json;
 
-
-json Manifest() { return json::parse(testing::ReadMlsFixtureText("manifest.json")); }
+json Manifest() {
+  return mimi::codec::ParseJson(testing::ReadMlsFixtureText("manifest.json"));
+}
 
 // The fixtures a DS must be able to frame: public and private group messages.
 std::vector<std::string> GroupMessageFixtures() {

@@ -1,11 +1,11 @@
-#include "mls/group_info.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "codec/json_text.h"
+#include "mls/group_info.h"
 #include "mls/ratchet_tree.h"
 #include "testing/read_file.h"
 
@@ -24,7 +24,7 @@ class GroupInfoFixtureTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(GroupInfoFixtureTest, ReadsTsMlsGroupInfo) {
   const int suite = GetParam();
-  auto manifest = nlohmann::json::parse(
+  auto manifest = mimi::codec::ParseJson(
       ReadTextFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/manifest.json"));
   const auto& expected = manifest["suites"][suite - 1];
   // The fixture is a bare GroupInfo; clients send it as MLSMessage

@@ -2,8 +2,6 @@
 // shapes ts-mls does not make (x509, unknown credential, bad source).
 //
 // Fixture directory: $MIMI_MLS_FIXTURES when set, else tests/data/mls.
-#include "mls/ratchet_tree.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -14,9 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "codec/json_text.h"
 #include "codec/writer.h"
 #include "mls/leaf_node.h"
 #include "mls/mls_json.h"
+#include "mls/ratchet_tree.h"
 #include "testing/mls_fixtures.h"
 
 namespace mimi::mls {
@@ -29,7 +29,8 @@ using nlohmann::json;
 std::string TreeFile(int suite) { return "ratchet_tree_suite" + std::to_string(suite) + ".hex"; }
 
 TEST(MlsRatchetTreeTest, LeavesCarryTheMembersKeysAndCredentials) {
-  const json manifest = json::parse(testing::ReadMlsFixtureText("manifest.json"));
+  const json manifest =
+      mimi::codec::ParseJson(testing::ReadMlsFixtureText("manifest.json"));
   for (int suite : {1, 2}) {
     SCOPED_TRACE(suite);
     auto tree = DecodeRatchetTree(testing::ReadMlsHexFixture(TreeFile(suite)));

@@ -1,8 +1,6 @@
 // RFC 9420 §7.8 tree hashes: the official tree-validation vectors for every
 // supported suite (every node of every tree), and the trees ts-mls made for
 // the fixtures hash to what their GroupInfos say.
-#include "mls/tree_hash.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -10,10 +8,12 @@
 #include <set>
 #include <sstream>
 
+#include "codec/json_text.h"
 #include "codec/writer.h"
 #include "crypto/ciphersuite.h"
 #include "mls/group_info.h"
 #include "mls/ratchet_tree.h"
+#include "mls/tree_hash.h"
 #include "testing/mls_fixtures.h"
 #include "testing/read_file.h"
 
@@ -26,7 +26,7 @@ TEST(TreeHashTest, OfficialVectorsEveryNodeEverySuite) {
   const std::string text = ReadTextFile(std::string(MIMI_TEST_DATA_DIR) +
                                         "/mls-vectors/tree-validation.json");
   ASSERT_FALSE(text.empty()) << "missing tests/data/mls-vectors/tree-validation.json";
-  const nlohmann::json doc = nlohmann::json::parse(text);
+  const nlohmann::json doc = mimi::codec::ParseJson(text);
   std::set<uint16_t> suites;
   size_t trees = 0;
   for (const auto& v : doc["vectors"]) {

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "codec/json_text.h"
 #include "crypto/ciphersuite.h"
 #include "crypto/message_signing.h"
 #include "crypto/signing_key.h"
@@ -45,7 +46,7 @@ Answer Post(httplib::Client& c, const std::string& path, const Bytes& body,
   }
   a.status = r->status;
   a.body = r->body;
-  auto j = json::parse(r->body, nullptr, false);
+  auto j = mimi::codec::ParseJson(r->body);
   if (j.is_object()) {
     a.error = j.value("error", "");
     a.detail = j.value("detail", "");
@@ -108,9 +109,10 @@ class ProtocolTest : public ::testing::TestWithParam<uint16_t> {
     group_info_ =
         testing::SyntheticGroupInfo(suite_, group_id_, kEpoch, tree, 0, members_key_[0]);
     json create = {{"group_info", ToHex(group_info_)}, {"ratchet_tree", ToHex(tree)}};
-    auto r = source_->Post("/ds/v1/groups",
-                           testing::ClientTokenHeaders(daemons_->source_client_token()),
-                           create.dump(), "application/json");
+    auto r = source_->Post(
+        "/ds/v1/groups",
+        testing::ClientTokenHeaders(daemons_->source_client_token()),
+        mimi::codec::DumpJson(create), "application/json");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 201) << r->body;
   }
@@ -222,7 +224,7 @@ TEST_P(ProtocolTest, MigratesTheGroupAndLeavesATombstone) {
   // Status for the client.
   auto status = source_->Get(("/mimi-portability/v1/migrations/" + id).c_str());
   ASSERT_TRUE(status);
-  auto sj = json::parse(status->body);
+  auto sj = mimi::codec::ParseJson(status->body);
   EXPECT_EQ(sj["confirmation"], ToHex(ToBytes(a.body)));
   // The id is the nonce's hex in either case, as in the admin API.
   std::string upper_id = id;
@@ -248,7 +250,7 @@ TEST_P(ProtocolTest, MigratesTheGroupAndLeavesATombstone) {
   auto moved = source_->Get(("/ds/v1/groups/" + ToHex(group_id_) + "/messages").c_str());
   ASSERT_TRUE(moved);
   EXPECT_EQ(moved->status, 410);
-  EXPECT_EQ(json::parse(moved->body)["moved_to"], "target.test");
+  EXPECT_EQ(mimi::codec::ParseJson(moved->body)["moved_to"], "target.test");
   auto at_target = daemons_->TargetDs()->Details(group_id_);
   ASSERT_TRUE(at_target.ok());
   EXPECT_EQ(at_target->summary.epoch, kEpoch + 1);
@@ -279,7 +281,7 @@ TEST_P(ProtocolTest, MigratesTheGroupAndLeavesATombstone) {
   Answer late = PostInit(Init(other, commit));
   EXPECT_EQ(late.status, 410) << late.error << ": " << late.detail;
   EXPECT_EQ(late.error, "moved");
-  EXPECT_EQ(json::parse(late.body)["moved_to"], "target.test");
+  EXPECT_EQ(mimi::codec::ParseJson(late.body)["moved_to"], "target.test");
 }
 
 // The daemon serves the key document through the keys module's own handler,
@@ -289,7 +291,7 @@ TEST_P(ProtocolTest, KeyDocumentSaysHowLongPeersMayCacheIt) {
   ASSERT_TRUE(doc);
   EXPECT_EQ(doc->status, 200);
   EXPECT_EQ(doc->get_header_value("Cache-Control"), "max-age=3600");
-  EXPECT_EQ(json::parse(doc->body)["domain"], "source.test");
+  EXPECT_EQ(mimi::codec::ParseJson(doc->body)["domain"], "source.test");
 }
 
 TEST_P(ProtocolTest, PrivateMessageCommitsMigrateToo) {
@@ -323,12 +325,13 @@ TEST_P(ProtocolTest, ANonMemberCannotPlantAKeyAndMoveTheGroup) {
   auto mallory = crypto::SigningKey::Generate(scheme_).value();
   const Bytes planted = testing::SyntheticRatchetTree(
       suite_, {{"mallory", mallory.public_key().encoded()}});
-  const std::string body =
-      json{{"commit", ToHex(testing::SyntheticSignedCommit(group_info_, 0, {}, mallory))},
+  const std::string body = mimi::codec::DumpJson(
+      json{{"commit",
+            ToHex(testing::SyntheticSignedCommit(group_info_, 0, {}, mallory))},
            {"ratchet_tree", ToHex(planted)},
-           {"group_info", ToHex(testing::SyntheticGroupInfo(suite_, group_id_, kEpoch + 1,
-                                                            planted, 0, mallory))}}
-          .dump();
+           {"group_info",
+            ToHex(testing::SyntheticGroupInfo(suite_, group_id_, kEpoch + 1,
+                                              planted, 0, mallory))}});
   auto bare = source_->Post((path + "/commits").c_str(), body, "application/json");
   ASSERT_TRUE(bare);
   EXPECT_EQ(bare->status, 401) << bare->body;
@@ -338,7 +341,8 @@ TEST_P(ProtocolTest, ANonMemberCannotPlantAKeyAndMoveTheGroup) {
       body, "application/json");
   ASSERT_TRUE(signed_as_leaf0);
   EXPECT_EQ(signed_as_leaf0->status, 403) << signed_as_leaf0->body;
-  EXPECT_EQ(json::parse(signed_as_leaf0->body)["error"], "bad-signature");
+  EXPECT_EQ(mimi::codec::ParseJson(signed_as_leaf0->body)["error"],
+            "bad-signature");
 
   auto after = daemons_->SourceDs()->Details(group_id_);
   ASSERT_TRUE(after.ok());

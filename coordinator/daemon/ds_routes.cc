@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "codec/json_text.h"
 #include "embedded_ds/member_request.h"
 #include "mimi_portability/ds_reason.h"
 
@@ -67,7 +68,7 @@ Result<MemberRequest> MemberHeaders(const httplib::Request& req, ByteSpan group_
 }
 
 Result<json> ParseBody(const httplib::Request& req) {
-  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  json body = codec::ParseJson(req.body);
   if (body.is_discarded() || !body.is_object()) {
     return MalformedError("body: expected a JSON object");
   }

@@ -6,6 +6,7 @@
 #include <exception>
 #include <utility>
 
+#include "codec/json_text.h"
 #include "codec/safe_text.h"
 #include "mimi_portability/ds_reason.h"
 
@@ -145,9 +146,8 @@ void ReplyJson(httplib::Response& res, int http_status,
   res.status = http_status;
   // Replace, never throw: a throw here would escape the catch-all sites
   // (the error handler runs outside them).
-  res.set_content(
-      body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-      "application/json");
+  res.set_content(codec::DumpJson(body, -1, codec::InvalidUtf8::kReplace),
+                  "application/json");
 }
 
 namespace {
@@ -190,8 +190,7 @@ void ReplyError(httplib::Response& res, const Status& status,
 void ReplyErrorAndClose(httplib::Response& res, int http_status,
                         const Status& status) {
   const std::string body =
-      ErrorBody(status).dump(-1, ' ', false,
-                             nlohmann::json::error_handler_t::replace);
+      codec::DumpJson(ErrorBody(status), -1, codec::InvalidUtf8::kReplace);
   res.status = http_status;
   res.body.clear();
   res.set_header("Connection", "close");

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "codec/host_port.h"
+#include "codec/json_text.h"
 #include "ds_http/hook_signature.h"
 
 namespace mimi::ds_http {
@@ -130,7 +131,7 @@ void HookClient::Release(std::unique_ptr<httplib::ClientImpl> client) {
 
 Result<HookReply> HookClient::Call(std::string_view hook, const json& body) {
   const std::string path = url_.path_prefix + std::string(hook);
-  const std::string text = body.dump();
+  const std::string text = codec::DumpJson(body);
   MIMI_ASSIGN_OR_RETURN(HookSignature sig,
                         SignRequest(options_.secret.span(), "POST", path, text,
                                     clock_.NowMillis()));
@@ -150,7 +151,7 @@ Result<HookReply> HookClient::Call(std::string_view hook, const json& body) {
   const bool keep = res->get_header_value("Connection") != "close";
   if (keep) Release(std::move(client));
 
-  json parsed = json::parse(answer, nullptr, /*allow_exceptions=*/false);
+  json parsed = codec::ParseJson(answer);
   std::string detail = where + ": HTTP " + std::to_string(status);
   if (parsed.is_object() && parsed.contains("detail") &&
       parsed["detail"].is_string()) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <system_error>
 
+#include "codec/json_text.h"
 #include "crypto/secret_bytes.h"
 #include "keys/key_id.h"
 
@@ -180,7 +181,7 @@ Status DsKeyStore::LoadLocked() {
   std::error_code ec;
   if (!fs::exists(manifest, ec)) return Status::Ok();  // a new store
   MIMI_ASSIGN_OR_RETURN(crypto::SecretBytes text, ReadPrivateFile(manifest));
-  json j = json::parse(text.view(), nullptr, /*allow_exceptions=*/false);
+  json j = codec::ParseJson(text.view());
   auto bad = [&](const std::string& why) {
     return MalformedError(manifest.string() + ": " + why);
   };
@@ -255,7 +256,7 @@ Status DsKeyStore::SaveManifestLocked() const {
   }
   json j = {{"format", kManifestFormat}, {"version", 1}, {"keys", keys}};
   const fs::path tmp = dir_ / (std::string(kManifest) + ".tmp");
-  MIMI_RETURN_IF_ERROR(WriteFileSync(tmp, j.dump(2) + "\n", false));
+  MIMI_RETURN_IF_ERROR(WriteFileSync(tmp, codec::DumpJson(j, 2) + "\n", false));
   std::error_code ec;
   fs::rename(tmp, dir_ / kManifest, ec);
   if (ec) {

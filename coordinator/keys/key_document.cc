@@ -4,6 +4,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "codec/json_text.h"
 #include "keys/base64.h"
 #include "keys/key_id.h"
 #include "mimi_portability/domain_name.h"
@@ -86,7 +87,7 @@ std::string SerializeKeyDocument(const KeyDocument& doc) {
             {"valid_until", doc.valid_until},
             {"keys", keys},
             {"old_keys", old_keys}};
-  return j.dump(2) + "\n";
+  return codec::DumpJson(j, 2) + "\n";
 }
 
 Result<KeyDocument> ParseKeyDocument(std::string_view text,
@@ -95,7 +96,7 @@ Result<KeyDocument> ParseKeyDocument(std::string_view text,
     return MalformedError("KeyDocument: larger than " +
                           std::to_string(kMaxKeyDocumentBytes) + " bytes");
   }
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json j = codec::ParseJson(text);
   if (j.is_discarded() || !j.is_object()) {
     return MalformedError("KeyDocument: not a JSON object");
   }

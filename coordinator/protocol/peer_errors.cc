@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "codec/json_text.h"
 #include "mimi_portability/ds_reason.h"
 #include "protocol/refusal.h"
 
@@ -23,7 +24,7 @@ Status PeerError(const std::string& peer, const PeerResponse& r) {
   }
   std::string why = "http-" + std::to_string(r.status);
   std::string detail;
-  auto body = nlohmann::json::parse(r.body, nullptr, false);
+  auto body = codec::ParseJson(r.body);
   if (body.is_object()) {
     why = body.value("error", why);
     detail = body.value("detail", "");

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <string>
 
+#include "codec/json_text.h"
 #include "codec/writer.h"
 #include "mimi_portability/bytes.h"
 #include "mimi_portability/status.h"
@@ -83,7 +84,8 @@ inline std::string CheckMlsMessage(ByteSpan input, bool* accepted) {
     return "MLSMessage: re-framing differs from the input: in " + ToHex(input) +
            " out " + ToHex(*framed);
   }
-  (void)mls::ToJson(*decoded).dump();  // throws, and so aborts, on bad UTF-8
+  (void)mimi::codec::DumpJson(
+      mls::ToJson(*decoded));  // throws, and so aborts, on bad UTF-8
   return "";
 }
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "codec/json_text.h"
 #include "crypto/ciphersuite.h"
 #include "crypto/message_signing.h"
 #include "embedded_ds/embedded_ds.h"
@@ -43,7 +44,7 @@ Reply ToReply(const httplib::Result& r) {
   out.answered = true;
   out.status = r->status;
   out.body = r->body;
-  auto j = json::parse(r->body, nullptr, false);
+  auto j = mimi::codec::ParseJson(r->body);
   if (j.is_object()) out.error = j.value("error", "");
   return out;
 }
@@ -115,9 +116,9 @@ Result<ClientMigration> CreateGroup(const PortdPair& pair,
   json create = {{"group_info", ToHex(m.group_info)},
                  {"ratchet_tree", ToHex(m.ratchet_tree)}};
   auto client = pair.Client(Side::kSource);
-  Reply r = ToReply(client->Post("/ds/v1/groups",
-                                 ClientTokenHeaders(pair.source_client_token()),
-                                 create.dump(), "application/json"));
+  Reply r = ToReply(client->Post(
+      "/ds/v1/groups", ClientTokenHeaders(pair.source_client_token()),
+      mimi::codec::DumpJson(create), "application/json"));
   if (Retryable(r)) return UnavailableError("create group: " + r.error);
   if (r.status != 201) {
     return InternalError("create group: " + std::to_string(r.status) + " " +
@@ -291,7 +292,7 @@ std::vector<std::string> CheckMoved(const PortdPair& pair,
   auto moved =
       source->Get(("/ds/v1/groups/" + ToHex(m.group_id) + "/messages").c_str());
   if (!moved || moved->status != 410 ||
-      json::parse(moved->body, nullptr, false).value("moved_to", "") !=
+      mimi::codec::ParseJson(moved->body).value("moved_to", "") !=
           "target.test") {
     fail("the source's DS does not answer 410 moved_to target.test");
   }
@@ -323,7 +324,7 @@ std::vector<std::string> CheckMoved(const PortdPair& pair,
     fail("status endpoint did not answer 200");
     return bad;
   }
-  auto sj = json::parse(status->body, nullptr, false);
+  auto sj = mimi::codec::ParseJson(status->body);
   auto raw = FromHex(sj.is_object() ? sj.value("confirmation", "") : "");
   auto confirmation = raw.ok() ? Decode<MigrationConfirmation>(*raw)
                                : Result<MigrationConfirmation>(raw.status());
@@ -371,33 +372,31 @@ std::vector<std::string> CheckAbortedAndUsable(const PortdPair& pair,
   auto source = pair.Client(Side::kSource);
   const std::string base = "/ds/v1/groups/" + ToHex(m.group_id);
   auto g = source->Get(base.c_str());
-  auto gj = g ? json::parse(g->body, nullptr, false) : json();
+  auto gj = g ? mimi::codec::ParseJson(g->body) : json();
   if (!g || g->status != 200 || !gj.is_object() || gj.value("frozen", true) ||
       gj.value("epoch", 0) != kChaosEpoch) {
     fail("the group is not back at the source, unfrozen at epoch 5: " +
          (g ? g->body : std::string("no answer")));
   }
   // Members carry on: the next commit is accepted and advances the epoch.
-  const std::string commit =
-      json{{"commit", ToHex(SyntheticSignedCommit(m.group_info, 2, {}, m.keys[2]))},
-           {"ratchet_tree", ToHex(m.ratchet_tree)},
-           {"group_info", ToHex(SyntheticGroupInfo(m.suite, m.group_id, kChaosEpoch + 1,
-                                                   m.ratchet_tree, 2, m.keys[2]))}}
-          .dump();
+  const std::string commit = mimi::codec::DumpJson(json{
+      {"commit", ToHex(SyntheticSignedCommit(m.group_info, 2, {}, m.keys[2]))},
+      {"ratchet_tree", ToHex(m.ratchet_tree)},
+      {"group_info",
+       ToHex(SyntheticGroupInfo(m.suite, m.group_id, kChaosEpoch + 1,
+                                m.ratchet_tree, 2, m.keys[2]))}});
   auto c = source->Post((base + "/commits").c_str(),
                         MemberHeaders(m.keys[2], 2, kChaosEpoch, "POST", base + "/commits",
                                       m.group_id, commit),
                         commit, "application/json");
   if (!c || c->status != 200 ||
-      json::parse(c->body, nullptr, false).value("epoch", 0) !=
-          kChaosEpoch + 1) {
+      mimi::codec::ParseJson(c->body).value("epoch", 0) != kChaosEpoch + 1) {
     fail("a new commit was not accepted: " +
          (c ? c->body : std::string("no answer")));
   }
   auto status =
       source->Get(("/mimi-portability/v1/migrations/" + m.id).c_str());
-  if (status &&
-      json::parse(status->body, nullptr, false).contains("confirmation")) {
+  if (status && mimi::codec::ParseJson(status->body).contains("confirmation")) {
     fail("an aborted migration has a confirmation");
   }
   return bad;

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "codec/json_text.h"
 #include "crypto/ciphersuite.h"
 #include "embedded_ds/member_request.h"
 
@@ -49,8 +50,8 @@ std::string SyntheticGroup::Path(std::string_view suffix) const {
 }
 
 std::string SyntheticGroup::CreateBody() const {
-  return nlohmann::json{{"group_info", ToHex(group_info_)}, {"ratchet_tree", ToHex(tree_)}}
-      .dump();
+  return mimi::codec::DumpJson(nlohmann::json{
+      {"group_info", ToHex(group_info_)}, {"ratchet_tree", ToHex(tree_)}});
 }
 
 httplib::Headers SyntheticGroup::Headers(uint32_t sender, std::string_view method,
@@ -65,10 +66,10 @@ PreparedCommit SyntheticGroup::PrepareCommit(uint32_t sender,
   c.commit = SyntheticSignedCommit(group_info_, sender, authenticated_data, keys_.at(sender));
   c.group_info =
       SyntheticGroupInfo(suite_, group_id_, epoch_ + 1, tree_, sender, keys_.at(sender));
-  c.body = nlohmann::json{{"commit", ToHex(c.commit)},
-                          {"ratchet_tree", ToHex(tree_)},
-                          {"group_info", ToHex(c.group_info)}}
-               .dump();
+  c.body = mimi::codec::DumpJson(
+      nlohmann::json{{"commit", ToHex(c.commit)},
+                     {"ratchet_tree", ToHex(tree_)},
+                     {"group_info", ToHex(c.group_info)}});
   return c;
 }
 
@@ -78,9 +79,9 @@ void SyntheticGroup::Advance(const PreparedCommit& commit) {
 }
 
 std::string SyntheticGroup::ProposalBody(uint32_t sender) const {
-  return nlohmann::json{
-      {"message", ToHex(SyntheticSignedProposal(group_info_, sender, {}, keys_.at(sender)))}}
-      .dump();
+  return mimi::codec::DumpJson(nlohmann::json{
+      {"message", ToHex(SyntheticSignedProposal(group_info_, sender, {},
+                                                keys_.at(sender)))}});
 }
 
 }  // namespace mimi::testing

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "codec/json_text.h"
 #include "protocol/client_tokens.h"
 #include "testing/loopback_port.h"
 #include "testing/read_file.h"
@@ -129,7 +130,7 @@ Status PortdProcess::Start(const std::string& failpoints,
                            ended->ToString() + "):\n" + LogTail());
     }
     if (std::filesystem::exists(info_path)) {
-      auto j = nlohmann::json::parse(ReadTextFile(info_path), nullptr, false);
+      auto j = mimi::codec::ParseJson(ReadTextFile(info_path));
       if (j.is_object() && j.value("pid", -1) == static_cast<int>(pid_)) {
         return Status::Ok();
       }

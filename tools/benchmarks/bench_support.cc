@@ -1,8 +1,8 @@
 #include "bench_support.h"
 
-#include <httplib.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -21,6 +21,7 @@
 #include <sstream>
 #include <thread>
 
+#include "codec/json_text.h"
 #include "protocol/client_tokens.h"
 #include "testing/loopback_port.h"
 #include "testing/read_file.h"
@@ -80,7 +81,7 @@ Status PortdChild::Start(std::chrono::milliseconds timeout) {
       return InternalError(binary_.filename().string() +
                            " ended while starting; see " + log);
     }
-    auto j = nlohmann::json::parse(ReadTextFile(info), nullptr, false);
+    auto j = mimi::codec::ParseJson(ReadTextFile(info));
     if (j.is_object() && j.value("pid", -1) == static_cast<int>(pid_)) {
       return Status::Ok();
     }

@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "bench_support.h"
+#include "codec/json_text.h"
 #include "crypto/ciphersuite.h"
 #include "crypto/message_signing.h"
 #include "crypto/signing_key.h"
@@ -163,7 +164,7 @@ Status Migrate(const PortdPair& pair, const crypto::SigningKey& key,
     ++out->polls;
     auto s = source->Get(location);
     if (!s || s->status != 200) return InternalError("status: " + HttpWhat(s));
-    json j = json::parse(s->body, nullptr, false);
+    json j = mimi::codec::ParseJson(s->body);
     if (j.is_object() && j.contains("confirmation")) {
       MIMI_ASSIGN_OR_RETURN(out->confirmation,
                             FromHex(j["confirmation"].get<std::string>()));

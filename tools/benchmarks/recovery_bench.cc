@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "bench_support.h"
+#include "codec/json_text.h"
 #include "crypto/ciphersuite.h"
 #include "crypto/message_signing.h"
 #include "crypto/signing_key.h"
@@ -119,8 +120,9 @@ Status Prepare(const Setup& s, std::vector<Migration>& all,
         {"group_info",
          ToHex(testing::SyntheticGroupInfo(kSuite, m.group_id, kEpoch, tree, 0, keys[0]))},
         {"ratchet_tree", ToHex(tree)}};
-    auto g = source->Post("/ds/v1/groups", testing::ClientTokenHeaders(s.source_token),
-                          create.dump(), "application/json");
+    auto g = source->Post("/ds/v1/groups",
+                          testing::ClientTokenHeaders(s.source_token),
+                          mimi::codec::DumpJson(create), "application/json");
     if (!g || g->status != 201) {
       return InternalError("create group: " +
                            (g ? std::to_string(g->status) + " " + g->body

@@ -23,8 +23,8 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <httplib.h>
-#include <sys/resource.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "bench_support.h"
+#include "codec/json_text.h"
 #include "crypto/ciphersuite.h"
 #include "crypto/labeled_signature.h"
 #include "crypto/message_signing.h"
@@ -201,9 +202,10 @@ class Coordinator {
              ToHex(testing::SyntheticGroupInfo(self->o_.suite, self->GroupId(i), kEpoch,
                                                tree_bytes, 0, self->member_))},
             {"ratchet_tree", tree}};
-        auto r = c->Post("/ds/v1/groups",
-                         testing::ClientTokenHeaders(self->d_.source_client_token()),
-                         create.dump(), "application/json");
+        auto r =
+            c->Post("/ds/v1/groups",
+                    testing::ClientTokenHeaders(self->d_.source_client_token()),
+                    mimi::codec::DumpJson(create), "application/json");
         if (!r || r->status != 201) {
           return InternalError("create group: " +
                                (r ? r->body : httplib::to_string(r.error())));
