@@ -11,7 +11,7 @@
 #include <sstream>
 #include <string>
 
-#include "cli/commands.h"
+#include "cli/exit_code.h"
 
 namespace mimi::cli {
 namespace {

@@ -6,24 +6,26 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <utility>
 
 #include "admin_api/admin_paths.h"
 #include "admin_api/admin_token.h"
 #include "admin_api/admin_views.h"
+#include "codec/json_text.h"
 
 namespace mimi::cli {
 namespace {
 
 using nlohmann::json;
 
-constexpr char kUnreachable[] = "daemon-unreachable";
+constexpr char kDaemonUnreachable[] = "daemon-unreachable";
 
 // The Status the daemon meant by an HTTP error answer (the inverse of
 // daemon::HttpStatusFor for the codes the admin API uses).
 Status StatusFromHttp(int http_status, const std::string& body) {
   std::string detail = "HTTP " + std::to_string(http_status);
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  json j = codec::ParseJson(body);
   if (j.is_object()) {
     if (j.contains("detail") && j["detail"].is_string()) {
       detail = j["detail"].get<std::string>();
@@ -74,14 +76,16 @@ Result<json> AdminClient::Call(const std::string& method, const std::string& pat
   if (options_.admin_url.empty() && !options_.data_dir.empty()) {
     // A running daemon says where its admin API listens (portd.json).
     std::ifstream info(std::filesystem::path(options_.data_dir) / admin_api::kDaemonInfoFile);
-    json doc = json::parse(info, nullptr, /*allow_exceptions=*/false);
+    const std::string text{std::istreambuf_iterator<char>(info),
+                           std::istreambuf_iterator<char>()};
+    json doc = codec::ParseJson(text);  // a missing file: discarded
     if (doc.is_object() && doc.value("admin_port", 0) > 0) {
       options_.admin_url =
           "http://127.0.0.1:" + std::to_string(doc.value("admin_port", 0));
     }
   }
   if (options_.admin_url.empty()) {
-    return Status(StatusCode::kUnavailable, kUnreachable,
+    return Status(StatusCode::kUnavailable, kDaemonUnreachable,
                   "no --admin URL given and no running daemon in --data-dir");
   }
   std::string url = options_.admin_url;
@@ -109,12 +113,12 @@ Result<json> AdminClient::Call(const std::string& method, const std::string& pat
                           ? client.Get(path, query, headers)
                           : client.Post(path, headers, "", "application/json");
   if (!r) {
-    return Status(StatusCode::kUnavailable, kUnreachable,
+    return Status(StatusCode::kUnavailable, kDaemonUnreachable,
                   "daemon unreachable at " + options_.admin_url + " (" +
                       httplib::to_string(r.error()) + ")");
   }
   if (r->status >= 300) return StatusFromHttp(r->status, r->body);
-  json body = json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+  json body = codec::ParseJson(r->body);
   if (body.is_discarded()) {
     return InternalError("the daemon answered " + path + " with non-JSON");
   }
@@ -123,7 +127,7 @@ Result<json> AdminClient::Call(const std::string& method, const std::string& pat
 
 Status AdminClient::FallBack(const std::string& why) {
   if (options_.data_dir.empty()) {
-    return Status(StatusCode::kUnavailable, kUnreachable,
+    return Status(StatusCode::kUnavailable, kDaemonUnreachable,
                   why + "; give --data-dir to read the database instead");
   }
   const std::string db =
@@ -132,7 +136,7 @@ Status AdminClient::FallBack(const std::string& why) {
   Result<std::unique_ptr<store::SqliteStore>> s =
       store::SqliteStore::OpenReadOnly(db, SystemClock::Get());
   if (!s.ok()) {
-    return Status(StatusCode::kUnavailable, kUnreachable,
+    return Status(StatusCode::kUnavailable, kDaemonUnreachable,
                   why + "; and the database cannot be read: " +
                       s.status().detail());
   }
@@ -147,7 +151,7 @@ Result<json> AdminClient::Read(const std::string& path,
                                const LocalRead& local) {
   if (!daemon_down_) {
     Result<json> r = Call("GET", path, params);
-    if (r.ok() || r.status().reason() != kUnreachable) return r;
+    if (r.ok() || r.status().reason() != kDaemonUnreachable) return r;
     daemon_down_ = true;
     MIMI_RETURN_IF_ERROR(FallBack(r.status().detail()));
   }
@@ -189,8 +193,8 @@ Result<json> AdminClient::Act(const std::string& id_text,
   Result<json> r = Call(
       "POST", std::string(admin_api::kMigrationsPath) + "/" + id + "/" + action,
       {});
-  if (!r.ok() && r.status().reason() == kUnreachable) {
-    return Status(StatusCode::kUnavailable, kUnreachable,
+  if (!r.ok() && r.status().reason() == kDaemonUnreachable) {
+    return Status(StatusCode::kUnavailable, kDaemonUnreachable,
                   r.status().detail() + "; " + action +
                       " acts through the running daemon, so nothing was done");
   }

@@ -1,34 +1,15 @@
 // The subcommands of mimi-portctl. Each Register* adds one subcommand (and its
 // options) to the app; its callback sets the process exit code through
-// SetExitCode. Exit codes are documented in docs/operations.md:
-//   0 ok, 1 the migration asked about is in (or ended in) a failed state,
-//   2 malformed input, usage error or a refusal, 3 not found, 4 a daemon or
-//   peer unreachable, 70 internal error.
-// Every subcommand turns a failed Status into its exit code with
-// ExitCodeFor, so that one StatusCode means one exit code everywhere; 1 is
-// never a Status's code but an outcome a command reports itself.
+// SetExitCode (cli/exit_code.h).
 // Single-threaded, like the CLI itself.
 #ifndef MIMI_TOOLS_CLI_COMMANDS_H_
 #define MIMI_TOOLS_CLI_COMMANDS_H_
 
 #include <CLI/CLI.hpp>
 
-#include "mimi_portability/status.h"
+#include "cli/exit_code.h"
 
 namespace mimi::cli {
-
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailedState = 1;
-inline constexpr int kExitBadInput = 2;
-inline constexpr int kExitNotFound = 3;
-inline constexpr int kExitUnreachable = 4;
-inline constexpr int kExitInternal = 70;
-
-void SetExitCode(int code);
-int ExitCode();
-
-// The exit code of a failed command (the table in docs/operations.md).
-int ExitCodeFor(const Status& status);
 
 // decode TYPE INPUT: prints a wire message as JSON (cli/decode.cc).
 void RegisterDecode(CLI::App& app);

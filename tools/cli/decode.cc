@@ -16,6 +16,7 @@
 
 #include "cli/commands.h"
 #include "codec/json.h"
+#include "codec/json_text.h"
 #include "mimi_portability/bytes.h"
 #include "mls/mls_json.h"
 
@@ -73,11 +74,6 @@ Result<Bytes> ReadInput(const std::string& input) {
   return FromHex(input);
 }
 
-void Fail(const Status& status) {
-  std::cerr << "error: " << status.ToString() << "\n";
-  SetExitCode(ExitCodeFor(status));
-}
-
 }  // namespace
 
 void RegisterDecode(CLI::App& app) {
@@ -97,15 +93,15 @@ void RegisterDecode(CLI::App& app) {
       if (t.name == *type) found = &t;
     }
     if (found == nullptr) {
-      Fail(InvalidArgumentError("unknown message type '" + *type +
+      ReportFailure(InvalidArgumentError("unknown message type '" + *type +
                                 "'; known:" + TypeNames(types)));
       return;
     }
     auto bytes = ReadInput(*input);
-    if (!bytes.ok()) return Fail(bytes.status());
+    if (!bytes.ok()) return ReportFailure(bytes.status());
     auto json = found->decode(*bytes);
-    if (!json.ok()) return Fail(json.status());
-    std::cout << json->dump(2) << "\n";
+    if (!json.ok()) return ReportFailure(json.status());
+    std::cout << codec::DumpJson(*json, 2) << "\n";
   });
 }
 

@@ -1,4 +1,6 @@
-#include "cli/commands.h"
+#include "cli/exit_code.h"
+
+#include <iostream>
 
 namespace mimi::cli {
 namespace {
@@ -28,6 +30,11 @@ int ExitCodeFor(const Status& status) {
       return kExitInternal;
   }
   return kExitInternal;
+}
+
+void ReportFailure(const Status& status) {
+  std::cerr << "error: " << status.ToString() << "\n";
+  SetExitCode(ExitCodeFor(status));
 }
 
 }  // namespace mimi::cli

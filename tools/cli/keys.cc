@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "codec/json_text.h"
 #include "keys/base64.h"
 #include "keys/ds_key_store.h"
 #include "keys/key_document_handler.h"
@@ -16,11 +17,6 @@
 
 namespace mimi::cli {
 namespace {
-
-void Fail(const Status& s) {
-  std::cerr << "error: " << s.ToString() << "\n";
-  SetExitCode(ExitCodeFor(s));
-}
 
 nlohmann::json Describe(const keys::DsPublicKey& k) {
   nlohmann::json j = {
@@ -39,7 +35,9 @@ void PrintKeys(const keys::DsKeyStore& store) {
   for (const auto& k : store.CurrentKeys()) cur.push_back(Describe(k));
   nlohmann::json old = nlohmann::json::array();
   for (const auto& k : store.OldKeys()) old.push_back(Describe(k));
-  std::cout << nlohmann::json{{"keys", cur}, {"old_keys", old}}.dump(2) << "\n";
+  std::cout << codec::DumpJson(
+                   nlohmann::json{{"keys", cur}, {"old_keys", old}}, 2)
+            << "\n";
 }
 
 }  // namespace
@@ -69,7 +67,7 @@ void RegisterKeys(CLI::App& app) {
     std::vector<crypto::CipherSuiteId> suites(args->suites.begin(),
                                               args->suites.end());
     auto store = keys::DsKeyStore::Open(args->dir, suites, SystemClock::Get());
-    if (!store.ok()) return Fail(store.status());
+    if (!store.ok()) return ReportFailure(store.status());
     PrintKeys(**store);
   });
 
@@ -80,7 +78,7 @@ void RegisterKeys(CLI::App& app) {
                    "print the /.well-known/mimi-portability document for it");
   show->callback([args] {
     auto store = keys::DsKeyStore::OpenExisting(args->dir, SystemClock::Get());
-    if (!store.ok()) return Fail(store.status());
+    if (!store.ok()) return ReportFailure(store.status());
     if (args->domain.empty()) return PrintKeys(**store);
     std::cout << keys::SerializeKeyDocument(keys::BuildKeyDocument(
         args->domain, **store, SystemClock::Get().NowMillis(),
@@ -99,11 +97,11 @@ void RegisterKeys(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   rotate->callback([args] {
     auto store = keys::DsKeyStore::OpenExisting(args->dir, SystemClock::Get());
-    if (!store.ok()) return Fail(store.status());
+    if (!store.ok()) return ReportFailure(store.status());
     for (int suite : args->suites) {
       auto fresh = (*store)->Rotate(static_cast<crypto::CipherSuiteId>(suite),
                                     args->old_key_lifetime_s * 1000);
-      if (!fresh.ok()) return Fail(fresh.status());
+      if (!fresh.ok()) return ReportFailure(fresh.status());
     }
     PrintKeys(**store);
   });

@@ -30,6 +30,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "codec/json_text.h"
 #include "crypto/ciphersuite.h"
 #include "crypto/message_signing.h"
 #include "crypto/signing_key.h"
@@ -49,7 +50,7 @@ using endpoints::kMediaType;
 using endpoints::kRequestPath;
 using endpoints::kStatusPathPrefix;
 // Reasons of the local failures; server refusals keep the server's reason.
-constexpr char kUnreachable[] = "unreachable";
+constexpr char kPeerUnreachable[] = "unreachable";
 constexpr char kNotConfirmed[] = "not-confirmed";
 constexpr char kMigrationFailed[] = "migration-failed";
 constexpr char kUnverified[] = "unverified-answer";
@@ -177,7 +178,7 @@ std::unique_ptr<httplib::Client> MakeClient(const std::string& url,
 Status FromHttpAnswer(const std::string& what, const httplib::Response& r) {
   std::string reason = "http-" + std::to_string(r.status);
   std::string detail;
-  json j = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  json j = codec::ParseJson(r.body);
   if (j.is_object()) {
     if (j.contains("error") && j["error"].is_string()) reason = j["error"];
     if (j.contains("detail") && j["detail"].is_string()) detail = j["detail"];
@@ -197,7 +198,7 @@ Status FromHttpAnswer(const std::string& what, const httplib::Response& r) {
 
 Status NoAnswer(const std::string& what, const std::string& url,
                 httplib::Error error) {
-  return Status(StatusCode::kUnavailable, kUnreachable,
+  return Status(StatusCode::kUnavailable, kPeerUnreachable,
                 what + " unreachable at " + url + " (" +
                     httplib::to_string(error) + ")");
 }
@@ -233,7 +234,7 @@ Result<json> PollStatus(httplib::Client& client, const MigrateOptions& o,
   httplib::Result r = client.Get(path);
   if (!r) return NoAnswer("the source", o.source_url, r.error());
   if (r->status != 200) return FromHttpAnswer("the source", *r);
-  json j = json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+  json j = codec::ParseJson(r->body);
   if (!j.is_object()) return Unverified("the source's status is not JSON");
   return j;
 }
@@ -254,7 +255,7 @@ Status InitMigration(const MigrateOptions& o, const MigrationInitRequest& init,
     return Status::Ok();
   }
   if (r->status != 202) return FromHttpAnswer("the source", *r);
-  json accepted = json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+  json accepted = codec::ParseJson(r->body);
   if (accepted.is_object() && accepted.value("state", json()).is_string()) {
     outcome->state = accepted["state"];
   }
@@ -356,7 +357,7 @@ void Print(const MigrateOptions& o, const Outcome& outcome, bool confirmed) {
               {"confirmation",
                confirmed ? json(ToHex(outcome.confirmation)) : json(nullptr)},
               {"target", o.target_domain}};
-    std::cout << j.dump() << "\n";
+    std::cout << codec::DumpJson(j) << "\n";
     return;
   }
   std::cout << "migration " << outcome.migration_id << "\n"
@@ -369,49 +370,49 @@ void Print(const MigrateOptions& o, const Outcome& outcome, bool confirmed) {
   }
 }
 
-void Fail(const Status& status) {
+void FailMigration(const Status& status) {
   std::cerr << "error: " << status.reason() << ": " << status.detail() << "\n";
   SetExitCode(IsFailedOutcome(status) ? kExitFailedState : ExitCodeFor(status));
 }
 
 void Run(MigrateOptions o) {
   Result<std::string> source_host = CheckBaseUrl("--source", &o.source_url);
-  if (!source_host.ok()) return Fail(source_host.status());
+  if (!source_host.ok()) return FailMigration(source_host.status());
   Result<std::string> target_host = CheckBaseUrl("--target", &o.target_url);
-  if (!target_host.ok()) return Fail(target_host.status());
+  if (!target_host.ok()) return FailMigration(target_host.status());
   if (o.source_domain.empty()) o.source_domain = *source_host;
   if (o.target_domain.empty()) o.target_domain = *target_host;
   Result<Bytes> group = FromHex(o.group_hex);
   if (!group.ok() || group->empty()) {
-    return Fail(InvalidArgumentError("--group: expected the group id in hex"));
+    return FailMigration(InvalidArgumentError("--group: expected the group id in hex"));
   }
   Result<crypto::CipherSuite> suite = crypto::LookupCipherSuite(o.suite);
   if (!suite.ok()) {
-    return Fail(InvalidArgumentError("--suite " + std::to_string(o.suite) +
+    return FailMigration(InvalidArgumentError("--suite " + std::to_string(o.suite) +
                                      ": not an MLS ciphersuite this build knows"));
   }
   Result<std::string> pem = ReadFile("--leaf-key", o.leaf_key_file);
-  if (!pem.ok()) return Fail(pem.status());
+  if (!pem.ok()) return FailMigration(pem.status());
   Result<crypto::SigningKey> leaf_key =
       crypto::SigningKey::FromPkcs8Pem(suite->signature_scheme, *pem);
   if (!leaf_key.ok()) {
-    return Fail(InvalidArgumentError("--leaf-key " + o.leaf_key_file + ": " +
+    return FailMigration(InvalidArgumentError("--leaf-key " + o.leaf_key_file + ": " +
                                      leaf_key.status().detail()));
   }
   Result<Bytes> commit = ReadCommit(o.commit);
-  if (!commit.ok()) return Fail(commit.status());
-  if (commit->empty()) return Fail(InvalidArgumentError("--commit is empty"));
+  if (!commit.ok()) return FailMigration(commit.status());
+  if (commit->empty()) return FailMigration(InvalidArgumentError("--commit is empty"));
   Result<std::string> token = ReadToken(o);
-  if (!token.ok()) return Fail(token.status());
+  if (!token.ok()) return FailMigration(token.status());
 
   const MigrationRequest request{ToBytes(o.source_domain), ToBytes(o.target_domain),
                                  *group, o.epoch};
   Result<MigrationResponse> response = RequestMigration(o, request, *token);
-  if (!response.ok()) return Fail(response.status());
+  if (!response.ok()) return FailMigration(response.status());
 
   MigrationInitRequest init{{*response, {}}, o.leaf, *commit};
   if (Status s = crypto::SignMessage(*leaf_key, &init.migration_init); !s.ok()) {
-    return Fail(Status(StatusCode::kInternal, "signing MigrationInit: " + s.ToString()));
+    return FailMigration(Status(StatusCode::kInternal, "signing MigrationInit: " + s.ToString()));
   }
   Outcome outcome;
   outcome.migration_id = ToHex(response->nonce);
@@ -422,7 +423,7 @@ void Run(MigrateOptions o) {
     // Once the source has taken the init, the migration has an id worth
     // printing even though it did not (yet) end well.
     if (IsFailedOutcome(s)) Print(o, outcome, false);
-    return Fail(s);
+    return FailMigration(s);
   }
   Print(o, outcome, true);
   SetExitCode(kExitOk);

@@ -21,6 +21,7 @@
 #include "cli/admin_client.h"
 #include "cli/commands.h"
 #include "cli/ops_format.h"
+#include "codec/json_text.h"
 
 namespace mimi::cli {
 namespace {
@@ -34,11 +35,6 @@ struct OpsArgs {
   std::string state, role, group, limit;
   int interval_ms = 1000;
 };
-
-void Fail(const Status& s) {
-  std::cerr << "error: " << s.ToString() << "\n";
-  SetExitCode(ExitCodeFor(s));
-}
 
 // Adds the connection options every operator command shares.
 CLI::App* AddOpsCommand(CLI::App& app, const char* name, const char* help,
@@ -61,7 +57,7 @@ CLI::App* AddOpsCommand(CLI::App& app, const char* name, const char* help,
 std::string Str(const json& v) {
   if (v.is_null()) return "-";
   if (v.is_string()) return v.get<std::string>();
-  return v.dump();
+  return codec::DumpJson(v);
 }
 
 std::string Ago(const json& now, const json& at) {
@@ -222,7 +218,7 @@ void Watch(OpsArgs& a) {
     Result<json> show = client.Show(a.id);
     if (!show.ok()) {
       end_bar();
-      return Fail(show.status());
+      return ReportFailure(show.status());
     }
     bool done = true;
     for (const json& m : (*show)["migrations"]) {
@@ -234,10 +230,14 @@ void Watch(OpsArgs& a) {
         last[role] = state;
         end_bar();
         if (a.json_output) {
-          std::cout << json{{"id", (*show)["id"]}, {"role", role}, {"state", state},
-                            {"previous", previous.empty() ? json(nullptr) : json(previous)},
-                            {"at", (*show)["now"]}, {"last_error", m["last_error"]}}
-                           .dump()
+          std::cout << codec::DumpJson(
+                           json{{"id", (*show)["id"]},
+                                {"role", role},
+                                {"state", state},
+                                {"previous", previous.empty() ? json(nullptr)
+                                                              : json(previous)},
+                                {"at", (*show)["now"]},
+                                {"last_error", m["last_error"]}})
                     << std::endl;
         } else {
           std::cout << UtcTime((*show)["now"]) << "  " << role << "  "
@@ -258,9 +258,10 @@ void Watch(OpsArgs& a) {
       if (s != sent.end() && s->second == now_sent) continue;
       sent[role] = now_sent;
       if (a.json_output) {
-        std::cout << json{{"id", (*show)["id"]}, {"role", role}, {"transfer", t},
-                          {"at", (*show)["now"]}}
-                         .dump()
+        std::cout << codec::DumpJson(json{{"id", (*show)["id"]},
+                                                {"role", role},
+                                                {"transfer", t},
+                                                {"at", (*show)["now"]}})
                   << std::endl;
       } else if (redraw) {
         std::cout << "\r" << UtcTime((*show)["now"]) << "  " << role << "  "
@@ -290,9 +291,9 @@ void RegisterOps(CLI::App& app) {
   status->callback([args] {
     AdminClient client(args->client);
     Result<json> show = client.Show(args->id);
-    if (!show.ok()) return Fail(show.status());
+    if (!show.ok()) return ReportFailure(show.status());
     if (args->json_output) {
-      std::cout << StatusJson(*show).dump(2) << "\n";
+      std::cout << codec::DumpJson(StatusJson(*show), 2) << "\n";
     } else {
       PrintStatus(*show);
     }
@@ -307,9 +308,9 @@ void RegisterOps(CLI::App& app) {
   list->callback([args] {
     AdminClient client(args->client);
     Result<json> r = client.List(args->state, args->role, args->group, args->limit);
-    if (!r.ok()) return Fail(r.status());
+    if (!r.ok()) return ReportFailure(r.status());
     if (args->json_output) {
-      std::cout << r->dump(2) << "\n";
+      std::cout << codec::DumpJson(*r, 2) << "\n";
     } else {
       PrintList(*r);
     }
@@ -321,9 +322,9 @@ void RegisterOps(CLI::App& app) {
   show->callback([args] {
     AdminClient client(args->client);
     Result<json> r = client.Show(args->id);
-    if (!r.ok()) return Fail(r.status());
+    if (!r.ok()) return ReportFailure(r.status());
     if (args->json_output) {
-      std::cout << r->dump(2) << "\n";
+      std::cout << codec::DumpJson(*r, 2) << "\n";
     } else {
       PrintShow(*r);
     }
@@ -349,7 +350,7 @@ void RegisterOps(CLI::App& app) {
     cmd->callback([args, name = std::string(action)] {
       AdminClient client(args->client);
       Result<json> r = client.Act(args->id, name);
-      if (!r.ok()) return Fail(r.status());
+      if (!r.ok()) return ReportFailure(r.status());
       std::cout << name << " of " << Str((*r)["id"]) << " accepted\n";
     });
   }
@@ -360,9 +361,9 @@ void RegisterOps(CLI::App& app) {
   stats->callback([args] {
     AdminClient client(args->client);
     Result<json> r = client.Stats();
-    if (!r.ok()) return Fail(r.status());
+    if (!r.ok()) return ReportFailure(r.status());
     if (args->json_output) {
-      std::cout << r->dump(2) << "\n";
+      std::cout << codec::DumpJson(*r, 2) << "\n";
     } else {
       PrintStats(*r);
     }

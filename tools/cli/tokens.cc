@@ -14,15 +14,11 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "codec/json_text.h"
 #include "protocol/client_tokens.h"
 
 namespace mimi::cli {
 namespace {
-
-void Fail(const Status& s) {
-  std::cerr << "error: " << s.ToString() << "\n";
-  SetExitCode(ExitCodeFor(s));
-}
 
 // "30d", "12h", "90m", "3600s" -> milliseconds.
 Result<int64_t> ParseDuration(const std::string& text) {
@@ -113,21 +109,21 @@ void Issue(const TokensArgs& a) {
   std::optional<UnixMillis> expires;
   if (!a.expires_in.empty()) {
     auto d = ParseDuration(a.expires_in);
-    if (!d.ok()) return Fail(d.status());
+    if (!d.ok()) return ReportFailure(d.status());
     expires = clock.NowMillis() + *d;
   } else if (!a.expires_at.empty()) {
     auto t = ParseTime(a.expires_at);
-    if (!t.ok()) return Fail(t.status());
+    if (!t.ok()) return ReportFailure(t.status());
     expires = *t;
   }
   auto token = protocol::ClientTokens::Issue(TokensFile(a), a.name, expires, clock);
-  if (!token.ok()) return Fail(token.status());
+  if (!token.ok()) return ReportFailure(token.status());
   std::cout << *token << "\n";
 }
 
 void List(const TokensArgs& a) {
   auto tokens = protocol::ClientTokens::List(TokensFile(a));
-  if (!tokens.ok()) return Fail(tokens.status());
+  if (!tokens.ok()) return ReportFailure(tokens.status());
   const UnixMillis now = SystemClock::Get().NowMillis();
   if (a.json_output) {
     nlohmann::json out = nlohmann::json::array();
@@ -137,7 +133,7 @@ void List(const TokensArgs& a) {
                      {"expires_ms", MillisOrNull(t.expires_ms)},
                      {"expired", t.expires_ms.has_value() && *t.expires_ms <= now}});
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << codec::DumpJson(out, 2) << "\n";
     return;
   }
   std::printf("%-24s %-21s %s\n", "NAME", "CREATED", "EXPIRES");
@@ -151,7 +147,7 @@ void List(const TokensArgs& a) {
 
 void Revoke(const TokensArgs& a) {
   auto removed = protocol::ClientTokens::Revoke(TokensFile(a), a.name);
-  if (!removed.ok()) return Fail(removed.status());
+  if (!removed.ok()) return ReportFailure(removed.status());
   std::cout << "revoked " << *removed << " token" << (*removed == 1 ? "" : "s")
             << " of " << a.name << "\n";
 }
