@@ -27,7 +27,7 @@ constexpr StatusCode kAllCodes[] = {
 // Status code name -> exit code, from the rows "| N | meaning | `a`, `b` |"
 // of the exit-code table (the one whose header has "Status codes").
 std::map<std::string, int> DocumentedTable(std::string* error) {
-  std::ifstream f(std::string(MIMI_SOURCE_DIR) + "/docs/operations.md");
+  std::ifstream f(std::string(MIMI_SOURCE_DIR "/docs/operations.md"));
   std::stringstream all;
   all << f.rdbuf();
   std::istringstream in(all.str());

@@ -23,9 +23,9 @@ using nlohmann::json;
 class CliTokensTest : public ::testing::Test {
  protected:
   ::mimi::testing::CommandResult Portctl(const std::string& args) {
-    return RunCommand(std::string(MIMI_BINARY_DIR) + "/tools/mimi-portctl tokens " +
-                      args + " --data-dir " + ShellQuote(dir_.path().string()) +
-                      " 2>/dev/null");
+    return RunCommand(
+        std::string(MIMI_BINARY_DIR "/tools/mimi-portctl tokens ") + args +
+        " --data-dir " + ShellQuote(dir_.path().string()) + " 2>/dev/null");
   }
   std::string Issue(const std::string& args) {
     auto r = Portctl("issue " + args);

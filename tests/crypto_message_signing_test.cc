@@ -154,9 +154,9 @@ TEST(MigrationContentHashTest, HashesTheWholeSerializationWithTheSuiteHash) {
 class TsMlsInitSignatureTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(TsMlsInitSignatureTest, VerifiesUnderTheMembersLeafKey) {
-  std::string path = std::string(MIMI_TEST_DATA_DIR) +
-                     "/mls/init_signature_suite" + std::to_string(GetParam()) +
-                     ".json";
+  std::string path =
+      std::string(MIMI_TEST_DATA_DIR "/mls/init_signature_suite") +
+      std::to_string(GetParam()) + ".json";
   const std::string text = mimi::testing::ReadTextFile(path);
   ASSERT_FALSE(text.empty()) << "missing fixture " << path;
   auto j = mimi::codec::ParseJson(text);

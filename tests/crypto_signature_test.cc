@@ -84,7 +84,7 @@ TEST(RandomTest, NoncesAreFreshAndNotZero) {
 
 TEST(Rfc8032Test, KnownAnswers) {
   const std::string text = mimi::testing::ReadTextFile(
-      std::string(MIMI_TEST_DATA_DIR) + "/crypto/rfc8032.json");
+      std::string(MIMI_TEST_DATA_DIR "/crypto/rfc8032.json"));
   ASSERT_FALSE(text.empty()) << "missing tests/data/crypto/rfc8032.json";
   auto doc = mimi::codec::ParseJson(text);
   int count = 0;
@@ -348,7 +348,7 @@ TEST(SecretBytesTest, MoveLeavesSourceEmpty) {
 // so our signature must verify instead.
 TEST(MlsLabeledSignatureTest, OfficialVectorsEverySuite) {
   const std::string text = mimi::testing::ReadTextFile(
-      std::string(MIMI_TEST_DATA_DIR) + "/mls-vectors/crypto-basics.json");
+      std::string(MIMI_TEST_DATA_DIR "/mls-vectors/crypto-basics.json"));
   ASSERT_FALSE(text.empty())
       << "missing tests/data/mls-vectors/crypto-basics.json";
   const nlohmann::json doc = mimi::codec::ParseJson(text);

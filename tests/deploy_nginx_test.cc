@@ -97,8 +97,8 @@ class Nginx {
     // As root, nginx's workers run as `user`: they must reach the temp
     // files under this directory.
     ::chmod(dir_.path().c_str(), 0755);
-    std::ifstream in(std::string(MIMI_SOURCE_DIR) +
-                     "/tools/deploy/nginx/mimi-portd.conf");
+    std::ifstream in(
+        std::string(MIMI_SOURCE_DIR "/tools/deploy/nginx/mimi-portd.conf"));
     std::stringstream text;
     text << in.rdbuf();
     std::string conf = text.str();

@@ -22,15 +22,16 @@ namespace {
 using ::mimi::testing::ReadTextFile;
 
 Bytes Fixture(const std::string& name) {
-  return FromHex(ReadTextFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/" + name))
+  return FromHex(ReadTextFile(std::string(MIMI_TEST_DATA_DIR "/mls/") + name))
       .value();
 }
 
 // ts-mls writes a bare GroupInfo; members hand it to a DS as an MLSMessage.
 Bytes GroupInfoMessage(int suite) {
-  return FromHex("00010004" + ReadTextFile(std::string(MIMI_TEST_DATA_DIR) +
-                                           "/mls/group_info_suite" +
-                                           std::to_string(suite) + ".hex"))
+  return FromHex("00010004" +
+                 ReadTextFile(
+                     std::string(MIMI_TEST_DATA_DIR "/mls/group_info_suite") +
+                     std::to_string(suite) + ".hex"))
       .value();
 }
 
@@ -47,7 +48,7 @@ class EmbeddedDsTest : public ::testing::Test {
 
   void SetUp() override {
     manifest_ = mimi::codec::ParseJson(
-        ReadTextFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/manifest.json"));
+        ReadTextFile(std::string(MIMI_TEST_DATA_DIR "/mls/manifest.json")));
     group_id_ = FromHex(manifest_["suites"][0]["group_id"].get<std::string>()).value();
     tree_ = Fixture("ratchet_tree_suite1.hex");
     commit_ = Fixture("commit_public_suite1.hex");

@@ -16,7 +16,7 @@ using ::mimi::testing::RunCommand;
 using ::mimi::testing::ShellQuote;
 
 std::string Portctl(const std::string& args) {
-  return std::string(MIMI_BINARY_DIR) + "/tools/mimi-portctl " + args;
+  return std::string(MIMI_BINARY_DIR "/tools/mimi-portctl ") + args;
 }
 
 TEST(KeysCliTest, GenerateShowRotate) {

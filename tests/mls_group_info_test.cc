@@ -16,7 +16,7 @@ using ::mimi::testing::ReadTextFile;
 
 Bytes Fixture(const std::string& name) {
   std::string hex =
-      ReadTextFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/" + name);
+      ReadTextFile(std::string(MIMI_TEST_DATA_DIR "/mls/") + name);
   return FromHex(hex).value();
 }
 
@@ -25,7 +25,7 @@ class GroupInfoFixtureTest : public ::testing::TestWithParam<int> {};
 TEST_P(GroupInfoFixtureTest, ReadsTsMlsGroupInfo) {
   const int suite = GetParam();
   auto manifest = mimi::codec::ParseJson(
-      ReadTextFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/manifest.json"));
+      ReadTextFile(std::string(MIMI_TEST_DATA_DIR "/mls/manifest.json")));
   const auto& expected = manifest["suites"][suite - 1];
   // The fixture is a bare GroupInfo; clients send it as MLSMessage
   // (version mls10 = 1, wire_format mls_group_info = 4).
@@ -34,7 +34,7 @@ TEST_P(GroupInfoFixtureTest, ReadsTsMlsGroupInfo) {
   ASSERT_TRUE(bare_gi.ok()) << bare_gi.status().ToString();
   Bytes bytes =
       FromHex("00010004" +
-              ReadTextFile(std::string(MIMI_TEST_DATA_DIR) + "/mls/" + name))
+              ReadTextFile(std::string(MIMI_TEST_DATA_DIR "/mls/") + name))
           .value();
   auto gi = DecodeGroupInfoMessage(bytes);
   ASSERT_TRUE(gi.ok()) << gi.status().ToString();

@@ -23,8 +23,8 @@ namespace {
 using ::mimi::testing::ReadTextFile;
 
 TEST(TreeHashTest, OfficialVectorsEveryNodeEverySuite) {
-  const std::string text = ReadTextFile(std::string(MIMI_TEST_DATA_DIR) +
-                                        "/mls-vectors/tree-validation.json");
+  const std::string text = ReadTextFile(
+      std::string(MIMI_TEST_DATA_DIR "/mls-vectors/tree-validation.json"));
   ASSERT_FALSE(text.empty()) << "missing tests/data/mls-vectors/tree-validation.json";
   const nlohmann::json doc = mimi::codec::ParseJson(text);
   std::set<uint16_t> suites;

@@ -115,10 +115,10 @@ TEST(EmbeddedSqlTest, StepsAreNumberedFromOneWithoutGaps) {
 
 TEST(EmbeddedSqlTest, EmbeddedTextIsTheSourceFiles) {
   EXPECT_EQ(kSchemaSql,
-            ReadTextFile(std::string(MIMI_SOURCE_DIR) + "/schema/schema.sql"));
+            ReadTextFile(std::string(MIMI_SOURCE_DIR "/schema/schema.sql")));
   for (const auto& step : EmbeddedMigrations()) {
     EXPECT_EQ(step.sql,
-              ReadTextFile(std::string(MIMI_SOURCE_DIR) + "/migrations/" +
+              ReadTextFile(std::string(MIMI_SOURCE_DIR "/migrations/") +
                            std::string(step.name) + ".sql"));
   }
 }
@@ -163,7 +163,7 @@ TEST(SchemaTest, EveryOlderVersionUpgradesToTheCurrentSchema) {
 TEST(SchemaTest, UpgradesTheV1FixtureAndKeepsItsData) {
   TempDir dir;
   std::string path = dir.File("v1.db");
-  std::filesystem::copy_file(std::string(MIMI_TEST_DATA_DIR) + "/store/v1.db",
+  std::filesystem::copy_file(std::string(MIMI_TEST_DATA_DIR "/store/v1.db"),
                              path);
   {
     SQLite::Database raw(path);

@@ -37,7 +37,7 @@ std::vector<std::string> JsonShapeProblems(const nlohmann::json& value,
 // the test executables, not for this library).
 #ifdef MIMI_SOURCE_DIR
 inline std::string OperationsDoc() {
-  std::ifstream f(std::string(MIMI_SOURCE_DIR) + "/docs/operations.md");
+  std::ifstream f(std::string(MIMI_SOURCE_DIR "/docs/operations.md"));
   std::stringstream s;
   s << f.rdbuf();
   return s.str();
