@@ -15,12 +15,13 @@ std::optional<GroupRow> LoadGroup(SQLite::Database& db, ByteSpan group_id,
   // tree_epoch and group_info come before ratchet_tree in ds_group_trees,
   // so neither walks the tree's overflow pages; the tree is read only for
   // kAll.
-  Statement q(db, std::string("SELECT g.cipher_suite, g.epoch, t.tree_epoch, ") +
-                      (blobs == Blobs::kAll ? "t.ratchet_tree" : "NULL") + ", " +
-                      (blobs != Blobs::kNone ? "t.group_info" : "NULL") +
-                      ", g.frozen_by, g.imported_by, g.next_seq FROM ds_groups g"
-                      " JOIN ds_group_trees t ON t.group_id = g.group_id"
-                      " WHERE g.group_id = ?");
+  Statement q(db,
+              std::string("SELECT g.cipher_suite, g.epoch, t.tree_epoch, ") +
+                  (blobs == Blobs::kAll ? "t.ratchet_tree" : "NULL") + ", " +
+                  (blobs != Blobs::kNone ? "t.group_info" : "NULL") +
+                  ", g.frozen_by, g.imported_by, g.next_seq FROM ds_groups g"
+                  " JOIN ds_group_trees t ON t.group_id = g.group_id"
+                  " WHERE g.group_id = ?");
   BindBlob(q, 1, group_id);
   if (!q.executeStep()) return std::nullopt;
   GroupRow row;
@@ -35,9 +36,8 @@ std::optional<GroupRow> LoadGroup(SQLite::Database& db, ByteSpan group_id,
   return row;
 }
 
-void InsertGroup(SQLite::Database& db, ByteSpan group_id,
-                 const GroupRow& row, ByteSpan group_info,
-                 ByteSpan ratchet_tree, UnixMillis now) {
+void InsertGroup(SQLite::Database& db, ByteSpan group_id, const GroupRow& row,
+                 ByteSpan group_info, ByteSpan ratchet_tree, UnixMillis now) {
   Statement ins(db,
                 "INSERT INTO ds_groups (group_id, cipher_suite, epoch,"
                 " frozen_by, imported_by, next_seq, created_at, updated_at)"

@@ -132,11 +132,11 @@ Result<PeerResponse> SourceDriver::SendContent(
   }
   TransferProgress& progress = *ctx_.progress;
   progress.Begin(row.id, content.size());
-  Result<PeerResponse> answer = ctx_.transport->Post(
-      row.target_domain, endpoints::kContentPath, content,
-      [&progress, &row](uint64_t sent, uint64_t) {
-        progress.Update(row.id, sent);
-      });
+  Result<PeerResponse> answer =
+      ctx_.transport->Post(row.target_domain, endpoints::kContentPath, content,
+                           [&progress, &row](uint64_t sent, uint64_t) {
+                             progress.Update(row.id, sent);
+                           });
   progress.End(row.id);
   return answer;
 }

@@ -110,9 +110,10 @@ Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
   answer.id = id;
   answer.state = std::string(store::StateName(row.state));
   if (has_confirmation(row)) {
-    MIMI_ASSIGN_OR_RETURN(answer.confirmation,
-                          ctx_.store->GetMessage(id, Role::kSource,
-                                                 store::MessageKind::kConfirmation));
+    MIMI_ASSIGN_OR_RETURN(
+        answer.confirmation,
+        ctx_.store->GetMessage(id, Role::kSource,
+                               store::MessageKind::kConfirmation));
     answer.confirmed = true;
   } else if (row.state == MigrationState::kAborted) {
     return Refuse(StatusCode::kFailedPrecondition, reason::kMigrationAborted,

@@ -144,9 +144,9 @@ Result<Bytes> TargetService::ContentLocked(const MigrationContent& content,
                   "nonce " + row.id + " expired");
   }
   MIMI_ASSIGN_OR_RETURN(Bytes embedded, Encode(content.migration_response));
-  MIMI_ASSIGN_OR_RETURN(
-      Bytes issued,
-      ctx_.store->GetMessage(row.id, Role::kTarget, store::MessageKind::kResponse));
+  MIMI_ASSIGN_OR_RETURN(Bytes issued,
+                        ctx_.store->GetMessage(row.id, Role::kTarget,
+                                               store::MessageKind::kResponse));
   if (embedded != issued) {
     return Refuse(StatusCode::kInvalidArgument, reason::kResponseMismatch,
                   "the MigrationResponse is not the one this DS issued");
@@ -203,14 +203,15 @@ Result<AbortAnswer> TargetService::HandleAbort(ByteSpan body) {
   switch (row.state) {
     case MigrationState::kAborted: {
       MIMI_ASSIGN_OR_RETURN(
-          Bytes stored,
-          ctx_.store->GetMessage(id, Role::kTarget, store::MessageKind::kAbortAck));
+          Bytes stored, ctx_.store->GetMessage(id, Role::kTarget,
+                                               store::MessageKind::kAbortAck));
       return AbortAnswer{true, std::move(stored)};
     }
     case MigrationState::kImported: {
-      MIMI_ASSIGN_OR_RETURN(Bytes stored,
-                            ctx_.store->GetMessage(id, Role::kTarget,
-                                                   store::MessageKind::kTargetComplete));
+      MIMI_ASSIGN_OR_RETURN(
+          Bytes stored,
+          ctx_.store->GetMessage(id, Role::kTarget,
+                                 store::MessageKind::kTargetComplete));
       return AbortAnswer{false, std::move(stored)};
     }
     case MigrationState::kExpired: {

@@ -66,10 +66,10 @@ enum class MessageKind {
 };
 
 inline constexpr MessageKind kAllMessageKinds[] = {
-    MessageKind::kRequest,        MessageKind::kResponse,
-    MessageKind::kInitRequest,    MessageKind::kCommit,
-    MessageKind::kContent,        MessageKind::kTargetComplete,
-    MessageKind::kConfirmation,   MessageKind::kAbortMessage,
+    MessageKind::kRequest,      MessageKind::kResponse,
+    MessageKind::kInitRequest,  MessageKind::kCommit,
+    MessageKind::kContent,      MessageKind::kTargetComplete,
+    MessageKind::kConfirmation, MessageKind::kAbortMessage,
     MessageKind::kAbortAck,
 };
 

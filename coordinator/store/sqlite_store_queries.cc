@@ -62,23 +62,24 @@ Result<Bytes> SqliteStore::GetMessage(std::string_view id, Role role,
                                       MessageKind kind) {
   MutexLock lock(read_mu_);
   SQLite::Database& reader = *reader_;
-  return Guarded(
-      "reading the " + std::string(MessageKindName(kind)) + " of " +
-          Describe(id, role),
-      [&]() -> Result<Bytes> {
-        // One statement, so that "no row" and "no message yet" are told
-        // apart in one snapshot.
-        SQLite::Statement q(reader,
-                            "SELECT m.body FROM migrations r "
-                            "LEFT JOIN migration_messages m ON m.id = r.id "
-                            "AND m.role = r.role AND m.kind = ?3 "
-                            "WHERE r.id = ?1 AND r.role = ?2");
-        q.bind(1, std::string(id));
-        q.bind(2, std::string(RoleName(role)));
-        q.bind(3, std::string(MessageKindName(kind)));
-        if (!q.executeStep()) return NotFoundError("no " + Describe(id, role));
-        return ColumnBytes(q.getColumn(0));
-      });
+  return Guarded("reading the " + std::string(MessageKindName(kind)) + " of " +
+                     Describe(id, role),
+                 [&]() -> Result<Bytes> {
+                   // One statement, so that "no row" and "no message yet" are
+                   // told apart in one snapshot.
+                   SQLite::Statement q(
+                       reader,
+                       "SELECT m.body FROM migrations r "
+                       "LEFT JOIN migration_messages m ON m.id = r.id "
+                       "AND m.role = r.role AND m.kind = ?3 "
+                       "WHERE r.id = ?1 AND r.role = ?2");
+                   q.bind(1, std::string(id));
+                   q.bind(2, std::string(RoleName(role)));
+                   q.bind(3, std::string(MessageKindName(kind)));
+                   if (!q.executeStep())
+                     return NotFoundError("no " + Describe(id, role));
+                   return ColumnBytes(q.getColumn(0));
+                 });
 }
 
 Result<std::vector<MigrationRecord>> SqliteStore::GetById(std::string_view id) {

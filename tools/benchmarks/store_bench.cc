@@ -176,7 +176,8 @@ Result<double> Bookkeeping(SqliteStore& store, const std::string& id,
 
 Result<HotRows> MeasureHotRows(const std::string& path, size_t content_bytes) {
   RemoveDb(path);
-  MIMI_ASSIGN_OR_RETURN(auto store, SqliteStore::Open(path, SystemClock::Get()));
+  MIMI_ASSIGN_OR_RETURN(auto store,
+                        SqliteStore::Open(path, SystemClock::Get()));
   TransitionData sent;
   sent.content = Bytes(content_bytes, 7);
   sent.content_hash = Bytes(32, 9);
@@ -201,8 +202,7 @@ Result<HotRows> MeasureHotRows(const std::string& path, size_t content_bytes) {
   MIMI_ASSIGN_OR_RETURN(h.ms_per_write_small,
                         Bookkeeping(*store, Id(1), kRounds));
   MIMI_ASSIGN_OR_RETURN(std::string page_size, store->ReadPragma("page_size"));
-  h.content_pages =
-      static_cast<int64_t>(content_bytes) / std::stoll(page_size);
+  h.content_pages = static_cast<int64_t>(content_bytes) / std::stoll(page_size);
   MIMI_ASSIGN_OR_RETURN(int64_t before, store->PagesReadForTesting());
   MIMI_RETURN_IF_ERROR(store->Get(Id(0), Role::kSource).status());
   MIMI_ASSIGN_OR_RETURN(int64_t after_get, store->PagesReadForTesting());
