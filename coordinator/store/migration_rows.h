@@ -10,6 +10,7 @@
 #define MIMI_STORE_MIGRATION_ROWS_H_
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,11 +43,17 @@ Result<std::vector<MigrationRecord>> AllRows(SQLite::Statement& q);
 Result<MigrationRecord> GetRow(SQLite::Database& db, std::string_view id,
                                Role role);
 
-// Stores `body` as the row's message of `kind`; empty bytes store nothing
-// ("not yet"). A second message of the same kind is a constraint error:
-// messages are written once.
-void InsertMessage(SQLite::Database& db, std::string_view id, Role role,
-                   MessageKind kind, ByteSpan body);
+// One message to store: its kind and wire bytes.
+struct StoredMessage {
+  MessageKind kind;
+  ByteSpan body;
+};
+
+// Stores the messages of the row (id, role), in one statement; an empty
+// body stores nothing ("not yet"). A second message of the same kind is a
+// constraint error: messages are written once.
+void InsertMessages(SQLite::Database& db, std::string_view id, Role role,
+                    std::span<const StoredMessage> messages);
 
 // The row's message of `kind`; empty if it has none.
 Bytes ReadMessage(SQLite::Database& db, std::string_view id, Role role,

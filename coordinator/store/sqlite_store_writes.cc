@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "store/migration_rows.h"
 #include "store/sqlite_blob.h"
@@ -79,11 +80,12 @@ Status SqliteStore::CreateMigration(const MigrationRecord& record, Role role,
       BindOptional(ins, 9, next_attempt_at);
       ins.bind(10, static_cast<int64_t>(now));
       ins.exec();
-      for (MessageKind kind :
-           {MessageKind::kRequest, MessageKind::kResponse,
-            MessageKind::kInitRequest, MessageKind::kCommit}) {
-        InsertMessage(db, record.id, role, kind, MessageOf(record, kind));
-      }
+      const StoredMessage messages[] = {
+          {MessageKind::kRequest, record.request},
+          {MessageKind::kResponse, record.response},
+          {MessageKind::kInitRequest, record.init_request},
+          {MessageKind::kCommit, record.commit}};
+      InsertMessages(db, record.id, role, messages);
       InsertEvent(db, record.id, role, std::nullopt, state, now, detail);
       return Status::Ok();
     });
@@ -144,9 +146,11 @@ Result<TransitionOutcome> SqliteStore::TransitionJob(
   if (upd.exec() == 1) {
     // The row moved from `from`, which no transition re-enters with the
     // same data, so each message is inserted exactly once.
+    std::vector<StoredMessage> messages;
     for (const DataMessage& m : kDataMessages) {
-      if (data.*m.given) InsertMessage(db, id, role, m.kind, *(data.*m.given));
+      if (data.*m.given) messages.push_back({m.kind, *(data.*m.given)});
     }
+    InsertMessages(db, id, role, messages);
     InsertEvent(db, id, role, from, to, now, data.detail);
     if (rule.writes_tombstone) {
       MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(db, id, role));
