@@ -77,7 +77,8 @@ void InsertMessages(SQLite::Database& db, std::string_view id, Role role,
                     std::span<const StoredMessage> messages) {
   // One multi-row INSERT for all of them: a statement prepared per message
   // cost a measurable share of a migration's CPU.
-  std::string sql = "INSERT INTO migration_messages (id, role, kind, body) VALUES ";
+  std::string sql =
+      "INSERT INTO migration_messages (id, role, kind, body) VALUES ";
   int param = 3;
   int rows = 0;
   for (const StoredMessage& m : messages) {
