@@ -4,12 +4,15 @@
 -- every database by replaying migrations/NNNN_*.sql in order, so that the
 -- upgrade path is the only path. store_schema_test checks that this file and
 -- the result of all steps describe the same tables, columns, indexes and
--- triggers. Schema version: 3 (PRAGMA user_version).
+-- triggers. Schema version: 4 (PRAGMA user_version).
 --
 -- Portability: everything here is plain SQL that PostgreSQL also accepts
 -- except BLOB (bytea there) and the trigger bodies (RAISE(ABORT) is SQLite's;
 -- PostgreSQL needs a plpgsql function). Times are Unix milliseconds.
 
+-- One migration as seen by one role. Small and often rewritten (every
+-- transition, lease and failure record), so it holds no protocol message:
+-- those are in migration_messages.
 CREATE TABLE migrations (
   id                 TEXT    NOT NULL,  -- lowercase hex of the 32-byte nonce
   role               TEXT    NOT NULL CHECK (role IN ('source', 'target')),
@@ -19,16 +22,7 @@ CREATE TABLE migrations (
   ciphersuite        INTEGER NOT NULL,
   source_domain      TEXT    NOT NULL,
   target_domain      TEXT    NOT NULL,
-  request            BLOB,              -- MigrationRequest
-  response           BLOB,              -- MigrationResponse
-  init_request       BLOB,              -- MigrationInitRequest (source)
-  commit_message     BLOB,              -- the MLSMessage commit (source)
-  content            BLOB,              -- MigrationContent
-  content_hash       BLOB,
-  target_complete    BLOB,              -- TargetMigrationComplete
-  confirmation       BLOB,              -- MigrationConfirmation
-  abort_message      BLOB,              -- MigrationAbort
-  abort_ack          BLOB,              -- MigrationAbortAck
+  content_hash       BLOB,              -- Hash(MigrationContent)
   attempt_count      INTEGER NOT NULL DEFAULT 0,
   next_attempt_at    INTEGER,           -- Unix ms; NULL: nothing to retry
   lease_owner        TEXT,
@@ -54,6 +48,32 @@ CREATE UNIQUE INDEX migrations_one_active_source_per_group
   WHERE role = 'source'
     AND state IN ('initiated', 'content-sent', 'target-complete',
                   'abort-requested');
+
+-- Every protocol message of a migration, written once in the transaction of
+-- the creation or transition that produced it and never rewritten, so that
+-- a large content is written once and read only by who asks for it.
+CREATE TABLE migration_messages (
+  id     TEXT    NOT NULL,
+  role   TEXT    NOT NULL,
+  kind   TEXT    NOT NULL CHECK (kind IN ('request', 'response',
+                   'init_request', 'commit', 'content', 'target_complete',
+                   'confirmation', 'abort_message', 'abort_ack')),
+  body   BLOB    NOT NULL,               -- the message's wire serialization
+  PRIMARY KEY (id, role, kind),
+  FOREIGN KEY (id, role) REFERENCES migrations (id, role)
+);
+
+CREATE TRIGGER migration_messages_no_update
+  BEFORE UPDATE ON migration_messages
+BEGIN
+  SELECT RAISE(ABORT, 'migration_messages is write-once');
+END;
+
+CREATE TRIGGER migration_messages_no_delete
+  BEFORE DELETE ON migration_messages
+BEGIN
+  SELECT RAISE(ABORT, 'migration_messages is write-once');
+END;
 
 -- Append-only history: one row per state a migration entered.
 CREATE TABLE migration_events (
@@ -103,19 +123,26 @@ CREATE TABLE tombstones (
 -- ---- The embedded reference DS (step 2). The coordinator reaches it only
 -- through the DeliveryService interface.
 
--- One row per group hosted here.
+-- One row per group hosted here: its small, often changed columns.
 CREATE TABLE ds_groups (
   group_id      BLOB    PRIMARY KEY,
   cipher_suite  INTEGER NOT NULL,
   epoch         INTEGER NOT NULL,        -- commits are accepted at this epoch only
-  tree_epoch    INTEGER NOT NULL,        -- the epoch ratchet_tree belongs to
-  ratchet_tree  BLOB    NOT NULL,        -- RFC 9420 ratchet_tree
-  group_info    BLOB    NOT NULL,        -- latest MLSMessage(GroupInfo) known
   frozen_by     TEXT,                    -- migration holding the group frozen
   imported_by   TEXT,                    -- migration that brought it here
   next_seq      INTEGER NOT NULL,        -- sequence number of the next message
   created_at    INTEGER NOT NULL,        -- Unix ms
   updated_at    INTEGER NOT NULL         -- Unix ms
+);
+
+-- Each group's current tree, apart from ds_groups so that a freeze, an
+-- unfreeze or a new message never rewrites it; replaced by a commit only.
+-- group_info comes first: reading it does not walk the tree's pages.
+CREATE TABLE ds_group_trees (
+  group_id      BLOB    PRIMARY KEY REFERENCES ds_groups (group_id),
+  tree_epoch    INTEGER NOT NULL,        -- the epoch ratchet_tree belongs to
+  group_info    BLOB    NOT NULL,        -- latest MLSMessage(GroupInfo) known
+  ratchet_tree  BLOB    NOT NULL         -- RFC 9420 ratchet_tree
 );
 
 -- Every message of a group, in the order members must process them.

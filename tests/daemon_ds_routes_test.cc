@@ -82,8 +82,9 @@ class DsRoutesTest : public ::testing::Test {
     SQLite::Database db(path_, SQLite::OPEN_READONLY);
     std::string out;
     SQLite::Statement g(db,
-                        "SELECT epoch, tree_epoch, hex(ratchet_tree), hex(group_info),"
-                        " next_seq, frozen_by FROM ds_groups WHERE group_id = ?");
+                        "SELECT g.epoch, t.tree_epoch, hex(t.ratchet_tree),"
+                        " hex(t.group_info), g.next_seq, g.frozen_by FROM ds_groups g"
+                        " JOIN ds_group_trees t USING (group_id) WHERE group_id = ?");
     g.bind(1, group_id.data(), static_cast<int>(group_id.size()));
     while (g.executeStep()) {
       for (int i = 0; i < 6; ++i) out += g.getColumn(i).getString() + "|";

@@ -225,7 +225,8 @@ uint64_t SeqOf(httplib::Client& c, ByteSpan group_id, ByteSpan message) {
 void ExpectMigrated(ExternalDsSetup& s, ByteSpan gid, const std::string& id,
                     uint64_t epoch, uint16_t suite) {
   TwoDaemons& d = s.d();
-  auto source_row = d.SourceStore()->Get(id, store::Role::kSource);
+  auto source_row =
+      d.SourceStore()->GetWithMessages(id, store::Role::kSource, store::kAllMessages);
   ASSERT_TRUE(source_row.ok()) << source_row.status().ToString();
   EXPECT_EQ(source_row->state, store::MigrationState::kPurged)
       << source_row->last_error;

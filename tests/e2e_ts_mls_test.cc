@@ -104,7 +104,8 @@ TEST_P(TsMlsMigration, MembersMoveTheirGroupAndKeepTalking) {
   const Bytes& gid = *group;
 
   // The migration rows: the source purged the group, the target imported it.
-  auto source_row = d.SourceStore()->Get(id, store::Role::kSource);
+  auto source_row =
+      d.SourceStore()->GetWithMessages(id, store::Role::kSource, store::kAllMessages);
   ASSERT_TRUE(source_row.ok()) << source_row.status().ToString();
   EXPECT_EQ(source_row->state, store::MigrationState::kPurged);
   EXPECT_EQ(source_row->ciphersuite, suite);
@@ -185,7 +186,8 @@ TEST(TsMlsMigrationCursor, MembersKeepTheirSourceCursorAtTheTarget) {
   const std::string id = summary.value("migration_id", "");
   auto gid = FromHex(summary.value("group_id", ""));
   ASSERT_TRUE(gid.ok()) << mimi::codec::DumpJson(summary);
-  auto source_row = d.SourceStore()->Get(id, store::Role::kSource);
+  auto source_row =
+      d.SourceStore()->GetWithMessages(id, store::Role::kSource, store::kAllMessages);
   ASSERT_TRUE(source_row.ok()) << source_row.status().ToString();
   EXPECT_EQ(source_row->epoch, 2u);
 

@@ -175,6 +175,41 @@ TEST_F(EmbeddedDsTest, CommitAdvancesEpochAndMessagesFanOutInOrder) {
   EXPECT_EQ(ds_->FetchMessages(group_id_, 0, 1)->size(), 1u);
 }
 
+// The tree and GroupInfo live apart from the group's mutable columns
+// (docs/performance.md, "Hot rows"): a message, a freeze, an unfreeze and a
+// fan-out change ds_groups only; a commit, which replaces the tree, is the
+// one write to ds_group_trees. Counted by a trigger on that table.
+TEST_F(EmbeddedDsTest, OnlyACommitRewritesTheTree) {
+  {
+    SQLite::Database raw(dir_ / "source.db", SQLite::OPEN_READWRITE);
+    raw.exec("CREATE TABLE tree_writes (n INTEGER)");
+    raw.exec(
+        "CREATE TRIGGER count_tree_writes AFTER UPDATE ON ds_group_trees "
+        "BEGIN INSERT INTO tree_writes VALUES (1); END");
+  }
+  auto tree_writes = [&] {
+    SQLite::Database raw(dir_ / "source.db", SQLite::OPEN_READONLY);
+    return raw.execAndGet("SELECT COUNT(*) FROM tree_writes").getInt64();
+  };
+  ASSERT_TRUE(ds_->SubmitMessage(group_id_, 1, 1, Fixture("application_suite1.hex")).ok());
+  ASSERT_TRUE(ds_->Freeze(group_id_, 1, "m1").ok());
+  ASSERT_TRUE(ds_->Unfreeze(group_id_, "m1").ok());
+  EXPECT_EQ(tree_writes(), 0);
+  ASSERT_TRUE(ds_->SubmitCommit(group_id_, 1, 1, commit_, next_tree_, next_info_).ok());
+  EXPECT_EQ(tree_writes(), 1);
+  ASSERT_TRUE(ds_->Freeze(group_id_, 2, "m2").ok());
+  ASSERT_TRUE(ds_->FanOutCommit(group_id_, commit_, "m2").ok());
+  EXPECT_EQ(tree_writes(), 1);
+
+  auto details = ds_->Details(group_id_);
+  ASSERT_TRUE(details.ok()) << details.status().ToString();
+  EXPECT_EQ(details->tree_epoch, 2u);
+  EXPECT_EQ(details->summary.epoch, 2u);
+  EXPECT_TRUE(details->summary.frozen);
+  EXPECT_EQ(details->last_seq, 3u);
+  EXPECT_EQ(ds_->MemberSignatureKey(group_id_, 1).ok(), true);
+}
+
 TEST_F(EmbeddedDsTest, MemberKeysComeFromTheTree) {
   for (const auto& member : manifest_["suites"][0]["members"]) {
     auto key = ds_->MemberSignatureKey(group_id_, member["leaf_index"].get<uint32_t>());

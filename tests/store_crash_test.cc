@@ -71,10 +71,17 @@ void CheckConsistent(const std::string& path,
   }
 
   // Each row is where its log says, holding exactly the data its path wrote.
-  SQLite::Statement rows(db,
-                         "SELECT id, role, state, content, content_hash, "
-                         "target_complete, confirmation, abort_message, "
-                         "abort_ack FROM migrations");
+  auto message = [](const char* kind) {
+    return std::string("(SELECT body FROM migration_messages m WHERE m.id = "
+                       "r.id AND m.role = r.role AND m.kind = '") +
+           kind + "')";
+  };
+  SQLite::Statement rows(db, "SELECT r.id, r.role, r.state, " +
+                                 message("content") + ", r.content_hash, " +
+                                 message("target_complete") + ", " +
+                                 message("confirmation") + ", " +
+                                 message("abort_message") + ", " +
+                                 message("abort_ack") + " FROM migrations r");
   size_t n = 0, confirmed = 0;
   while (rows.executeStep()) {
     ++n;

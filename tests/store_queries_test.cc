@@ -4,6 +4,10 @@
 #include <SQLiteCpp/Database.h>
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <iostream>
+#include <utility>
+
 #include "store/sqlite_store.h"
 #include "store_testing.h"
 
@@ -51,9 +55,38 @@ TEST_F(QueriesTest, LookupsCountsAndHistory) {
   MigrationRecord got = store_->Get(a, Role::kSource).value();
   EXPECT_EQ(got.state, S::kContentSent);
   EXPECT_EQ(got.group_id, ToBytes("g1"));
-  EXPECT_EQ(got.init_request, ToBytes("init:" + a));
-  EXPECT_EQ(got.commit, ToBytes("commit:" + a));
   EXPECT_EQ(got.created_at + 200, clock_.NowMillis());
+  // The row comes without its messages; they are read when asked for.
+  EXPECT_TRUE(got.init_request.empty());
+  EXPECT_TRUE(got.content.empty());
+  EXPECT_EQ(got.content_hash, ToBytes("hash:v1"));
+  EXPECT_EQ(*store_->GetMessage(a, Role::kSource, MessageKind::kInitRequest),
+            ToBytes("init:" + a));
+  EXPECT_EQ(*store_->GetMessage(a, Role::kSource, MessageKind::kContent),
+            ToBytes("content:v1"));
+  EXPECT_TRUE(
+      store_->GetMessage(a, Role::kSource, MessageKind::kConfirmation)->empty());
+  EXPECT_EQ(store_->GetMessage(MakeId(9), Role::kSource, MessageKind::kContent)
+                .status()
+                .code(),
+            StatusCode::kNotFound);
+  MigrationRecord some = store_->GetWithMessages(
+      a, Role::kSource,
+      MessageBit(MessageKind::kCommit) | MessageBit(MessageKind::kRequest))
+                             .value();
+  EXPECT_EQ(some.commit, ToBytes("commit:" + a));
+  EXPECT_EQ(some.request, ToBytes("request:" + a));
+  EXPECT_TRUE(some.content.empty());
+  EXPECT_TRUE(some.init_request.empty());
+  MigrationRecord with_all =
+      store_->GetWithMessages(a, Role::kSource, kAllMessages).value();
+  MigrationRecord created = MakeRecord(a, Role::kSource, "g1");
+  for (MessageKind kind : {MessageKind::kRequest, MessageKind::kResponse,
+                           MessageKind::kInitRequest, MessageKind::kCommit}) {
+    EXPECT_EQ(MessageOf(with_all, kind), MessageOf(created, kind))
+        << MessageKindName(kind);
+  }
+  EXPECT_EQ(with_all.content, ToBytes("content:v1"));
 
   EXPECT_EQ(store_->GetById(a)->size(), 1u);
   auto by_group = store_->ListByGroup(ToBytes("g1")).value();
@@ -83,6 +116,62 @@ TEST_F(QueriesTest, LookupsCountsAndHistory) {
   EXPECT_EQ(store_->GetNonce(a).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(store_->GetTombstone(ToBytes("g1")).status().code(),
             StatusCode::kNotFound);
+}
+
+// A row whose content is several MiB: reading the row, or listing it,
+// must not read the content (docs/performance.md, "Hot rows"). Counted in
+// pages the read connection fetched from the file: the content alone is
+// over a thousand.
+TEST_F(QueriesTest, RowReadsAndListsDoNotReadTheMessages) {
+  constexpr size_t kContentBytes = 4 << 20;
+  const std::string id = MakeId(1);
+  ASSERT_TRUE(store_->CreateSourceMigration(MakeRecord(id, Role::kSource, "g"),
+                                            "created").ok());
+  TransitionData data =
+      DataFor(*FindRule(Role::kSource, S::kInitiated, S::kContentSent));
+  data.content = Bytes(kContentBytes, 0xc5);
+  ASSERT_TRUE(store_->Transition(id, Role::kSource, S::kInitiated,
+                                 S::kContentSent, data).ok());
+  Step(id, Role::kSource, S::kContentSent, S::kTargetComplete);
+
+  const int64_t content_pages = kContentBytes / 4096;
+  auto pages_read_by = [&](const std::function<size_t()>& read) {
+    const int64_t before = store_->PagesReadForTesting().value();
+    EXPECT_EQ(read(), 1u);
+    return store_->PagesReadForTesting().value() - before;
+  };
+  const std::pair<const char*, std::function<size_t()>> reads[] = {
+      {"List", [&] { return store_->List(ListFilter{})->size(); }},
+      {"Get", [&] { return size_t{store_->Get(id, Role::kSource).ok()}; }},
+      {"GetById", [&] { return store_->GetById(id)->size(); }},
+      {"ListByState",
+       [&] {
+         return store_->ListByState(Role::kSource, S::kTargetComplete, 10)
+             ->size();
+       }},
+      {"ListByGroup",
+       [&] { return store_->ListByGroup(ToBytes("g"))->size(); }},
+      {"ListDue", [&] { return store_->ListDue(10)->size(); }},
+      {"GetWithMessages but the content",
+       [&] {
+         auto row = store_->GetWithMessages(
+             id, Role::kSource, kAllMessages & ~MessageBit(MessageKind::kContent));
+         return size_t{row.ok() && !row->commit.empty() &&
+                       !row->target_complete.empty() && row->content.empty()};
+       }},
+  };
+  for (const auto& [name, read] : reads) {
+    const int64_t pages = pages_read_by(read);
+    EXPECT_LT(pages, content_pages / 16) << name;
+    std::cout << name << " read " << pages << " pages\n";
+  }
+  // The measure sees the content when it is asked for.
+  const int64_t content_read = pages_read_by([&] {
+    return size_t{store_->GetMessage(id, Role::kSource, MessageKind::kContent)
+                      ->size() == kContentBytes};
+  });
+  EXPECT_GE(content_read, content_pages);
+  std::cout << "GetMessage(content) read " << content_read << " pages\n";
 }
 
 TEST_F(QueriesTest, OldestUnfinishedAgeIgnoresFinishedRows) {

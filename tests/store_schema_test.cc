@@ -188,7 +188,9 @@ TEST(SchemaTest, UpgradesTheV1FixtureAndKeepsItsData) {
                                         MigrationState::kImported, 10);
   ASSERT_TRUE(imported.ok());
   ASSERT_EQ(imported->size(), 1u);
-  EXPECT_EQ(ToString((*imported)[0].content), "content:v1");
+  EXPECT_EQ(ToString(*(*store)->GetMessage((*imported)[0].id, Role::kTarget,
+                                          MessageKind::kContent)),
+            "content:v1");
   auto events = (*store)->Events((*imported)[0].id, Role::kTarget);
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 2u);
@@ -206,6 +208,246 @@ TEST(SchemaTest, UpgradesTheV1FixtureAndKeepsItsData) {
                                   testing::DataFor(*rule));
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(*(*store)->ReadPragma("integrity_check"), "ok");
+}
+
+// Bytes that are not text: every byte value, `n` long, varied by `seed`.
+Bytes Binary(size_t n, uint8_t seed) {
+  Bytes b(n);
+  for (size_t i = 0; i < n; ++i) {
+    b[i] = static_cast<uint8_t>(i * 131 + seed + (i >> 9));
+  }
+  return b;
+}
+
+// Step 4 moves every message out of the migrations rows and the embedded
+// DS's tree and GroupInfo out of ds_groups. A version 3 database with rows
+// in every reachable state of both roles, every message kind set somewhere
+// (some larger than a page, so on overflow pages), and DS groups with
+// trees, upgrades with every byte and every other column where it was.
+TEST(SchemaTest, UpgradeFromV3MovesEveryMessageAndTreeByteForByte) {
+  TempDir dir;
+  const std::string path = dir.File("v3.db");
+  static constexpr const char* kColumns[] = {
+      "request",         "response",     "init_request",  "commit_message",
+      "content",         "target_complete", "confirmation", "abort_message",
+      "abort_ack"};
+  static constexpr MessageKind kKinds[] = {
+      MessageKind::kRequest,        MessageKind::kResponse,
+      MessageKind::kInitRequest,    MessageKind::kCommit,
+      MessageKind::kContent,        MessageKind::kTargetComplete,
+      MessageKind::kConfirmation,   MessageKind::kAbortMessage,
+      MessageKind::kAbortAck};
+  std::vector<MigrationRecord> want;
+  int64_t messages_written = 0;
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    ASSERT_TRUE(UpgradeSchema(db, 3).ok());
+    ASSERT_EQ(*ReadSchemaVersion(db), 3);
+    uint8_t seed = 1;
+    uint64_t n = 0;
+    for (Role role : {Role::kSource, Role::kTarget}) {
+      for (MigrationState state : testing::kAllStates) {
+        auto path_to = testing::PathTo(role, state);
+        if (!path_to) continue;
+        MigrationRecord r;
+        r.id = testing::MakeId(++n, 3);
+        r.role = role;
+        r.state = state;
+        r.group_id = Binary(16 + n, seed++);
+        r.epoch = (uint64_t{1} << 63) + n;  // stored as its int64 bits
+        r.ciphersuite = static_cast<uint16_t>(n);
+        r.source_domain = "source" + std::to_string(n) + ".example";
+        r.target_domain = "target.example";
+        r.request = Binary(90, seed++);
+        r.response = Binary(200, seed++);
+        if (role == Role::kSource) {
+          r.init_request = Binary(700, seed++);
+          r.commit = Binary(5000, seed++);  // larger than a page
+        }
+        uint32_t fields = 0;
+        for (const TransitionRule* rule : *path_to) fields |= rule->fields;
+        // A content of 300 KiB spans many overflow pages.
+        if (fields & kFieldContent) r.content = Binary(300 * 1024 + n, seed++);
+        if (fields & kFieldContentHash) r.content_hash = Binary(32, seed++);
+        if (fields & kFieldTargetComplete) {
+          r.target_complete = Binary(150, seed++);
+        }
+        if (fields & kFieldConfirmation) r.confirmation = Binary(160, seed++);
+        if (fields & kFieldAbortMessage) r.abort_message = Binary(70, seed++);
+        if (fields & kFieldAbortAck) r.abort_ack = Binary(75, seed++);
+        r.attempt_count = static_cast<int64_t>(n % 4);
+        if (!IsTerminal(role, state)) {
+          r.next_attempt_at = 1000 + static_cast<int64_t>(n);
+        }
+        if (n % 3 == 0) {
+          r.lease_owner = "instance-" + std::to_string(n);
+          r.lease_expires_at = 5000 + static_cast<int64_t>(n);
+        }
+        if (n % 2 == 0) r.last_error = "error " + std::to_string(n);
+        if (n % 5 == 0) r.stalled_since = 700 + static_cast<int64_t>(n);
+        r.created_at = 100 + static_cast<int64_t>(n);
+        r.updated_at = 200 + static_cast<int64_t>(n);
+
+        SQLite::Statement ins(
+            db,
+            "INSERT INTO migrations (id, role, state, group_id, epoch, "
+            "ciphersuite, source_domain, target_domain, request, response, "
+            "init_request, commit_message, content, content_hash, "
+            "target_complete, confirmation, abort_message, abort_ack, "
+            "attempt_count, next_attempt_at, lease_owner, lease_expires_at, "
+            "last_error, stalled_since, created_at, updated_at) VALUES (?1, "
+            "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+            "?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)");
+        auto blob = [&](int i, const Bytes& b) {
+          if (b.empty()) {
+            ins.bind(i);
+          } else {
+            ins.bind(i, b.data(), static_cast<int>(b.size()));
+          }
+        };
+        auto opt = [&](int i, const auto& v) {
+          if (v) {
+            ins.bind(i, *v);
+          } else {
+            ins.bind(i);
+          }
+        };
+        ins.bind(1, r.id);
+        ins.bind(2, std::string(RoleName(role)));
+        ins.bind(3, std::string(StateName(state)));
+        ins.bind(4, r.group_id.data(), static_cast<int>(r.group_id.size()));
+        ins.bind(5, static_cast<int64_t>(r.epoch));
+        ins.bind(6, static_cast<int>(r.ciphersuite));
+        ins.bind(7, r.source_domain);
+        ins.bind(8, r.target_domain);
+        blob(9, r.request);
+        blob(10, r.response);
+        blob(11, r.init_request);
+        blob(12, r.commit);
+        blob(13, r.content);
+        blob(14, r.content_hash);
+        blob(15, r.target_complete);
+        blob(16, r.confirmation);
+        blob(17, r.abort_message);
+        blob(18, r.abort_ack);
+        ins.bind(19, r.attempt_count);
+        opt(20, r.next_attempt_at);
+        opt(21, r.lease_owner);
+        opt(22, r.lease_expires_at);
+        if (r.last_error.empty()) {
+          ins.bind(23);
+        } else {
+          ins.bind(23, r.last_error);
+        }
+        opt(24, r.stalled_since);
+        ins.bind(25, r.created_at);
+        ins.bind(26, r.updated_at);
+        ASSERT_EQ(ins.exec(), 1);
+        for (MessageKind kind : kKinds) {
+          messages_written += MessageOf(r, kind).empty() ? 0 : 1;
+        }
+        want.push_back(std::move(r));
+      }
+    }
+    // Two DS groups: one frozen with a tree of several pages, one imported.
+    SQLite::Statement g(
+        db,
+        "INSERT INTO ds_groups (group_id, cipher_suite, epoch, tree_epoch, "
+        "ratchet_tree, group_info, frozen_by, imported_by, next_seq, "
+        "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+        "?10, ?11)");
+    for (int i = 0; i < 2; ++i) {
+      const Bytes id = Binary(8 + i, static_cast<uint8_t>(200 + i));
+      const Bytes tree = Binary(i == 0 ? 200 * 1024 : 3000, 50 + i);
+      const Bytes info = Binary(i == 0 ? 9000 : 400, 60 + i);
+      g.reset();
+      g.bind(1, id.data(), static_cast<int>(id.size()));
+      g.bind(2, 1 + i);
+      g.bind(3, 40 + i);
+      g.bind(4, 39 + i);
+      g.bind(5, tree.data(), static_cast<int>(tree.size()));
+      g.bind(6, info.data(), static_cast<int>(info.size()));
+      if (i == 0) {
+        g.bind(7, want[0].id);
+        g.bind(8);
+      } else {
+        g.bind(7);
+        g.bind(8, want.back().id);
+      }
+      g.bind(9, 11 + i);
+      g.bind(10, 300 + i);
+      g.bind(11, 400 + i);
+      ASSERT_EQ(g.exec(), 1);
+    }
+  }
+
+  FakeClock clock;
+  auto store = SqliteStore::Open(path, clock);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_EQ(*(*store)->ReadPragma("user_version"), "4");
+  for (const MigrationRecord& r : want) {
+    SCOPED_TRACE(std::string(RoleName(r.role)) + " " +
+                 std::string(StateName(r.state)));
+    auto got = (*store)->GetWithMessages(r.id, r.role, kAllMessages);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_TRUE(*got == r);  // every column and message, byte for byte
+    // And the rows alone, as every other read returns them.
+    MigrationRecord bare = r;
+    for (MessageKind kind : kKinds) MessageOf(bare, kind).clear();
+    EXPECT_TRUE(*(*store)->Get(r.id, r.role) == bare);
+  }
+  EXPECT_EQ(want.size(), 11u);
+  EXPECT_EQ(*(*store)->ReadPragma("integrity_check"), "ok");
+
+  SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+  EXPECT_EQ(raw.execAndGet("SELECT COUNT(*) FROM migration_messages").getInt64(),
+            messages_written);
+  EXPECT_EQ(raw.execAndGet("SELECT COUNT(DISTINCT kind) FROM "
+                           "migration_messages").getInt64(),
+            9);
+  EXPECT_FALSE(raw.execAndGet("SELECT COUNT(*) FROM pragma_foreign_key_check")
+                   .getInt64());
+  for (const char* column : kColumns) {
+    EXPECT_FALSE(raw.execAndGet("SELECT COUNT(*) FROM pragma_table_info("
+                                "'migrations') WHERE name = '" +
+                                std::string(column) + "'")
+                     .getInt64())
+        << column;
+  }
+  // The DS groups, their mutable columns and their trees apart.
+  SQLite::Statement groups(
+      raw,
+      "SELECT g.group_id, g.cipher_suite, g.epoch, t.tree_epoch, "
+      "t.ratchet_tree, t.group_info, g.frozen_by, g.imported_by, g.next_seq, "
+      "g.created_at, g.updated_at FROM ds_groups g JOIN ds_group_trees t "
+      "USING (group_id) ORDER BY g.cipher_suite");
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(groups.executeStep()) << i;
+    auto bytes = [&](int c) {
+      const auto* p = static_cast<const uint8_t*>(groups.getColumn(c).getBlob());
+      return Bytes(p, p + groups.getColumn(c).getBytes());
+    };
+    EXPECT_EQ(bytes(0), Binary(8 + i, static_cast<uint8_t>(200 + i)));
+    EXPECT_EQ(groups.getColumn(1).getInt(), 1 + i);
+    EXPECT_EQ(groups.getColumn(2).getInt(), 40 + i);
+    EXPECT_EQ(groups.getColumn(3).getInt(), 39 + i);
+    EXPECT_EQ(bytes(4), Binary(i == 0 ? 200 * 1024 : 3000, 50 + i));
+    EXPECT_EQ(bytes(5), Binary(i == 0 ? 9000 : 400, 60 + i));
+    EXPECT_EQ(groups.getColumn(6).isNull(), i != 0);
+    EXPECT_EQ(groups.getColumn(7).isNull(), i == 0);
+    EXPECT_EQ(groups.getColumn(8).getInt(), 11 + i);
+    EXPECT_EQ(groups.getColumn(9).getInt(), 300 + i);
+    EXPECT_EQ(groups.getColumn(10).getInt(), 400 + i);
+  }
+  EXPECT_FALSE(groups.executeStep());
+  EXPECT_FALSE(raw.execAndGet("SELECT COUNT(*) FROM pragma_table_info("
+                              "'ds_groups') WHERE name IN ('tree_epoch', "
+                              "'ratchet_tree', 'group_info')")
+                   .getInt64());
+  // Written once: neither rewritten nor deleted.
+  EXPECT_THROW(raw.exec("UPDATE migration_messages SET body = x'00'"),
+               SQLite::Exception);
+  EXPECT_THROW(raw.exec("DELETE FROM migration_messages"), SQLite::Exception);
 }
 
 TEST(SchemaTest, RefusesANewerDatabaseAndLeavesItUntouched) {

@@ -49,7 +49,8 @@ class TransitionsTest : public ::testing::Test {
   // Everything a call could have changed about one row.
   std::pair<MigrationRecord, std::vector<MigrationEvent>> Snapshot(
       const std::string& id, Role role) {
-    return {store_->Get(id, role).value(), store_->Events(id, role).value()};
+    return {store_->GetWithMessages(id, role, kAllMessages).value(),
+            store_->Events(id, role).value()};
   }
 
   TempDir dir_;
@@ -100,7 +101,8 @@ TEST_F(TransitionsTest, EveryLegalTransitionAppliesOnceAndRepeatsIdempotently) {
     ASSERT_TRUE(out.ok()) << out.status().ToString();
     EXPECT_EQ(*out, TransitionOutcome::kApplied);
 
-    MigrationRecord row = store_->Get(id, rule.role).value();
+    MigrationRecord row =
+        store_->GetWithMessages(id, rule.role, kAllMessages).value();
     EXPECT_EQ(row.state, rule.to);
     EXPECT_EQ(row.updated_at, clock_.NowMillis());
     TransitionData want = DataFor(rule);

@@ -82,16 +82,13 @@ json MigrationDetailJson(const MigrationRecord& r,
   json j = MigrationSummaryJson(r);
   j["lease_owner"] = OrNull(r.lease_owner);
   j["lease_expires_at"] = OrNull(r.lease_expires_at);
-  j["messages"] = {{"request", HexOrNull(r.request)},
-                   {"response", HexOrNull(r.response)},
-                   {"init_request", HexOrNull(r.init_request)},
-                   {"commit", HexOrNull(r.commit)},
-                   {"content", HexOrNull(r.content)},
-                   {"content_hash", HexOrNull(r.content_hash)},
-                   {"target_complete", HexOrNull(r.target_complete)},
-                   {"confirmation", HexOrNull(r.confirmation)},
-                   {"abort_message", HexOrNull(r.abort_message)},
-                   {"abort_ack", HexOrNull(r.abort_ack)}};
+  json messages = json::object();
+  for (store::MessageKind kind : store::kAllMessageKinds) {
+    messages[std::string(store::MessageKindName(kind))] =
+        HexOrNull(store::MessageOf(r, kind));
+  }
+  messages["content_hash"] = HexOrNull(r.content_hash);
+  j["messages"] = std::move(messages);
   json ev = json::array();
   for (const MigrationEvent& e : events) {
     ev.push_back({{"seq", e.seq},
@@ -116,10 +113,15 @@ Result<json> ListView(store::Store& store, const store::ListFilter& filter,
 Result<json> ShowView(store::Store& store, std::string_view id,
                       UnixMillis now,
                       const TransferLookup& transfers) {
-  MIMI_ASSIGN_OR_RETURN(std::vector<MigrationRecord> rows, store.GetById(id));
-  if (rows.empty()) return NotFoundError("no migration " + std::string(id));
+  MIMI_ASSIGN_OR_RETURN(std::vector<MigrationRecord> keys, store.GetById(id));
+  if (keys.empty()) return NotFoundError("no migration " + std::string(id));
   json list = json::array();
-  for (const MigrationRecord& r : rows) {
+  for (const MigrationRecord& key : keys) {
+    // The one view that shows the messages, so the one read that asks for
+    // them (rows come without).
+    MIMI_ASSIGN_OR_RETURN(
+        MigrationRecord r,
+        store.GetWithMessages(key.id, key.role, store::kAllMessages));
     MIMI_ASSIGN_OR_RETURN(std::vector<MigrationEvent> events,
                           store.Events(r.id, r.role));
     json detail = MigrationDetailJson(r, events);

@@ -144,8 +144,16 @@ void RegisterProtocolRoutes(HttpServer& server, const protocol::ProtocolContext&
                                       {"group_id", ToHex(row->group_id)},
                                       {"source", row->source_domain},
                                       {"target", row->target_domain}};
-               if (!row->confirmation.empty()) {
-                 body["confirmation"] = ToHex(row->confirmation);
+               // Read only for a row that has one: rows come without their
+               // messages, and the content is never needed here.
+               if (row->state == store::MigrationState::kConfirmed ||
+                   row->state == store::MigrationState::kPurged) {
+                 auto confirmation = ctx.store->GetMessage(
+                     row->id, row->role, store::MessageKind::kConfirmation);
+                 if (!confirmation.ok()) {
+                   return ReplyError(res, confirmation.status());
+                 }
+                 body["confirmation"] = ToHex(*confirmation);
                }
                if (!row->last_error.empty()) body["last_error"] = row->last_error;
                ReplyJson(res, 200, body);

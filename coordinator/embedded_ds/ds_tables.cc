@@ -12,11 +12,16 @@ using store::ColumnBytes;
 
 std::optional<GroupRow> LoadGroup(SQLite::Database& db, ByteSpan group_id,
                                   Blobs blobs) {
-  Statement q(db, std::string("SELECT cipher_suite, epoch, tree_epoch, ") +
-                      (blobs == Blobs::kAll ? "ratchet_tree" : "NULL") + ", " +
-                      (blobs != Blobs::kNone ? "group_info" : "NULL") +
-                      ", frozen_by, imported_by, next_seq FROM ds_groups WHERE "
-                      "group_id = ?");
+  // tree_epoch and group_info come before ratchet_tree in ds_group_trees,
+  // so neither walks the tree's overflow pages; the tree is read only for
+  // kAll.
+  Statement q(db,
+              std::string("SELECT g.cipher_suite, g.epoch, t.tree_epoch, ") +
+                  (blobs == Blobs::kAll ? "t.ratchet_tree" : "NULL") + ", " +
+                  (blobs != Blobs::kNone ? "t.group_info" : "NULL") +
+                  ", g.frozen_by, g.imported_by, g.next_seq FROM ds_groups g"
+                  " JOIN ds_group_trees t ON t.group_id = g.group_id"
+                  " WHERE g.group_id = ?");
   BindBlob(q, 1, group_id);
   if (!q.executeStep()) return std::nullopt;
   GroupRow row;
@@ -29,6 +34,47 @@ std::optional<GroupRow> LoadGroup(SQLite::Database& db, ByteSpan group_id,
   if (!q.getColumn(6).isNull()) row.imported_by = q.getColumn(6).getString();
   row.next_seq = static_cast<uint64_t>(q.getColumn(7).getInt64());
   return row;
+}
+
+void InsertGroup(SQLite::Database& db, ByteSpan group_id, const GroupRow& row,
+                 ByteSpan group_info, ByteSpan ratchet_tree, UnixMillis now) {
+  Statement ins(db,
+                "INSERT INTO ds_groups (group_id, cipher_suite, epoch,"
+                " frozen_by, imported_by, next_seq, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  BindBlob(ins, 1, group_id);
+  ins.bind(2, static_cast<int>(row.cipher_suite));
+  ins.bind(3, static_cast<int64_t>(row.epoch));
+  for (int i : {4, 5}) {
+    const std::string& v = i == 4 ? row.frozen_by : row.imported_by;
+    if (v.empty()) {
+      ins.bind(i);
+    } else {
+      ins.bind(i, v);
+    }
+  }
+  ins.bind(6, static_cast<int64_t>(row.next_seq));
+  ins.bind(7, static_cast<int64_t>(now));
+  ins.bind(8, static_cast<int64_t>(now));
+  ins.exec();
+  Statement tree(db,
+                 "INSERT INTO ds_group_trees (group_id, tree_epoch,"
+                 " group_info, ratchet_tree) VALUES (?, ?, ?, ?)");
+  BindBlob(tree, 1, group_id);
+  tree.bind(2, static_cast<int64_t>(row.tree_epoch));
+  BindBlob(tree, 3, group_info);
+  BindBlob(tree, 4, ratchet_tree);
+  tree.exec();
+}
+
+void DeleteGroupRows(SQLite::Database& db, ByteSpan group_id) {
+  for (const char* sql : {"DELETE FROM ds_messages WHERE group_id = ?",
+                          "DELETE FROM ds_group_trees WHERE group_id = ?",
+                          "DELETE FROM ds_groups WHERE group_id = ?"}) {
+    Statement del(db, sql);
+    BindBlob(del, 1, group_id);
+    del.exec();
+  }
 }
 
 std::optional<Tombstone> LoadTombstone(SQLite::Database& db, ByteSpan group_id,

@@ -1,6 +1,7 @@
-// The embedded DS's tables (ds_groups, ds_messages, ds_tombstones; created
-// by migrations/0002_embedded_ds.sql) as the DS reads and writes them: one
-// group row, a tombstone, appending a message, and a read snapshot. The
+// The embedded DS's tables (ds_groups, ds_group_trees, ds_messages,
+// ds_tombstones; created by migrations/0002_embedded_ds.sql, the trees split
+// off by 0004_write_once_messages.sql) as the DS reads and writes them: one
+// group, a tombstone, appending a message, and a read snapshot. The
 // member API (member_api.cc) and the migration operations
 // (migration_ops.cc) go through these, so both see a row the same way.
 //
@@ -43,6 +44,17 @@ enum class Blobs { kNone, kGroupInfo, kAll };
 
 std::optional<GroupRow> LoadGroup(SQLite::Database& db, ByteSpan group_id,
                                   Blobs blobs = Blobs::kNone);
+
+// Creates the group: its row in ds_groups and its tree and GroupInfo in
+// ds_group_trees (kept apart so that changing the group's epoch, freeze or
+// next_seq never rewrites them). The blobs are passed apart, bound without a
+// copy; row's blob fields are ignored. Empty frozen_by / imported_by store
+// NULL.
+void InsertGroup(SQLite::Database& db, ByteSpan group_id, const GroupRow& row,
+                 ByteSpan group_info, ByteSpan ratchet_tree, UnixMillis now);
+
+// Deletes the group's messages, tree and row.
+void DeleteGroupRows(SQLite::Database& db, ByteSpan group_id);
 
 // The tombstone of a group that left; `migration_id`, if given, receives
 // the id of the migration it left under.

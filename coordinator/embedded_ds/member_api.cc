@@ -43,24 +43,13 @@ Result<GroupSummary> EmbeddedDs::CreateGroup(ByteSpan group_info_message,
     return Guarded("embedded DS: create group", [&]() -> Result<GroupSummary> {
       if (auto t = LoadTombstone(db, ctx.group_id)) return MovedError(*t);
       if (LoadGroup(db, ctx.group_id)) return GroupExists(ctx.group_id);
-      const UnixMillis now = clock_.NowMillis();
-      Statement ins(
-          db,
-          "INSERT INTO ds_groups (group_id, cipher_suite, epoch,"
-          " tree_epoch, ratchet_tree, group_info, next_seq, created_at,"
-          " updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)");
-      BindBlob(ins, 1, ctx.group_id);
-      ins.bind(2, static_cast<int>(ctx.cipher_suite));
-      ins.bind(3, static_cast<int64_t>(ctx.epoch));
-      ins.bind(4, static_cast<int64_t>(ctx.epoch));
-      BindBlob(ins, 5, ratchet_tree);
-      BindBlob(ins, 6, group_info_message);
-      ins.bind(7, static_cast<int64_t>(now));
-      ins.bind(8, static_cast<int64_t>(now));
-      ins.exec();
       GroupRow row;
       row.cipher_suite = ctx.cipher_suite;
       row.epoch = ctx.epoch;
+      row.tree_epoch = ctx.epoch;
+      row.next_seq = 1;
+      InsertGroup(db, ctx.group_id, row, group_info_message, ratchet_tree,
+                  clock_.NowMillis());
       return Summarize(ctx.group_id, row);
     });
   });
@@ -158,19 +147,25 @@ Result<uint64_t> EmbeddedDs::SubmitCommit(ByteSpan group_id, uint32_t sender,
       const uint64_t seq =
           AppendMessage(db, group_id, row->next_seq, row->epoch,
                         mls::ContentType::kCommit, commit, "", now);
-      Statement up(
-          db,
-          "UPDATE ds_groups SET epoch = ?, tree_epoch = ?, ratchet_tree = ?,"
-          " group_info = ?, updated_at = ? WHERE group_id = ? AND epoch = ?");
+      Statement up(db,
+                   "UPDATE ds_groups SET epoch = ?, updated_at = ?"
+                   " WHERE group_id = ? AND epoch = ?");
       up.bind(1, static_cast<int64_t>(row->epoch + 1));
-      up.bind(2, static_cast<int64_t>(row->epoch + 1));
-      BindBlob(up, 3, new_ratchet_tree);
-      BindBlob(up, 4, new_group_info);
-      up.bind(5, static_cast<int64_t>(now));
-      BindBlob(up, 6, group_id);
-      up.bind(7, static_cast<int64_t>(row->epoch));
+      up.bind(2, static_cast<int64_t>(now));
+      BindBlob(up, 3, group_id);
+      up.bind(4, static_cast<int64_t>(row->epoch));
       if (up.exec() != 1)
         return InternalError("embedded DS: epoch moved under lock");
+      // A commit is the one change that replaces the tree.
+      Statement tree(db,
+                     "UPDATE ds_group_trees SET tree_epoch = ?, group_info = ?,"
+                     " ratchet_tree = ? WHERE group_id = ?");
+      tree.bind(1, static_cast<int64_t>(row->epoch + 1));
+      BindBlob(tree, 2, new_group_info);
+      BindBlob(tree, 3, new_ratchet_tree);
+      BindBlob(tree, 4, group_id);
+      if (tree.exec() != 1)
+        return InternalError("embedded DS: the group has no tree row");
       return seq;
     });
   });

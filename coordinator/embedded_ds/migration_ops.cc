@@ -192,22 +192,14 @@ Status EmbeddedDs::ImportGroupState(ByteSpan group_state,
       BindBlob(del, 1, state.group_id);
       del.exec();
       const UnixMillis now = clock_.NowMillis();
-      Statement ins(
-          db,
-          "INSERT INTO ds_groups (group_id, cipher_suite, epoch,"
-          " tree_epoch, ratchet_tree, group_info, imported_by, next_seq,"
-          " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-      BindBlob(ins, 1, state.group_id);
-      ins.bind(2, static_cast<int>(state.cipher_suite));
-      ins.bind(3, static_cast<int64_t>(state.epoch + 1));
-      ins.bind(4, static_cast<int64_t>(state.epoch));
-      BindBlob(ins, 5, state.ratchet_tree);
-      BindBlob(ins, 6, state.group_info);
-      ins.bind(7, std::string(migration_id));
-      ins.bind(8, static_cast<int64_t>(state.last_seq + 1));
-      ins.bind(9, static_cast<int64_t>(now));
-      ins.bind(10, static_cast<int64_t>(now));
-      ins.exec();
+      GroupRow group;
+      group.cipher_suite = state.cipher_suite;
+      group.epoch = state.epoch + 1;
+      group.tree_epoch = state.epoch;
+      group.imported_by = std::string(migration_id);
+      group.next_seq = state.last_seq + 1;
+      InsertGroup(db, state.group_id, group, state.group_info,
+                  state.ratchet_tree, now);
       // The source's numbering continues here, so that a member fetching
       // with the cursor it had at the source misses nothing: the pending
       // messages keep their seqs (DecodeGroupState checked their order), and
@@ -272,12 +264,7 @@ Status EmbeddedDs::DeleteGroup(ByteSpan group_id, const Tombstone& tombstone,
       if (row->frozen_by != migration_id) {
         return NotFrozenError(group_id, migration_id);
       }
-      Statement dm(db, "DELETE FROM ds_messages WHERE group_id = ?");
-      BindBlob(dm, 1, group_id);
-      dm.exec();
-      Statement dg(db, "DELETE FROM ds_groups WHERE group_id = ?");
-      BindBlob(dg, 1, group_id);
-      dg.exec();
+      DeleteGroupRows(db, group_id);
       Statement ins(db,
                     "INSERT INTO ds_tombstones (group_id, moved_to, moved_at,"
                     " confirmation, migration_id) VALUES (?, ?, ?, ?, ?)");

@@ -1,6 +1,7 @@
 #include "protocol/source_driver.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "crypto/ciphersuite.h"
 #include "crypto/hash.h"
@@ -15,6 +16,7 @@
 namespace mimi::protocol {
 namespace {
 
+using store::MessageKind;
 using store::MigrationState;
 using store::Role;
 
@@ -76,10 +78,13 @@ Status SourceDriver::StepInitiated(const store::MigrationRecord& row) {
     return frozen;
   }
   MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_freeze"));
+  MIMI_ASSIGN_OR_RETURN(Bytes commit, Message(row, MessageKind::kCommit));
+  MIMI_ASSIGN_OR_RETURN(Bytes response_bytes,
+                        Message(row, MessageKind::kResponse));
   MIMI_ASSIGN_OR_RETURN(
-      Bytes state, ctx_.ds->ExportGroupState(row.group_id, row.commit, row.id));
+      Bytes state, ctx_.ds->ExportGroupState(row.group_id, commit, row.id));
   MIMI_ASSIGN_OR_RETURN(MigrationResponse response,
-                        Decode<MigrationResponse>(row.response));
+                        Decode<MigrationResponse>(response_bytes));
   Bytes content_bytes;
   {
     MigrationContent content{std::move(response), std::move(state), {}};
@@ -104,19 +109,34 @@ Status SourceDriver::StepInitiated(const store::MigrationRecord& row) {
   return failpoint::Hit("source.after_persist_content_sent");
 }
 
+Result<Bytes> SourceDriver::Message(const store::MigrationRecord& row,
+                                    MessageKind kind) {
+  MIMI_ASSIGN_OR_RETURN(Bytes body,
+                        ctx_.store->GetMessage(row.id, Role::kSource, kind));
+  if (body.empty()) {
+    return InternalError("source migration " + row.id + " in state " +
+                         std::string(store::StateName(row.state)) +
+                         " has no stored " +
+                         std::string(store::MessageKindName(kind)));
+  }
+  return body;
+}
+
 Result<PeerResponse> SourceDriver::SendContent(
     const store::MigrationRecord& row) {
+  MIMI_ASSIGN_OR_RETURN(const Bytes content,
+                        Message(row, MessageKind::kContent));
   if (ctx_.progress == nullptr) {
     return ctx_.transport->Post(row.target_domain, endpoints::kContentPath,
-                                row.content);
+                                content);
   }
   TransferProgress& progress = *ctx_.progress;
-  progress.Begin(row.id, row.content.size());
-  Result<PeerResponse> answer = ctx_.transport->Post(
-      row.target_domain, endpoints::kContentPath, row.content,
-      [&progress, &row](uint64_t sent, uint64_t) {
-        progress.Update(row.id, sent);
-      });
+  progress.Begin(row.id, content.size());
+  Result<PeerResponse> answer =
+      ctx_.transport->Post(row.target_domain, endpoints::kContentPath, content,
+                           [&progress, &row](uint64_t sent, uint64_t) {
+                             progress.Update(row.id, sent);
+                           });
   progress.End(row.id);
   return answer;
 }
@@ -159,7 +179,8 @@ Status SourceDriver::AcceptComplete(const store::MigrationRecord& row,
 }
 
 Status SourceDriver::StepTargetComplete(const store::MigrationRecord& row) {
-  MIMI_RETURN_IF_ERROR(ctx_.ds->FanOutCommit(row.group_id, row.commit, row.id));
+  MIMI_ASSIGN_OR_RETURN(Bytes commit, Message(row, MessageKind::kCommit));
+  MIMI_RETURN_IF_ERROR(ctx_.ds->FanOutCommit(row.group_id, commit, row.id));
   MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_fan_out"));
   MIMI_ASSIGN_OR_RETURN(Nonce nonce, NonceOf(row));
   MigrationConfirmation confirmation{
@@ -179,8 +200,10 @@ Status SourceDriver::StepTargetComplete(const store::MigrationRecord& row) {
 
 Status SourceDriver::StepConfirmed(const store::MigrationRecord& row) {
   MIMI_RETURN_IF_ERROR(failpoint::Hit("source.before_purge"));
+  MIMI_ASSIGN_OR_RETURN(Bytes confirmation,
+                        Message(row, MessageKind::kConfirmation));
   Tombstone tombstone{row.group_id, row.target_domain, ctx_.clock->NowMillis(),
-                      row.confirmation};
+                      std::move(confirmation)};
   MIMI_RETURN_IF_ERROR(ctx_.ds->DeleteGroup(row.group_id, tombstone, row.id));
   store::TransitionData data;
   data.detail = "group state deleted; tombstone left";
@@ -194,10 +217,12 @@ Status SourceDriver::StepConfirmed(const store::MigrationRecord& row) {
 
 Status SourceDriver::StepAbortRequested(const store::MigrationRecord& row) {
   MIMI_RETURN_IF_ERROR(failpoint::Hit("source.before_send_abort"));
+  MIMI_ASSIGN_OR_RETURN(Bytes abort_message,
+                        Message(row, MessageKind::kAbortMessage));
   MIMI_ASSIGN_OR_RETURN(
       PeerResponse answer,
       ctx_.transport->Post(row.target_domain, endpoints::kAbortPath,
-                           row.abort_message));
+                           abort_message));
   if (answer.status == 200) {
     MIMI_ASSIGN_OR_RETURN(MigrationAbortAck ack,
                           Decode<MigrationAbortAck>(ToBytes(answer.body)));
@@ -227,7 +252,10 @@ Status SourceDriver::StepAbortRequested(const store::MigrationRecord& row) {
     return AcceptComplete(row, answer.body, MigrationState::kAbortRequested);
   }
   Status refused = PeerError(row.target_domain, answer);
-  if (refused.reason() == reason::kContentPending && !row.content.empty()) {
+  // Content exists when the abort was decided after content-sent; the
+  // content hash says so without reading the content.
+  if (refused.reason() == reason::kContentPending &&
+      !row.content_hash.empty()) {
     MIMI_ASSIGN_OR_RETURN(PeerResponse resent, SendContent(row));
     if (resent.status == 200) {
       return AcceptComplete(row, resent.body, MigrationState::kAbortRequested);

@@ -48,9 +48,14 @@ class SourceDriver {
   Status Step(const store::MigrationRecord& row);
   Status StepInitiated(const store::MigrationRecord& row);
   Status StepContentSent(const store::MigrationRecord& row);
-  // Posts the persisted MigrationContent, reporting its upload to
+  // Posts the persisted MigrationContent (read from the store here: rows
+  // are read without their messages), reporting its upload to
   // ctx_.progress when there is one.
   Result<PeerResponse> SendContent(const store::MigrationRecord& row);
+  // The row's stored message of `kind`; kInternal when it has none, since
+  // every step reads only what an earlier transition stored.
+  Result<Bytes> Message(const store::MigrationRecord& row,
+                        store::MessageKind kind);
   Status StepTargetComplete(const store::MigrationRecord& row);
   Status StepConfirmed(const store::MigrationRecord& row);
   Status StepAbortRequested(const store::MigrationRecord& row);

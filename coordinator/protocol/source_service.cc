@@ -28,8 +28,10 @@ Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
   const Bytes body_bytes(body.begin(), body.end());
 
   // The same init again (a client retrying): answer where it stands.
-  if (auto existing = ctx_.store->Get(id, Role::kSource); existing.ok()) {
-    if (existing->init_request != body_bytes) {
+  if (auto existing = ctx_.store->GetMessage(id, Role::kSource,
+                                             store::MessageKind::kInitRequest);
+      existing.ok()) {
+    if (*existing != body_bytes) {
       return Refuse(StatusCode::kFailedPrecondition, reason::kNonceUsed,
                     "migration " + id + " was initiated with other data");
     }
@@ -56,8 +58,9 @@ Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
         row, "init by leaf " + std::to_string(init_request.sender_leaf_index));
     if (created.code() == StatusCode::kAlreadyExists) {
       // Lost a race with another init of this group, or of this very nonce.
-      auto again = ctx_.store->Get(id, Role::kSource);
-      if (!again.ok() || again->init_request != body_bytes) {
+      auto again = ctx_.store->GetMessage(id, Role::kSource,
+                                          store::MessageKind::kInitRequest);
+      if (!again.ok() || *again != body_bytes) {
         return Refuse(StatusCode::kFailedPrecondition, reason::kGroupFrozen,
                       "another migration of this group is under way");
       }
@@ -90,8 +93,14 @@ Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
   }
   // Our Drive may have found the row leased by the recovery loop, which is
   // driving it right now: watch the row, not just our own attempt.
+  // A row has its confirmation exactly when it is confirmed or purged, so
+  // the state says when to read it.
+  auto has_confirmation = [](const store::MigrationRecord& r) {
+    return r.state == MigrationState::kConfirmed ||
+           r.state == MigrationState::kPurged;
+  };
   MIMI_ASSIGN_OR_RETURN(store::MigrationRecord row, ctx_.store->Get(id, Role::kSource));
-  while (row.confirmation.empty() &&
+  while (!has_confirmation(row) &&
          !store::IsTerminal(Role::kSource, row.state) &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -100,9 +109,12 @@ Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
   InitAnswer answer;
   answer.id = id;
   answer.state = std::string(store::StateName(row.state));
-  if (!row.confirmation.empty()) {
+  if (has_confirmation(row)) {
+    MIMI_ASSIGN_OR_RETURN(
+        answer.confirmation,
+        ctx_.store->GetMessage(id, Role::kSource,
+                               store::MessageKind::kConfirmation));
     answer.confirmed = true;
-    answer.confirmation = row.confirmation;
   } else if (row.state == MigrationState::kAborted) {
     return Refuse(StatusCode::kFailedPrecondition, reason::kMigrationAborted,
                   "migration " + id + " was aborted: " + row.last_error);

@@ -1,6 +1,7 @@
 #include "protocol/target_service.h"
 
 #include <charconv>
+#include <utility>
 
 #include "crypto/ciphersuite.h"
 #include "crypto/hash.h"
@@ -121,7 +122,10 @@ Result<Bytes> TargetService::ContentLocked(const MigrationContent& content,
   switch (row.state) {
     case MigrationState::kImported: {
       MIMI_ASSIGN_OR_RETURN(Bytes hash, ContentHash(suite, content_bytes));
-      if (hash == row.content_hash) return row.target_complete;
+      if (hash == row.content_hash) {
+        return ctx_.store->GetMessage(row.id, Role::kTarget,
+                                      store::MessageKind::kTargetComplete);
+      }
       return Refuse(StatusCode::kFailedPrecondition, reason::kNonceUsed,
                     "nonce " + row.id + " was used by other content");
     }
@@ -140,7 +144,10 @@ Result<Bytes> TargetService::ContentLocked(const MigrationContent& content,
                   "nonce " + row.id + " expired");
   }
   MIMI_ASSIGN_OR_RETURN(Bytes embedded, Encode(content.migration_response));
-  if (embedded != row.response) {
+  MIMI_ASSIGN_OR_RETURN(Bytes issued,
+                        ctx_.store->GetMessage(row.id, Role::kTarget,
+                                               store::MessageKind::kResponse));
+  if (embedded != issued) {
     return Refuse(StatusCode::kInvalidArgument, reason::kResponseMismatch,
                   "the MigrationResponse is not the one this DS issued");
   }
@@ -194,10 +201,19 @@ Result<AbortAnswer> TargetService::HandleAbort(ByteSpan body) {
   const store::MigrationRecord& row = leased.row;
   MigrationAbortAck ack{abort.nonce, {}};
   switch (row.state) {
-    case MigrationState::kAborted:
-      return AbortAnswer{true, row.abort_ack};
-    case MigrationState::kImported:
-      return AbortAnswer{false, row.target_complete};
+    case MigrationState::kAborted: {
+      MIMI_ASSIGN_OR_RETURN(
+          Bytes stored, ctx_.store->GetMessage(id, Role::kTarget,
+                                               store::MessageKind::kAbortAck));
+      return AbortAnswer{true, std::move(stored)};
+    }
+    case MigrationState::kImported: {
+      MIMI_ASSIGN_OR_RETURN(
+          Bytes stored,
+          ctx_.store->GetMessage(id, Role::kTarget,
+                                 store::MessageKind::kTargetComplete));
+      return AbortAnswer{false, std::move(stored)};
+    }
     case MigrationState::kExpired: {
       // The nonce can no longer import anything; say so, signed.
       MIMI_ASSIGN_OR_RETURN(Bytes ack_bytes,

@@ -47,6 +47,59 @@ Result<MigrationState> ParseState(std::string_view name) {
                               "\"");
 }
 
+std::string_view MessageKindName(MessageKind kind) {
+  switch (kind) {
+    case MessageKind::kRequest:
+      return "request";
+    case MessageKind::kResponse:
+      return "response";
+    case MessageKind::kInitRequest:
+      return "init_request";
+    case MessageKind::kCommit:
+      return "commit";
+    case MessageKind::kContent:
+      return "content";
+    case MessageKind::kTargetComplete:
+      return "target_complete";
+    case MessageKind::kConfirmation:
+      return "confirmation";
+    case MessageKind::kAbortMessage:
+      return "abort_message";
+    case MessageKind::kAbortAck:
+      return "abort_ack";
+  }
+  return "unknown";
+}
+
+Bytes& MessageOf(MigrationRecord& record, MessageKind kind) {
+  return const_cast<Bytes&>(
+      MessageOf(static_cast<const MigrationRecord&>(record), kind));
+}
+
+const Bytes& MessageOf(const MigrationRecord& record, MessageKind kind) {
+  switch (kind) {
+    case MessageKind::kRequest:
+      return record.request;
+    case MessageKind::kResponse:
+      return record.response;
+    case MessageKind::kInitRequest:
+      return record.init_request;
+    case MessageKind::kCommit:
+      return record.commit;
+    case MessageKind::kContent:
+      return record.content;
+    case MessageKind::kTargetComplete:
+      return record.target_complete;
+    case MessageKind::kConfirmation:
+      return record.confirmation;
+    case MessageKind::kAbortMessage:
+      return record.abort_message;
+    case MessageKind::kAbortAck:
+      break;
+  }
+  return record.abort_ack;
+}
+
 Result<std::string> ParseMigrationId(std::string_view text) {
   if (text.size() != 64 ||
       text.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {

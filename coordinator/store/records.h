@@ -7,6 +7,7 @@
 #define MIMI_STORE_RECORDS_H_
 
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,8 +50,47 @@ Result<MigrationState> ParseState(std::string_view name);
 // case, returned in the stored (lowercase) form; kMalformed otherwise.
 Result<std::string> ParseMigrationId(std::string_view text);
 
+// The protocol messages stored with a migration, each in the write-once
+// migration_messages table (docs/protocol.md §4 "Storage"): written by the
+// creation or transition that produced it and never rewritten.
+enum class MessageKind {
+  kRequest,         // MigrationRequest
+  kResponse,        // MigrationResponse
+  kInitRequest,     // MigrationInitRequest (source)
+  kCommit,          // the MLSMessage commit (source)
+  kContent,         // MigrationContent
+  kTargetComplete,  // TargetMigrationComplete
+  kConfirmation,    // MigrationConfirmation
+  kAbortMessage,    // MigrationAbort
+  kAbortAck,        // MigrationAbortAck
+};
+
+inline constexpr MessageKind kAllMessageKinds[] = {
+    MessageKind::kRequest,      MessageKind::kResponse,
+    MessageKind::kInitRequest,  MessageKind::kCommit,
+    MessageKind::kContent,      MessageKind::kTargetComplete,
+    MessageKind::kConfirmation, MessageKind::kAbortMessage,
+    MessageKind::kAbortAck,
+};
+
+// The stable name stored in migration_messages.kind (and the key of the
+// admin API's "messages" object).
+std::string_view MessageKindName(MessageKind kind);
+
+// A set of message kinds, one bit each: what a read loads with a row.
+using MessageSet = uint32_t;
+constexpr MessageSet MessageBit(MessageKind kind) {
+  return MessageSet{1} << static_cast<int>(kind);
+}
+inline constexpr MessageSet kNoMessages = 0;
+inline constexpr MessageSet kAllMessages =
+    (MessageSet{1} << std::size(kAllMessageKinds)) - 1;
+
 // One row of the migrations table: one migration as seen by one role. The
-// protocol messages are their wire serializations; empty means "not yet".
+// protocol messages are their wire serializations; empty means "not yet",
+// or "not loaded": Store::Get and the lists leave them empty, and a caller
+// that needs one asks for it (Store::GetMessage, Store::GetWithMessages), so
+// that reading a row never reads a large content.
 struct MigrationRecord {
   std::string id;  // lowercase hex of the 32-byte nonce
   Role role = Role::kSource;
@@ -85,6 +125,10 @@ struct MigrationRecord {
 
   bool operator==(const MigrationRecord&) const = default;
 };
+
+// The record's field that holds `kind`.
+Bytes& MessageOf(MigrationRecord& record, MessageKind kind);
+const Bytes& MessageOf(const MigrationRecord& record, MessageKind kind);
 
 // One row of the append-only event log.
 struct MigrationEvent {

@@ -4,6 +4,7 @@
 #include "store/sqlite_store.h"
 
 #include <SQLiteCpp/Database.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <utility>
@@ -133,6 +134,17 @@ Result<std::string> SqliteStore::ReadPragma(std::string_view name) {
   MutexLock lock(read_mu_);
   SQLite::Database& reader = *reader_;
   return read(reader);
+}
+
+Result<int64_t> SqliteStore::PagesReadForTesting() {
+  MutexLock lock(read_mu_);
+  int current = 0;
+  int highwater = 0;
+  if (sqlite3_db_status(reader_->getHandle(), SQLITE_DBSTATUS_CACHE_MISS,
+                        &current, &highwater, 0) != SQLITE_OK) {
+    return InternalError("sqlite3_db_status failed");
+  }
+  return int64_t{current};
 }
 
 }  // namespace mimi::store

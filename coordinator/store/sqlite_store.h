@@ -94,6 +94,10 @@ class SqliteStore final : public Store {
   Status ScheduleNow(std::string_view id, Role role) override;
 
   Result<MigrationRecord> Get(std::string_view id, Role role) override;
+  Result<MigrationRecord> GetWithMessages(std::string_view id, Role role,
+                                          MessageSet messages) override;
+  Result<Bytes> GetMessage(std::string_view id, Role role,
+                           MessageKind kind) override;
   Result<std::vector<MigrationRecord>> GetById(std::string_view id) override;
   Result<std::vector<MigrationRecord>> List(const ListFilter& filter) override;
   Result<std::vector<MigrationRecord>> ListByGroup(ByteSpan group_id) override;
@@ -116,6 +120,11 @@ class SqliteStore final : public Store {
   // write connection (the read one when opened read-only), for tests and
   // diagnostics. `name` must be a bare PRAGMA name.
   Result<std::string> ReadPragma(std::string_view name);
+
+  // How many database pages the read connection has read from the file
+  // (or the OS cache) so far: SQLite's page-cache misses. A test hook, to
+  // prove that a query does not read a large message it was not asked for.
+  Result<int64_t> PagesReadForTesting();
 
   // The writer this store writes through; null when opened read-only.
   const std::shared_ptr<SqliteWriter>& writer() const { return writer_; }

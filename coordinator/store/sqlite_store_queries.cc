@@ -2,6 +2,7 @@
 // all on the store's own read connection (never behind the writer).
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
 
 #include <mutex>
 #include <string>
@@ -16,10 +17,9 @@ namespace mimi::store {
 
 const char* const SqliteStore::kDueQuery =
     "SELECT id, role, state, group_id, epoch, ciphersuite, source_domain, "
-    "target_domain, request, response, init_request, commit_message, content, "
-    "content_hash, target_complete, confirmation, abort_message, abort_ack, "
-    "attempt_count, next_attempt_at, lease_owner, lease_expires_at, "
-    "last_error, stalled_since, created_at, updated_at FROM migrations "
+    "target_domain, content_hash, attempt_count, next_attempt_at, "
+    "lease_owner, lease_expires_at, last_error, stalled_since, created_at, "
+    "updated_at FROM migrations "
     "WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 "
     "AND (lease_owner IS NULL OR lease_expires_at <= ?1) "
     "ORDER BY next_attempt_at LIMIT ?2";
@@ -39,6 +39,47 @@ Result<MigrationRecord> SqliteStore::Get(std::string_view id, Role role) {
   SQLite::Database& reader = *reader_;
   return Guarded("reading " + Describe(id, role),
                  [&] { return GetRow(reader, id, role); });
+}
+
+Result<MigrationRecord> SqliteStore::GetWithMessages(std::string_view id,
+                                                     Role role,
+                                                     MessageSet messages) {
+  MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
+  return Guarded("reading " + Describe(id, role) + " with its messages",
+                 [&]() -> Result<MigrationRecord> {
+                   // The row and its messages from one committed state.
+                   SQLite::Transaction snapshot(
+                       reader, SQLite::TransactionBehavior::DEFERRED);
+                   MIMI_ASSIGN_OR_RETURN(MigrationRecord row,
+                                         GetRow(reader, id, role));
+                   LoadMessages(reader, messages, row);
+                   return row;
+                 });
+}
+
+Result<Bytes> SqliteStore::GetMessage(std::string_view id, Role role,
+                                      MessageKind kind) {
+  MutexLock lock(read_mu_);
+  SQLite::Database& reader = *reader_;
+  return Guarded("reading the " + std::string(MessageKindName(kind)) + " of " +
+                     Describe(id, role),
+                 [&]() -> Result<Bytes> {
+                   // One statement, so that "no row" and "no message yet" are
+                   // told apart in one snapshot.
+                   SQLite::Statement q(
+                       reader,
+                       "SELECT m.body FROM migrations r "
+                       "LEFT JOIN migration_messages m ON m.id = r.id "
+                       "AND m.role = r.role AND m.kind = ?3 "
+                       "WHERE r.id = ?1 AND r.role = ?2");
+                   q.bind(1, std::string(id));
+                   q.bind(2, std::string(RoleName(role)));
+                   q.bind(3, std::string(MessageKindName(kind)));
+                   if (!q.executeStep())
+                     return NotFoundError("no " + Describe(id, role));
+                   return ColumnBytes(q.getColumn(0));
+                 });
 }
 
 Result<std::vector<MigrationRecord>> SqliteStore::GetById(std::string_view id) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "store/migration_rows.h"
 #include "store/sqlite_blob.h"
@@ -24,24 +25,19 @@ void BindOptional(SQLite::Statement& stmt, int index,
   }
 }
 
-// The data columns a transition may write, in one place so that the UPDATE
-// and the repeat check cannot disagree.
-struct DataColumn {
-  const char* column;
+// What a transition may store: content_hash is a column of the row, the
+// rest are messages. In one place so that the write and the repeat check
+// cannot disagree.
+struct DataMessage {
+  MessageKind kind;
   const std::optional<Bytes> TransitionData::*given;
-  const Bytes MigrationRecord::*stored;
 };
-constexpr DataColumn kDataColumns[] = {
-    {"content", &TransitionData::content, &MigrationRecord::content},
-    {"content_hash", &TransitionData::content_hash,
-     &MigrationRecord::content_hash},
-    {"target_complete", &TransitionData::target_complete,
-     &MigrationRecord::target_complete},
-    {"confirmation", &TransitionData::confirmation,
-     &MigrationRecord::confirmation},
-    {"abort_message", &TransitionData::abort_message,
-     &MigrationRecord::abort_message},
-    {"abort_ack", &TransitionData::abort_ack, &MigrationRecord::abort_ack},
+constexpr DataMessage kDataMessages[] = {
+    {MessageKind::kContent, &TransitionData::content},
+    {MessageKind::kTargetComplete, &TransitionData::target_complete},
+    {MessageKind::kConfirmation, &TransitionData::confirmation},
+    {MessageKind::kAbortMessage, &TransitionData::abort_message},
+    {MessageKind::kAbortAck, &TransitionData::abort_ack},
 };
 
 }  // namespace
@@ -70,12 +66,9 @@ Status SqliteStore::CreateMigration(const MigrationRecord& record, Role role,
       SQLite::Statement ins(
           db,
           "INSERT INTO migrations (id, role, state, group_id, epoch, "
-          "ciphersuite, source_domain, target_domain, request, response, "
-          "init_request, commit_message, next_attempt_at, created_at, "
-          "updated_at) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-          "?14, "
-          "?14)");
+          "ciphersuite, source_domain, target_domain, next_attempt_at, "
+          "created_at, updated_at) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)");
       ins.bind(1, record.id);
       ins.bind(2, std::string(RoleName(role)));
       ins.bind(3, std::string(StateName(state)));
@@ -84,13 +77,15 @@ Status SqliteStore::CreateMigration(const MigrationRecord& record, Role role,
       ins.bind(6, static_cast<int>(record.ciphersuite));
       ins.bind(7, record.source_domain);
       ins.bind(8, record.target_domain);
-      BindBlobOrNull(ins, 9, record.request);
-      BindBlobOrNull(ins, 10, record.response);
-      BindBlobOrNull(ins, 11, record.init_request);
-      BindBlobOrNull(ins, 12, record.commit);
-      BindOptional(ins, 13, next_attempt_at);
-      ins.bind(14, static_cast<int64_t>(now));
+      BindOptional(ins, 9, next_attempt_at);
+      ins.bind(10, static_cast<int64_t>(now));
       ins.exec();
+      const StoredMessage messages[] = {
+          {MessageKind::kRequest, record.request},
+          {MessageKind::kResponse, record.response},
+          {MessageKind::kInitRequest, record.init_request},
+          {MessageKind::kCommit, record.commit}};
+      InsertMessages(db, record.id, role, messages);
       InsertEvent(db, record.id, role, std::nullopt, state, now, detail);
       return Status::Ok();
     });
@@ -132,17 +127,12 @@ Result<TransitionOutcome> SqliteStore::TransitionJob(
   std::optional<UnixMillis> next = data.next_attempt_at;
   if (!next && !IsTerminal(role, to)) next = now;
 
-  // ?1..?6 fixed, then one parameter per data column.
+  // ?1..?6 fixed, ?7 the content hash if given.
   std::string sql =
       "UPDATE migrations SET state = ?1, updated_at = ?2, "
       "next_attempt_at = ?3, attempt_count = 0, last_error = NULL, "
       "stalled_since = NULL";
-  int param = 7;
-  for (const DataColumn& c : kDataColumns) {
-    if (data.*c.given) {
-      sql += std::string(", ") + c.column + " = ?" + std::to_string(param++);
-    }
-  }
+  if (data.content_hash) sql += ", content_hash = ?7";
   sql += " WHERE id = ?4 AND role = ?5 AND state = ?6";
   SQLite::Statement upd(db, sql);
   upd.bind(1, std::string(StateName(to)));
@@ -151,12 +141,16 @@ Result<TransitionOutcome> SqliteStore::TransitionJob(
   upd.bind(4, std::string(id));
   upd.bind(5, std::string(RoleName(role)));
   upd.bind(6, std::string(StateName(from)));
-  param = 7;
-  for (const DataColumn& c : kDataColumns) {
-    if (data.*c.given) BindBlobOrNull(upd, param++, *(data.*c.given));
-  }
+  if (data.content_hash) BindBlobOrNull(upd, 7, *data.content_hash);
 
   if (upd.exec() == 1) {
+    // The row moved from `from`, which no transition re-enters with the
+    // same data, so each message is inserted exactly once.
+    std::vector<StoredMessage> messages;
+    for (const DataMessage& m : kDataMessages) {
+      if (data.*m.given) messages.push_back({m.kind, *(data.*m.given)});
+    }
+    InsertMessages(db, id, role, messages);
     InsertEvent(db, id, role, from, to, now, data.detail);
     if (rule.writes_tombstone) {
       MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(db, id, role));
@@ -174,7 +168,9 @@ Result<TransitionOutcome> SqliteStore::TransitionJob(
       tomb.bind(2, row.target_domain);
       tomb.bind(3, row.id);
       tomb.bind(4, static_cast<int64_t>(now));
-      BindBlobOrNull(tomb, 5, row.confirmation);
+      // The rule requires the confirmation (CheckTransition checked), and
+      // it is bound without a copy: `data` outlives the statement.
+      BindBlob(tomb, 5, *data.confirmation);
       tomb.exec();
     }
     return TransitionOutcome::kApplied;
@@ -196,10 +192,19 @@ Result<TransitionOutcome> SqliteStore::TransitionJob(
   std::string what = std::string(StateName(from)) + " -> " +
                      std::string(StateName(to)) + " of " + Describe(id, role);
   if (seen.getColumn(0).getInt64() > 0) {
-    for (const DataColumn& c : kDataColumns) {
-      if (data.*c.given && *(data.*c.given) != row.*c.stored) {
+    // Only the messages this transition carries are read back; the content
+    // is named first, then its hash, as the row's columns used to be.
+    for (const DataMessage& m : kDataMessages) {
+      if (data.*m.given &&
+          *(data.*m.given) != ReadMessage(db, id, role, m.kind)) {
         return Status(StatusCode::kFailedPrecondition,
-                      what + " already happened with a different " + c.column);
+                      what + " already happened with a different " +
+                          std::string(MessageKindName(m.kind)));
+      }
+      if (m.kind == MessageKind::kContent && data.content_hash &&
+          *data.content_hash != row.content_hash) {
+        return Status(StatusCode::kFailedPrecondition,
+                      what + " already happened with a different content_hash");
       }
     }
     return TransitionOutcome::kAlreadyApplied;

@@ -92,11 +92,23 @@ class Store {
   // kNotFound for no row, kFailedPrecondition for a terminal one.
   virtual Status ScheduleNow(std::string_view id, Role role) = 0;
 
-  // Queries.
+  // Queries. Every query that returns MigrationRecords returns them without
+  // their messages (the message fields are empty; content_hash is set), so
+  // that reading or listing rows never reads a large content; a caller that
+  // needs a message asks for it with GetMessage or GetWithMessages.
   // Rows matching every set filter of `filter`, newest first.
   virtual Result<std::vector<MigrationRecord>> List(
       const ListFilter& filter) = 0;
   virtual Result<MigrationRecord> Get(std::string_view id, Role role) = 0;
+  // The row with the messages in `messages` (those it has) filled in, read
+  // together in one snapshot.
+  virtual Result<MigrationRecord> GetWithMessages(std::string_view id,
+                                                  Role role,
+                                                  MessageSet messages) = 0;
+  // One stored message of the row; empty when it has none yet. kNotFound
+  // when there is no such row.
+  virtual Result<Bytes> GetMessage(std::string_view id, Role role,
+                                   MessageKind kind) = 0;
   // Both roles' rows of one id (a DS may be both ends in tests).
   virtual Result<std::vector<MigrationRecord>> GetById(std::string_view id) = 0;
   virtual Result<std::vector<MigrationRecord>> ListByGroup(

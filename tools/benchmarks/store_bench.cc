@@ -5,11 +5,17 @@
 // through one shared SqliteWriter, whose group commit lets concurrent
 // transitions share fsyncs (sqlite_writer.h).
 //
+// Then the hot rows (docs/performance.md): the bookkeeping writes recovery
+// makes on a row (lease taken, failure recorded, lease released) when the
+// row's migration holds a large content, beside the same writes on a row
+// without one, and the pages a Get and a List of it read against the
+// content's own size in pages.
+//
 //   mimi-bench-store [--dir DIR] [--transitions N] [--threads N]
-//                    [--max-batch N]
+//                    [--max-batch N] [--content-mib N]
 // DIR (default: the current directory) decides the disk measured; the files
 // are removed afterwards. --max-batch 1 turns group commit off, for the
-// figure without it.
+// figure without it. --content-mib (default 16) sizes the hot-row content.
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
@@ -143,11 +149,76 @@ Result<Run> Transitions(const std::string& path, int n, int threads,
   return run;
 }
 
+struct HotRows {
+  double ms_per_write_large = 0;  // on the row holding the content
+  double ms_per_write_small = 0;  // on a row without content
+  int64_t get_pages = 0;
+  int64_t list_pages = 0;
+  int64_t content_pages = 0;
+};
+
+// `rounds` x (AcquireLease, RecordFailure, ReleaseLease) on one row; ms per
+// write.
+Result<double> Bookkeeping(SqliteStore& store, const std::string& id,
+                           int rounds) {
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < rounds; ++i) {
+    MIMI_RETURN_IF_ERROR(store.AcquireLease(id, Role::kSource, "bench", 60000));
+    MIMI_RETURN_IF_ERROR(
+        store.RecordFailure(id, Role::kSource, "bench", 1, false));
+    MIMI_RETURN_IF_ERROR(store.ReleaseLease(id, Role::kSource, "bench"));
+  }
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - start)
+             .count() /
+         (3.0 * rounds);
+}
+
+Result<HotRows> MeasureHotRows(const std::string& path, size_t content_bytes) {
+  RemoveDb(path);
+  MIMI_ASSIGN_OR_RETURN(auto store,
+                        SqliteStore::Open(path, SystemClock::Get()));
+  TransitionData sent;
+  sent.content = Bytes(content_bytes, 7);
+  sent.content_hash = Bytes(32, 9);
+  for (int i = 0; i < 2; ++i) {
+    MigrationRecord r;
+    r.id = Id(i);
+    r.group_id = Bytes(16, static_cast<uint8_t>(i));
+    r.source_domain = "a.example";
+    r.target_domain = "b.example";
+    r.request = Bytes(80, 1);
+    MIMI_RETURN_IF_ERROR(store->CreateSourceMigration(r, "bench"));
+  }
+  MIMI_RETURN_IF_ERROR(store
+                           ->Transition(Id(0), Role::kSource,
+                                        MigrationState::kInitiated,
+                                        MigrationState::kContentSent, sent)
+                           .status());
+  constexpr int kRounds = 10;
+  HotRows h;
+  MIMI_ASSIGN_OR_RETURN(h.ms_per_write_large,
+                        Bookkeeping(*store, Id(0), kRounds));
+  MIMI_ASSIGN_OR_RETURN(h.ms_per_write_small,
+                        Bookkeeping(*store, Id(1), kRounds));
+  MIMI_ASSIGN_OR_RETURN(std::string page_size, store->ReadPragma("page_size"));
+  h.content_pages = static_cast<int64_t>(content_bytes) / std::stoll(page_size);
+  MIMI_ASSIGN_OR_RETURN(int64_t before, store->PagesReadForTesting());
+  MIMI_RETURN_IF_ERROR(store->Get(Id(0), Role::kSource).status());
+  MIMI_ASSIGN_OR_RETURN(int64_t after_get, store->PagesReadForTesting());
+  MIMI_RETURN_IF_ERROR(store->List(ListFilter{}).status());
+  MIMI_ASSIGN_OR_RETURN(int64_t after_list, store->PagesReadForTesting());
+  h.get_pages = after_get - before;
+  h.list_pages = after_list - after_get;
+  return h;
+}
+
 int Main(int argc, char** argv) {
   std::string dir = ".";
   int n = 2000;
   int threads = 16;
   size_t max_batch = SqliteWriterOptions{}.max_batch;
+  int content_mib = 16;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--dir") {
@@ -158,10 +229,12 @@ int Main(int argc, char** argv) {
       threads = std::max(1, std::stoi(argv[i + 1]));
     } else if (flag == "--max-batch") {
       max_batch = static_cast<size_t>(std::max(1, std::stoi(argv[i + 1])));
+    } else if (flag == "--content-mib") {
+      content_mib = std::max(1, std::stoi(argv[i + 1]));
     } else {
       std::fprintf(stderr,
                    "usage: mimi-bench-store [--dir DIR] [--transitions N] "
-                   "[--threads N] [--max-batch N]\n");
+                   "[--threads N] [--max-batch N] [--content-mib N]\n");
       return 2;
     }
   }
@@ -177,13 +250,22 @@ int Main(int argc, char** argv) {
   auto many = single.ok()
                   ? Transitions(base + "-store.db", n, threads, max_batch)
                   : single;
+  Result<HotRows> hot =
+      many.ok() ? MeasureHotRows(base + "-hot.db",
+                                 static_cast<size_t>(content_mib) << 20)
+                : Result<HotRows>(many.status());
   RemoveDb(base + "-floor.db");
   RemoveDb(base + "-store.db");
+  RemoveDb(base + "-hot.db");
   for (const auto* r : {&single, &many}) {
     if (!r->ok()) {
       std::fprintf(stderr, "store: %s\n", r->status().ToString().c_str());
       return 1;
     }
+  }
+  if (!hot.ok()) {
+    std::fprintf(stderr, "hot rows: %s\n", hot.status().ToString().c_str());
+    return 1;
   }
   std::printf(
       "store benchmark: %d commits/transitions each, WAL, synchronous=FULL, "
@@ -215,6 +297,22 @@ int Main(int argc, char** argv) {
               static_cast<unsigned long long>(many->writer.jobs),
               static_cast<unsigned long long>(many->writer.commits),
               static_cast<unsigned long long>(many->writer.largest_batch));
+  std::printf("hot rows: one migration holding a %d MiB content\n",
+              content_mib);
+  std::printf("  %-46s %10.2f ms\n", "lease/failure/release write, that row",
+              hot->ms_per_write_large);
+  std::printf("  %-46s %10.2f ms\n", "the same on a row without content",
+              hot->ms_per_write_small);
+  std::printf("  %-46s %10.2f\n", "ratio",
+              hot->ms_per_write_small > 0
+                  ? hot->ms_per_write_large / hot->ms_per_write_small
+                  : 0.0);
+  std::printf("  %-46s %10lld (the content is %lld)\n",
+              "pages read by Get of that row",
+              static_cast<long long>(hot->get_pages),
+              static_cast<long long>(hot->content_pages));
+  std::printf("  %-46s %10lld\n", "pages read by List (both rows)",
+              static_cast<long long>(hot->list_pages));
   return 0;
 }
 
