@@ -76,6 +76,16 @@ TEST(TransitionTableTest, TerminalStatesAreThoseOfTheProtocolDoc) {
   EXPECT_FALSE(IsStateOf(Role::kSource, S::kImported));
 }
 
+TEST(TransitionTableTest, OnlyConfirmedAndPurgedSourceRowsHoldAConfirmation) {
+  using S = MigrationState;
+  for (S s : kAllStates) {
+    EXPECT_EQ(HoldsConfirmation(Role::kSource, s),
+              s == S::kConfirmed || s == S::kPurged)
+        << StateName(s);
+    EXPECT_FALSE(HoldsConfirmation(Role::kTarget, s)) << StateName(s);
+  }
+}
+
 TEST(TransitionTableTest, StateNamesRoundTrip) {
   for (MigrationState s : kAllStates) {
     EXPECT_EQ(*ParseState(StateName(s)), s);
@@ -83,6 +93,25 @@ TEST(TransitionTableTest, StateNamesRoundTrip) {
   EXPECT_FALSE(ParseState("finished").ok());
   EXPECT_EQ(*ParseRole("target"), Role::kTarget);
   EXPECT_FALSE(ParseRole("both").ok());
+}
+
+// What HoldsConfirmation says of a state is what a row driven there holds.
+TEST_F(TransitionsTest, HoldsConfirmationMatchesTheStoredRows) {
+  int checked = 0;
+  for (Role role : {Role::kSource, Role::kTarget}) {
+    for (MigrationState s : kAllStates) {
+      if (!IsStateOf(role, s)) continue;
+      SCOPED_TRACE(std::string(RoleName(role)) + " " +
+                   std::string(StateName(s)));
+      const std::string id = RowIn(role, s);
+      Result<Bytes> confirmation =
+          store_->GetMessage(id, role, MessageKind::kConfirmation);
+      ASSERT_TRUE(confirmation.ok()) << confirmation.status().ToString();
+      EXPECT_EQ(!confirmation->empty(), HoldsConfirmation(role, s));
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 10);
 }
 
 // Every legal transition of both roles: applies once with its data and one

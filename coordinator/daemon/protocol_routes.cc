@@ -4,6 +4,7 @@
 #include "mimi_portability/ds_reason.h"
 #include "mimi_portability/endpoints.h"
 #include "protocol/refusal.h"
+#include "store/transitions.h"
 
 namespace mimi::daemon {
 namespace {
@@ -146,8 +147,7 @@ void RegisterProtocolRoutes(HttpServer& server, const protocol::ProtocolContext&
                                       {"target", row->target_domain}};
                // Read only for a row that has one: rows come without their
                // messages, and the content is never needed here.
-               if (row->state == store::MigrationState::kConfirmed ||
-                   row->state == store::MigrationState::kPurged) {
+               if (store::HoldsConfirmation(row->role, row->state)) {
                  auto confirmation = ctx.store->GetMessage(
                      row->id, row->role, store::MessageKind::kConfirmation);
                  if (!confirmation.ok()) {

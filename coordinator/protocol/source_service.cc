@@ -9,6 +9,7 @@
 #include "protocol/init_admission.h"
 #include "protocol/peer_errors.h"
 #include "protocol/refusal.h"
+#include "store/transitions.h"
 
 namespace mimi::protocol {
 
@@ -93,11 +94,10 @@ Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
   }
   // Our Drive may have found the row leased by the recovery loop, which is
   // driving it right now: watch the row, not just our own attempt.
-  // A row has its confirmation exactly when it is confirmed or purged, so
-  // the state says when to read it.
+  // Rows come without their messages: the state says when there is a
+  // confirmation to read.
   auto has_confirmation = [](const store::MigrationRecord& r) {
-    return r.state == MigrationState::kConfirmed ||
-           r.state == MigrationState::kPurged;
+    return store::HoldsConfirmation(Role::kSource, r.state);
   };
   MIMI_ASSIGN_OR_RETURN(store::MigrationRecord row, ctx_.store->Get(id, Role::kSource));
   while (!has_confirmation(row) &&

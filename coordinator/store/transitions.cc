@@ -72,6 +72,20 @@ bool IsTerminal(Role role, MigrationState state) {
   return true;
 }
 
+bool HoldsConfirmation(Role role, MigrationState state) {
+  // The table has no cycles (a row only moves on), so this ends.
+  bool entered = false;
+  for (const TransitionRule& r : kRules) {
+    if (r.role != role || r.to != state) continue;
+    entered = true;
+    if ((r.fields & kFieldConfirmation) == 0 &&
+        !HoldsConfirmation(role, r.from)) {
+      return false;
+    }
+  }
+  return entered;
+}
+
 uint32_t FieldsOf(const TransitionData& data) {
   uint32_t f = 0;
   if (data.content) f |= kFieldContent;

@@ -69,6 +69,11 @@ MigrationState InitialState(Role role);
 bool IsStateOf(Role role, MigrationState state);
 // No transition leaves a terminal state.
 bool IsTerminal(Role role, MigrationState state);
+// Whether a row in `state` holds its MigrationConfirmation: every transition
+// into the state stores it or leaves a state that holds it (source:
+// confirmed, purged). Rows come without their messages, so readers ask this
+// before reading the confirmation.
+bool HoldsConfirmation(Role role, MigrationState state);
 
 uint32_t FieldsOf(const TransitionData& data);
 
