@@ -19,9 +19,12 @@
 #include "mimi_portability/messages.h"
 #include "testing/read_file.h"
 #include "testing/temp_dir.h"
+#include "testing/test_bytes.h"
 
 namespace mimi {
 namespace {
+
+using ::mimi::testing::Seq;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -87,12 +90,6 @@ Nonce NonceOf(uint8_t first) {
   Nonce n;
   for (size_t i = 0; i < n.size(); ++i) n[i] = static_cast<uint8_t>(first + i);
   return n;
-}
-
-Bytes Seq(uint8_t first, size_t n) {
-  Bytes b(n);
-  for (size_t i = 0; i < n; ++i) b[i] = static_cast<uint8_t>(first + i);
-  return b;
 }
 
 MigrationRequest Request() {

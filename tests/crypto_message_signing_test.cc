@@ -8,11 +8,12 @@
 #include "crypto/hash.h"
 #include "crypto/message_signing.h"
 #include "testing/read_file.h"
+#include "testing/test_bytes.h"
 
 namespace mimi::crypto {
 namespace {
 
-Bytes Hex(std::string_view h) { return FromHex(h).value(); }
+using ::mimi::testing::Hex;
 
 MigrationResponse SampleResponse() {
   MigrationResponse r;

@@ -13,11 +13,12 @@
 #include "crypto/random.h"
 #include "crypto/signing_key.h"
 #include "testing/read_file.h"
+#include "testing/test_bytes.h"
 
 namespace mimi::crypto {
 namespace {
 
-Bytes Hex(std::string_view h) { return FromHex(h).value(); }
+using ::mimi::testing::Hex;
 
 TEST(CipherSuiteTest, TableMatchesRfc9420) {
   struct Row {

@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/test_bytes.h"
+
 namespace mimi {
 namespace {
 
-Bytes Hex(std::string_view h) { return FromHex(h).value(); }
+using ::mimi::testing::Hex;
 
 // Version 2, as this project writes it.
 GroupState Example() {

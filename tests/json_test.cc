@@ -11,13 +11,14 @@
 #include "codec/json_text.h"
 #include "mimi_portability/bytes.h"
 #include "mimi_portability/messages.h"
+#include "testing/test_bytes.h"
 
 namespace mimi::codec {
 namespace {
 
-using nlohmann::json;
+using ::mimi::testing::Hex;
 
-Bytes Hex(std::string_view h) { return FromHex(h).value(); }
+using nlohmann::json;
 
 Nonce NonceOf(uint8_t fill) {
   Nonce n;

@@ -20,23 +20,13 @@
 
 #include "fuzz/fuzz_checks.h"
 #include "mimi_portability/bytes.h"
+#include "testing/test_bytes.h"
 
 namespace mimi {
 namespace {
 
-Bytes Hex(std::string_view h) {
-  auto b = FromHex(h);
-  EXPECT_TRUE(b.ok()) << h;
-  return b.ok() ? *b : Bytes{};
-}
-
-// n bytes first, first + 1, ... (mod 256): distinct, so that a field read
-// from the wrong offset shows.
-Bytes Seq(uint8_t first, size_t n) {
-  Bytes b(n);
-  for (size_t i = 0; i < n; ++i) b[i] = static_cast<uint8_t>(first + i);
-  return b;
-}
+using ::mimi::testing::Hex;
+using ::mimi::testing::Seq;
 
 Nonce SeqNonce(uint8_t first) {
   Nonce n;
@@ -504,7 +494,7 @@ std::string ExpectedTruncation(const std::vector<Span>& layout, size_t cut) {
   return "(cut past the end)";
 }
 
-class MessagesPropertyTest : public testing::TestWithParam<Case> {};
+class MessagesPropertyTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(MessagesPropertyTest, EveryTruncationIsRejectedNamingTheField) {
   const Case& c = GetParam();
@@ -628,8 +618,8 @@ TEST_P(MessagesPropertyTest, VectorPassesTheFuzzCheck) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllVectors, MessagesPropertyTest,
-                         testing::ValuesIn(AllCases()),
-                         [](const testing::TestParamInfo<Case>& param_info) {
+                         ::testing::ValuesIn(AllCases()),
+                         [](const ::testing::TestParamInfo<Case>& param_info) {
                            std::string name = param_info.param.label;
                            for (char& ch : name) {
                              if (ch == '-') ch = '_';

@@ -18,9 +18,12 @@
 #include "mls/mls_json.h"
 #include "mls/ratchet_tree.h"
 #include "testing/mls_fixtures.h"
+#include "testing/test_bytes.h"
 
 namespace mimi::mls {
 namespace {
+
+using ::mimi::testing::BlankRatchetTree;
 
 using ::testing::HasSubstr;
 using nlohmann::json;
@@ -100,18 +103,11 @@ TEST(MlsRatchetTreeTest, TreeMustEndOnALeaf) {
   EXPECT_THAT(two.status().detail(), HasSubstr("does not end on a non-blank leaf"));
 }
 
-// A tree of `nodes` blank nodes: one byte each on the wire.
-Bytes BlankNodes(size_t nodes) {
-  codec::Writer w;
-  w.WriteOpaque("ratchet_tree", Bytes(nodes, 0));
-  return std::move(w).Finish().value();
-}
-
 // Past kMaxRatchetTreeNodes a tree is refused as too large while it is read,
 // not after gigabytes of bookkeeping. (The exact bound is checked on the
 // cheaper reader in mls_tree_hash_test.)
 TEST(MlsRatchetTreeTest, TreesOverTheNodeBoundAreRefused) {
-  auto over = DecodeRatchetTree(BlankNodes(kMaxRatchetTreeNodes + 1));
+  auto over = DecodeRatchetTree(BlankRatchetTree(kMaxRatchetTreeNodes + 1));
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(over.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(over.status().reason(), "tree-too-large");

@@ -16,9 +16,12 @@
 #include "mls/tree_hash.h"
 #include "testing/mls_fixtures.h"
 #include "testing/read_file.h"
+#include "testing/test_bytes.h"
 
 namespace mimi::mls {
 namespace {
+
+using ::mimi::testing::BlankRatchetTree;
 
 using ::mimi::testing::ReadTextFile;
 
@@ -74,21 +77,15 @@ TEST(TreeHashTest, AnyChangeToTheTreeChangesTheHash) {
   EXPECT_NE(*after, before);
 }
 
-Bytes BlankNodes(size_t nodes) {
-  codec::Writer w;
-  w.WriteOpaque("ratchet_tree", Bytes(nodes, 0));
-  return std::move(w).Finish().value();
-}
-
 // A blank node is one byte: without the bound, a 64 MiB body would make
 // 2^26 nodes to hash. One node past it is refused while reading; at it, the
 // usual rules apply (all blank: not ending on a leaf).
 TEST(TreeHashTest, RefusesTreesOverTheNodeBound) {
-  auto over = RatchetTreeHash(1, BlankNodes(kMaxRatchetTreeNodes + 1));
+  auto over = RatchetTreeHash(1, BlankRatchetTree(kMaxRatchetTreeNodes + 1));
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(over.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(over.status().reason(), "tree-too-large");
-  auto at = RatchetTreeHash(1, BlankNodes(kMaxRatchetTreeNodes));
+  auto at = RatchetTreeHash(1, BlankRatchetTree(kMaxRatchetTreeNodes));
   ASSERT_FALSE(at.ok());
   EXPECT_EQ(at.status().code(), StatusCode::kMalformed);
 }

@@ -3,11 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "codec/writer.h"
+#include "testing/test_bytes.h"
 
 namespace mimi::codec {
 namespace {
 
-Bytes Hex(std::string_view h) { return FromHex(h).value(); }
+using ::mimi::testing::Hex;
 
 uint64_t ReadVarintOk(std::string_view hex) {
   Bytes b = Hex(hex);

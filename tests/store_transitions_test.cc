@@ -18,6 +18,7 @@ using testing::MakeId;
 using testing::MakeRecord;
 using testing::PathTo;
 using testing::TempDir;
+using S = MigrationState;
 
 class TransitionsTest : public ::testing::Test {
  protected:
@@ -60,7 +61,6 @@ class TransitionsTest : public ::testing::Test {
 };
 
 TEST(TransitionTableTest, TerminalStatesAreThoseOfTheProtocolDoc) {
-  using S = MigrationState;
   for (S s : kAllStates) {
     bool source_terminal = s == S::kPurged || s == S::kAborted;
     bool target_terminal =
@@ -77,7 +77,6 @@ TEST(TransitionTableTest, TerminalStatesAreThoseOfTheProtocolDoc) {
 }
 
 TEST(TransitionTableTest, OnlyConfirmedAndPurgedSourceRowsHoldAConfirmation) {
-  using S = MigrationState;
   for (S s : kAllStates) {
     EXPECT_EQ(HoldsConfirmation(Role::kSource, s),
               s == S::kConfirmed || s == S::kPurged)

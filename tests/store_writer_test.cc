@@ -31,6 +31,7 @@ using testing::FindRule;
 using testing::MakeId;
 using testing::MakeRecord;
 using testing::TempDir;
+using S = MigrationState;
 
 std::shared_ptr<SqliteWriter> OpenWriter(const std::string& path,
                                          SqliteWriterOptions options = {}) {
@@ -355,7 +356,6 @@ TEST(SharedWriterStoreTest, ConcurrentMigrationsThroughTwoStoresOnOneWriter) {
   auto a = SqliteStore::Open(*writer, clock);
   auto b = SqliteStore::Open(*writer, clock);
   ASSERT_TRUE(a.ok() && b.ok());
-  using S = MigrationState;
   constexpr int kThreads = 12;
   constexpr int kEach = 10;
   std::vector<std::thread> threads;
