@@ -120,11 +120,28 @@ class ProtocolTest : public ::testing::TestWithParam<uint16_t> {
   virtual void Tweak(daemon::Config&) {}
 
   // Moves the group source.test -> target.test; returns the confirmation.
+  // The migration's id is left in migrated_id_.
   std::string MigrateThere() {
     MigrationResponse response = GetResponse(Request());
+    migrated_id_ = ToHex(response.nonce);
     Answer a = PostInit(Init(response, TaggedCommit()));
     EXPECT_EQ(a.status, 200) << a.error << ": " << a.detail;
     return a.body;
+  }
+
+  // The source row's state as soon as it is `want`, or as it is after
+  // `patience`. The source answers an init once the migration is confirmed
+  // and purges after that, on its own time.
+  store::MigrationState AwaitSourceState(
+      const std::string& id, store::MigrationState want,
+      std::chrono::seconds patience = std::chrono::seconds(15)) {
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    auto state = daemons_->SourceStore()->Get(id, store::Role::kSource)->state;
+    while (state != want && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      state = daemons_->SourceStore()->Get(id, store::Role::kSource)->state;
+    }
+    return state;
   }
 
   // Asks to move the group back, target.test -> source.test, at epoch 6.
@@ -200,6 +217,7 @@ class ProtocolTest : public ::testing::TestWithParam<uint16_t> {
   std::vector<SyntheticMember> members_;
   Bytes group_info_;  // of epoch kEpoch, as the source's DS holds it
   Bytes group_id_;
+  std::string migrated_id_;  // the last MigrateThere()
 };
 
 TEST_P(ProtocolTest, MigratesTheGroupAndLeavesATombstone) {
@@ -237,13 +255,7 @@ TEST_P(ProtocolTest, MigratesTheGroupAndLeavesATombstone) {
 
   // The source ends purged with a tombstone; the target holds the group one
   // epoch on, with the migration commit for members who missed the fan-out.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (daemons_->SourceStore()->Get(id, store::Role::kSource)->state !=
-             store::MigrationState::kPurged &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(daemons_->SourceStore()->Get(id, store::Role::kSource)->state,
+  EXPECT_EQ(AwaitSourceState(id, store::MigrationState::kPurged),
             store::MigrationState::kPurged);
   EXPECT_EQ(daemons_->TargetStore()->Get(id, store::Role::kTarget)->state,
             store::MigrationState::kImported);
@@ -408,14 +420,8 @@ TEST_P(ProtocolTest, AnExpiredNonceEndsInAnAcknowledgedAbort) {
   clock_.Advance(2 * 60 * 60 * 1000);
   Answer a = PostInit(Init(response, TaggedCommit()));
   EXPECT_TRUE(a.status == 409 || a.status == 202) << a.status << " " << a.error;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  store::MigrationState state = store::MigrationState::kInitiated;
-  while (std::chrono::steady_clock::now() < deadline) {
-    state = daemons_->SourceStore()->Get(id, store::Role::kSource)->state;
-    if (state == store::MigrationState::kAborted) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ASSERT_EQ(state, store::MigrationState::kAborted);
+  ASSERT_EQ(AwaitSourceState(id, store::MigrationState::kAborted),
+            store::MigrationState::kAborted);
   auto target_row = daemons_->TargetStore()->Get(id, store::Role::kTarget);
   ASSERT_TRUE(target_row.ok());
   EXPECT_TRUE(target_row->state == store::MigrationState::kExpired ||
@@ -449,6 +455,11 @@ TEST_P(PolicyTest, DeniedPeersAndTheCooldownAreRefused) {
   EXPECT_EQ(denied.error, "peer-denied");
 
   MigrateThere();
+  // Purged first: the source answers the init once the migration is
+  // confirmed, and a snapshot taken before its purge would differ from one
+  // taken after (3 runs in 40 on a loaded machine).
+  ASSERT_EQ(AwaitSourceState(migrated_id_, store::MigrationState::kPurged),
+            store::MigrationState::kPurged);
   // Straight back within the cooldown: refused by the DS holding the group
   // now, which imported it moments ago.
   const std::string before = Snapshot(*daemons_, group_id_);
