@@ -9,7 +9,6 @@
 // exit 0. A bad config exits 2 with the setting named; any other failure to
 // start exits 1.
 #include <signal.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -24,6 +23,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "failpoint/failpoint.h"
+#include "log/log.h"
 
 namespace {
 
@@ -51,8 +51,7 @@ int Run(int argc, char** argv) {
     std::cerr << "mimi-portd: " << config.status().detail() << "\n";
     return 2;
   }
-  spdlog::set_level(spdlog::level::from_str(config->log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [" + config->domain + "] %v");
+  mimi::log::Configure(config->log_level, config->domain);
   if (auto s = mimi::failpoint::ArmFromEnvironment(); !s.ok()) {
     std::cerr << "mimi-portd: MIMI_FAILPOINTS: " << s.detail() << "\n";
     return 2;
@@ -86,16 +85,16 @@ int Run(int argc, char** argv) {
                        << "\n";
     std::filesystem::rename(tmp, info_path);
   }
-  spdlog::info("ready: public port {}, admin port {}", ports->public_port,
-               ports->admin_port);
+  mimi::log::Info("ready: public port {}, admin port {}", ports->public_port,
+                  ports->admin_port);
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
-  spdlog::info("signal {}: draining", sig);
+  mimi::log::Info("signal {}: draining", sig);
   (*daemon)->Stop();
   std::error_code ec;
   std::filesystem::remove(info_path, ec);
-  spdlog::info("stopped");
+  mimi::log::Info("stopped");
   return 0;
 }
 

@@ -1,6 +1,5 @@
 #include "daemon/daemon.h"
 
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include "embedded_ds/embedded_ds.h"
 #include "keys/ds_key_store.h"
 #include "keys/peer_key_resolver.h"
+#include "log/log.h"
 #include "protocol/backoff.h"
 #include "protocol/client_tokens.h"
 #include "protocol/recovery_loop.h"
@@ -55,8 +55,8 @@ class CountingTransport final : public protocol::PeerTransport {
     // Unreachable includes TLS verification failures: a security event
     // when it is not an outage.
     if (!r.ok() && log_.Admit("peer-unreachable")) {
-      spdlog::warn("peer {} {}: {}", codec::SafeText(domain, 253), path,
-                   codec::SafeText(r.status().detail()));
+      log::Warn("peer {} {}: {}", codec::SafeText(domain, 253), path,
+                codec::SafeText(r.status().detail()));
     }
     return r;
   }
@@ -316,8 +316,8 @@ Result<DaemonPorts> Daemon::Start() {
     ports.admin_port = parts_->admin_server->port();
   }
   parts_->recovery->Start();
-  spdlog::info("{}: serving; recovery loop every {} ms", parts_->config.domain,
-               parts_->config.recovery.scan_interval_ms);
+  log::Info("{}: serving; recovery loop every {} ms", parts_->config.domain,
+            parts_->config.recovery.scan_interval_ms);
   return ports;
 }
 

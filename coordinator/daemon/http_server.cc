@@ -1,13 +1,12 @@
 #include "daemon/http_server.h"
 
-#include <spdlog/spdlog.h>
-
 #include <charconv>
 #include <exception>
 #include <utility>
 
 #include "codec/json_text.h"
 #include "codec/safe_text.h"
+#include "log/log.h"
 #include "mimi_portability/ds_reason.h"
 
 namespace mimi::daemon {
@@ -163,11 +162,11 @@ nlohmann::json ErrorBody(const Status& status) {
           .count();
     });
     if (std::optional<uint64_t> dropped = limiter.Admit("unavailable")) {
-      spdlog::warn("{}: answering 503 {}: {}{}", t_options->name,
-                   SafeText(status.reason()), detail,
-                   *dropped == 0 ? std::string()
-                                 : " (" + std::to_string(*dropped) +
-                                       " more like it not logged)");
+      log::Warn("{}: answering 503 {}: {}{}", t_options->name,
+                SafeText(status.reason()), detail,
+                *dropped == 0 ? std::string()
+                              : " (" + std::to_string(*dropped) +
+                                    " more like it not logged)");
     }
     detail = "a peer or a local resource is unavailable; retry later";
   }
@@ -290,9 +289,9 @@ HttpServer::HttpServer(HttpServerOptions options, Metrics* metrics,
       what = e.what();
     } catch (...) {
     }
-    spdlog::error("{} {} {}: unhandled exception: {}", options_.name,
-                  SafeText(req.method, 16), SafeText(req.path, 256),
-                  SafeText(what));
+    log::Error("{} {} {}: unhandled exception: {}", options_.name,
+               SafeText(req.method, 16), SafeText(req.path, 256),
+               SafeText(what));
     ReplyError(res, InternalError("internal error"));
   });
   // Errors httplib produces itself (no route, bad request line) get the
@@ -337,8 +336,8 @@ HttpServer::HttpServer(HttpServerOptions options, Metrics* metrics,
         }
         LogRefusal(req, res, reason);
       }
-      spdlog::debug("{} {} {} -> {}", options_.name, SafeText(req.method, 16),
-                    SafeText(req.path, 256), res.status);
+      log::Debug("{} {} {} -> {}", options_.name, SafeText(req.method, 16),
+                 SafeText(req.path, 256), res.status);
     } catch (...) {
       // Accounting must never take a worker down.
     }
@@ -360,13 +359,13 @@ void HttpServer::LogRefusal(const httplib::Request& req,
                        {{"listener", options_.name}, {"reason", reason}});
   std::optional<uint64_t> dropped = refusal_log_->Admit(reason);
   if (!dropped) return;
-  spdlog::warn("{}: refused {} {} from {}:{}: {} {}{}", options_.name,
-               SafeText(req.method, 16), SafeText(req.path, 256),
-               SafeText(req.remote_addr, 64), req.remote_port, res.status,
-               SafeText(reason, 64),
-               *dropped == 0 ? std::string()
-                             : " (" + std::to_string(*dropped) +
-                                   " more like it not logged)");
+  log::Warn("{}: refused {} {} from {}:{}: {} {}{}", options_.name,
+            SafeText(req.method, 16), SafeText(req.path, 256),
+            SafeText(req.remote_addr, 64), req.remote_port, res.status,
+            SafeText(reason, 64),
+            *dropped == 0 ? std::string()
+                          : " (" + std::to_string(*dropped) +
+                                " more like it not logged)");
 }
 
 HandlerResponse HttpServer::Gate(const httplib::Request& req,
@@ -472,13 +471,13 @@ HttpServer::Handler HttpServer::Wrap(const std::string& pattern, Handler handler
     try {
       handler(req, res);
     } catch (const std::exception& e) {
-      spdlog::error("{} {} {}: unhandled exception: {}", options_.name,
-                    SafeText(req.method, 16), SafeText(req.path, 256),
-                    SafeText(e.what()));
+      log::Error("{} {} {}: unhandled exception: {}", options_.name,
+                 SafeText(req.method, 16), SafeText(req.path, 256),
+                 SafeText(e.what()));
       ReplyError(res, InternalError("internal error"));
     } catch (...) {
-      spdlog::error("{} {} {}: unhandled non-standard exception", options_.name,
-                    SafeText(req.method, 16), SafeText(req.path, 256));
+      log::Error("{} {} {}: unhandled non-standard exception", options_.name,
+                 SafeText(req.method, 16), SafeText(req.path, 256));
       ReplyError(res, InternalError("internal error"));
     }
   };
@@ -582,8 +581,8 @@ Status HttpServer::Start() {
   for (int i = 0; i < 5000 && !server_->is_running(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  spdlog::info("{} listener on {}://{}:{}", options_.name,
-               options_.plain_http ? "http" : "https", at.host, port);
+  log::Info("{} listener on {}://{}:{}", options_.name,
+            options_.plain_http ? "http" : "https", at.host, port);
   return Status::Ok();
 }
 

@@ -3,12 +3,12 @@
 #include <arpa/inet.h>
 #include <httplib.h>
 #include <netdb.h>
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <cctype>
 #include <utility>
 
+#include "log/log.h"
 #include "mimi_portability/domain_name.h"
 
 namespace mimi::keys {
@@ -121,7 +121,7 @@ Status PeerClient::RequestError(std::string_view what,
         // certificate does not name the domain.
         why = "certificate does not name " + domain;
       }
-      spdlog::warn("peer TLS verification failed: {}: {}", where, why);
+      log::Warn("peer TLS verification failed: {}: {}", where, why);
       return Status(StatusCode::kUnavailable, kPeerTlsReason,
                     where + ": TLS verification failed: " + why);
     }

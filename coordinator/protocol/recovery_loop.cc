@@ -1,10 +1,9 @@
 #include "protocol/recovery_loop.h"
 
-#include <spdlog/spdlog.h>
-
 #include <chrono>
 #include <optional>
 
+#include "log/log.h"
 #include "protocol/drive_failure.h"
 
 namespace mimi::protocol {
@@ -45,9 +44,9 @@ void RecoveryLoop::Run() {
   for (;;) {
     auto scheduled = ScanOnce();
     if (!scheduled.ok()) {
-      spdlog::warn("recovery scan failed: {}", scheduled.status().ToString());
+      log::Warn("recovery scan failed: {}", scheduled.status().ToString());
     } else if (*scheduled > 0) {
-      spdlog::debug("recovery scheduled {} migrations", *scheduled);
+      log::Debug("recovery scheduled {} migrations", *scheduled);
     }
     MutexLock lock(mu_);
     const auto next_scan =
@@ -120,7 +119,7 @@ Result<int> RecoveryLoop::ScanOnce() {
             row.id, "no answer from the target for " +
                         std::to_string(rc.auto_abort_after_seconds) + "s");
         if (!s.ok()) {
-          spdlog::warn("auto-abort of {} failed: {}", row.id, s.ToString());
+          log::Warn("auto-abort of {} failed: {}", row.id, s.ToString());
         }
       }
     }
@@ -150,8 +149,9 @@ Result<int> RecoveryLoop::ScanOnce() {
                         std::chrono::steady_clock::now() - start)
                         .count();
     // Benchmarks and operators read this line: the backlog is taken up.
-    spdlog::info("recovery: first scan took up {} due migrations in {} ms ({} pages)",
-                 scheduled, ms, pages);
+    log::Info(
+        "recovery: first scan took up {} due migrations in {} ms ({} pages)",
+        scheduled, ms, pages);
   }
   return scheduled;
 }

@@ -23,7 +23,6 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <httplib.h>
-#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -46,6 +45,7 @@
 #include "crypto/signing_key.h"
 #include "daemon/daemon.h"
 #include "keys/ds_key_store.h"
+#include "log/log.h"
 #include "mimi_portability/bytes.h"
 #include "mimi_portability/endpoints.h"
 #include "mimi_portability/messages.h"
@@ -511,7 +511,7 @@ int Main(int argc, char** argv) {
   // TwoDaemons makes its directory under TMPDIR: put it on the measured disk.
   const std::string dir_abs = std::filesystem::absolute(o.dir).string();
   setenv("TMPDIR", dir_abs.c_str(), 1);
-  spdlog::set_level(spdlog::level::warn);
+  log::SetLevel(log::Level::kWarn);
 
   testing::TwoDaemons daemons(SystemClock::Get(), [&o](daemon::Config& c) {
     // A worker per client: the source drives each init on a worker.
