@@ -30,24 +30,20 @@
 #include "mimi_portability/clock.h"
 #include "store/sqlite_store.h"
 #include "testing/chaos_client.h"
+#include "testing/elapsed.h"
 #include "testing/portd_process.h"
 
 namespace mimi {
 namespace {
 
 using testing::ClientMigration;
+using testing::MillisSince;
 using testing::PortdPair;
 using testing::PortdPairOptions;
 using testing::Side;
 using Steady = std::chrono::steady_clock;
 
 constexpr auto kSettle = std::chrono::seconds(20);
-
-int64_t MillisSince(Steady::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() -
-                                                               t)
-      .count();
-}
 
 // Unfinished source rows by state, as "initiated=2 content-sent=1".
 std::string SourceStates(const PortdPair& pair) {

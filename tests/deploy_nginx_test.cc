@@ -41,6 +41,7 @@
 #include "crypto/message_signing.h"
 #include "crypto/signing_key.h"
 #include "keys/peer_client.h"
+#include "mimi_portability/endpoints.h"
 #include "mimi_portability/messages.h"
 #include "testing/ds_member.h"
 #include "testing/https_server.h"
@@ -59,8 +60,7 @@ using std::chrono::steady_clock;
 using testing::TempDir;
 using testing::TwoDaemons;
 
-constexpr char kType[] = "application/mimi-portability";
-constexpr uint64_t kEpoch = 5;
+constexpr uint64_t kGroupEpoch = 5;
 constexpr int kIdleConnections = 500;
 constexpr int kSlowlorisConnections = 50;
 
@@ -453,7 +453,7 @@ TEST_F(DeployNginxTest, HealthAndAMigrationGoThroughWhileIdleAndSlowClientsHoldC
   // the other's key document through it.
   const auto migration_start = steady_clock::now();
   const testing::SyntheticGroup group = testing::SyntheticGroup::Make(
-      suite, ToBytes("group-behind-nginx"), kEpoch, 2, "member");
+      suite, ToBytes("group-behind-nginx"), kGroupEpoch, 2, "member");
   const Bytes& group_id = group.group_id();
   Answer created =
       Post("source.test", source_public_, "/ds/v1/groups", group.CreateBody(),
@@ -462,21 +462,24 @@ TEST_F(DeployNginxTest, HealthAndAMigrationGoThroughWhileIdleAndSlowClientsHoldC
   ASSERT_EQ(created.status, 201) << created.error;
 
   MigrationRequest request{ToBytes("source.test"), ToBytes("target.test"),
-                           group_id, kEpoch};
-  Answer asked = Post("target.test", target_public_, "/mimi-portability/v1/request",
-                      ToString(*Encode(request)), kType,
-                      {{"MIMI-Cipher-Suite", std::to_string(suite)},
-                       {"Authorization", "Bearer " + daemons_->client_token()}});
+                           group_id, kGroupEpoch};
+  Answer asked =
+      Post("target.test", target_public_, "/mimi-portability/v1/request",
+           ToString(*Encode(request)), endpoints::kMediaType,
+           {{"MIMI-Cipher-Suite", std::to_string(suite)},
+            {"Authorization", "Bearer " + daemons_->client_token()}});
   ASSERT_EQ(asked.status, 200) << asked.error;
   auto response = Decode<MigrationResponse>(ToBytes(asked.body));
   ASSERT_TRUE(response.ok()) << response.status().ToString();
   MigrationInit init{*response, {}};
   ASSERT_TRUE(crypto::SignMessage(group.keys()[1], &init).ok());
   Bytes commit = testing::SyntheticPublicCommit(
-      group_id, kEpoch, 1, *Encode(MigrationCommitAAD{ToBytes("target.test")}));
+      group_id, kGroupEpoch, 1,
+      *Encode(MigrationCommitAAD{ToBytes("target.test")}));
   Answer confirmed =
       Post("source.test", source_public_, "/mimi-portability/v1/init",
-           ToString(*Encode(MigrationInitRequest{init, 1, commit})), kType);
+           ToString(*Encode(MigrationInitRequest{init, 1, commit})),
+           endpoints::kMediaType);
   ASSERT_EQ(confirmed.status, 200) << confirmed.error;
   auto confirmation = Decode<MigrationConfirmation>(ToBytes(confirmed.body));
   ASSERT_TRUE(confirmation.ok()) << confirmation.status().ToString();

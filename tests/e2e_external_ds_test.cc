@@ -31,8 +31,10 @@
 #include "crypto/signing_key.h"
 #include "daemon/ds_from_config.h"
 #include "mimi_portability/clock.h"
+#include "mimi_portability/endpoints.h"
 #include "mimi_portability/messages.h"
 #include "testing/command.h"
+#include "testing/mls_fixtures.h"
 #include "testing/standin_ds.h"
 #include "testing/synthetic_mls.h"
 #include "testing/temp_dir.h"
@@ -45,13 +47,12 @@ using nlohmann::json;
 using testing::RunCommand;
 using testing::ShellQuote;
 using testing::StandinDs;
+using testing::TsMlsDir;
 using testing::TwoDaemons;
 
 const std::filesystem::path kSource(MIMI_SOURCE_DIR);
 const std::filesystem::path kScript =
     kSource / "tests/standin_ds/standin_ds.py";
-const std::filesystem::path kMlsDir = kSource / "tests/mls";
-constexpr char kType[] = "application/mimi-portability";
 
 std::string MissingPython() {
   if (RunCommand("command -v python3 >/dev/null").exit_code != 0) {
@@ -64,7 +65,7 @@ std::string MissingNode() {
   if (RunCommand("command -v node >/dev/null").exit_code != 0) {
     return "node is not installed";
   }
-  if (!std::filesystem::is_directory(kMlsDir / "node_modules/ts-mls")) {
+  if (!std::filesystem::is_directory(TsMlsDir() / "node_modules/ts-mls")) {
     return "tests/mls/node_modules/ts-mls is missing (run tools/setup)";
   }
   return "";
@@ -301,13 +302,14 @@ TEST_P(ExternalDsTsMls, MembersMoveTheirGroupThroughTheHooks) {
   if (c.target_external)
     ds_urls += " --target-ds " + ShellQuote(s.TargetDsUrl());
   const std::string command =
-      "node " + ShellQuote((kMlsDir / "migrate_e2e.mjs").string()) +
+      "node " + ShellQuote((TsMlsDir() / "migrate_e2e.mjs").string()) +
       " --source https://127.0.0.1:" + std::to_string(d.source_port()) +
       " --target https://127.0.0.1:" + std::to_string(d.target_port()) +
       ds_urls + " --ca " + ShellQuote(d.ca_file()) + " --token " +
       ShellQuote(d.client_token()) + " --source-token " +
-      ShellQuote(d.source_client_token()) + " --suite " + std::to_string(c.suite) +
-      " --wire " + c.wire + " --json 2>" + ShellQuote(log);
+      ShellQuote(d.source_client_token()) + " --suite " +
+      std::to_string(c.suite) + " --wire " + c.wire + " --json 2>" +
+      ShellQuote(log);
   const testing::CommandResult run = RunCommand(command);
   const std::string steps = RunCommand("cat " + ShellQuote(log)).output;
   ASSERT_EQ(run.exit_code, 0) << steps << "\nstdout: " << run.output;
@@ -348,7 +350,7 @@ INSTANTIATE_TEST_SUITE_P(
 // --------------------------------------- the DS fails during a hook
 
 constexpr uint16_t kSuite = 1;
-constexpr uint64_t kEpoch = 3;
+constexpr uint64_t kHookEpoch = 3;  // of the group in the hook tests
 
 // One pair of daemons and stand-ins for all cases (each its own group), so
 // that the suite stays fast; every case leaves both stand-ins running and
@@ -383,15 +385,15 @@ class ExternalDsFaults : public ::testing::Test {
         std::string(
             ::testing::UnitTest::GetInstance()->current_test_info()->name()));
     int status = 0;
-    json created =
-        StandinCall(*s_->source_standin(), "POST", "/ds/v1/groups",
-                    {{"group_info",
-                      ToHex(testing::SyntheticGroupInfo(
-                          kSuite, gid_, kEpoch,
-                          testing::SyntheticRatchetTree(kSuite, members), 0, keys_[0]))},
-                     {"ratchet_tree",
-                      ToHex(testing::SyntheticRatchetTree(kSuite, members))}},
-                    &status);
+    json created = StandinCall(
+        *s_->source_standin(), "POST", "/ds/v1/groups",
+        {{"group_info",
+          ToHex(testing::SyntheticGroupInfo(
+              kSuite, gid_, kHookEpoch,
+              testing::SyntheticRatchetTree(kSuite, members), 0, keys_[0]))},
+         {"ratchet_tree",
+          ToHex(testing::SyntheticRatchetTree(kSuite, members))}},
+        &status);
     ASSERT_EQ(status, 201) << mimi::codec::DumpJson(created);
   }
 
@@ -410,13 +412,14 @@ class ExternalDsFaults : public ::testing::Test {
   Bytes MakeInit(std::string* id) {
     TwoDaemons& d = s_->d();
     const MigrationRequest request{ToBytes("source.test"),
-                                   ToBytes("target.test"), gid_, kEpoch};
+                                   ToBytes("target.test"), gid_, kHookEpoch};
     const Bytes body = Encode(request).value();
     auto r = d.TargetClient()->Post(
         "/mimi-portability/v1/request",
         {{"MIMI-Cipher-Suite", std::to_string(kSuite)},
          {"Authorization", "Bearer " + d.client_token()}},
-        reinterpret_cast<const char*>(body.data()), body.size(), kType);
+        reinterpret_cast<const char*>(body.data()), body.size(),
+        endpoints::kMediaType);
     EXPECT_TRUE(r);
     if (!r) return {};
     EXPECT_EQ(r->status, 200) << r->body;
@@ -425,7 +428,7 @@ class ExternalDsFaults : public ::testing::Test {
     if (!response.ok()) return {};
     *id = ToHex(response->nonce);
     commit_ = testing::SyntheticPublicCommit(
-        gid_, kEpoch, 1,
+        gid_, kHookEpoch, 1,
         Encode(MigrationCommitAAD{ToBytes("target.test")}).value());
     MigrationInit init{*response, {}};
     EXPECT_TRUE(crypto::SignMessage(keys_[1], &init).ok());
@@ -436,7 +439,7 @@ class ExternalDsFaults : public ::testing::Test {
   void PostInit(const Bytes& init) {
     auto r = s_->d().SourceClient()->Post(
         "/mimi-portability/v1/init", reinterpret_cast<const char*>(init.data()),
-        init.size(), kType);
+        init.size(), endpoints::kMediaType);
     ASSERT_TRUE(r);
     ASSERT_TRUE(r->status == 200 || r->status == 202)
         << r->status << " " << r->body;
@@ -447,11 +450,11 @@ class ExternalDsFaults : public ::testing::Test {
     return row.ok() ? row->state : store::MigrationState::kAborted;
   }
 
-  // Waits (up to `seconds`) for the source row to reach `state`.
+  // Waits (up to `patience_s` seconds) for the source row to reach `state`.
   bool WaitFor(const std::string& id, store::MigrationState state,
-               int seconds = 20) {
+               int patience_s = 20) {
     const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+        std::chrono::steady_clock::now() + std::chrono::seconds(patience_s);
     while (std::chrono::steady_clock::now() < deadline) {
       if (SourceState(id) == state) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -490,7 +493,7 @@ class ExternalDsFaults : public ::testing::Test {
     ASSERT_TRUE(done) << "source row is " << store::StateName(row->state)
                       << ": " << row->last_error;
     EXPECT_EQ(Injected(ds, hook) - injected_before, count);
-    ExpectMigrated(*s_, gid_, id, kEpoch, kSuite);
+    ExpectMigrated(*s_, gid_, id, kHookEpoch, kSuite);
   }
 
   static ExternalDsSetup* shared_;
@@ -546,7 +549,7 @@ TEST_F(ExternalDsFaults, TargetDsDownDuringImport) {
   const bool purged = WaitFor(id, store::MigrationState::kPurged);
   client.join();
   ASSERT_TRUE(purged) << store::StateName(SourceState(id));
-  ExpectMigrated(*s_, gid_, id, kEpoch, kSuite);
+  ExpectMigrated(*s_, gid_, id, kHookEpoch, kSuite);
 }
 
 // The source's DS goes down after the fan-out, before the purge: the row
@@ -565,7 +568,7 @@ TEST_F(ExternalDsFaults, SourceDsDownDuringPurge) {
   ASSERT_TRUE(ds.Restart().ok());  // failures are not kept across restarts
   ASSERT_TRUE(WaitFor(id, store::MigrationState::kPurged))
       << store::StateName(SourceState(id));
-  ExpectMigrated(*s_, gid_, id, kEpoch, kSuite);
+  ExpectMigrated(*s_, gid_, id, kHookEpoch, kSuite);
 }
 
 }  // namespace

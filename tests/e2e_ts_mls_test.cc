@@ -19,6 +19,7 @@
 #include "mimi_portability/clock.h"
 #include "mls/mls_message.h"
 #include "testing/command.h"
+#include "testing/mls_fixtures.h"
 #include "testing/temp_dir.h"
 #include "testing/two_daemons.h"
 
@@ -28,16 +29,14 @@ namespace {
 using nlohmann::json;
 using testing::RunCommand;
 using testing::ShellQuote;
+using testing::TsMlsDir;
 using testing::TwoDaemons;
-
-const std::filesystem::path kMlsDir =
-    std::filesystem::path(MIMI_SOURCE_DIR) / "tests/mls";
 
 std::string Missing() {
   if (RunCommand("command -v node >/dev/null").exit_code != 0) {
     return "node is not installed";
   }
-  if (!std::filesystem::is_directory(kMlsDir / "node_modules/ts-mls")) {
+  if (!std::filesystem::is_directory(TsMlsDir() / "node_modules/ts-mls")) {
     return "tests/mls/node_modules/ts-mls is missing (run tools/setup)";
   }
   return "";
@@ -55,13 +54,12 @@ DriverRun RunDriver(const TwoDaemons& d, int suite, const std::string& wire,
   testing::TempDir scratch;
   const std::string log = (scratch / "driver.log").string();
   const std::string command =
-      "node " + ShellQuote((kMlsDir / "migrate_e2e.mjs").string()) +
+      "node " + ShellQuote((TsMlsDir() / "migrate_e2e.mjs").string()) +
       " --source https://127.0.0.1:" + std::to_string(d.source_port()) +
       " --target https://127.0.0.1:" + std::to_string(d.target_port()) +
       " --ca " + ShellQuote(d.ca_file()) + " --token " + ShellQuote(token) +
-      " --source-token " + ShellQuote(d.source_client_token()) +
-      " --suite " + std::to_string(suite) + " --wire " + wire + extra +
-      " --json 2>" +
+      " --source-token " + ShellQuote(d.source_client_token()) + " --suite " +
+      std::to_string(suite) + " --wire " + wire + extra + " --json 2>" +
       ShellQuote(log);
   DriverRun run;
   const testing::CommandResult result = RunCommand(command);

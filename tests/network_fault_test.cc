@@ -16,6 +16,7 @@
 #include "mimi_portability/clock.h"
 #include "store/sqlite_store.h"
 #include "testing/chaos_client.h"
+#include "testing/elapsed.h"
 #include "testing/fault_proxy.h"
 #include "testing/loopback_port.h"
 #include "testing/portd_process.h"
@@ -26,6 +27,7 @@ namespace {
 using testing::ClientMigration;
 using testing::FaultMode;
 using testing::FaultProxy;
+using testing::MillisSince;
 using testing::PortdPair;
 using testing::Side;
 using Steady = std::chrono::steady_clock;
@@ -39,12 +41,6 @@ struct FaultCase {
   // Whether no migration can get past content-sent while the fault lasts.
   bool blocks;
 };
-
-int64_t MillisSince(Steady::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() -
-                                                               t)
-      .count();
-}
 
 // How many of `ms` are in each state on `side`.
 std::map<std::string, int> States(const PortdPair& pair, Side side,

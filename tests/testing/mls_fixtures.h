@@ -1,5 +1,6 @@
-// The ts-mls fixtures in tests/data/mls (or in $MIMI_MLS_FIXTURES, where the
-// live ctest entry writes freshly generated ones), read as text or hex.
+// Where the ts-mls client lives, and the fixtures it made in tests/data/mls
+// (or in $MIMI_MLS_FIXTURES, where the live ctest entry writes freshly
+// generated ones), read as text or hex.
 // Header-only test support; a missing or bad file fails the calling test.
 #ifndef MIMI_TESTING_MLS_FIXTURES_H_
 #define MIMI_TESTING_MLS_FIXTURES_H_
@@ -7,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -14,6 +16,11 @@
 #include "mimi_portability/bytes.h"
 
 namespace mimi::testing {
+
+// tests/mls: the pinned ts-mls client and its scripts.
+inline std::filesystem::path TsMlsDir() {
+  return std::filesystem::path(MIMI_SOURCE_DIR) / "tests/mls";
+}
 
 inline std::string MlsFixtureDir() {
   const char* env = std::getenv("MIMI_MLS_FIXTURES");
