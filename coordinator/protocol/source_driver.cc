@@ -43,10 +43,10 @@ Status SourceDriver::Drive(const std::string& id) {
     }
     if (store::IsTerminal(Role::kSource, row.state)) return Status::Ok();
     Status s = Step(row);
-    if (!s.ok()) {
-      RecordDriveFailure(ctx_, row, s);
-      return s;
-    }
+    if (!s.ok()) RecordDriveFailure(ctx_, row, s);
+    // The row moved on, or holds its failure: a waiter has news to read.
+    watch_.Changed(id);
+    if (!s.ok()) return s;
   }
   return Status::Ok();
 }

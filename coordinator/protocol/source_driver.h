@@ -13,14 +13,17 @@
 //
 // Each step persists before the next side effect, so a crash at any point
 // resumes from the stored state; the DS calls are idempotent per migration
-// id. Drive() holds the row's lease and records a failure with the context's
-// back-off (protocol/drive_failure.h). Thread-safe.
+// id. Drive() holds the row's lease, records a failure with the context's
+// back-off (protocol/drive_failure.h) and signals each step on watch(), so
+// that an init handler waiting for the confirmation need not poll.
+// Thread-safe.
 #ifndef MIMI_PROTOCOL_SOURCE_DRIVER_H_
 #define MIMI_PROTOCOL_SOURCE_DRIVER_H_
 
 #include <string>
 
 #include "protocol/context.h"
+#include "protocol/row_watch.h"
 #include "protocol/work_queue.h"
 
 namespace mimi::protocol {
@@ -44,6 +47,9 @@ class SourceDriver {
   Status TransitionToAbort(const store::MigrationRecord& row,
                            const std::string& why);
 
+  // Signalled after every step Drive() makes, on whichever thread.
+  RowWatch& watch() { return watch_; }
+
  private:
   Status Step(const store::MigrationRecord& row);
   Status StepInitiated(const store::MigrationRecord& row);
@@ -64,6 +70,7 @@ class SourceDriver {
 
   const ProtocolContext& ctx_;
   WorkQueue& workers_;
+  RowWatch watch_;
 };
 
 }  // namespace mimi::protocol

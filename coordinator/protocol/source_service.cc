@@ -1,14 +1,16 @@
 #include "protocol/source_service.h"
 
+#include <algorithm>
+#include <chrono>
 #include <future>
 #include <memory>
-#include <thread>
 
 #include "failpoint/failpoint.h"
 #include "mimi_portability/messages.h"
 #include "protocol/init_admission.h"
 #include "protocol/peer_errors.h"
 #include "protocol/refusal.h"
+#include "protocol/row_watch.h"
 #include "store/transitions.h"
 
 namespace mimi::protocol {
@@ -83,6 +85,8 @@ Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
   }
 
   // --- Drive it off the request thread; answer within `wait`. ---
+  // Watching from before the drive starts, so that no step is missed.
+  RowWatch::Waiter waiter(driver_.watch(), id);
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> finished = done->get_future();
   const auto deadline = std::chrono::steady_clock::now() + wait;
@@ -93,17 +97,21 @@ Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
     finished.wait_until(deadline);
   }
   // Our Drive may have found the row leased by the recovery loop, which is
-  // driving it right now: watch the row, not just our own attempt.
+  // driving it right now: wait for the row, not just for our own attempt,
+  // woken by each step the driver makes. A driver in another process sends
+  // no signal here, so look again every kRecheck at the latest.
   // Rows come without their messages: the state says when there is a
   // confirmation to read.
+  constexpr auto kRecheck = std::chrono::milliseconds(250);
   auto has_confirmation = [](const store::MigrationRecord& r) {
     return store::HoldsConfirmation(Role::kSource, r.state);
   };
   MIMI_ASSIGN_OR_RETURN(store::MigrationRecord row, ctx_.store->Get(id, Role::kSource));
   while (!has_confirmation(row) &&
-         !store::IsTerminal(Role::kSource, row.state) &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+         !store::IsTerminal(Role::kSource, row.state)) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) break;
+    (void)waiter.WaitForChange(std::min(deadline, now + kRecheck));
     MIMI_ASSIGN_OR_RETURN(row, ctx_.store->Get(id, Role::kSource));
   }
   InitAnswer answer;
