@@ -218,12 +218,29 @@ Status SqliteStore::AcquireLease(std::string_view id, Role role,
                                  std::string_view owner, int64_t duration_ms) {
   if (owner.empty()) return InvalidArgumentError("lease owner is empty");
   MIMI_RETURN_IF_ERROR(CheckWritable());
+  const std::string holder(LeaseHolderOf(owner));
   return writer_->Write([&](SQLite::Database& db) -> Status {
     return Guarded("leasing " + Describe(id, role), [&]() -> Status {
       UnixMillis now = clock_.NowMillis();
+      // A holder declared dead must not start driving again: its leases
+      // may already be someone else's (docs/protocol.md §4 "Lease
+      // ownership"). An unregistered holder (tests, tools) is not checked.
+      SQLite::Statement dead(db,
+                             "SELECT ended_at IS NOT NULL OR alive_until <= ?2 "
+                             "FROM lease_holders WHERE holder_id = ?1");
+      dead.bind(1, holder);
+      dead.bind(2, static_cast<int64_t>(now));
+      if (dead.executeStep() && dead.getColumn(0).getInt() != 0) {
+        return Status(StatusCode::kFailedPrecondition,
+                      "lease holder " + holder +
+                          " is dead (a later incarnation started, or its "
+                          "heartbeat lapsed); it takes no lease on " +
+                          Describe(id, role));
+      }
       SQLite::Statement upd(
           db,
-          "UPDATE migrations SET lease_owner = ?1, lease_expires_at = ?2 "
+          "UPDATE migrations SET lease_owner = ?1, lease_expires_at = ?2, "
+          "lease_holder = ?6 "
           "WHERE id = ?3 AND role = ?4 AND (lease_owner IS NULL OR "
           "lease_expires_at <= ?5 OR lease_owner = ?1)");
       upd.bind(1, std::string(owner));
@@ -231,6 +248,7 @@ Status SqliteStore::AcquireLease(std::string_view id, Role role,
       upd.bind(3, std::string(id));
       upd.bind(4, std::string(RoleName(role)));
       upd.bind(5, static_cast<int64_t>(now));
+      upd.bind(6, holder);
       if (upd.exec() == 1) {
         return Status::Ok();
       }
@@ -250,7 +268,7 @@ Status SqliteStore::ReleaseLease(std::string_view id, Role role,
     return Guarded("releasing " + Describe(id, role), [&]() -> Status {
       SQLite::Statement upd(db,
                             "UPDATE migrations SET lease_owner = NULL, "
-                            "lease_expires_at = NULL "
+                            "lease_expires_at = NULL, lease_holder = NULL "
                             "WHERE id = ?1 AND role = ?2 AND lease_owner = ?3");
       upd.bind(1, std::string(id));
       upd.bind(2, std::string(RoleName(role)));
