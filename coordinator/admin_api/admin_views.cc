@@ -38,15 +38,17 @@ void AddLease(const MigrationRecord& r,
       for (const auto& h : holders) {
         if (h.holder_id == *r.lease_holder) holder = &h;
       }
-      // A holder the store forgot is long dead.
-      alive = holder != nullptr && holder->AliveAt(now);
+      // The store forgets a dead holder only once nothing names it, so an
+      // unknown one was never registered (a tool's owner): nobody takes its
+      // lease over before it expires, and nothing is known of its life.
+      if (holder != nullptr) alive = holder->AliveAt(now);
     }
     if (r.lease_expires_at.value_or(0) <= now) {
       state = "expired";
     } else if (alive.is_boolean() && !alive.get<bool>()) {
       state = "dead-holder";
     } else {
-      state = "held";  // a live holder, or one from before lease holders
+      state = "held";  // a live holder, or an unknown one
     }
   }
   j["lease_holder_alive"] = std::move(alive);

@@ -61,7 +61,8 @@ nlohmann::json LeaseHolderJson(const store::LeaseHolder& holder, UnixMillis now)
 
 // {"now", "migrations": [summary...]}, newest first. Each summary also
 // has the row's lease: "lease_owner", "lease_expires_at", "lease_holder",
-// "lease_holder_alive" (null: no lease, or one from before lease holders)
+// "lease_holder_alive" (null: no lease, or a holder that is not
+// registered)
 // and "lease_state" (null: free; "held", "expired", "dead-holder").
 Result<nlohmann::json> ListView(store::Store& store,
                                 const store::ListFilter& filter,
