@@ -25,14 +25,14 @@ using store::Role;
 using Steady = std::chrono::steady_clock;
 
 // The value of an unlabelled sample in /metrics text; -1 if absent.
-double Metric(const std::string& text, const std::string& name) {
+double ScrapedMetric(const std::string& text, const std::string& name) {
   const std::string prefix = "\n" + name + " ";
   const size_t at = text.find(prefix);
   if (at == std::string::npos) return -1;
   return std::stod(text.substr(at + prefix.size()));
 }
 
-const store::LeaseHolder* Find(const std::vector<store::LeaseHolder>& all,
+const store::LeaseHolder* FindHolder(const std::vector<store::LeaseHolder>& all,
                                const std::string& id) {
   for (const auto& h : all) {
     if (h.holder_id == id) return &h;
@@ -56,7 +56,7 @@ TEST(DaemonLeaseHolderTest, ARestartTakesOverTheLeaseItsPredecessorLeft) {
   auto store = d.SourceStore();
   auto holders = store->ListLeaseHolders();
   ASSERT_TRUE(holders.ok()) << holders.status().ToString();
-  const store::LeaseHolder* h = Find(*holders, first);
+  const store::LeaseHolder* h = FindHolder(*holders, first);
   ASSERT_NE(h, nullptr) << first;
   EXPECT_EQ(h->pid, getpid());
   const UnixMillis started_beat = h->heartbeat_at;
@@ -65,7 +65,7 @@ TEST(DaemonLeaseHolderTest, ARestartTakesOverTheLeaseItsPredecessorLeft) {
   UnixMillis beat = started_beat;
   while (beat == started_beat && Steady::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    beat = Find(*store->ListLeaseHolders(), first)->heartbeat_at;
+    beat = FindHolder(*store->ListLeaseHolders(), first)->heartbeat_at;
   }
   EXPECT_GT(beat, started_beat) << "no heartbeat";
 
@@ -88,7 +88,7 @@ TEST(DaemonLeaseHolderTest, ARestartTakesOverTheLeaseItsPredecessorLeft) {
 
   // A clean stop ends the holder; the next start is incarnation 2.
   d.StopSource();
-  EXPECT_TRUE(Find(*store->ListLeaseHolders(), first)->ended_at.has_value());
+  EXPECT_TRUE(FindHolder(*store->ListLeaseHolders(), first)->ended_at.has_value());
   ASSERT_TRUE(d.RestartSource().ok());
   const std::string second = instance + "/2";
   auto client = d.SourceClient();
@@ -97,7 +97,7 @@ TEST(DaemonLeaseHolderTest, ARestartTakesOverTheLeaseItsPredecessorLeft) {
   while (reclaimed < 1 && Steady::now() < until) {
     auto r = client->Get("/metrics");
     ASSERT_TRUE(r);
-    reclaimed = Metric(r->body, "mimi_leases_reclaimed_total");
+    reclaimed = ScrapedMetric(r->body, "mimi_leases_reclaimed_total");
     if (reclaimed < 1) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(reclaimed, 1);
@@ -105,9 +105,9 @@ TEST(DaemonLeaseHolderTest, ARestartTakesOverTheLeaseItsPredecessorLeft) {
   ASSERT_TRUE(row.ok());
   EXPECT_FALSE(row->lease_owner.has_value()) << *row->lease_owner;
   holders = store->ListLeaseHolders();
-  ASSERT_NE(Find(*holders, second), nullptr);
-  EXPECT_TRUE(Find(*holders, second)->AliveAt(SystemClock::Get().NowMillis()));
-  EXPECT_EQ(Find(*holders, first), nullptr)
+  ASSERT_NE(FindHolder(*holders, second), nullptr);
+  EXPECT_TRUE(FindHolder(*holders, second)->AliveAt(SystemClock::Get().NowMillis()));
+  EXPECT_EQ(FindHolder(*holders, first), nullptr)
       << "the dead incarnation holds nothing and is forgotten";
 }
 

@@ -2,8 +2,8 @@
 // incarnation ends the earlier ones of its instance and takes their leases
 // over at once; a live holder's unexpired lease is never taken, by another
 // instance or by the reclaim; a holder whose heartbeat lapsed is dead and
-// its leases are reclaimable; a holder declared dead takes no new lease;
-// the reclaim reports exactly the leases it freed.
+// its leases are reclaimable, but never by itself; a superseded holder
+// takes no new lease; the reclaim reports exactly the leases it freed.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -19,8 +19,8 @@ using testing::MakeId;
 using testing::MakeRecord;
 using testing::TempDir;
 
-constexpr int64_t kLeaseMs = 600'000;  // far longer than any wait below
-constexpr int64_t kAliveMs = 6'000;
+constexpr int64_t kHolderLeaseMs = 600'000;  // far longer than any wait below
+constexpr int64_t kHolderAliveMs = 6'000;
 
 class LeaseHoldersTest : public ::testing::Test {
  protected:
@@ -37,16 +37,17 @@ class LeaseHoldersTest : public ::testing::Test {
     }
   }
   LeaseHolder Register(const std::string& instance) {
-    auto h = store_->RegisterLeaseHolder(instance, "host", 42, kAliveMs);
+    auto h = store_->RegisterLeaseHolder(instance, "host", 42, kHolderAliveMs);
     EXPECT_TRUE(h.ok()) << h.status().ToString();
     return h.ok() ? *h : LeaseHolder{};
   }
   Status Lease(int row, const LeaseHolder& h, int n = 1) {
     return store_->AcquireLease(MakeId(row), Role::kSource,
-                                h.holder_id + "#" + std::to_string(n), kLeaseMs);
+                                h.holder_id + "#" + std::to_string(n), kHolderLeaseMs);
   }
-  std::vector<ReclaimedLease> Reclaim() {
-    auto r = store_->ReclaimDeadLeases();
+  // As the recovery loop of `self` does.
+  std::vector<ReclaimedLease> Reclaim(const std::string& self = "observer/1") {
+    auto r = store_->ReclaimDeadLeases(self);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : std::vector<ReclaimedLease>{};
   }
@@ -60,7 +61,7 @@ TEST_F(LeaseHoldersTest, IncarnationsCountUpAndEndTheEarlierOnes) {
   LeaseHolder first = Register("node-a");
   EXPECT_EQ(first.holder_id, "node-a/1");
   EXPECT_EQ(first.incarnation, 1);
-  EXPECT_EQ(first.alive_until, clock_.NowMillis() + kAliveMs);
+  EXPECT_EQ(first.alive_until, clock_.NowMillis() + kHolderAliveMs);
   EXPECT_TRUE(first.AliveAt(clock_.NowMillis()));
   LeaseHolder other = Register("node-b");
   EXPECT_EQ(other.holder_id, "node-b/1");
@@ -81,9 +82,9 @@ TEST_F(LeaseHoldersTest, IncarnationsCountUpAndEndTheEarlierOnes) {
   EXPECT_EQ((*holders)[2].host, "host");
 
   // An ended holder's heartbeat is refused: it learns it was superseded.
-  EXPECT_EQ(store_->HeartbeatLeaseHolder("node-a/1", kAliveMs).code(),
+  EXPECT_EQ(store_->HeartbeatLeaseHolder("node-a/1", kHolderAliveMs).code(),
             StatusCode::kFailedPrecondition);
-  EXPECT_EQ(store_->HeartbeatLeaseHolder("node-z/1", kAliveMs).code(),
+  EXPECT_EQ(store_->HeartbeatLeaseHolder("node-z/1", kHolderAliveMs).code(),
             StatusCode::kNotFound);
 
   // Restarts do not pile up holders: a dead one that holds nothing is
@@ -99,7 +100,7 @@ TEST_F(LeaseHoldersTest, IncarnationsCountUpAndEndTheEarlierOnes) {
 
 TEST_F(LeaseHoldersTest, BadInstanceIdsAreRefusedAndChangeNothing) {
   for (const char* bad : {"", "a/b", "a#1"}) {
-    auto h = store_->RegisterLeaseHolder(bad, "host", 1, kAliveMs);
+    auto h = store_->RegisterLeaseHolder(bad, "host", 1, kHolderAliveMs);
     EXPECT_EQ(h.status().code(), StatusCode::kInvalidArgument) << bad;
   }
   EXPECT_EQ(store_->RegisterLeaseHolder("ok", "host", 1, 0).status().code(),
@@ -124,7 +125,7 @@ TEST_F(LeaseHoldersTest, ARestartTakesOverItsOwnEarlierIncarnationsLeasesAtOnce)
   EXPECT_EQ(got[0].id, MakeId(1));
   EXPECT_EQ(got[0].owner, dead.holder_id + "#1");
   EXPECT_EQ(got[0].holder_id, dead.holder_id);
-  EXPECT_EQ(got[0].expires_at, dead.started_at + kLeaseMs);
+  EXPECT_EQ(got[0].expires_at, dead.started_at + kHolderLeaseMs);
   EXPECT_EQ(got[1].id, MakeId(2));
   auto row = store_->Get(MakeId(1), Role::kSource);
   EXPECT_FALSE(row->lease_owner.has_value());
@@ -149,9 +150,9 @@ TEST_F(LeaseHoldersTest, ALiveOtherInstancesLeaseIsNeverTaken) {
   EXPECT_TRUE(Reclaim().empty());
   EXPECT_EQ(store_->writer()->Stats().jobs, jobs);
   for (int i = 0; i < 5; ++i) {
-    clock_.Advance(kAliveMs / 2);
-    ASSERT_TRUE(store_->HeartbeatLeaseHolder(a.holder_id, kAliveMs).ok());
-    ASSERT_TRUE(store_->HeartbeatLeaseHolder(b.holder_id, kAliveMs).ok());
+    clock_.Advance(kHolderAliveMs / 2);
+    ASSERT_TRUE(store_->HeartbeatLeaseHolder(a.holder_id, kHolderAliveMs).ok());
+    ASSERT_TRUE(store_->HeartbeatLeaseHolder(b.holder_id, kHolderAliveMs).ok());
     EXPECT_TRUE(Reclaim().empty());
     Status s = Lease(1, b);
     EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
@@ -171,8 +172,8 @@ TEST_F(LeaseHoldersTest, AStaleHeartbeatMakesTheLeasesReclaimable) {
   ASSERT_TRUE(Lease(1, a).ok());
   ASSERT_TRUE(Lease(3, b).ok());
   // b keeps beating; a stops (its process hangs or died elsewhere).
-  clock_.Advance(kAliveMs - 1);
-  ASSERT_TRUE(store_->HeartbeatLeaseHolder(b.holder_id, kAliveMs).ok());
+  clock_.Advance(kHolderAliveMs - 1);
+  ASSERT_TRUE(store_->HeartbeatLeaseHolder(b.holder_id, kHolderAliveMs).ok());
   EXPECT_TRUE(Reclaim().empty()) << "1 ms before a's heartbeat lapses";
   clock_.Advance(1);
   std::vector<ReclaimedLease> got = Reclaim();
@@ -183,14 +184,45 @@ TEST_F(LeaseHoldersTest, AStaleHeartbeatMakesTheLeasesReclaimable) {
             b.holder_id + "#1")
       << "the live holder keeps its lease";
   EXPECT_TRUE(Lease(1, b, 2).ok());
-  // The dead holder takes no new lease, even a free one...
+  // a was only late: it may lease again, and its next heartbeat makes it
+  // alive for the others too.
+  EXPECT_TRUE(Lease(2, a).ok());
+  ASSERT_TRUE(store_->HeartbeatLeaseHolder(a.holder_id, kHolderAliveMs).ok());
+  EXPECT_TRUE(Reclaim().empty());
+}
+
+// A process is alive while it asks, however late its heartbeat (a stalled
+// disk, or a test's clock jumping ahead): its own recovery loop must not
+// take its workers' leases and drive the rows a second time.
+TEST_F(LeaseHoldersTest, AHolderNeverTakesOverItsOwnLeases) {
+  LeaseHolder a = Register("node-a");
+  ASSERT_TRUE(Lease(1, a).ok());
+  clock_.Advance(kHolderAliveMs * 10);
+  EXPECT_TRUE(Reclaim(a.holder_id).empty());
+  EXPECT_EQ(store_->Get(MakeId(1), Role::kSource)->lease_owner,
+            a.holder_id + "#1");
+  EXPECT_EQ(Reclaim("node-b/1").size(), 1u) << "another instance does";
+}
+
+// A later incarnation started: the earlier one, should it still run (two
+// processes given one instance id), takes no new lease, not even a free one.
+TEST_F(LeaseHoldersTest, ASupersededHolderTakesNoNewLease) {
+  LeaseHolder a = Register("node-a");
+  Register("node-a");
+  // Its row is forgotten (it holds nothing); the later incarnation is what
+  // refuses it.
+  EXPECT_EQ(store_->ListLeaseHolders()->size(), 1u);
   Status s = Lease(2, a);
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(s.detail().find("is dead"), std::string::npos) << s.detail();
+  EXPECT_NE(s.detail().find("has ended"), std::string::npos) << s.detail();
   EXPECT_FALSE(store_->Get(MakeId(2), Role::kSource)->lease_owner.has_value());
-  // ...until a heartbeat shows it alive again (it was only late).
-  ASSERT_TRUE(store_->HeartbeatLeaseHolder(a.holder_id, kAliveMs).ok());
-  EXPECT_TRUE(Lease(2, a).ok());
+  // A clean stop ends a holder as well.
+  LeaseHolder b = Register("node-b");
+  ASSERT_TRUE(store_->EndLeaseHolder(b.holder_id).ok());
+  EXPECT_EQ(Lease(2, b).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store_->AcquireLease(MakeId(2), Role::kSource, "tool/x#1",
+                                   kHolderLeaseMs).ok())
+      << "an owner that names no incarnation is not checked";
 }
 
 TEST_F(LeaseHoldersTest, AnExpiredLeaseIsNotCountedAndAnUnknownHolderWaits) {
@@ -199,10 +231,10 @@ TEST_F(LeaseHoldersTest, AnExpiredLeaseIsNotCountedAndAnUnknownHolderWaits) {
                                    1000).ok());
   // A lease from before schema step 5 names no registered holder.
   ASSERT_TRUE(store_->AcquireLease(MakeId(2), Role::kSource,
-                                   "oldhost:123:abcdef#7", kLeaseMs).ok());
+                                   "oldhost:123:abcdef#7", kHolderLeaseMs).ok());
   EXPECT_EQ(store_->Get(MakeId(2), Role::kSource)->lease_holder,
             "oldhost:123:abcdef");
-  clock_.Advance(kAliveMs);  // a is dead; its lease ran out before
+  clock_.Advance(kHolderAliveMs);  // a is dead; its lease ran out before
   EXPECT_TRUE(Reclaim().empty());
   EXPECT_EQ(store_->ListDue(10)->size(), 2u)
       << "the expired lease is free anyway; the unknown holder's waits";

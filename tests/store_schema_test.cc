@@ -527,7 +527,7 @@ TEST(SchemaTest, UpgradeFromV4KeepsRowsAndLeavesOldLeasesToExpire) {
   auto holder = (*store)->RegisterLeaseHolder("node-a", "h", 1, 6000);
   ASSERT_TRUE(holder.ok()) << holder.status().ToString();
   EXPECT_EQ(holder->holder_id, "node-a/1");
-  auto reclaimed = (*store)->ReclaimDeadLeases();
+  auto reclaimed = (*store)->ReclaimDeadLeases("node-a/1");
   ASSERT_TRUE(reclaimed.ok());
   EXPECT_TRUE(reclaimed->empty()) << "an unknown holder is not known dead";
   auto due = (*store)->ListDue(10);

@@ -107,7 +107,10 @@ void RecoveryLoop::RunJob(const store::DueKey& due) {
 
 Status RecoveryLoop::ReclaimDeadLeases() {
   if (!ctx_.options->recovery.reclaim_dead_leases) return Status::Ok();
-  MIMI_ASSIGN_OR_RETURN(auto reclaimed, ctx_.store->ReclaimDeadLeases());
+  // Never our own: this process is alive, even when a stalled disk made
+  // its heartbeat late, and its workers may be driving those rows.
+  MIMI_ASSIGN_OR_RETURN(auto reclaimed,
+                        ctx_.store->ReclaimDeadLeases(ctx_.lease_holder));
   if (reclaimed.empty()) return Status::Ok();
   // One line per scan, whatever the count: per holder, how many.
   std::map<std::string, int> per_holder;

@@ -95,7 +95,8 @@ class SqliteStore final : public Store {
   Status HeartbeatLeaseHolder(std::string_view holder_id,
                               int64_t alive_ms) override;
   Status EndLeaseHolder(std::string_view holder_id) override;
-  Result<std::vector<ReclaimedLease>> ReclaimDeadLeases() override;
+  Result<std::vector<ReclaimedLease>> ReclaimDeadLeases(
+      std::string_view self) override;
   Result<std::vector<LeaseHolder>> ListLeaseHolders() override;
   Status RecordFailure(std::string_view id, Role role, std::string_view error,
                        UnixMillis next_attempt_at, bool stalled) override;

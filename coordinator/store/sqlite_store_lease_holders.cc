@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "store/lease_holder_rows.h"
 #include "store/migration_rows.h"
 #include "store/sqlite_status.h"
 #include "store/sqlite_store.h"
@@ -32,7 +33,7 @@ constexpr const char* kDeadLeases =
     "SELECT m.id, m.role, m.lease_owner, m.lease_holder, m.lease_expires_at "
     "FROM lease_holders h JOIN migrations m ON m.lease_holder = h.holder_id "
     "WHERE (h.ended_at IS NOT NULL OR h.alive_until <= ?1) "
-    "AND m.lease_expires_at > ?1 ORDER BY m.id, m.role";
+    "AND h.holder_id <> ?2 AND m.lease_expires_at > ?1 ORDER BY m.id, m.role";
 
 // Forgets dead holders nothing points at any more; the latest incarnation
 // of each instance stays, so that incarnation numbers (and holder ids) are
@@ -75,6 +76,24 @@ Status CheckInstanceId(std::string_view instance_id) {
 }
 
 }  // namespace
+
+bool HolderHasEnded(SQLite::Database& db, std::string_view holder) {
+  const size_t slash = holder.rfind('/');
+  const std::string_view n =
+      slash == std::string_view::npos ? "" : holder.substr(slash + 1);
+  if (n.empty() || n.size() > 18 ||  // 18 digits fit an int64
+      n.find_first_not_of("0123456789") != std::string_view::npos) {
+    return false;
+  }
+  SQLite::Statement q(db,
+                      "SELECT 1 FROM lease_holders WHERE (instance_id = ?1 "
+                      "AND incarnation > ?2) OR (holder_id = ?3 AND "
+                      "ended_at IS NOT NULL) LIMIT 1");
+  q.bind(1, std::string(holder.substr(0, slash)));
+  q.bind(2, static_cast<int64_t>(std::stoll(std::string(n))));
+  q.bind(3, std::string(holder));
+  return q.executeStep();
+}
 
 Result<LeaseHolder> SqliteStore::RegisterLeaseHolder(
     std::string_view instance_id, std::string_view host, int64_t pid,
@@ -145,17 +164,13 @@ Status SqliteStore::HeartbeatLeaseHolder(std::string_view holder_id,
       upd.bind(2, static_cast<int64_t>(now + alive_ms));
       upd.bind(3, std::string(holder_id));
       if (upd.exec() == 1) return Status::Ok();
-      SQLite::Statement q(db,
-                          "SELECT ended_at FROM lease_holders "
-                          "WHERE holder_id = ?1");
-      q.bind(1, std::string(holder_id));
-      if (!q.executeStep()) {
-        return NotFoundError("no lease holder " + std::string(holder_id));
+      if (HolderHasEnded(db, holder_id)) {
+        return Status(StatusCode::kFailedPrecondition,
+                      "lease holder " + std::string(holder_id) +
+                          " has ended (a later incarnation of its instance "
+                          "started, or it stopped)");
       }
-      return Status(StatusCode::kFailedPrecondition,
-                    "lease holder " + std::string(holder_id) +
-                        " was ended at " + q.getColumn(0).getString() +
-                        " (a later incarnation of its instance started)");
+      return NotFoundError("no lease holder " + std::string(holder_id));
     });
   });
 }
@@ -176,7 +191,8 @@ Status SqliteStore::EndLeaseHolder(std::string_view holder_id) {
   });
 }
 
-Result<std::vector<ReclaimedLease>> SqliteStore::ReclaimDeadLeases() {
+Result<std::vector<ReclaimedLease>> SqliteStore::ReclaimDeadLeases(
+    std::string_view self) {
   MIMI_RETURN_IF_ERROR(CheckWritable());
   // Every scan asks; almost always there is nothing to take over, and then
   // a read on the store's own connection answers without a write job.
@@ -188,6 +204,7 @@ Result<std::vector<ReclaimedLease>> SqliteStore::ReclaimDeadLeases() {
                           [&]() -> Result<bool> {
                             SQLite::Statement q(reader, kDeadLeases);
                             q.bind(1, static_cast<int64_t>(clock_.NowMillis()));
+                            q.bind(2, std::string(self));
                             return q.executeStep();
                           }));
     if (!any) return std::vector<ReclaimedLease>{};
@@ -201,6 +218,7 @@ Result<std::vector<ReclaimedLease>> SqliteStore::ReclaimDeadLeases() {
           const int64_t now = clock_.NowMillis();
           SQLite::Statement q(db, kDeadLeases);
           q.bind(1, now);
+          q.bind(2, std::string(self));
           std::vector<ReclaimedLease> out;
           while (q.executeStep()) {
             ReclaimedLease r;

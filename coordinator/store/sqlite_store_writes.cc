@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "store/lease_holder_rows.h"
 #include "store/migration_rows.h"
 #include "store/sqlite_blob.h"
 #include "store/sqlite_status.h"
@@ -222,19 +223,15 @@ Status SqliteStore::AcquireLease(std::string_view id, Role role,
   return writer_->Write([&](SQLite::Database& db) -> Status {
     return Guarded("leasing " + Describe(id, role), [&]() -> Status {
       UnixMillis now = clock_.NowMillis();
-      // A holder declared dead must not start driving again: its leases
-      // may already be someone else's (docs/protocol.md §4 "Lease
-      // ownership"). An unregistered holder (tests, tools) is not checked.
-      SQLite::Statement dead(db,
-                             "SELECT ended_at IS NOT NULL OR alive_until <= ?2 "
-                             "FROM lease_holders WHERE holder_id = ?1");
-      dead.bind(1, holder);
-      dead.bind(2, static_cast<int64_t>(now));
-      if (dead.executeStep() && dead.getColumn(0).getInt() != 0) {
+      // A superseded process must not start driving again: a later
+      // incarnation of its instance owns its leases now (docs/protocol.md §4
+      // "Lease ownership"). A holder whose heartbeat is only late may go
+      // on: its own process knows it is alive.
+      if (HolderHasEnded(db, holder)) {
         return Status(StatusCode::kFailedPrecondition,
                       "lease holder " + holder +
-                          " is dead (a later incarnation started, or its "
-                          "heartbeat lapsed); it takes no lease on " +
+                          " has ended (a later incarnation of its instance "
+                          "started, or it stopped); it takes no lease on " +
                           Describe(id, role));
       }
       SQLite::Statement upd(
