@@ -4,7 +4,7 @@
 -- every database by replaying migrations/NNNN_*.sql in order, so that the
 -- upgrade path is the only path. store_schema_test checks that this file and
 -- the result of all steps describe the same tables, columns, indexes and
--- triggers. Schema version: 4 (PRAGMA user_version).
+-- triggers. Schema version: 5 (PRAGMA user_version).
 --
 -- Portability: everything here is plain SQL that PostgreSQL also accepts
 -- except BLOB (bytea there) and the trigger bodies (RAISE(ABORT) is SQLite's;
@@ -25,12 +25,15 @@ CREATE TABLE migrations (
   content_hash       BLOB,              -- Hash(MigrationContent)
   attempt_count      INTEGER NOT NULL DEFAULT 0,
   next_attempt_at    INTEGER,           -- Unix ms; NULL: nothing to retry
-  lease_owner        TEXT,
+  lease_owner        TEXT,              -- "<lease_holder>#<n>"
   lease_expires_at   INTEGER,           -- Unix ms
   last_error         TEXT,
   stalled_since      INTEGER,           -- Unix ms; NULL: not stalled
   created_at         INTEGER NOT NULL,  -- Unix ms
   updated_at         INTEGER NOT NULL,  -- Unix ms
+  -- lease_holders.holder_id of lease_owner; NULL when free or when taken
+  -- before schema step 5 (such a lease lapses by expiry only).
+  lease_holder       TEXT,
   PRIMARY KEY (id, role)
 );
 
@@ -42,12 +45,33 @@ CREATE INDEX migrations_by_state ON migrations (state, created_at DESC, id, role
 CREATE INDEX migrations_by_role ON migrations (role, created_at DESC, id);
 CREATE INDEX migrations_due ON migrations (next_attempt_at)
   WHERE next_attempt_at IS NOT NULL;
+-- The leases a dead holder still has (Store::ReclaimDeadLeases).
+CREATE INDEX migrations_by_lease_holder ON migrations (lease_holder)
+  WHERE lease_holder IS NOT NULL;
 -- A group can be leaving this DS through at most one migration at a time.
 CREATE UNIQUE INDEX migrations_one_active_source_per_group
   ON migrations (group_id)
   WHERE role = 'source'
     AND state IN ('initiated', 'content-sent', 'target-complete',
                   'abort-requested');
+
+-- One row per daemon start (docs/protocol.md §4 "Lease ownership"): the
+-- holder a lease owner names. Dead when ended_at is set (a later
+-- incarnation of the same instance started, or it stopped cleanly) or when
+-- alive_until, pushed on by every heartbeat, has passed; a dead holder's
+-- leases are taken over at once.
+CREATE TABLE lease_holders (
+  holder_id     TEXT    PRIMARY KEY,     -- "<instance_id>/<incarnation>"
+  instance_id   TEXT    NOT NULL,
+  incarnation   INTEGER NOT NULL,        -- 1, 2, ... per instance_id
+  host          TEXT    NOT NULL,        -- for operators: where it ran
+  pid           INTEGER NOT NULL,
+  started_at    INTEGER NOT NULL,        -- Unix ms
+  heartbeat_at  INTEGER NOT NULL,        -- Unix ms, the last refresh
+  alive_until   INTEGER NOT NULL,        -- Unix ms: dead after this
+  ended_at      INTEGER,                 -- Unix ms; NULL: not ended
+  UNIQUE (instance_id, incarnation)
+);
 
 -- Every protocol message of a migration, written once in the transaction of
 -- the creation or transition that produced it and never rewritten, so that

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -304,6 +305,40 @@ TEST_F(CliOpsTest, ShowAndStatus) {
   Ran bad = Run({"show", "xyz"});
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("64 hex digits"), std::string::npos) << bad.err;
+}
+
+// list and show name each row's lease holder and whether it is alive, and
+// flag a row whose holder is dead; stats lists the holders.
+TEST_F(CliOpsTest, ListAndShowNameTheLeaseHolderAndFlagADeadOne) {
+  Fill();
+  ASSERT_TRUE(store_->RegisterLeaseHolder("node-a", "host-a", 11, 6000).ok());
+  ASSERT_TRUE(store_->AcquireLease(a_, Role::kSource, "node-a/1#1", 600'000).ok());
+  ASSERT_TRUE(store_->RegisterLeaseHolder("node-a", "host-a", 12, 6000).ok());
+  ASSERT_TRUE(store_->AcquireLease(b_, Role::kSource, "node-a/2#1", 600'000).ok());
+
+  Ran list = Run({"list"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  std::map<std::string, std::string> rows;
+  std::istringstream lines(list.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.size() >= 64) rows[line.substr(0, 64)] = line;
+  }
+  EXPECT_NE(list.out.find("LEASE"), std::string::npos) << list.out;
+  EXPECT_NE(rows[a_].find("node-a/1 DEAD-HOLDER"), std::string::npos) << list.out;
+  EXPECT_NE(rows[b_].find("node-a/2 (alive)"), std::string::npos) << list.out;
+  EXPECT_EQ(rows[t_].substr(rows[t_].find_last_not_of(' ')), "-") << list.out;
+
+  Ran show = Run({"show", a_});
+  ASSERT_EQ(show.code, 0) << show.err;
+  EXPECT_NE(show.out.find("lease holder       node-a/1 DEAD-HOLDER: taken over at "
+                          "the next recovery scan\n"),
+            std::string::npos)
+      << show.out;
+
+  Ran stats = Run({"stats"});
+  ASSERT_EQ(stats.code, 0) << stats.err;
+  EXPECT_NE(stats.out.find("LEASE HOLDER"), std::string::npos) << stats.out;
+  EXPECT_NE(stats.out.find("node-a/2"), std::string::npos) << stats.out;
 }
 
 TEST_F(CliOpsTest, Stats) {

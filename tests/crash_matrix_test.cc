@@ -12,9 +12,16 @@
 //   points are reached by making the target unreachable for the content
 //   (source.before_send_content=error on the source) and letting the
 //   source's recovery.auto_abort_after_seconds = 1 give the migration up.
+//   Leases last 10 minutes (recovery.lease_ms = 600000), so a lease the
+//   crashed process held must be taken over by its restarted incarnation
+//   (docs/protocol.md §4 "Lease ownership"): the migration's next
+//   transition, on either side, must come within the restart time plus a
+//   scan interval (and kScheduleSlack of a loaded machine), never after
+//   the lease. Each case prints that time ("next=").
 // * RandomKill: several concurrent migrations of different groups while one
 //   side or the other is killed with SIGKILL at seeded random moments and
-//   restarted; the same invariants for every migration. MIMI_SOAK_SEEDS=N
+//   restarted; the same invariants for every migration, with the same
+//   10-minute leases. MIMI_SOAK_SEEDS=N
 //   runs N seeds instead of the default 3 (MIMI_SOAK_FIRST_SEED picks the
 //   first).
 #include <gtest/gtest.h>
@@ -23,6 +30,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -44,6 +52,12 @@ using testing::Side;
 using Steady = std::chrono::steady_clock;
 
 constexpr auto kSettle = std::chrono::seconds(20);
+// Long enough that waiting out a dead process's lease fails every test.
+constexpr int64_t kLeaseMs = 600'000;
+// The pair's recovery.scan_interval_ms (testing/portd_process.h).
+constexpr int64_t kScanIntervalMs = 50;
+// Scheduling on a loaded 2-core CI machine, far below kLeaseMs.
+constexpr int64_t kScheduleSlackMs = 2000;
 
 // Unfinished source rows by state, as "initiated=2 content-sent=1".
 std::string SourceStates(const PortdPair& pair) {
@@ -60,6 +74,27 @@ std::string SourceStates(const PortdPair& pair) {
            "=" + std::to_string(c.count);
   }
   return out.empty() ? "all finished" : out;
+}
+
+// The time of the first event (transition or creation) of migration `id`
+// in either database at or after `since` (Unix ms); empty if none.
+std::optional<UnixMillis> FirstEventSince(const PortdPair& pair,
+                                          const std::string& id,
+                                          UnixMillis since) {
+  std::optional<UnixMillis> first;
+  for (Side side : {Side::kSource, Side::kTarget}) {
+    auto store = store::SqliteStore::OpenReadOnly(pair.DatabasePath(side),
+                                                  SystemClock::Get());
+    if (!store.ok()) continue;
+    for (store::Role role : {store::Role::kSource, store::Role::kTarget}) {
+      auto events = (*store)->Events(id, role);
+      if (!events.ok()) continue;
+      for (const auto& e : *events) {
+        if (e.at >= since && (!first || e.at < *first)) first = e.at;
+      }
+    }
+  }
+  return first;
 }
 
 struct CrashPlan {
@@ -92,6 +127,7 @@ TEST_P(CrashMatrixTest, MigrationEndsWholeAfterCrashAndRestart) {
   const std::string point = GetParam();
   const CrashPlan plan = PlanFor(point);
   PortdPairOptions options;
+  options.lease_ms = kLeaseMs;
   if (plan.abort) options.source_auto_abort_after_seconds = 1;
   auto created = PortdPair::Create(options);
   ASSERT_TRUE(created.ok()) << created.status().ToString();
@@ -123,6 +159,7 @@ TEST_P(CrashMatrixTest, MigrationEndsWholeAfterCrashAndRestart) {
   // without failpoints. Any other end of either process is a failure.
   int crashes = 0;
   int64_t crash_ms = -1, restart_ms = -1;
+  UnixMillis restart_at = 0;  // wall clock, as the events' times
   while (!client_done && Steady::now() < deadline) {
     for (Side side : {Side::kSource, Side::kTarget}) {
       auto ended = pair.process(side).Poll();
@@ -135,6 +172,7 @@ TEST_P(CrashMatrixTest, MigrationEndsWholeAfterCrashAndRestart) {
                       << " ended unexpectedly: " << ended->ToString();
       }
       const auto t = Steady::now();
+      restart_at = SystemClock::Get().NowMillis();
       Status s = pair.process(side).Start();
       ASSERT_TRUE(s.ok()) << s.ToString();
       restart_ms = MillisSince(t);
@@ -155,6 +193,37 @@ TEST_P(CrashMatrixTest, MigrationEndsWholeAfterCrashAndRestart) {
   Status settled = testing::WaitSettled(pair, *m, Steady::now() + kSettle);
   ASSERT_TRUE(settled.ok()) << settled.ToString() << "\n" << pair.Logs();
   const int64_t settled_ms = MillisSince(start);
+  // The restarted process took over its dead incarnation's lease at once.
+  int64_t next_ms = -1;
+  auto next = crashes == 1 ? FirstEventSince(pair, m->id, restart_at)
+                           : std::nullopt;
+  if (crashes == 1 && !next) {
+    // Only a crash after the last transition leaves none to come; the
+    // lease it held was taken over all the same.
+    for (Side side : {Side::kSource, Side::kTarget}) {
+      auto store = store::SqliteStore::OpenReadOnly(pair.DatabasePath(side),
+                                                    SystemClock::Get());
+      ASSERT_TRUE(store.ok()) << store.status().ToString();
+      auto rows = (*store)->GetById(m->id);
+      ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+      for (const auto& row : *rows) {
+        EXPECT_TRUE(store::IsTerminal(row.role, row.state))
+            << "no transition after the restart, and " << SideName(side)
+            << " is " << store::StateName(row.state) << "\n"
+            << pair.Logs();
+        EXPECT_FALSE(row.lease_owner.has_value())
+            << SideName(side) << " still leased by " << *row.lease_owner;
+      }
+    }
+  }
+  if (next) {
+    next_ms = *next - restart_at;
+    EXPECT_LE(next_ms, restart_ms + kScanIntervalMs + kScheduleSlackMs)
+        << "the next transition came " << next_ms << " ms after the restart "
+        << "began (the restart took " << restart_ms << " ms; leases last "
+        << kLeaseMs << " ms)\n"
+        << pair.Logs();
+  }
   auto bad = plan.abort ? testing::CheckAbortedAndUsable(pair, *m)
                         : testing::CheckMoved(pair, *m);
   auto integrity = testing::CheckIntegrity(pair);
@@ -169,12 +238,13 @@ TEST_P(CrashMatrixTest, MigrationEndsWholeAfterCrashAndRestart) {
     EXPECT_EQ(ended->code, 0) << SideName(side) << "\n" << pair.Logs();
   }
   std::printf(
-      "[crash] %-40s side=%s %s crash@%lldms restart=%lldms client=%lldms "
-      "settled=%lldms requests=%d inits=%d\n",
+      "[crash] %-40s side=%s %s crash@%lldms restart=%lldms next=%s "
+      "client=%lldms settled=%lldms requests=%d inits=%d\n",
       point.c_str(), SideName(plan.side), plan.abort ? "abort" : "migrate",
       static_cast<long long>(crash_ms), static_cast<long long>(restart_ms),
-      static_cast<long long>(client_ms), static_cast<long long>(settled_ms),
-      m->requests, m->inits);
+      next_ms < 0 ? "none(terminal)" : (std::to_string(next_ms) + "ms").c_str(),
+      static_cast<long long>(client_ms),
+      static_cast<long long>(settled_ms), m->requests, m->inits);
 }
 
 std::string TestName(const ::testing::TestParamInfo<std::string>& info) {
@@ -196,7 +266,9 @@ TEST(RandomKillTest, ConcurrentMigrationsSurviveKill9) {
   const int first_seed = EnvInt("MIMI_SOAK_FIRST_SEED", 1);
   constexpr int kMigrations = 12;
   constexpr int kKillsPerSeed = 2;
-  auto created = PortdPair::Create();
+  PortdPairOptions options;
+  options.lease_ms = kLeaseMs;
+  auto created = PortdPair::Create(options);
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   PortdPair& pair = **created;
   ASSERT_TRUE(pair.Start().ok()) << pair.Logs();

@@ -256,6 +256,59 @@ TEST_F(AdminRoutesTest, ShowsEveryFieldAndTheEventHistory) {
   EXPECT_EQ(GetJson("/admin/v1/migrations/" + a_ + "00", 400)["error"], "malformed");
 }
 
+// Operators see who holds each lease and whether it is alive; a row whose
+// holder is dead is flagged (docs/operations.md "Lease holders").
+TEST_F(AdminRoutesTest, NamesEachLeaseHolderAndFlagsADeadOne) {
+  Fill();
+  auto dead = store_->RegisterLeaseHolder("node-a", "host-a", 11, 6000);
+  auto live = store_->RegisterLeaseHolder("node-b", "host-b", 22, 6000);
+  ASSERT_TRUE(dead.ok() && live.ok());
+  ASSERT_TRUE(store_->AcquireLease(a_, Role::kSource, "node-a/1#1", 600'000).ok());
+  ASSERT_TRUE(store_->AcquireLease(b_, Role::kSource, "node-b/1#1", 600'000).ok());
+  // A lease from before lease holders names no registered holder.
+  ASSERT_TRUE(store_->AcquireLease(t_, Role::kTarget, "old:1:ab#4", 600'000).ok());
+  ASSERT_TRUE(store_->RegisterLeaseHolder("node-a", "host-a", 33, 6000).ok());
+
+  json list = GetJson("/admin/v1/migrations");
+  std::map<std::string, json> by_id;
+  for (const json& m : list["migrations"]) by_id[m["id"].get<std::string>()] = m;
+  EXPECT_EQ(by_id[a_]["lease_owner"], "node-a/1#1");
+  EXPECT_EQ(by_id[a_]["lease_holder"], "node-a/1");
+  EXPECT_EQ(by_id[a_]["lease_holder_alive"], false);
+  EXPECT_EQ(by_id[a_]["lease_state"], "dead-holder");
+  EXPECT_EQ(by_id[b_]["lease_holder"], "node-b/1");
+  EXPECT_EQ(by_id[b_]["lease_holder_alive"], true);
+  EXPECT_EQ(by_id[b_]["lease_state"], "held");
+  EXPECT_EQ(by_id[b_]["lease_expires_at"], clock_.NowMillis() + 600'000);
+  EXPECT_EQ(by_id[t_]["lease_holder"], "old:1:ab");
+  EXPECT_TRUE(by_id[t_]["lease_holder_alive"].is_null());
+  EXPECT_EQ(by_id[t_]["lease_state"], "held");
+
+  json show = GetJson("/admin/v1/migrations/" + a_);
+  EXPECT_EQ(show["migrations"][0]["lease_state"], "dead-holder");
+  EXPECT_EQ(show["migrations"][0]["lease_holder_alive"], false);
+
+  // b's holder stops beating: dead too, once its heartbeat has lapsed.
+  clock_.Advance(6000);
+  ASSERT_TRUE(store_->HeartbeatLeaseHolder("node-a/2", 6000).ok());
+  list = GetJson("/admin/v1/migrations?role=source");
+  for (const json& m : list["migrations"]) {
+    EXPECT_EQ(m["lease_state"], "dead-holder") << m["id"];
+  }
+
+  json stats = GetJson("/admin/v1/stats");
+  ASSERT_EQ(stats["lease_holders"].size(), 3u);
+  EXPECT_EQ(stats["lease_holders"][0]["holder_id"], "node-a/1");
+  EXPECT_EQ(stats["lease_holders"][0]["alive"], false);
+  EXPECT_FALSE(stats["lease_holders"][0]["ended_at"].is_null());
+  EXPECT_EQ(stats["lease_holders"][1]["holder_id"], "node-a/2");
+  EXPECT_EQ(stats["lease_holders"][1]["alive"], true);
+  EXPECT_EQ(stats["lease_holders"][1]["pid"], 33);
+  EXPECT_EQ(stats["lease_holders"][2]["holder_id"], "node-b/1");
+  EXPECT_EQ(stats["lease_holders"][2]["alive"], false);
+  EXPECT_EQ(stats["lease_holders"][2]["host"], "host-b");
+}
+
 TEST_F(AdminRoutesTest, Stats) {
   json empty = GetJson("/admin/v1/stats");
   EXPECT_EQ(empty["total"], 0);

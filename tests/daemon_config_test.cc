@@ -52,6 +52,44 @@ TEST(ConfigTest, ReadTimeoutIsSettableAndBounded) {
   }
 }
 
+// Lease ownership (docs/protocol.md §4): the instance id and the heartbeat
+// are read, defaulted and checked, each error naming its setting.
+TEST(ConfigTest, InstanceIdAndHeartbeatAreReadAndChecked) {
+  auto d = ParseConfig(kMinimal, {});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->instance_id, "");
+  EXPECT_EQ(d->recovery.heartbeat_ms, 2000);
+  EXPECT_EQ(d->recovery.heartbeat_timeout_ms, 6000);
+  EXPECT_TRUE(d->recovery.reclaim_dead_leases);
+  auto c = ParseConfig(std::string(kMinimal) + R"(
+[instance]
+id = "node-a.example_1"
+[recovery]
+heartbeat_ms = 500
+heartbeat_timeout_ms = 1500
+reclaim_dead_leases = false
+)",
+                       {});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->instance_id, "node-a.example_1");
+  EXPECT_EQ(c->recovery.heartbeat_ms, 500);
+  EXPECT_EQ(c->recovery.heartbeat_timeout_ms, 1500);
+  EXPECT_FALSE(c->recovery.reclaim_dead_leases);
+  const std::pair<const char*, const char*> bad[] = {
+      {"[instance]\nid = \"a/b\"\n", "instance.id"},
+      {"[instance]\nid = \"\"\nother = 1\n", "instance.other"},
+      {"[recovery]\nheartbeat_ms = 5\n", "recovery.heartbeat_ms"},
+      {"[recovery]\nheartbeat_ms = 1000\nheartbeat_timeout_ms = 2999\n",
+       "recovery.heartbeat_timeout_ms"},
+      {"[recovery]\nreclaim_dead_leases = 1\n", "recovery.reclaim_dead_leases"},
+  };
+  for (const auto& [text, key] : bad) {
+    Status s = ParseError(std::string(kMinimal) + text);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << text;
+    EXPECT_NE(s.detail().find(key), std::string::npos) << s.detail();
+  }
+}
+
 TEST(ConfigTest, FullConfigIsRead) {
   auto c = ParseConfig(R"(
 domain = "target.test"

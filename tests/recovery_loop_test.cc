@@ -42,7 +42,7 @@ class RecoveryLoopTest : public ::testing::Test {
     ctx_.store = store_.get();
     ctx_.ds = ds_.get();
     ctx_.clock = &clock_;
-    ctx_.instance_id = "test:1";
+    ctx_.lease_holder = "test/1";
   }
 
   void AddSourceRows(int n) {
@@ -117,6 +117,49 @@ TEST_F(RecoveryLoopTest, LeasedRowsWaitForTheirLease) {
   EXPECT_EQ(*loop.ScanOnce(), 2);
   clock_.Advance(5001);  // the other holder's lease lapses
   EXPECT_EQ(*loop.ScanOnce(), 1);
+}
+
+// A kill -9 leaves the rows its drivers held leased for lease_ms; the
+// restarted daemon (a new incarnation of the same instance) takes them up
+// in its first scan, counts them, and leaves a live peer's lease alone.
+TEST_F(RecoveryLoopTest, TheFirstScanTakesUpTheLeasesOfDeadHolders) {
+  AddSourceRows(4);
+  auto dead = store_->RegisterLeaseHolder("node-a", "h", 1, 6000);
+  auto peer = store_->RegisterLeaseHolder("node-b", "h", 2, 6000);
+  ASSERT_TRUE(dead.ok() && peer.ok());
+  constexpr int64_t kLongLease = 600'000;
+  for (int i : {0, 1}) {
+    ASSERT_TRUE(store_->AcquireLease(MakeId(i), Role::kSource,
+                                     dead->holder_id + "#" + std::to_string(i),
+                                     kLongLease).ok());
+  }
+  ASSERT_TRUE(store_->AcquireLease(MakeId(2), Role::kSource,
+                                   peer->holder_id + "#1", kLongLease).ok());
+  clock_.Advance(100);
+  auto restarted = store_->RegisterLeaseHolder("node-a", "h", 3, 6000);
+  ASSERT_TRUE(restarted.ok());
+  ctx_.lease_holder = restarted->holder_id;
+
+  WorkQueue no_workers(0);
+  SourceService source(ctx_, no_workers);
+  TargetService target(ctx_);
+  {
+    // The behaviour before lease holders: only the free row is due.
+    options_.recovery.reclaim_dead_leases = false;
+    RecoveryLoop loop(ctx_, source, target, no_workers);
+    EXPECT_EQ(*loop.ScanOnce(), 1);
+    EXPECT_EQ(loop.stats().reclaimed_total, 0);
+    loop.Stop();
+  }
+  options_.recovery.reclaim_dead_leases = true;
+  RecoveryLoop loop(ctx_, source, target, no_workers);
+  EXPECT_EQ(*loop.ScanOnce(), 3) << "rows 0 and 1 (reclaimed) and row 3";
+  EXPECT_EQ(loop.stats().reclaimed_total, 2);
+  EXPECT_EQ(store_->Get(MakeId(2), Role::kSource)->lease_owner,
+            peer->holder_id + "#1")
+      << "a live peer's lease is not taken";
+  EXPECT_EQ(*loop.ScanOnce(), 0);
+  EXPECT_EQ(loop.stats().reclaimed_total, 2) << "each lease counted once";
 }
 
 TEST_F(RecoveryLoopTest, FinishedJobsFreeTheirRowsAndFeedTheQueue) {

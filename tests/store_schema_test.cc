@@ -384,7 +384,8 @@ TEST(SchemaTest, UpgradeFromV3MovesEveryMessageAndTreeByteForByte) {
   FakeClock clock;
   auto store = SqliteStore::Open(path, clock);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  ASSERT_EQ(*(*store)->ReadPragma("user_version"), "4");
+  ASSERT_EQ(*(*store)->ReadPragma("user_version"),
+            std::to_string(LatestSchemaVersion()));
   for (const MigrationRecord& r : want) {
     SCOPED_TRACE(std::string(RoleName(r.role)) + " " +
                  std::string(StateName(r.state)));
@@ -448,6 +449,92 @@ TEST(SchemaTest, UpgradeFromV3MovesEveryMessageAndTreeByteForByte) {
   EXPECT_THROW(raw.exec("UPDATE migration_messages SET body = x'00'"),
                SQLite::Exception);
   EXPECT_THROW(raw.exec("DELETE FROM migration_messages"), SQLite::Exception);
+}
+
+// Step 5 (lease holders) on a v4 database with rows in it: every row
+// keeps every column, a lease taken before the step names no holder and
+// lapses by expiry only (its process may be an old binary still running),
+// and the new holders work on the upgraded file.
+TEST(SchemaTest, UpgradeFromV4KeepsRowsAndLeavesOldLeasesToExpire) {
+  TempDir dir;
+  const std::string path = dir.File("v4.db");
+  constexpr int64_t kNow = 1'000'000;
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    ASSERT_TRUE(UpgradeSchema(db, 4).ok());
+    ASSERT_EQ(*ReadSchemaVersion(db), 4);
+    SQLite::Statement ins(
+        db,
+        "INSERT INTO migrations (id, role, state, group_id, epoch, "
+        "ciphersuite, source_domain, target_domain, content_hash, "
+        "attempt_count, next_attempt_at, lease_owner, lease_expires_at, "
+        "last_error, stalled_since, created_at, updated_at) VALUES (?1, "
+        "'source', ?2, ?3, 7, 1, 'a.example', 'b.example', ?4, ?5, ?6, ?7, "
+        "?8, ?9, NULL, 100, 200)");
+    for (int i = 1; i <= 3; ++i) {
+      ins.bind(1, testing::MakeId(i, 4));
+      ins.bind(2, i == 3 ? "purged" : "content-sent");
+      const Bytes group = Binary(8, static_cast<uint8_t>(i));
+      ins.bind(3, group.data(), static_cast<int>(group.size()));
+      const Bytes hash = Binary(32, static_cast<uint8_t>(10 + i));
+      ins.bind(4, hash.data(), static_cast<int>(hash.size()));
+      ins.bind(5, i);
+      if (i == 3) {
+        ins.bind(6);
+      } else {
+        ins.bind(6, kNow - 10);
+      }
+      if (i == 1) {  // leased by a pre-step-5 process, for 10 minutes more
+        ins.bind(7, "oldhost:99:0a0b0c0d0e0f#3");
+        ins.bind(8, kNow + 600'000);
+      } else {
+        ins.bind(7);
+        ins.bind(8);
+      }
+      ins.bind(9, "error " + std::to_string(i));
+      ins.exec();
+      ins.reset();
+    }
+    db.exec("INSERT INTO migration_messages (id, role, kind, body) VALUES ('" +
+            testing::MakeId(1, 4) + "', 'source', 'commit', x'0102')");
+  }
+  FakeClock clock;
+  clock.Set(kNow);
+  auto store = SqliteStore::Open(path, clock);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  for (int i = 1; i <= 3; ++i) {
+    auto r = (*store)->Get(testing::MakeId(i, 4), Role::kSource);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->state, i == 3 ? MigrationState::kPurged
+                               : MigrationState::kContentSent);
+    EXPECT_EQ(r->group_id, Binary(8, static_cast<uint8_t>(i)));
+    EXPECT_EQ(r->content_hash, Binary(32, static_cast<uint8_t>(10 + i)));
+    EXPECT_EQ(r->attempt_count, i);
+    EXPECT_EQ(r->last_error, "error " + std::to_string(i));
+    EXPECT_EQ(r->created_at, 100);
+    EXPECT_EQ(r->updated_at, 200);
+    EXPECT_FALSE(r->lease_holder.has_value()) << "no holder before step 5";
+    if (i == 1) {
+      EXPECT_EQ(r->lease_owner, "oldhost:99:0a0b0c0d0e0f#3");
+      EXPECT_EQ(r->lease_expires_at, kNow + 600'000);
+    }
+  }
+  EXPECT_EQ(*(*store)->GetMessage(testing::MakeId(1, 4), Role::kSource,
+                                  MessageKind::kCommit),
+            (Bytes{1, 2}));
+  EXPECT_TRUE((*store)->ListLeaseHolders()->empty());
+
+  auto holder = (*store)->RegisterLeaseHolder("node-a", "h", 1, 6000);
+  ASSERT_TRUE(holder.ok()) << holder.status().ToString();
+  EXPECT_EQ(holder->holder_id, "node-a/1");
+  auto reclaimed = (*store)->ReclaimDeadLeases("node-a/1");
+  ASSERT_TRUE(reclaimed.ok());
+  EXPECT_TRUE(reclaimed->empty()) << "an unknown holder is not known dead";
+  auto due = (*store)->ListDue(10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].id, testing::MakeId(2, 4));
+  clock.Advance(600'000);
+  EXPECT_EQ((*store)->ListDue(10)->size(), 2u) << "the old lease lapsed";
 }
 
 TEST(SchemaTest, RefusesANewerDatabaseAndLeavesItUntouched) {

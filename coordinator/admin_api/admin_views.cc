@@ -20,7 +20,55 @@ json OrNull(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
+// The lease fields of a row, with its holder's liveness (docs/operations.md
+// "Lease holders"): lease_state is null (free), "held", "expired" (free to
+// take) or "dead-holder" (its holder is dead; recovery takes it over at
+// its next scan).
+void AddLease(const MigrationRecord& r,
+              const std::vector<store::LeaseHolder>& holders, UnixMillis now,
+              json& j) {
+  j["lease_owner"] = OrNull(r.lease_owner);
+  j["lease_expires_at"] = OrNull(r.lease_expires_at);
+  j["lease_holder"] = OrNull(r.lease_holder);
+  json alive = nullptr;
+  json state = nullptr;
+  if (r.lease_owner) {
+    const store::LeaseHolder* holder = nullptr;
+    if (r.lease_holder) {
+      for (const auto& h : holders) {
+        if (h.holder_id == *r.lease_holder) holder = &h;
+      }
+      // The store forgets a dead holder only once nothing names it, so an
+      // unknown one was never registered (a tool's owner): nobody takes its
+      // lease over before it expires, and nothing is known of its life.
+      if (holder != nullptr) alive = holder->AliveAt(now);
+    }
+    if (r.lease_expires_at.value_or(0) <= now) {
+      state = "expired";
+    } else if (alive.is_boolean() && !alive.get<bool>()) {
+      state = "dead-holder";
+    } else {
+      state = "held";  // a live holder, or an unknown one
+    }
+  }
+  j["lease_holder_alive"] = std::move(alive);
+  j["lease_state"] = std::move(state);
+}
+
 }  // namespace
+
+nlohmann::json LeaseHolderJson(const store::LeaseHolder& h, UnixMillis now) {
+  return {{"holder_id", h.holder_id},
+          {"instance_id", h.instance_id},
+          {"incarnation", h.incarnation},
+          {"host", h.host},
+          {"pid", h.pid},
+          {"started_at", h.started_at},
+          {"heartbeat_at", h.heartbeat_at},
+          {"alive_until", h.alive_until},
+          {"ended_at", OrNull(h.ended_at)},
+          {"alive", h.AliveAt(now)}};
+}
 
 Result<store::ListFilter> ParseListFilter(
     const std::optional<std::string>& state,
@@ -80,8 +128,6 @@ json MigrationSummaryJson(const MigrationRecord& r) {
 json MigrationDetailJson(const MigrationRecord& r,
                          const std::vector<MigrationEvent>& events) {
   json j = MigrationSummaryJson(r);
-  j["lease_owner"] = OrNull(r.lease_owner);
-  j["lease_expires_at"] = OrNull(r.lease_expires_at);
   json messages = json::object();
   for (store::MessageKind kind : store::kAllMessageKinds) {
     messages[std::string(store::MessageKindName(kind))] =
@@ -105,8 +151,13 @@ json MigrationDetailJson(const MigrationRecord& r,
 Result<json> ListView(store::Store& store, const store::ListFilter& filter,
                       UnixMillis now) {
   MIMI_ASSIGN_OR_RETURN(std::vector<MigrationRecord> rows, store.List(filter));
+  MIMI_ASSIGN_OR_RETURN(auto holders, store.ListLeaseHolders());
   json list = json::array();
-  for (const MigrationRecord& r : rows) list.push_back(MigrationSummaryJson(r));
+  for (const MigrationRecord& r : rows) {
+    json j = MigrationSummaryJson(r);
+    AddLease(r, holders, now, j);
+    list.push_back(std::move(j));
+  }
   return json{{"now", now}, {"migrations", std::move(list)}};
 }
 
@@ -115,6 +166,7 @@ Result<json> ShowView(store::Store& store, std::string_view id,
                       const TransferLookup& transfers) {
   MIMI_ASSIGN_OR_RETURN(std::vector<MigrationRecord> keys, store.GetById(id));
   if (keys.empty()) return NotFoundError("no migration " + std::string(id));
+  MIMI_ASSIGN_OR_RETURN(auto holders, store.ListLeaseHolders());
   json list = json::array();
   for (const MigrationRecord& key : keys) {
     // The one view that shows the messages, so the one read that asks for
@@ -125,6 +177,7 @@ Result<json> ShowView(store::Store& store, std::string_view id,
     MIMI_ASSIGN_OR_RETURN(std::vector<MigrationEvent> events,
                           store.Events(r.id, r.role));
     json detail = MigrationDetailJson(r, events);
+    AddLease(r, holders, now, detail);
     std::optional<TransferView> t;
     // Only the source uploads; the target's side of it is the same bytes.
     if (transfers && r.role == store::Role::kSource) t = transfers(r.id);
@@ -152,11 +205,17 @@ Result<json> StatsView(store::Store& store, UnixMillis now) {
                     {"count", c.count}});
     total += c.count;
   }
+  MIMI_ASSIGN_OR_RETURN(auto holders, store.ListLeaseHolders());
+  json holder_list = json::array();
+  for (const store::LeaseHolder& h : holders) {
+    holder_list.push_back(LeaseHolderJson(h, now));
+  }
   return json{{"now", now},
               {"counts", std::move(list)},
               {"total", total},
               {"stalled", stalled},
-              {"oldest_unfinished_age_ms", OrNull(oldest)}};
+              {"oldest_unfinished_age_ms", OrNull(oldest)},
+              {"lease_holders", std::move(holder_list)}};
 }
 
 }  // namespace mimi::admin_api

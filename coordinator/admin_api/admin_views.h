@@ -56,11 +56,19 @@ nlohmann::json MigrationSummaryJson(const store::MigrationRecord& record);
 nlohmann::json MigrationDetailJson(const store::MigrationRecord& record,
                                    const std::vector<store::MigrationEvent>& events);
 
-// {"now", "migrations": [summary...]}, newest first.
+// One lease holder (store::LeaseHolder) with "alive" at `now`.
+nlohmann::json LeaseHolderJson(const store::LeaseHolder& holder, UnixMillis now);
+
+// {"now", "migrations": [summary...]}, newest first. Each summary also
+// has the row's lease: "lease_owner", "lease_expires_at", "lease_holder",
+// "lease_holder_alive" (null: no lease, or a holder that is not
+// registered)
+// and "lease_state" (null: free; "held", "expired", "dead-holder").
 Result<nlohmann::json> ListView(store::Store& store,
                                 const store::ListFilter& filter,
                                 UnixMillis now);
-// {"id", "now", "migrations": [detail...]}: both roles' rows of the id;
+// {"id", "now", "migrations": [detail...]}: both roles' rows of the id,
+// with the lease fields of ListView;
 // kNotFound when it has none. Each detail also has "transfer": the source's
 // MigrationContent upload in flight ({"sent_bytes", "total_bytes",
 // "started_at", "updated_at"}), or null (none, or no `transfers` given, as
@@ -69,7 +77,7 @@ Result<nlohmann::json> ShowView(store::Store& store, std::string_view id,
                                 UnixMillis now,
                                 const TransferLookup& transfers = nullptr);
 // {"now", "counts": [{"role","state","count"}], "total", "stalled",
-//  "oldest_unfinished_age_ms"}.
+//  "oldest_unfinished_age_ms", "lease_holders": [LeaseHolderJson...]}.
 Result<nlohmann::json> StatsView(store::Store& store, UnixMillis now);
 
 }  // namespace mimi::admin_api

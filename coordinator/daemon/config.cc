@@ -6,6 +6,7 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "daemon/instance_id.h"
 #include "daemon/protocol_options.h"
 #include "mimi_portability/domain_name.h"
 
@@ -42,9 +43,10 @@ Status Read(const toml::table& table, std::string_view prefix,
     if (!v) return SettingError(full, "must be a string");
     *out = *v;
   } else if constexpr (std::is_same_v<T, bool>) {
-    auto v = node->value<bool>();
-    if (!v) return SettingError(full, "must be true or false");
-    *out = *v;
+    // value<bool>() would take 1 or 0 too; a setting documented as true or
+    // false must be one.
+    if (!node->is_boolean()) return SettingError(full, "must be true or false");
+    *out = *node->value<bool>();
   } else {
     if (!node->is_integer()) return SettingError(full, "must be an integer");
     int64_t v = *node->value<int64_t>();
@@ -94,7 +96,7 @@ Status ApplyFile(const toml::table& root, Config* c) {
        "ciphersuites", "max_body_bytes", "server_threads", "migration_workers",
        "keep_alive_seconds", "read_timeout_seconds",
        "tls", "peers",
-       "policy", "recovery", "ds"}));
+       "policy", "recovery", "ds", "instance"}));
   MIMI_RETURN_IF_ERROR(Read(root, "", "domain", &c->domain));
   std::string listen, admin_listen;
   MIMI_RETURN_IF_ERROR(Read(root, "", "listen", &listen));
@@ -162,6 +164,12 @@ Status ApplyFile(const toml::table& root, Config* c) {
   }
   MIMI_RETURN_IF_ERROR(status);
 
+  if (const toml::table* i = SubTable(root, "instance", &status)) {
+    MIMI_RETURN_IF_ERROR(CheckKnownKeys(*i, "instance", {"id"}));
+    MIMI_RETURN_IF_ERROR(Read(*i, "instance", "id", &c->instance_id));
+  }
+  MIMI_RETURN_IF_ERROR(status);
+
   if (const toml::table* p = SubTable(root, "policy", &status)) {
     MIMI_RETURN_IF_ERROR(CheckKnownKeys(
         *p, "policy",
@@ -184,7 +192,8 @@ Status ApplyFile(const toml::table& root, Config* c) {
     MIMI_RETURN_IF_ERROR(CheckKnownKeys(
         *r, "recovery",
         {"scan_interval_ms", "backoff_initial_ms", "backoff_max_ms",
-         "max_attempts", "lease_ms", "auto_abort_after_seconds"}));
+         "max_attempts", "lease_ms", "auto_abort_after_seconds",
+         "heartbeat_ms", "heartbeat_timeout_ms", "reclaim_dead_leases"}));
     auto& rc = c->recovery;
     MIMI_RETURN_IF_ERROR(Read(*r, "recovery", "scan_interval_ms", &rc.scan_interval_ms));
     MIMI_RETURN_IF_ERROR(Read(*r, "recovery", "backoff_initial_ms", &rc.backoff_initial_ms));
@@ -193,6 +202,11 @@ Status ApplyFile(const toml::table& root, Config* c) {
     MIMI_RETURN_IF_ERROR(Read(*r, "recovery", "lease_ms", &rc.lease_ms));
     MIMI_RETURN_IF_ERROR(Read(*r, "recovery", "auto_abort_after_seconds",
                               &rc.auto_abort_after_seconds));
+    MIMI_RETURN_IF_ERROR(Read(*r, "recovery", "heartbeat_ms", &rc.heartbeat_ms));
+    MIMI_RETURN_IF_ERROR(Read(*r, "recovery", "heartbeat_timeout_ms",
+                              &rc.heartbeat_timeout_ms));
+    MIMI_RETURN_IF_ERROR(Read(*r, "recovery", "reclaim_dead_leases",
+                              &rc.reclaim_dead_leases));
   }
   MIMI_RETURN_IF_ERROR(status);
 
@@ -386,6 +400,19 @@ std::vector<Status> Problems(const Config& c) {
   if (r.lease_ms < 100) fail("recovery.lease_ms", "must be at least 100");
   if (r.scan_interval_ms < 10) {
     fail("recovery.scan_interval_ms", "must be at least 10");
+  }
+  if (r.heartbeat_ms < 10 || r.heartbeat_ms > 600'000) {
+    fail("recovery.heartbeat_ms", "must be between 10 and 600000");
+  } else if (r.heartbeat_timeout_ms < 3 * r.heartbeat_ms) {
+    // Two beats may be late (a busy database) before peers take the leases.
+    fail("recovery.heartbeat_timeout_ms",
+         "must be at least 3 x recovery.heartbeat_ms");
+  }
+  if (!c.instance_id.empty()) {
+    if (Status id = ValidateInstanceId(c.instance_id, "config: instance.id");
+        !id.ok()) {
+      out.push_back(id);
+    }
   }
   if (Status ds = ValidateDs(c.ds); !ds.ok()) out.push_back(ds);
   return out;

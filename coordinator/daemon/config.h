@@ -65,6 +65,12 @@ struct RecoveryConfig {
   int64_t lease_ms = 120'000;
   // 0 = never abort automatically.
   int64_t auto_abort_after_seconds = 0;
+  // The lease holder's heartbeat, and how long without one makes it dead
+  // (its leases are then taken over; docs/operations.md "Lease holders").
+  int64_t heartbeat_ms = 2000;
+  int64_t heartbeat_timeout_ms = 6000;
+  // false: a dead holder's leases lapse at lease_ms only.
+  bool reclaim_dead_leases = true;
 };
 
 // [ds]: the Delivery Service mimi-portd drives (docs/ds-interface.md).
@@ -91,6 +97,9 @@ struct Config {
   HostPort admin_listen{"127.0.0.1", 8444};
   bool admin_enabled = true;  // admin_listen = "off" disables it
   std::string data_dir;                  // database, keys, admin token
+  // [instance] id: the lease holder's instance id; empty = the one stored
+  // in <data_dir>/instance_id (daemon/instance_id.h).
+  std::string instance_id;
   TlsConfig tls;
   // Peer domain -> where to reach it; unmapped domains use <domain>:443.
   std::map<std::string, HostPort> peers;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "admin_api/admin_paths.h"
 #include "admin_api/admin_token.h"
@@ -23,6 +24,7 @@
 #include "log/log.h"
 #include "protocol/backoff.h"
 #include "protocol/client_tokens.h"
+#include "protocol/holder_heartbeat.h"
 #include "protocol/recovery_loop.h"
 #include "protocol/source_service.h"
 #include "protocol/target_service.h"
@@ -126,6 +128,10 @@ struct Daemon::Parts {
   std::unique_ptr<protocol::SourceService> source;
   std::unique_ptr<protocol::TargetService> target;
   std::unique_ptr<protocol::RecoveryLoop> recovery;
+  // Held for the daemon's life: no second daemon on this data directory.
+  std::optional<InstanceClaim> instance;
+  store::LeaseHolder holder;
+  std::unique_ptr<protocol::HolderHeartbeat> heartbeat;
   std::unique_ptr<Actions> actions;
   std::string admin_token;
   std::unique_ptr<HttpServer> public_server;
@@ -152,6 +158,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
                                 config.data_dir + ": " + ec.message());
   }
   ::chmod(config.data_dir.c_str(), 0700);
+  // Before the database: a second daemon on this directory stops here.
+  MIMI_ASSIGN_OR_RETURN(InstanceClaim claim,
+                        InstanceClaim::Acquire(config.data_dir, config.instance_id));
+  p->instance.emplace(std::move(claim));
 
   MIMI_ASSIGN_OR_RETURN(p->writer, store::SqliteWriter::Open(DatabasePath(config)));
   MIMI_ASSIGN_OR_RETURN(p->store, store::SqliteStore::Open(p->writer, clock));
@@ -206,7 +216,20 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   p->ctx.clock = &clock;
   p->transfers = std::make_unique<protocol::TransferProgress>(clock);
   p->ctx.progress = p->transfers.get();
-  MIMI_ASSIGN_OR_RETURN(p->ctx.instance_id, MakeInstanceId());
+  // A new incarnation; the earlier ones of this instance are dead by now
+  // (the claim above), and their leases are taken over by the first scan.
+  {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    MIMI_ASSIGN_OR_RETURN(
+        p->holder,
+        p->store->RegisterLeaseHolder(p->instance->id(), host, getpid(),
+                                      p->protocol_options.recovery.heartbeat_timeout_ms));
+  }
+  p->ctx.lease_holder = p->holder.holder_id;
+  p->heartbeat = std::make_unique<protocol::HolderHeartbeat>(
+      *p->store, p->holder.holder_id, p->protocol_options.recovery.heartbeat_ms,
+      p->protocol_options.recovery.heartbeat_timeout_ms);
 
   p->workers = std::make_unique<protocol::WorkQueue>(
       static_cast<size_t>(config.migration_workers));
@@ -245,6 +268,15 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
                         double v = n.ok() ? static_cast<double>(*n) : 0;
                         return std::vector<Sample>{{{}, v}};
                       });
+  const protocol::RecoveryLoop* recovery = p->recovery.get();
+  p->metrics.AddCollectedCounter(
+      "mimi_leases_reclaimed_total",
+      "Unexpired leases of dead lease holders (an earlier incarnation of this "
+      "instance, or a holder whose heartbeat lapsed) taken over by recovery.",
+      [recovery] {
+        return std::vector<Sample>{
+            {{}, static_cast<double>(recovery->stats().reclaimed_total)}};
+      });
   // Group commit at work: writes per commit = jobs / commits.
   const store::SqliteWriter* writer = p->writer.get();
   p->metrics.AddCollectedCounter(
@@ -315,8 +347,10 @@ Result<DaemonPorts> Daemon::Start() {
     MIMI_RETURN_IF_ERROR(parts_->admin_server->Start());
     ports.admin_port = parts_->admin_server->port();
   }
+  parts_->heartbeat->Start();
   parts_->recovery->Start();
-  log::Info("{}: serving; recovery loop every {} ms", parts_->config.domain,
+  log::Info("{}: serving as lease holder {} (pid {}); recovery loop every {} ms",
+            parts_->config.domain, parts_->holder.holder_id, getpid(),
             parts_->config.recovery.scan_interval_ms);
   return ports;
 }
@@ -328,6 +362,12 @@ void Daemon::Stop() {
   if (parts_->admin_server) parts_->admin_server->Stop();
   parts_->recovery->Stop();
   parts_->workers->Shutdown();
+  parts_->heartbeat->Stop();
+  // Its leases are released; ended, the holder is dead at once for peers.
+  if (!parts_->heartbeat->superseded()) {
+    Status s = parts_->store->EndLeaseHolder(parts_->holder.holder_id);
+    if (!s.ok()) log::Warn("ending lease holder: {}", s.ToString());
+  }
 }
 
 }  // namespace mimi::daemon

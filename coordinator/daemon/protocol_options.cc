@@ -33,6 +33,9 @@ Result<protocol::ProtocolOptions> ProtocolOptionsFromConfig(
   o.recovery.max_attempts = r.max_attempts;
   o.recovery.lease_ms = r.lease_ms;
   o.recovery.auto_abort_after_seconds = r.auto_abort_after_seconds;
+  o.recovery.heartbeat_ms = r.heartbeat_ms;
+  o.recovery.heartbeat_timeout_ms = r.heartbeat_timeout_ms;
+  o.recovery.reclaim_dead_leases = r.reclaim_dead_leases;
   return o;
 }
 

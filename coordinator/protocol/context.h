@@ -36,8 +36,10 @@ struct ProtocolContext {
   const Backoff* backoff = nullptr;
   // Content uploads in flight, for the admin API; may be null.
   TransferProgress* progress = nullptr;
-  // Identifies this process in leases ("host:pid:random").
-  std::string instance_id;
+  // This process's lease holder ("<instance_id>/<incarnation>",
+  // store::LeaseHolder::holder_id); every lease it takes is owned by
+  // "<lease_holder>#<n>" (docs/protocol.md §4 "Lease ownership").
+  std::string lease_holder;
 };
 
 }  // namespace mimi::protocol

@@ -3,7 +3,11 @@
 // other processes on the same database never drive the same row at once.
 //
 // Acquire() is a compare-and-set in the store (free, expired or our own);
-// the destructor releases. The lease expires by itself if the process dies.
+// the destructor releases. The owner is "<holder>#<n>": the process's lease
+// holder and a counter, so that two threads of one process exclude each
+// other too. If the process dies, the lease is taken over as soon as its
+// holder counts as dead, and lapses by itself at the latest
+// (docs/protocol.md §4 "Lease ownership").
 // LeaseRow() is how every driver starts: take the lease, then read the row.
 // One lease object belongs to one thread.
 #ifndef MIMI_PROTOCOL_LEASE_H_
@@ -24,9 +28,9 @@ class MigrationLease {
   // kUnavailable (reason "busy") if someone else holds it.
   static Result<std::unique_ptr<MigrationLease>> Acquire(
       store::Store& store, const std::string& id, store::Role role,
-      const std::string& instance_id, int64_t duration_ms) {
+      const std::string& holder, int64_t duration_ms) {
     static std::atomic<uint64_t> counter{0};
-    std::string owner = instance_id + "#" + std::to_string(++counter);
+    std::string owner = holder + "#" + std::to_string(++counter);
     Status s = store.AcquireLease(id, role, owner, duration_ms);
     if (s.code() == StatusCode::kFailedPrecondition) {
       return Refuse(StatusCode::kUnavailable, reason::kBusy,
@@ -66,7 +70,7 @@ struct LeasedRow {
 inline Result<LeasedRow> LeaseRow(const ProtocolContext& ctx,
                                   const std::string& id, store::Role role) {
   MIMI_ASSIGN_OR_RETURN(auto lease,
-                        MigrationLease::Acquire(*ctx.store, id, role, ctx.instance_id,
+                        MigrationLease::Acquire(*ctx.store, id, role, ctx.lease_holder,
                                                 ctx.options->recovery.lease_ms));
   MIMI_ASSIGN_OR_RETURN(store::MigrationRecord row, ctx.store->Get(id, role));
   return LeasedRow{std::move(lease), std::move(row)};

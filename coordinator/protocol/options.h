@@ -33,6 +33,15 @@ struct RecoveryOptions {
   BackoffOptions backoff;
   int max_attempts = 50;       // recovery.max_attempts: then flagged stalled
   int64_t lease_ms = 120'000;  // recovery.lease_ms
+  // recovery.heartbeat_ms: how often the lease holder says it is alive;
+  // recovery.heartbeat_timeout_ms: how long after its last heartbeat a
+  // holder counts as dead and its leases are taken over.
+  int64_t heartbeat_ms = 2000;
+  int64_t heartbeat_timeout_ms = 6000;
+  // recovery.reclaim_dead_leases: take a dead holder's unexpired leases over
+  // at each scan; false leaves them to lapse at lease_ms (the behaviour
+  // before lease holders existed).
+  bool reclaim_dead_leases = true;
   // recovery.auto_abort_after_seconds; 0 = never abort automatically.
   int64_t auto_abort_after_seconds = 0;
 };

@@ -1,6 +1,7 @@
 #include "protocol/recovery_loop.h"
 
 #include <chrono>
+#include <map>
 #include <optional>
 
 #include "log/log.h"
@@ -103,9 +104,36 @@ void RecoveryLoop::RunJob(const store::DueKey& due) {
   if (!s.ok()) RecordDriveFailure(ctx_, *row, s);
 }
 
+Status RecoveryLoop::ReclaimDeadLeases() {
+  if (!ctx_.options->recovery.reclaim_dead_leases) return Status::Ok();
+  // Never our own: this process is alive, even when a stalled disk made
+  // its heartbeat late, and its workers may be driving those rows.
+  MIMI_ASSIGN_OR_RETURN(auto reclaimed,
+                        ctx_.store->ReclaimDeadLeases(ctx_.lease_holder));
+  if (reclaimed.empty()) return Status::Ok();
+  // One line per scan, whatever the count: per holder, how many.
+  std::map<std::string, int> per_holder;
+  for (const auto& r : reclaimed) ++per_holder[r.holder_id];
+  std::string holders;
+  for (const auto& [holder, n] : per_holder) {
+    holders += (holders.empty() ? "" : ", ") + holder + ": " + std::to_string(n);
+  }
+  log::Info("recovery: took over {} leases of dead holders ({}), e.g. {} {}",
+               reclaimed.size(), holders,
+               store::RoleName(reclaimed.front().role), reclaimed.front().id);
+  MutexLock lock(mu_);
+  stats_.reclaimed_total += static_cast<int64_t>(reclaimed.size());
+  return Status::Ok();
+}
+
 Result<int> RecoveryLoop::ScanOnce() {
   constexpr int kBatch = 1000;
   const RecoveryOptions& rc = ctx_.options->recovery;
+  // Before the due walk, so that the rows it frees are due in this scan.
+  if (Status s = ReclaimDeadLeases(); !s.ok()) {
+    log::Warn("recovery: taking over dead holders' leases failed: {}",
+                 s.ToString());
+  }
   if (rc.auto_abort_after_seconds > 0) {
     const UnixMillis cutoff =
         ctx_.clock->NowMillis() - rc.auto_abort_after_seconds * 1000;

@@ -11,6 +11,14 @@
 // the shared worker queue a few at a time, so that work posted by request
 // handlers (a client's init) never queues behind the whole backlog.
 //
+// Each scan first takes over the unexpired leases of dead lease holders
+// (store.ReclaimDeadLeases: an earlier incarnation of this instance, or a
+// holder whose heartbeat lapsed; docs/protocol.md §4 "Lease ownership"), so
+// that the rows a crashed process was driving are due again in this very
+// scan instead of when their leases run out; it logs them once per scan
+// and counts them (stats().reclaimed_total), unless
+// recovery.reclaim_dead_leases is off.
+//
 // Leases live in the services; a failed attempt is recorded with the one
 // back-off of both roles (protocol/drive_failure.h: exponential with full
 // jitter, stall marking). The loop only schedules, and never schedules a
@@ -35,6 +43,8 @@ namespace mimi::protocol {
 struct RecoveryStats {
   int64_t scans = 0;            // completed scans
   int64_t scheduled_total = 0;  // rows taken up (a row once per take-up)
+  // Unexpired leases of dead holders taken over (mimi_leases_reclaimed_total).
+  int64_t reclaimed_total = 0;
   // The first completed scan after Start(): every row due then was taken
   // up by its end. 0 until it has happened.
   UnixMillis started_at = 0;
@@ -85,6 +95,9 @@ class RecoveryLoop {
   // Moves waiting jobs onto the worker queue up to max_outstanding_.
   void PumpLocked() REQUIRES(mu_);
   void RunJob(const store::DueKey& due) EXCLUDES(mu_);
+  // Frees the leases of dead holders (when configured), logs and counts
+  // them.
+  Status ReclaimDeadLeases() EXCLUDES(mu_);
 
   const ProtocolContext& ctx_;
   SourceService& source_;

@@ -16,7 +16,7 @@ constexpr const char* kColumns =
     "id, role, state, group_id, epoch, ciphersuite, source_domain, "
     "target_domain, content_hash, attempt_count, next_attempt_at, "
     "lease_owner, lease_expires_at, last_error, stalled_since, created_at, "
-    "updated_at";
+    "updated_at, lease_holder";
 
 std::optional<int64_t> ColumnOptional(const SQLite::Column& c) {
   if (c.isNull()) return std::nullopt;
@@ -49,6 +49,7 @@ Result<MigrationRecord> RowToRecord(SQLite::Statement& q) {
   r.stalled_since = ColumnOptional(q.getColumn(14));
   r.created_at = q.getColumn(15).getInt64();
   r.updated_at = q.getColumn(16).getInt64();
+  if (!q.getColumn(17).isNull()) r.lease_holder = q.getColumn(17).getString();
   return r;
 }
 

@@ -112,4 +112,9 @@ Result<std::string> ParseMigrationId(std::string_view text) {
   return id;
 }
 
+std::string_view LeaseHolderOf(std::string_view owner) {
+  const size_t hash = owner.rfind('#');
+  return hash == std::string_view::npos ? owner : owner.substr(0, hash);
+}
+
 }  // namespace mimi::store

@@ -117,6 +117,10 @@ struct MigrationRecord {
   std::optional<UnixMillis> next_attempt_at;
   std::optional<std::string> lease_owner;
   std::optional<UnixMillis> lease_expires_at;
+  // The LeaseHolder::holder_id of lease_owner; empty for a free lease and
+  // for one taken before schema step 5 (docs/protocol.md §4 "Lease
+  // ownership").
+  std::optional<std::string> lease_holder;
   std::string last_error;
   std::optional<UnixMillis> stalled_since;
 
@@ -161,6 +165,42 @@ struct Tombstone {
 
   bool operator==(const Tombstone&) const = default;
 };
+
+// One daemon start as the holder of leases (docs/protocol.md §4 "Lease
+// ownership"): a lease owner is "<holder_id>#<n>". Dead once a later
+// incarnation of the same instance has started or it stopped (ended_at),
+// or once its heartbeat has lapsed (alive_until); a dead holder's leases
+// are taken over at once (Store::ReclaimDeadLeases).
+struct LeaseHolder {
+  std::string holder_id;  // "<instance_id>/<incarnation>"
+  std::string instance_id;
+  int64_t incarnation = 0;  // 1, 2, ... per instance_id
+  std::string host;         // where it ran, for operators
+  int64_t pid = 0;
+  UnixMillis started_at = 0;
+  UnixMillis heartbeat_at = 0;
+  UnixMillis alive_until = 0;
+  std::optional<UnixMillis> ended_at;
+
+  bool AliveAt(UnixMillis now) const { return !ended_at && alive_until > now; }
+  bool operator==(const LeaseHolder&) const = default;
+};
+
+// A lease Store::ReclaimDeadLeases took from a dead holder before it
+// expired.
+struct ReclaimedLease {
+  std::string id;
+  Role role = Role::kSource;
+  std::string owner;      // the lease_owner it had
+  std::string holder_id;  // its dead holder
+  UnixMillis expires_at = 0;
+
+  bool operator==(const ReclaimedLease&) const = default;
+};
+
+// The holder part of a lease owner: everything before its last '#' (the
+// owner itself when it has none).
+std::string_view LeaseHolderOf(std::string_view owner);
 
 struct StateCount {
   Role role = Role::kSource;

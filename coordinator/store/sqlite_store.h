@@ -89,6 +89,15 @@ class SqliteStore final : public Store {
                       int64_t duration_ms) override;
   Status ReleaseLease(std::string_view id, Role role,
                       std::string_view owner) override;
+  Result<LeaseHolder> RegisterLeaseHolder(std::string_view instance_id,
+                                          std::string_view host, int64_t pid,
+                                          int64_t alive_ms) override;
+  Status HeartbeatLeaseHolder(std::string_view holder_id,
+                              int64_t alive_ms) override;
+  Status EndLeaseHolder(std::string_view holder_id) override;
+  Result<std::vector<ReclaimedLease>> ReclaimDeadLeases(
+      std::string_view self) override;
+  Result<std::vector<LeaseHolder>> ListLeaseHolders() override;
   Status RecordFailure(std::string_view id, Role role, std::string_view error,
                        UnixMillis next_attempt_at, bool stalled) override;
   Status ScheduleNow(std::string_view id, Role role) override;

@@ -19,7 +19,7 @@ const char* const SqliteStore::kDueQuery =
     "SELECT id, role, state, group_id, epoch, ciphersuite, source_domain, "
     "target_domain, content_hash, attempt_count, next_attempt_at, "
     "lease_owner, lease_expires_at, last_error, stalled_since, created_at, "
-    "updated_at FROM migrations "
+    "updated_at, lease_holder FROM migrations "
     "WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 "
     "AND (lease_owner IS NULL OR lease_expires_at <= ?1) "
     "ORDER BY next_attempt_at LIMIT ?2";

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "store/lease_holder_rows.h"
 #include "store/migration_rows.h"
 #include "store/sqlite_blob.h"
 #include "store/sqlite_status.h"
@@ -218,12 +219,25 @@ Status SqliteStore::AcquireLease(std::string_view id, Role role,
                                  std::string_view owner, int64_t duration_ms) {
   if (owner.empty()) return InvalidArgumentError("lease owner is empty");
   MIMI_RETURN_IF_ERROR(CheckWritable());
+  const std::string holder(LeaseHolderOf(owner));
   return writer_->Write([&](SQLite::Database& db) -> Status {
     return Guarded("leasing " + Describe(id, role), [&]() -> Status {
       UnixMillis now = clock_.NowMillis();
+      // A superseded process must not start driving again: a later
+      // incarnation of its instance owns its leases now (docs/protocol.md §4
+      // "Lease ownership"). A holder whose heartbeat is only late may go
+      // on: its own process knows it is alive.
+      if (HolderHasEnded(db, holder)) {
+        return Status(StatusCode::kFailedPrecondition,
+                      "lease holder " + holder +
+                          " has ended (a later incarnation of its instance "
+                          "started, or it stopped); it takes no lease on " +
+                          Describe(id, role));
+      }
       SQLite::Statement upd(
           db,
-          "UPDATE migrations SET lease_owner = ?1, lease_expires_at = ?2 "
+          "UPDATE migrations SET lease_owner = ?1, lease_expires_at = ?2, "
+          "lease_holder = ?6 "
           "WHERE id = ?3 AND role = ?4 AND (lease_owner IS NULL OR "
           "lease_expires_at <= ?5 OR lease_owner = ?1)");
       upd.bind(1, std::string(owner));
@@ -231,6 +245,7 @@ Status SqliteStore::AcquireLease(std::string_view id, Role role,
       upd.bind(3, std::string(id));
       upd.bind(4, std::string(RoleName(role)));
       upd.bind(5, static_cast<int64_t>(now));
+      upd.bind(6, holder);
       if (upd.exec() == 1) {
         return Status::Ok();
       }
@@ -250,7 +265,7 @@ Status SqliteStore::ReleaseLease(std::string_view id, Role role,
     return Guarded("releasing " + Describe(id, role), [&]() -> Status {
       SQLite::Statement upd(db,
                             "UPDATE migrations SET lease_owner = NULL, "
-                            "lease_expires_at = NULL "
+                            "lease_expires_at = NULL, lease_holder = NULL "
                             "WHERE id = ?1 AND role = ?2 AND lease_owner = ?3");
       upd.bind(1, std::string(id));
       upd.bind(2, std::string(RoleName(role)));

@@ -74,11 +74,43 @@ class Store {
 
   // Recovery bookkeeping. A lease is taken when it is free, expired or
   // already the caller's (compare-and-set); otherwise kFailedPrecondition.
+  // The owner is "<holder_id>#<n>" (LeaseHolderOf); when its holder has
+  // ended (a later incarnation of its instance started; docs/protocol.md §4
+  // "Lease ownership"), the lease is refused too: a superseded process
+  // takes no new lease.
   virtual Status AcquireLease(std::string_view id, Role role,
                               std::string_view owner, int64_t duration_ms) = 0;
   // Only the owner releases; releasing a lease one does not hold is a no-op.
   virtual Status ReleaseLease(std::string_view id, Role role,
                               std::string_view owner) = 0;
+
+  // Lease holders (docs/protocol.md §4 "Lease ownership"). Registers the
+  // next incarnation of `instance_id` (one more than the highest so far),
+  // alive for `alive_ms`, and ends every earlier incarnation of it that has
+  // not ended, in one transaction: they are dead by construction, since one
+  // instance runs one process at a time.
+  virtual Result<LeaseHolder> RegisterLeaseHolder(std::string_view instance_id,
+                                                  std::string_view host,
+                                                  int64_t pid,
+                                                  int64_t alive_ms) = 0;
+  // Keeps the holder alive for `alive_ms` from now. kFailedPrecondition when
+  // it has ended (a later incarnation started): it must stop taking leases.
+  // kNotFound when there is no such holder.
+  virtual Status HeartbeatLeaseHolder(std::string_view holder_id,
+                                      int64_t alive_ms) = 0;
+  // Ends the holder (a clean stop); its leases are free to take at once.
+  virtual Status EndLeaseHolder(std::string_view holder_id) = 0;
+  // Frees every unexpired lease whose holder is dead and returns those
+  // leases, in one transaction; a live holder's lease is never touched, nor
+  // one of `self` (the caller's own holder, alive since it asks, even when
+  // its heartbeat is late).
+  // When there is nothing to take over it writes nothing. Both this and
+  // RegisterLeaseHolder forget dead holders that hold no lease any more,
+  // except the latest incarnation of each instance.
+  virtual Result<std::vector<ReclaimedLease>> ReclaimDeadLeases(
+      std::string_view self) = 0;
+  // Every registered holder, by instance id and incarnation.
+  virtual Result<std::vector<LeaseHolder>> ListLeaseHolders() = 0;
   // Counts a failed attempt and schedules the next one. `stalled` flags the
   // row for operators (it stays flagged until the next transition) without
   // stopping retries.

@@ -87,6 +87,21 @@ int StateExitCode(const json& show) {
   return kExitOk;
 }
 
+// The lease column of list and the lease line of show: "-" when free,
+// else the holder and whether it is alive; a dead holder's row is flagged
+// (recovery takes its lease over at its next scan).
+std::string LeaseText(const json& m) {
+  const json& state = m["lease_state"];
+  if (state.is_null()) return "-";
+  const std::string holder = m["lease_holder"].is_null()
+                                 ? Str(m["lease_owner"])
+                                 : Str(m["lease_holder"]);
+  const std::string s = state.get<std::string>();
+  if (s == "dead-holder") return holder + " DEAD-HOLDER";
+  if (s == "expired") return holder + " (expired)";
+  return holder + (m["lease_holder_alive"] == true ? " (alive)" : "");
+}
+
 void PrintStatus(const json& show) {
   const json& now = show["now"];
   std::cout << "migration " << Str(show["id"]) << "\n";
@@ -117,7 +132,7 @@ json StatusJson(const json& show) {
 void PrintList(const json& list) {
   const json& now = list["now"];
   Table t({"ID", "ROLE", "STATE", "GROUP", "PEER", "CREATED", "UPDATED",
-           "ATTEMPTS", "STALLED"});
+           "ATTEMPTS", "STALLED", "LEASE"});
   for (const json& m : list["migrations"]) {
     const bool source = m["role"] == "source";
     t.AddRow({Str(m["id"]), Str(m["role"]), Str(m["state"]),
@@ -125,7 +140,8 @@ void PrintList(const json& list) {
               Str(source ? m["target_domain"] : m["source_domain"]),
               Ago(now, m["created_at"]), Ago(now, m["updated_at"]),
               Str(m["attempt_count"]),
-              m["stalled_since"].is_null() ? "-" : Ago(now, m["stalled_since"])});
+              m["stalled_since"].is_null() ? "-" : Ago(now, m["stalled_since"]),
+              LeaseText(m)});
   }
   t.Print(std::cout);
   std::cout << list["migrations"].size() << " migration(s)\n";
@@ -151,6 +167,12 @@ void PrintShow(const json& show) {
                            ? "-"
                            : Str(m["lease_owner"]) + " until " +
                                  Ago(now, m["lease_expires_at"])});
+    if (!m["lease_state"].is_null()) {
+      f.AddRow({"lease holder",
+                LeaseText(m) + (m["lease_state"] == "dead-holder"
+                                    ? ": taken over at the next recovery scan"
+                                    : "")});
+    }
     f.AddRow({"stalled", m["stalled_since"].is_null()
                              ? "no"
                              : "since " + Ago(now, m["stalled_since"])});
@@ -188,6 +210,16 @@ void PrintStats(const json& stats) {
             << (age.is_null() ? std::string("none")
                               : ShortDuration(age.get<int64_t>()) + " old")
             << "\n";
+  // The holders the store keeps: every live one, the latest incarnation of
+  // each instance, and dead ones still named by a lease.
+  Table h({"LEASE HOLDER", "HOST", "PID", "STARTED", "HEARTBEAT", "ALIVE"});
+  const json& now = stats["now"];
+  for (const json& l : stats["lease_holders"]) {
+    h.AddRow({Str(l["holder_id"]), Str(l["host"]), Str(l["pid"]),
+              Ago(now, l["started_at"]), Ago(now, l["heartbeat_at"]),
+              l["alive"] == true ? "yes" : "no"});
+  }
+  if (!stats["lease_holders"].empty()) h.Print(std::cout);
 }
 
 // One line for a content upload in flight: bar, sizes and rate so far.
