@@ -298,25 +298,29 @@ Status ApplyOverrides(const ConfigOverrides& o, Config* c) {
   return Status::Ok();
 }
 
-Status Validate(const Config& c) {
-  if (c.domain.empty()) return SettingError("domain", "is required");
-  if (!ValidDomain(c.domain)) {
-    return SettingError("domain", "must be a lowercase DNS name");
+// Every problem of `c`, in the order of docs/operations.md's reference; a
+// check that depends on a setting already found wrong is skipped.
+std::vector<Status> Problems(const Config& c) {
+  std::vector<Status> out;
+  auto fail = [&out](std::string_view key, std::string_view what) {
+    out.push_back(SettingError(key, what));
+  };
+  if (c.domain.empty()) {
+    fail("domain", "is required");
+  } else if (!ValidDomain(c.domain)) {
+    fail("domain", "must be a lowercase DNS name");
   }
-  if (c.data_dir.empty()) return SettingError("data_dir", "is required");
+  if (c.data_dir.empty()) fail("data_dir", "is required");
   for (const auto& [peer, _] : c.peers) {
-    if (!ValidDomain(peer)) {
-      return SettingError("peers." + peer, "must be a lowercase DNS name");
-    }
+    if (!ValidDomain(peer))
+      fail("peers." + peer, "must be a lowercase DNS name");
   }
-  if (c.ciphersuites.empty()) {
-    return SettingError("ciphersuites", "must name at least one suite");
-  }
+  if (c.ciphersuites.empty())
+    fail("ciphersuites", "must name at least one suite");
   for (uint16_t cs : c.ciphersuites) {
     if (cs < 1 || cs > 7) {
-      return SettingError("ciphersuites",
-                          "suite " + std::to_string(cs) +
-                              " is not one of the RFC 9420 suites 1..7");
+      fail("ciphersuites", "suite " + std::to_string(cs) +
+                               " is not one of the RFC 9420 suites 1..7");
     }
   }
   // Plain HTTP from a proxy must not be reachable from anywhere else.
@@ -324,68 +328,67 @@ Status Validate(const Config& c) {
                                       ? c.listen.host
                                       : "[" + c.listen.host + "]";
   if (c.tls.terminated_by_proxy && !LoopbackHost(listen_host)) {
-    return SettingError("listen",
-                        "must be a loopback address when "
-                        "tls.terminated_by_proxy = true");
+    fail("listen",
+         "must be a loopback address when tls.terminated_by_proxy = true");
   }
   if (c.tls.terminated_by_proxy && !c.tls.ca_file.empty() &&
       !std::filesystem::is_regular_file(c.tls.ca_file)) {
-    return SettingError("tls.ca", "no such file: " + c.tls.ca_file);
+    fail("tls.ca", "no such file: " + c.tls.ca_file);
   }
   if (!c.tls.insecure_plain_http && !c.tls.terminated_by_proxy) {
     if (c.tls.cert_file.empty()) {
-      return SettingError("tls.cert",
-                          "is required (or set tls.insecure_plain_http = true "
-                          "for local use)");
+      fail("tls.cert",
+           "is required (or set tls.insecure_plain_http = true for local use)");
     }
-    if (c.tls.key_file.empty()) return SettingError("tls.key", "is required");
+    if (c.tls.key_file.empty()) fail("tls.key", "is required");
     for (const auto& [key, file] :
          {std::pair{"tls.cert", c.tls.cert_file}, {"tls.key", c.tls.key_file},
           {"tls.ca", c.tls.ca_file}}) {
       if (!file.empty() && !std::filesystem::is_regular_file(file)) {
-        return SettingError(key, "no such file: " + file);
+        fail(key, "no such file: " + file);
       }
     }
   }
   static const std::set<std::string> kLevels = {"trace", "debug", "info",
                                                 "warn",  "error", "off"};
   if (!kLevels.count(c.log_level)) {
-    return SettingError("log_level",
-                        "must be trace, debug, info, warn, error or off");
+    fail("log_level", "must be trace, debug, info, warn, error or off");
   }
   // The protocol's enums (daemon/protocol_options.h) spell the valid values.
-  MIMI_RETURN_IF_ERROR(ParseSourcePolicy(c.policy.source_policy).status());
-  MIMI_RETURN_IF_ERROR(ParseTargetPolicy(c.policy.target_policy).status());
+  for (const Status& s : {ParseSourcePolicy(c.policy.source_policy).status(),
+                          ParseTargetPolicy(c.policy.target_policy).status()}) {
+    if (!s.ok()) out.push_back(s);
+  }
   if (c.policy.response_ttl_seconds < 1) {
-    return SettingError("policy.response_ttl_seconds", "must be at least 1");
+    fail("policy.response_ttl_seconds", "must be at least 1");
   }
   if (c.max_body_bytes < 1024 || c.max_body_bytes > (1ull << 30) - 1) {
-    return SettingError("max_body_bytes", "must be between 1 KiB and 1 GiB");
+    fail("max_body_bytes", "must be between 1 KiB and 1 GiB");
   }
   if (c.server_threads < 2 || c.server_threads > 1024) {
-    return SettingError("server_threads", "must be between 2 and 1024");
+    fail("server_threads", "must be between 2 and 1024");
   }
   if (c.migration_workers < 1 || c.migration_workers > 1024) {
-    return SettingError("migration_workers", "must be between 1 and 1024");
+    fail("migration_workers", "must be between 1 and 1024");
   }
   if (c.keep_alive_seconds < 1 || c.keep_alive_seconds > 300) {
-    return SettingError("keep_alive_seconds", "must be between 1 and 300");
+    fail("keep_alive_seconds", "must be between 1 and 300");
   }
   if (c.read_timeout_seconds < 1 || c.read_timeout_seconds > 300) {
-    return SettingError("read_timeout_seconds", "must be between 1 and 300");
+    fail("read_timeout_seconds", "must be between 1 and 300");
   }
   const RecoveryConfig& r = c.recovery;
   if (r.backoff_initial_ms < 1 || r.backoff_max_ms < r.backoff_initial_ms) {
-    return SettingError("recovery.backoff_max_ms",
-                        "must be at least recovery.backoff_initial_ms (>= 1)");
+    fail("recovery.backoff_max_ms",
+         "must be at least recovery.backoff_initial_ms (>= 1)");
   }
-  if (r.max_attempts < 1) return SettingError("recovery.max_attempts", "must be at least 1");
-  if (r.lease_ms < 100) return SettingError("recovery.lease_ms", "must be at least 100");
+  if (r.max_attempts < 1) fail("recovery.max_attempts", "must be at least 1");
+  if (r.lease_ms < 100) fail("recovery.lease_ms", "must be at least 100");
   if (r.scan_interval_ms < 10) {
-    return SettingError("recovery.scan_interval_ms", "must be at least 10");
+    fail("recovery.scan_interval_ms", "must be at least 10");
   }
-  MIMI_RETURN_IF_ERROR(ValidateDs(c.ds));
-  return Status::Ok();
+  if (Status ds = ValidateDs(c.ds); !ds.ok()) out.push_back(ds);
+  return out;
 }
 
 }  // namespace
@@ -396,31 +399,61 @@ HostPort Config::PeerAddress(const std::string& peer_domain) const {
   return HostPort{peer_domain, 443};
 }
 
-Result<Config> ParseConfig(std::string_view toml_text,
-                           const ConfigOverrides& overrides,
-                           std::string_view file_name) {
-  Config config;
+namespace {
+
+// The file's and the overrides' settings in `config`, unvalidated; a TOML
+// syntax error, an unknown key or a wrong type stops the reading.
+Status ReadSettings(std::string_view toml_text,
+                    const ConfigOverrides& overrides,
+                    std::string_view file_name, Config* config) {
   try {
     toml::table root = toml::parse(toml_text, file_name);
-    MIMI_RETURN_IF_ERROR(ApplyFile(root, &config));
+    MIMI_RETURN_IF_ERROR(ApplyFile(root, config));
   } catch (const toml::parse_error& e) {
     std::ostringstream msg;
     msg << "config: " << file_name << ":" << e.source().begin.line << ":"
         << e.source().begin.column << ": " << e.description();
     return InvalidArgumentError(msg.str());
   }
-  MIMI_RETURN_IF_ERROR(ApplyOverrides(overrides, &config));
-  MIMI_RETURN_IF_ERROR(Validate(config));
+  return ApplyOverrides(overrides, config);
+}
+
+Status ReadFile(const std::string& path, std::string* text) {
+  std::ifstream in(path);
+  if (!in) return InvalidArgumentError("config: cannot read " + path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  *text = buffer.str();
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Config> ParseConfig(std::string_view toml_text,
+                           const ConfigOverrides& overrides,
+                           std::string_view file_name) {
+  Config config;
+  MIMI_RETURN_IF_ERROR(ReadSettings(toml_text, overrides, file_name, &config));
+  std::vector<Status> problems = Problems(config);
+  if (!problems.empty()) return problems.front();
   return config;
 }
 
 Result<Config> LoadConfigFile(const std::string& path,
                               const ConfigOverrides& overrides) {
-  std::ifstream in(path);
-  if (!in) return InvalidArgumentError("config: cannot read " + path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return ParseConfig(buffer.str(), overrides, path);
+  std::string text;
+  MIMI_RETURN_IF_ERROR(ReadFile(path, &text));
+  return ParseConfig(text, overrides, path);
+}
+
+std::vector<Status> ConfigFileProblems(const std::string& path,
+                                       const ConfigOverrides& overrides,
+                                       Config* config) {
+  std::string text;
+  if (Status s = ReadFile(path, &text); !s.ok()) return {s};
+  if (Status s = ReadSettings(text, overrides, path, config); !s.ok())
+    return {s};
+  return Problems(*config);
 }
 
 }  // namespace mimi::daemon

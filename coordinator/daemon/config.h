@@ -136,6 +136,15 @@ Result<Config> ParseConfig(std::string_view toml_text,
 Result<Config> LoadConfigFile(const std::string& path,
                               const ConfigOverrides& overrides);
 
+// Every problem LoadConfigFile would refuse the file for, not just the first
+// (for mimi-portd --check-config), each naming its setting; empty when it
+// would load. An unreadable file, a TOML syntax error, an unknown key or a
+// wrong type stops the reading, so it is the only problem then. `config`
+// holds what was read.
+std::vector<Status> ConfigFileProblems(const std::string& path,
+                                       const ConfigOverrides& overrides,
+                                       Config* config);
+
 }  // namespace mimi::daemon
 
 #endif  // MIMI_DAEMON_CONFIG_H_
