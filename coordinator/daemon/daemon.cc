@@ -291,6 +291,18 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
       [writer] {
         return std::vector<Sample>{{{}, static_cast<double>(writer->Stats().commits)}};
       });
+  // Store errors for alerting: a transaction that could not begin or commit
+  // (disk full, I/O error, lock timeout) lost every write of its batch.
+  // Failed jobs alone are not counted here: a compare-and-set that does not
+  // match is a normal outcome.
+  p->metrics.AddCollectedCounter(
+      "mimi_store_commits_failed_total",
+      "SQLite transactions of the writer that failed to begin or commit "
+      "(every write of the batch failed with it).",
+      [writer] {
+        return std::vector<Sample>{
+            {{}, static_cast<double>(writer->Stats().commits_failed)}};
+      });
 
   HttpServerOptions po;
   po.name = "public";
