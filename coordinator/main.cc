@@ -2,6 +2,7 @@
 //
 //   mimi-portd --config /etc/mimi-portd.toml [--domain D] [--listen H:P]
 //              [--admin-listen H:P] [--data-dir DIR] [--log-level L]
+//              [--log-format text|json]
 //              [--peer DOMAIN=HOST:PORT ...]
 //   mimi-portd --check-config FILE [the same overrides]
 //
@@ -60,7 +61,7 @@ int Run(int argc, char** argv) {
   CLI::App app{"mimi-portd: MIMI Portability migration coordinator"};
   std::string config_path, check_path;
   mimi::daemon::ConfigOverrides o;
-  std::string domain, listen, admin_listen, data_dir, log_level;
+  std::string domain, listen, admin_listen, data_dir, log_level, log_format;
   auto* config_option =
       app.add_option("--config,-c", config_path, "TOML config file");
   auto* check_option = app.add_option(
@@ -73,6 +74,7 @@ int Run(int argc, char** argv) {
   app.add_option("--admin-listen", admin_listen, "admin listener host:port");
   app.add_option("--data-dir", data_dir, "data directory");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off");
+  app.add_option("--log-format", log_format, "text|json (one object per line)");
   app.add_option("--peer", o.peers, "peer DOMAIN=HOST:PORT (repeatable)");
   CLI11_PARSE(app, argc, argv);
   if (!domain.empty()) o.domain = domain;
@@ -80,6 +82,7 @@ int Run(int argc, char** argv) {
   if (!admin_listen.empty()) o.admin_listen = admin_listen;
   if (!data_dir.empty()) o.data_dir = data_dir;
   if (!log_level.empty()) o.log_level = log_level;
+  if (!log_format.empty()) o.log_format = log_format;
   if (!check_path.empty()) return CheckConfig(check_path, o);
   if (config_path.empty()) {
     std::cerr << "mimi-portd: --config is required\n" << app.help();
@@ -91,7 +94,9 @@ int Run(int argc, char** argv) {
     std::cerr << "mimi-portd: " << config.status().detail() << "\n";
     return 2;
   }
-  mimi::log::Configure(config->log_level, config->domain);
+  mimi::log::Configure(config->log_level, config->domain,
+                       config->log_format == "json" ? mimi::log::Format::kJson
+                                                    : mimi::log::Format::kText);
   if (auto s = mimi::failpoint::ArmFromEnvironment(); !s.ok()) {
     std::cerr << "mimi-portd: MIMI_FAILPOINTS: " << s.detail() << "\n";
     return 2;

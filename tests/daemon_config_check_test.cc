@@ -48,6 +48,7 @@ TEST(ConfigFileProblemsTest, NamesEveryWrongSettingNotJustTheFirst) {
   WriteText(file, R"(domain = "Bad_Domain"
 data_dir = ""
 log_level = "loud"
+log_format = "xml"
 server_threads = 1
 [tls]
 insecure_plain_http = true
@@ -56,10 +57,11 @@ lease_ms = 5
 )");
   Config config;
   auto problems = Details(ConfigFileProblems(file.string(), {}, &config));
-  EXPECT_EQ(problems.size(), 5u);
+  EXPECT_EQ(problems.size(), 6u);
   for (const char* setting :
        {"config: domain:", "config: data_dir:", "config: log_level:",
-        "config: server_threads:", "config: recovery.lease_ms:"}) {
+        "config: log_format:", "config: server_threads:",
+        "config: recovery.lease_ms:"}) {
     EXPECT_TRUE(AnyContains(problems, setting)) << setting;
   }
   // Loading still stops at the first, with the same words.

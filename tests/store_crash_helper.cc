@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "log/log.h"
 #include "mimi_portability/clock.h"
 #include "store/sqlite_store.h"
 #include "store_testing.h"
@@ -153,6 +154,9 @@ int OpenOnce(const std::string& db, const std::string& mode) {
 }  // namespace mimi::store
 
 int main(int argc, char** argv) {
+  // Stdout carries the outcomes the tests read; the store's log lines
+  // (log/log.h) would mix into it.
+  mimi::log::Configure("off", "store_crash_helper");
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() == 3 && args[0] == "drive") {
     return mimi::store::Drive(args[1], std::stoull(args[2]));

@@ -93,10 +93,9 @@ Status ApplyFile(const toml::table& root, Config* c) {
   MIMI_RETURN_IF_ERROR(CheckKnownKeys(
       root, "",
       {"domain", "listen", "admin_listen", "data_dir", "log_level",
-       "ciphersuites", "max_body_bytes", "server_threads", "migration_workers",
-       "keep_alive_seconds", "read_timeout_seconds",
-       "tls", "peers",
-       "policy", "recovery", "ds", "instance"}));
+       "log_format", "ciphersuites", "max_body_bytes", "server_threads",
+       "migration_workers", "keep_alive_seconds", "read_timeout_seconds", "tls",
+       "peers", "policy", "recovery", "ds", "instance"}));
   MIMI_RETURN_IF_ERROR(Read(root, "", "domain", &c->domain));
   std::string listen, admin_listen;
   MIMI_RETURN_IF_ERROR(Read(root, "", "listen", &listen));
@@ -115,6 +114,7 @@ Status ApplyFile(const toml::table& root, Config* c) {
   }
   MIMI_RETURN_IF_ERROR(Read(root, "", "data_dir", &c->data_dir));
   MIMI_RETURN_IF_ERROR(Read(root, "", "log_level", &c->log_level));
+  MIMI_RETURN_IF_ERROR(Read(root, "", "log_format", &c->log_format));
   MIMI_RETURN_IF_ERROR(Read(root, "", "max_body_bytes", &c->max_body_bytes));
   MIMI_RETURN_IF_ERROR(Read(root, "", "server_threads", &c->server_threads));
   MIMI_RETURN_IF_ERROR(
@@ -287,6 +287,7 @@ Status ApplyOverrides(const ConfigOverrides& o, Config* c) {
   if (o.domain) c->domain = *o.domain;
   if (o.data_dir) c->data_dir = *o.data_dir;
   if (o.log_level) c->log_level = *o.log_level;
+  if (o.log_format) c->log_format = *o.log_format;
   if (o.listen) {
     auto hp = ParseHostPort(*o.listen, 8443);
     if (!hp.ok()) return SettingError("--listen", hp.status().detail());
@@ -367,6 +368,9 @@ std::vector<Status> Problems(const Config& c) {
                                                 "warn",  "error", "off"};
   if (!kLevels.count(c.log_level)) {
     fail("log_level", "must be trace, debug, info, warn, error or off");
+  }
+  if (c.log_format != "text" && c.log_format != "json") {
+    fail("log_format", "must be text or json");
   }
   // The protocol's enums (daemon/protocol_options.h) spell the valid values.
   for (const Status& s : {ParseSourcePolicy(c.policy.source_policy).status(),

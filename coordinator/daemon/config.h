@@ -122,6 +122,8 @@ struct Config {
   // for its first request).
   int read_timeout_seconds = 5;
   std::string log_level = "info";
+  // "text" for people, "json" (one object per line) for log shippers.
+  std::string log_format = "text";
 
   // The address for a peer domain.
   HostPort PeerAddress(const std::string& peer_domain) const;
@@ -134,6 +136,7 @@ struct ConfigOverrides {
   std::optional<std::string> admin_listen;
   std::optional<std::string> data_dir;
   std::optional<std::string> log_level;
+  std::optional<std::string> log_format;
   std::vector<std::string> peers;  // "domain=host:port"
 };
 

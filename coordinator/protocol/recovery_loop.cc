@@ -111,16 +111,20 @@ Status RecoveryLoop::ReclaimDeadLeases() {
   MIMI_ASSIGN_OR_RETURN(auto reclaimed,
                         ctx_.store->ReclaimDeadLeases(ctx_.lease_holder));
   if (reclaimed.empty()) return Status::Ok();
-  // One line per scan, whatever the count: per holder, how many.
+  // A line per scan with the count per holder.
   std::map<std::string, int> per_holder;
   for (const auto& r : reclaimed) ++per_holder[r.holder_id];
   std::string holders;
   for (const auto& [holder, n] : per_holder) {
     holders += (holders.empty() ? "" : ", ") + holder + ": " + std::to_string(n);
   }
-  log::Info("recovery: took over {} leases of dead holders ({}), e.g. {} {}",
-               reclaimed.size(), holders,
-               store::RoleName(reclaimed.front().role), reclaimed.front().id);
+  log::Info("recovery: took over {} leases of dead holders ({})",
+            reclaimed.size(), holders);
+  // And a line per migration, which names it (a crash leaves a few).
+  for (const auto& r : reclaimed) {
+    log::Info(log::Migration{r.id}, "{}: lease of dead holder {} taken over",
+              store::RoleName(r.role), r.holder_id);
+  }
   MutexLock lock(mu_);
   stats_.reclaimed_total += static_cast<int64_t>(reclaimed.size());
   return Status::Ok();
@@ -147,7 +151,8 @@ Result<int> RecoveryLoop::ScanOnce() {
             row.id, "no answer from the target for " +
                         std::to_string(rc.auto_abort_after_seconds) + "s");
         if (!s.ok()) {
-          log::Warn("auto-abort of {} failed: {}", row.id, s.ToString());
+          log::Warn(log::Migration{row.id}, "auto-abort failed: {}",
+                    s.ToString());
         }
       }
     }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "log/log.h"
 #include "store/lease_holder_rows.h"
 #include "store/migration_rows.h"
 #include "store/sqlite_blob.h"
@@ -40,6 +41,14 @@ constexpr DataMessage kDataMessages[] = {
     {MessageKind::kAbortMessage, &TransitionData::abort_message},
     {MessageKind::kAbortAck, &TransitionData::abort_ack},
 };
+
+// Every row this store creates or moves is logged once, when its write is
+// durable, naming the migration (log/log.h): the store is the one place
+// every transition of either role passes.
+void LogCreated(std::string_view id, Role role, std::string_view detail) {
+  log::Info(log::Migration{id}, "{} {}: {}", RoleName(role),
+            StateName(InitialState(role)), detail);
+}
 
 }  // namespace
 
@@ -95,14 +104,19 @@ Status SqliteStore::CreateMigration(const MigrationRecord& record, Role role,
 
 Status SqliteStore::CreateSourceMigration(const MigrationRecord& record,
                                           std::string_view detail) {
-  return CreateMigration(record, Role::kSource, clock_.NowMillis(),
-                         std::nullopt, detail);
+  Status s = CreateMigration(record, Role::kSource, clock_.NowMillis(),
+                             std::nullopt, detail);
+  if (s.ok()) LogCreated(record.id, Role::kSource, detail);
+  return s;
 }
 
 Status SqliteStore::CreateTargetMigration(const MigrationRecord& record,
                                           UnixMillis expires_at,
                                           std::string_view detail) {
-  return CreateMigration(record, Role::kTarget, expires_at, expires_at, detail);
+  Status s =
+      CreateMigration(record, Role::kTarget, expires_at, expires_at, detail);
+  if (s.ok()) LogCreated(record.id, Role::kTarget, detail);
+  return s;
 }
 
 Result<TransitionOutcome> SqliteStore::Transition(std::string_view id,
@@ -113,12 +127,18 @@ Result<TransitionOutcome> SqliteStore::Transition(std::string_view id,
   MIMI_ASSIGN_OR_RETURN(const TransitionRule* rule,
                         CheckTransition(role, from, to, data));
   MIMI_RETURN_IF_ERROR(CheckWritable());
-  return writer_->Write([&](SQLite::Database& db) -> Result<TransitionOutcome> {
-    return Guarded(
-        std::string(StateName(from)) + " -> " + std::string(StateName(to)) +
-            " of " + Describe(id, role),
-        [&] { return TransitionJob(db, id, role, from, to, *rule, data); });
-  });
+  auto outcome =
+      writer_->Write([&](SQLite::Database& db) -> Result<TransitionOutcome> {
+        return Guarded(
+            std::string(StateName(from)) + " -> " + std::string(StateName(to)) +
+                " of " + Describe(id, role),
+            [&] { return TransitionJob(db, id, role, from, to, *rule, data); });
+      });
+  if (outcome.ok() && *outcome == TransitionOutcome::kApplied) {
+    log::Info(log::Migration{id}, "{} {} -> {}: {}", RoleName(role),
+              StateName(from), StateName(to), data.detail);
+  }
+  return outcome;
 }
 
 Result<TransitionOutcome> SqliteStore::TransitionJob(

@@ -55,6 +55,7 @@
 #include "crypto/message_signing.h"
 #include "crypto/signing_key.h"
 #include "keys/key_document.h"
+#include "log/log.h"
 #include "mimi_portability/clock.h"
 #include "mimi_portability/endpoints.h"
 #include "mimi_portability/messages.h"
@@ -272,6 +273,8 @@ int Fail(const char* what, const Status& s) {
 double KibToMib(int64_t kib) { return static_cast<double>(kib) / 1024.0; }
 
 int Main(int argc, char** argv) {
+  // A line per row moved (log/log.h) would time the terminal, not this.
+  log::SetLevel(log::Level::kWarn);
   std::string dir = ".";
   fs::path build = BuildDirOfSelf();
   double mib = 64;
