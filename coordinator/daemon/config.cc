@@ -11,12 +11,12 @@
 #include "mimi_portability/domain_name.h"
 
 namespace mimi::daemon {
-namespace {
-
 Status SettingError(std::string_view key, std::string_view what) {
   return InvalidArgumentError("config: " + std::string(key) + ": " +
                               std::string(what));
 }
+
+namespace {
 
 // A typo in a setting name would otherwise silently keep the default.
 Status CheckKnownKeys(const toml::table& table, std::string_view prefix,

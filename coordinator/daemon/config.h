@@ -140,6 +140,9 @@ struct ConfigOverrides {
   std::vector<std::string> peers;  // "domain=host:port"
 };
 
+// kInvalidArgument "config: <key>: <what>": how every config problem reads.
+Status SettingError(std::string_view key, std::string_view what);
+
 // Parses TOML text (file_name is for messages only), applies overrides and
 // validates. Every failure is kInvalidArgument naming the setting.
 Result<Config> ParseConfig(std::string_view toml_text,

@@ -18,16 +18,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Status Problem(std::string_view setting, std::string_view what) {
-  return InvalidArgumentError("config: " + std::string(setting) + ": " +
-                              std::string(what));
-}
-
 void CheckBundle(std::string_view setting, const std::string& path,
                  std::vector<Status>* out) {
   if (path.empty()) return;
   auto count = crypto::CountPemCertificates(path);
-  if (!count.ok()) out->push_back(Problem(setting, count.status().detail()));
+  if (!count.ok())
+    out->push_back(SettingError(setting, count.status().detail()));
 }
 
 void CheckTls(const Config& c, std::vector<Status>* out) {
@@ -36,11 +32,11 @@ void CheckTls(const Config& c, std::vector<Status>* out) {
   if (serves_tls) {
     auto chain = crypto::CountPemCertificates(c.tls.cert_file);
     if (!chain.ok()) {
-      out->push_back(Problem("tls.cert", chain.status().detail()));
+      out->push_back(SettingError("tls.cert", chain.status().detail()));
     } else if (Status pair = crypto::CheckCertificateKeyPair(c.tls.cert_file,
                                                              c.tls.key_file);
                !pair.ok()) {
-      out->push_back(Problem("tls.key", pair.detail()));
+      out->push_back(SettingError("tls.key", pair.detail()));
     }
   }
   CheckBundle("tls.ca", c.tls.ca_file, out);
@@ -60,10 +56,11 @@ void CheckDataDir(const Config& c, std::vector<Status>* out) {
   const fs::path dir(c.data_dir);
   if (fs::exists(dir, ec)) {
     if (!fs::is_directory(dir, ec)) {
-      out->push_back(Problem("data_dir", c.data_dir + " is not a directory"));
-    } else if (::access(dir.c_str(), W_OK | X_OK) != 0) {
       out->push_back(
-          Problem("data_dir", c.data_dir + " is not writable by this user"));
+          SettingError("data_dir", c.data_dir + " is not a directory"));
+    } else if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+      out->push_back(SettingError(
+          "data_dir", c.data_dir + " is not writable by this user"));
     }
     return;
   }
@@ -73,8 +70,9 @@ void CheckDataDir(const Config& c, std::vector<Status>* out) {
     parent = parent.parent_path();
   }
   if (::access(parent.c_str(), W_OK | X_OK) != 0) {
-    out->push_back(Problem("data_dir", "cannot be created: " + parent.string() +
-                                           " is not writable by this user"));
+    out->push_back(
+        SettingError("data_dir", "cannot be created: " + parent.string() +
+                                     " is not writable by this user"));
   }
 }
 
@@ -85,15 +83,16 @@ void CheckStoredState(const Config& c, const Clock& clock,
   if (fs::exists(db, ec)) {
     auto store = store::SqliteStore::OpenReadOnly(db, clock);
     if (!store.ok()) {
-      out->push_back(Problem("data_dir", db + ": " + store.status().detail()));
+      out->push_back(
+          SettingError("data_dir", db + ": " + store.status().detail()));
     }
   }
   const fs::path keys = fs::path(c.data_dir) / "keys";
   if (fs::exists(keys, ec)) {
     auto opened = keys::DsKeyStore::OpenExisting(keys, clock);
     if (!opened.ok() && opened.status().code() != StatusCode::kNotFound) {
-      out->push_back(
-          Problem("data_dir", keys.string() + ": " + opened.status().detail()));
+      out->push_back(SettingError(
+          "data_dir", keys.string() + ": " + opened.status().detail()));
     }
   }
 }
