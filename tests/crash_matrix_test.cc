@@ -191,7 +191,8 @@ TEST_P(CrashMatrixTest, MigrationEndsWholeAfterCrashAndRestart) {
       << testing::OutcomeName(m->outcome) << " " << m->error << "\n"
       << pair.Logs();
   Status settled = testing::WaitSettled(pair, *m, Steady::now() + kSettle);
-  ASSERT_TRUE(settled.ok()) << settled.ToString() << "\n" << pair.Logs();
+  ASSERT_TRUE(settled.ok()) << settled.ToString() << "\n"
+                            << pair.Logs() << pair.Stacks();
   const int64_t settled_ms = MillisSince(start);
   // The restarted process took over its dead incarnation's lease at once.
   int64_t next_ms = -1;
@@ -354,7 +355,7 @@ TEST(RandomKillTest, ConcurrentMigrationsSurviveKill9) {
       }
       Status settled = testing::WaitSettled(pair, m, Steady::now() + kSettle);
       if (!settled.ok()) {
-        bad.push_back(settled.ToString());
+        bad.push_back(settled.ToString() + "\n" + pair.Stacks());
         continue;
       }
       auto moved = testing::CheckMoved(pair, m);

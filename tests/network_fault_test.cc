@@ -162,7 +162,7 @@ TEST_P(NetworkFaultTest, MigrationsCompleteAfterHealNoneTwice) {
     Status settled =
         testing::WaitSettled(pair, m, Steady::now() + std::chrono::seconds(20));
     if (!settled.ok()) {
-      bad.push_back(settled.ToString());
+      bad.push_back(settled.ToString() + "\n" + pair.Stacks());
       continue;
     }
     auto moved = testing::CheckMoved(pair, m);

@@ -7,12 +7,15 @@
 // job waiting where a test needs the rows to stay taken up.
 #include "protocol/recovery_loop.h"
 
+#include <SQLiteCpp/Database.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <thread>
 
 #include "embedded_ds/embedded_ds.h"
+#include "protocol/held_leases.h"
+#include "protocol/lease.h"
 #include "store/sqlite_store.h"
 #include "store_testing.h"
 
@@ -273,6 +276,80 @@ TEST_F(RecoveryLoopTest, TargetRowFailuresGetTheJitteredBackoff) {
   EXPECT_EQ(*row->next_attempt_at - clock_.NowMillis(), 500);
   loop.Stop();
   workers.Shutdown();
+}
+
+// A lease whose release failed (here: another connection held the write
+// lock past the busy timeout) is not left to lapse: the process never takes
+// over its own live holder's leases, so without a retry the row would sit
+// still for the whole lease (recovery.lease_ms), silently. The next scan
+// releases it and takes the row up in the same scan.
+TEST_F(RecoveryLoopTest, AFailedLeaseReleaseIsRetriedByTheNextScan) {
+  store::SqliteStoreOptions quick;
+  quick.busy_timeout_ms = 50;
+  auto opened = store::SqliteStore::Open(dir_.File("mimi.db"), clock_, quick);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<store::SqliteStore> store = std::move(*opened);
+  ctx_.store = store.get();
+  HeldLeases held(clock_);
+  ctx_.held_leases = &held;
+  options_.recovery.lease_ms = 600'000;
+  const std::string id = MakeId(7);
+  ASSERT_TRUE(
+      store->CreateSourceMigration(MakeRecord(id, Role::kSource, "g7"), "test")
+          .ok());
+  {
+    auto leased = LeaseRow(ctx_, id, Role::kSource);
+    ASSERT_TRUE(leased.ok()) << leased.status().ToString();
+    EXPECT_EQ(held.size(), 1u);
+    SQLite::Database blocker(dir_.File("mimi.db"), SQLite::OPEN_READWRITE);
+    blocker.exec("BEGIN IMMEDIATE");
+    leased->lease.reset();  // the release waits 50 ms, then fails
+    blocker.exec("ROLLBACK");
+  }
+  ASSERT_EQ(held.Orphans().size(), 1u);
+  EXPECT_TRUE(store->Get(id, Role::kSource)->lease_owner.has_value())
+      << "the failed release left the lease in the store";
+
+  clock_.Advance(1);
+  WorkQueue no_workers(0);
+  SourceService source(ctx_, no_workers);
+  TargetService target(ctx_);
+  RecoveryLoop loop(ctx_, source, target, no_workers);
+  EXPECT_EQ(*loop.ScanOnce(), 1) << "released and taken up in one scan";
+  EXPECT_EQ(loop.stats().releases_retried_total, 1);
+  EXPECT_FALSE(store->Get(id, Role::kSource)->lease_owner.has_value());
+  EXPECT_EQ(held.size(), 0u);
+  loop.Stop();
+  ctx_.store = store_.get();
+}
+
+// A driver that holds its lease far longer than a step takes is named (once)
+// and counted while it holds it, instead of the row going quiet until the
+// lease lapses.
+TEST_F(RecoveryLoopTest, ALeaseHeldTooLongIsCountedWhileHeld) {
+  HeldLeases held(clock_);
+  ctx_.held_leases = &held;
+  options_.recovery.lease_ms = 10'000;  // named after 5 s
+  AddSourceRows(1);
+  WorkQueue no_workers(0);
+  SourceService source(ctx_, no_workers);
+  TargetService target(ctx_);
+  RecoveryLoop loop(ctx_, source, target, no_workers);
+  EXPECT_EQ(loop.LongHeldAfterMillis(), 5'000);
+  {
+    auto leased = LeaseRow(ctx_, MakeId(0), Role::kSource);
+    ASSERT_TRUE(leased.ok()) << leased.status().ToString();
+    clock_.Advance(4'999);
+    ASSERT_TRUE(loop.ScanOnce().ok());
+    EXPECT_EQ(loop.stats().held_long, 0);
+    clock_.Advance(1);
+    ASSERT_TRUE(loop.ScanOnce().ok());
+    EXPECT_EQ(loop.stats().held_long, 1);
+  }
+  ASSERT_TRUE(loop.ScanOnce().ok());
+  EXPECT_EQ(loop.stats().held_long, 0) << "released: no longer counted";
+  EXPECT_EQ(held.size(), 0u);
+  loop.Stop();
 }
 
 }  // namespace

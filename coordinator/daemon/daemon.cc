@@ -24,6 +24,7 @@
 #include "log/log.h"
 #include "protocol/backoff.h"
 #include "protocol/client_tokens.h"
+#include "protocol/held_leases.h"
 #include "protocol/holder_heartbeat.h"
 #include "protocol/recovery_loop.h"
 #include "protocol/source_service.h"
@@ -123,6 +124,8 @@ struct Daemon::Parts {
   std::unique_ptr<protocol::TransferProgress> transfers;
   protocol::ProtocolOptions protocol_options;
   std::unique_ptr<protocol::Backoff> backoff;
+  // Before ctx and the workers, whose leases it tracks until they end.
+  std::unique_ptr<protocol::HeldLeases> held_leases;
   protocol::ProtocolContext ctx;
   std::unique_ptr<protocol::WorkQueue> workers;
   std::unique_ptr<protocol::SourceService> source;
@@ -227,6 +230,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
                                       p->protocol_options.recovery.heartbeat_timeout_ms));
   }
   p->ctx.lease_holder = p->holder.holder_id;
+  p->held_leases = std::make_unique<protocol::HeldLeases>(clock);
+  p->ctx.held_leases = p->held_leases.get();
   p->heartbeat = std::make_unique<protocol::HolderHeartbeat>(
       *p->store, p->holder.holder_id, p->protocol_options.recovery.heartbeat_ms,
       p->protocol_options.recovery.heartbeat_timeout_ms);
@@ -276,6 +281,23 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
       [recovery] {
         return std::vector<Sample>{
             {{}, static_cast<double>(recovery->stats().reclaimed_total)}};
+      });
+  p->metrics.AddCollectedCounter(
+      "mimi_lease_releases_retried_total",
+      "This process's own leases whose release had failed, released by a "
+      "later recovery scan.",
+      [recovery] {
+        return std::vector<Sample>{
+            {{},
+             static_cast<double>(recovery->stats().releases_retried_total)}};
+      });
+  p->metrics.AddGauge(
+      "mimi_leases_held_long",
+      "Leases one driver of this process has held for longer than half the "
+      "lease (at most a minute): stuck drivers, or very large transfers.",
+      [recovery] {
+        return std::vector<Sample>{
+            {{}, static_cast<double>(recovery->stats().held_long)}};
       });
   // Group commit at work: writes per commit = jobs / commits.
   const store::SqliteWriter* writer = p->writer.get();

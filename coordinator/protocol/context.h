@@ -21,6 +21,8 @@
 
 namespace mimi::protocol {
 
+class HeldLeases;
+
 struct ProtocolContext {
   std::string domain;
   const ProtocolOptions* options = nullptr;  // policy, recovery, ciphersuites
@@ -40,6 +42,9 @@ struct ProtocolContext {
   // store::LeaseHolder::holder_id); every lease it takes is owned by
   // "<lease_holder>#<n>" (docs/protocol.md §4 "Lease ownership").
   std::string lease_holder;
+  // The leases this process's threads hold (protocol/held_leases.h), which
+  // the recovery loop watches; may be null (tests that drive rows by hand).
+  HeldLeases* held_leases = nullptr;
 };
 
 }  // namespace mimi::protocol

@@ -3,21 +3,21 @@
 // other processes on the same database never drive the same row at once.
 //
 // Acquire() is a compare-and-set in the store (free, expired or our own);
-// the destructor releases. The owner is "<holder>#<n>": the process's lease
-// holder and a counter, so that two threads of one process exclude each
-// other too. If the process dies, the lease is taken over as soon as its
-// holder counts as dead, and lapses by itself at the latest
-// (docs/protocol.md §4 "Lease ownership").
-// LeaseRow() is how every driver starts: take the lease, then read the row.
-// One lease object belongs to one thread.
+// the destructor releases, and HeldLeases knows of the lease meanwhile. The
+// owner is "<holder>#<n>": the process's lease holder and a counter, so that
+// two threads of one process exclude each other too. If the process dies, the
+// lease is taken over as soon as its holder counts as dead, and lapses by
+// itself at the latest (docs/protocol.md §4 "Lease ownership"). LeaseRow() is
+// how every driver starts: take the lease, then read the row. One lease object
+// belongs to one thread.
 #ifndef MIMI_PROTOCOL_LEASE_H_
 #define MIMI_PROTOCOL_LEASE_H_
 
-#include <atomic>
 #include <memory>
 #include <string>
 
 #include "protocol/context.h"
+#include "protocol/held_leases.h"
 #include "protocol/refusal.h"
 #include "store/store.h"
 
@@ -25,32 +25,30 @@ namespace mimi::protocol {
 
 class MigrationLease {
  public:
-  // kUnavailable (reason "busy") if someone else holds it.
+  // kUnavailable (reason "busy") if someone else holds it. `held` (may be
+  // null) tracks the lease while this object lives (protocol/held_leases.h).
   static Result<std::unique_ptr<MigrationLease>> Acquire(
-      store::Store& store, const std::string& id, store::Role role,
-      const std::string& holder, int64_t duration_ms) {
-    static std::atomic<uint64_t> counter{0};
-    std::string owner = holder + "#" + std::to_string(++counter);
-    Status s = store.AcquireLease(id, role, owner, duration_ms);
-    if (s.code() == StatusCode::kFailedPrecondition) {
-      return Refuse(StatusCode::kUnavailable, reason::kBusy,
-                    "migration " + id + " is being driven elsewhere; retry");
-    }
-    MIMI_RETURN_IF_ERROR(s);
-    return std::unique_ptr<MigrationLease>(
-        new MigrationLease(store, id, role, std::move(owner)));
-  }
+      store::Store& store, HeldLeases* held, const std::string& id,
+      store::Role role, const std::string& holder, int64_t duration_ms);
 
-  ~MigrationLease() { (void)store_.ReleaseLease(id_, role_, owner_); }
+  // Releases; a failed release is logged and left to the recovery loop to
+  // retry (HeldLeases::Orphan), since nobody else would free the row before
+  // the lease lapses.
+  ~MigrationLease();
   MigrationLease(const MigrationLease&) = delete;
   MigrationLease& operator=(const MigrationLease&) = delete;
 
  private:
-  MigrationLease(store::Store& store, std::string id, store::Role role,
-                 std::string owner)
-      : store_(store), id_(std::move(id)), role_(role), owner_(std::move(owner)) {}
+  MigrationLease(store::Store& store, HeldLeases* held, std::string id,
+                 store::Role role, std::string owner)
+      : store_(store),
+        held_(held),
+        id_(std::move(id)),
+        role_(role),
+        owner_(std::move(owner)) {}
 
   store::Store& store_;
+  HeldLeases* const held_;
   const std::string id_;
   const store::Role role_;
   const std::string owner_;
@@ -69,9 +67,10 @@ struct LeasedRow {
 // the row on in between.
 inline Result<LeasedRow> LeaseRow(const ProtocolContext& ctx,
                                   const std::string& id, store::Role role) {
-  MIMI_ASSIGN_OR_RETURN(auto lease,
-                        MigrationLease::Acquire(*ctx.store, id, role, ctx.lease_holder,
-                                                ctx.options->recovery.lease_ms));
+  MIMI_ASSIGN_OR_RETURN(
+      auto lease, MigrationLease::Acquire(*ctx.store, ctx.held_leases, id, role,
+                                          ctx.lease_holder,
+                                          ctx.options->recovery.lease_ms));
   MIMI_ASSIGN_OR_RETURN(store::MigrationRecord row, ctx.store->Get(id, role));
   return LeasedRow{std::move(lease), std::move(row)};
 }

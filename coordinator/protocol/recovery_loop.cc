@@ -1,11 +1,13 @@
 #include "protocol/recovery_loop.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
 
 #include "log/log.h"
 #include "protocol/drive_failure.h"
+#include "protocol/held_leases.h"
 
 namespace mimi::protocol {
 
@@ -130,6 +132,45 @@ Status RecoveryLoop::ReclaimDeadLeases() {
   return Status::Ok();
 }
 
+int64_t RecoveryLoop::LongHeldAfterMillis() const {
+  constexpr int64_t kAtMostMs = 60'000;
+  return std::min(ctx_.options->recovery.lease_ms / 2, kAtMostMs);
+}
+
+void RecoveryLoop::TendHeldLeases() {
+  if (ctx_.held_leases == nullptr) return;
+  HeldLeases& held = *ctx_.held_leases;
+  const int released = held.RetryOrphans([this](const HeldLeases::Lease& l) {
+    Status s = ctx_.store->ReleaseLease(l.id, l.role, l.owner);
+    if (s.ok()) {
+      log::Info(log::Migration{l.id},
+                "{}: lease {} released by recovery (its release had failed)",
+                store::RoleName(l.role), l.owner);
+    }
+    return s.ok();
+  });
+  const UnixMillis now = ctx_.clock->NowMillis();
+  const auto long_held = held.HeldFor(LongHeldAfterMillis());
+  std::vector<HeldLeases::Lease> to_name;
+  {
+    MutexLock lock(mu_);
+    stats_.releases_retried_total += released;
+    stats_.held_long = static_cast<int64_t>(long_held.size());
+    std::unordered_set<std::string> still;
+    for (const auto& l : long_held) {
+      still.insert(l.owner);
+      if (!named_long_held_.count(l.owner)) to_name.push_back(l);
+    }
+    named_long_held_ = std::move(still);
+  }
+  for (const auto& l : to_name) {
+    log::Warn(log::Migration{l.id},
+              "{}: lease {} has been held by one driver for {} s; a step "
+              "that takes this long is stuck or moving a very large state",
+              store::RoleName(l.role), l.owner, (now - l.since) / 1000);
+  }
+}
+
 Result<int> RecoveryLoop::ScanOnce() {
   constexpr int kBatch = 1000;
   const RecoveryOptions& rc = ctx_.options->recovery;
@@ -138,6 +179,7 @@ Result<int> RecoveryLoop::ScanOnce() {
     log::Warn("recovery: taking over dead holders' leases failed: {}",
                  s.ToString());
   }
+  TendHeldLeases();
   if (rc.auto_abort_after_seconds > 0) {
     const UnixMillis cutoff =
         ctx_.clock->NowMillis() - rc.auto_abort_after_seconds * 1000;

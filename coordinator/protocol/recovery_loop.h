@@ -19,6 +19,11 @@
 // and counts them (stats().reclaimed_total), unless
 // recovery.reclaim_dead_leases is off.
 //
+// Every scan also tends this process's own leases (ctx.held_leases,
+// protocol/held_leases.h): it releases those whose release had failed, and
+// logs once each lease a thread has held for longer than LongHeldAfterMillis(),
+// which is how a stuck driver shows itself before its lease lapses.
+//
 // Leases live in the services; a failed attempt is recorded with the one
 // back-off of both roles (protocol/drive_failure.h: exponential with full
 // jitter, stall marking). The loop only schedules, and never schedules a
@@ -45,6 +50,13 @@ struct RecoveryStats {
   int64_t scheduled_total = 0;  // rows taken up (a row once per take-up)
   // Unexpired leases of dead holders taken over (mimi_leases_reclaimed_total).
   int64_t reclaimed_total = 0;
+  // This process's own leases whose release had failed, released by a scan
+  // (mimi_lease_releases_retried_total).
+  int64_t releases_retried_total = 0;
+  // Leases a thread of this process has held for longer than
+  // RecoveryLoop::LongHeldAfterMillis() at the last scan
+  // (mimi_leases_held_long).
+  int64_t held_long = 0;
   // The first completed scan after Start(): every row due then was taken
   // up by its end. 0 until it has happened.
   UnixMillis started_at = 0;
@@ -81,6 +93,10 @@ class RecoveryLoop {
   void Stop() EXCLUDES(mu_);
   // One scan; returns how many rows it took up.
   Result<int> ScanOnce() EXCLUDES(mu_);
+  // How long one driver may hold a lease before the scan names it: half
+  // the lease, and at most a minute (a step is one peer round trip and a
+  // few commits; only a very large content upload takes longer).
+  int64_t LongHeldAfterMillis() const;
   RecoveryStats stats() const EXCLUDES(mu_);
 
  private:
@@ -98,6 +114,8 @@ class RecoveryLoop {
   // Frees the leases of dead holders (when configured), logs and counts
   // them.
   Status ReclaimDeadLeases() EXCLUDES(mu_);
+  // Retries failed releases and names long-held leases (see above).
+  void TendHeldLeases() EXCLUDES(mu_);
 
   const ProtocolContext& ctx_;
   SourceService& source_;
@@ -116,6 +134,8 @@ class RecoveryLoop {
   std::deque<Job> waiting_ GUARDED_BY(mu_);
   size_t outstanding_ GUARDED_BY(mu_) = 0;
   RecoveryStats stats_ GUARDED_BY(mu_);
+  // Owners of the long-held leases already logged, so each is logged once.
+  std::unordered_set<std::string> named_long_held_ GUARDED_BY(mu_);
 };
 
 }  // namespace mimi::protocol

@@ -6,6 +6,7 @@
 #include "crypto/ciphersuite.h"
 #include "crypto/hash.h"
 #include "failpoint/failpoint.h"
+#include "log/log.h"
 #include "mimi_portability/endpoints.h"
 #include "mimi_portability/messages.h"
 #include "protocol/drive_failure.h"
@@ -39,7 +40,15 @@ Status SourceDriver::Drive(const std::string& id) {
   // five, an abort that rolls forward a few more.
   for (int steps = 0; steps < 10; ++steps) {
     if (steps > 0) {
-      MIMI_ASSIGN_OR_RETURN(row, ctx_.store->Get(id, Role::kSource));
+      auto moved = ctx_.store->Get(id, Role::kSource);
+      if (!moved.ok()) {
+        // Not silent: the row stays due, and the next scan tries again.
+        log::Warn(log::Migration{id},
+                  "source: reading the row after {} failed: {}",
+                  store::StateName(row.state), moved.status().ToString());
+        return moved.status();
+      }
+      row = std::move(*moved);
     }
     if (store::IsTerminal(Role::kSource, row.state)) return Status::Ok();
     Status s = Step(row);

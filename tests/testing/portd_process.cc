@@ -21,6 +21,7 @@
 
 #include "codec/json_text.h"
 #include "protocol/client_tokens.h"
+#include "testing/command.h"
 #include "testing/loopback_port.h"
 #include "testing/read_file.h"
 #include "testing/test_ca.h"
@@ -69,6 +70,19 @@ std::filesystem::path PortdProcess::log_file() const {
 std::string PortdProcess::LogTail(size_t bytes) const {
   std::string all = ReadTextFile(log_file());
   return all.size() > bytes ? "..." + all.substr(all.size() - bytes) : all;
+}
+
+std::string PortdProcess::Stacks() const {
+  if (!running()) return "(not running)";
+  // -nx: no ~/.gdbinit; timeout: a gdb that cannot attach must not hang
+  // the test that is already failing.
+  CommandResult r = RunCommand(
+      "command -v gdb >/dev/null || { echo '(gdb is not installed)'; exit 0; "
+      "}; "
+      "timeout 30 gdb -nx -batch -p " +
+      std::to_string(pid_) +
+      " -ex 'thread apply all bt' 2>&1 | grep -E '^(Thread|#)'");
+  return r.output.empty() ? "(no backtrace)" : r.output;
 }
 
 Status PortdProcess::Start(const std::string& failpoints,
@@ -283,6 +297,11 @@ std::unique_ptr<httplib::Client> PortdPair::Client(Side side) const {
   c->set_read_timeout(std::chrono::seconds(10));
   c->set_write_timeout(std::chrono::seconds(5));
   return c;
+}
+
+std::string PortdPair::Stacks() const {
+  return "--- source threads ---\n" + source_->Stacks() +
+         "\n--- target threads ---\n" + target_->Stacks();
 }
 
 std::string PortdPair::Logs() const {

@@ -81,6 +81,11 @@ class PortdProcess {
   std::filesystem::path log_file() const;
   // The last `bytes` of the log, for failure messages.
   std::string LogTail(size_t bytes = 4000) const;
+  // Every thread's backtrace of the running child (gdb attached in batch
+  // mode, 30 s at most), for a failure where a daemon went silent: a hang
+  // that cannot be reproduced at will is diagnosed from this. Says why
+  // not when the child is not running or gdb is missing.
+  std::string Stacks() const;
 
  private:
   const std::string name_;
@@ -139,6 +144,8 @@ class PortdPair {
 
   // Every log line of both daemons' runs, for failure messages.
   std::string Logs() const;
+  // Both running daemons' thread backtraces (PortdProcess::Stacks).
+  std::string Stacks() const;
 
  private:
   PortdPair() = default;
