@@ -30,6 +30,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <thread>
@@ -38,8 +39,10 @@
 #include "mimi_portability/clock.h"
 #include "store/sqlite_store.h"
 #include "testing/chaos_client.h"
+#include "testing/ds_member.h"
 #include "testing/elapsed.h"
 #include "testing/portd_process.h"
+#include "testing/split_brain_watch.h"
 
 namespace mimi {
 namespace {
@@ -277,6 +280,7 @@ TEST(RandomKillTest, ConcurrentMigrationsSurviveKill9) {
   std::map<std::string, int>
       states_at_kill;  // "source: content-sent=2" -> times
   int total_kills = 0, total_migrations = 0;
+  int64_t total_checks = 0;
   const auto all_start = Steady::now();
   for (int seed = first_seed; seed < first_seed + seeds; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
@@ -291,6 +295,11 @@ TEST(RandomKillTest, ConcurrentMigrationsSurviveKill9) {
       ASSERT_TRUE(m.ok()) << m.status().ToString();
       ms.push_back(std::move(*m));
     }
+    // Both DSs must never accept commits for one group at once, at any
+    // moment of the seed (testing/split_brain_watch.h).
+    std::vector<Bytes> group_ids;
+    for (const auto& m : ms) group_ids.push_back(m.group_id);
+    testing::SplitBrainWatch watch(pair, std::move(group_ids));
     // Clients start spread over half a second, so that kills find
     // migrations in every phase.
     std::atomic<bool> stop{false};
@@ -361,6 +370,13 @@ TEST(RandomKillTest, ConcurrentMigrationsSurviveKill9) {
       auto moved = testing::CheckMoved(pair, m);
       bad.insert(bad.end(), moved.begin(), moved.end());
     }
+    watch.Stop();
+    auto split = watch.Violations();
+    bad.insert(bad.end(), split.begin(), split.end());
+    // A watch that never got both answers checked nothing.
+    if (watch.checked() == 0)
+      bad.push_back("the split-brain watch made no check");
+    total_checks += watch.checked();
     auto integrity = testing::CheckIntegrity(pair);
     bad.insert(bad.end(), integrity.begin(), integrity.end());
     EXPECT_TRUE(bad.empty())
@@ -369,19 +385,54 @@ TEST(RandomKillTest, ConcurrentMigrationsSurviveKill9) {
     total_migrations += kMigrations;
     std::printf(
         "[kill9] seed %d: %d migrations, kills %s| clients done %lldms, "
-        "settled %lldms, %d requests, %d inits\n",
+        "settled %lldms, %d requests, %d inits, %lld split-brain checks\n",
         seed, kMigrations, kills.c_str(), static_cast<long long>(client_ms),
-        static_cast<long long>(MillisSince(start)), requests, inits);
+        static_cast<long long>(MillisSince(start)), requests, inits,
+        static_cast<long long>(watch.checked()));
     if (HasFailure()) break;
   }
   std::printf(
-      "[kill9] %d seeds, %d migrations, %d kills in %lldms; where kills "
-      "landed:\n",
+      "[kill9] %d seeds, %d migrations, %d kills, %lld split-brain checks in "
+      "%lldms; where kills landed:\n",
       seeds, total_migrations, total_kills,
+      static_cast<long long>(total_checks),
       static_cast<long long>(MillisSince(all_start)));
   for (const auto& [what, n] : states_at_kill) {
     std::printf("[kill9]   %3d x %s\n", n, what.c_str());
   }
+}
+
+// The watch above is not vacuous: a group created on both DSs (what a
+// migration must never leave behind) is reported.
+TEST(SplitBrainWatchTest, ReportsAGroupThatAcceptsCommitsOnBothDss) {
+  auto created = PortdPair::Create();
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  PortdPair& pair = **created;
+  ASSERT_TRUE(pair.Start().ok()) << pair.Logs();
+  const auto deadline = Steady::now() + std::chrono::seconds(20);
+  auto m = testing::CreateGroupRetrying(pair, "split", deadline);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  testing::SplitBrainWatch watch(pair, {m->group_id});
+  while (watch.checked() < 3 && Steady::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(watch.Violations().empty()) << "one home so far";
+  // The same group created at the target's DS as well.
+  nlohmann::json create = {{"group_info", ToHex(m->group_info)},
+                           {"ratchet_tree", ToHex(m->ratchet_tree)}};
+  auto r = pair.Client(Side::kTarget)
+               ->Post("/ds/v1/groups",
+                      testing::ClientTokenHeaders(pair.client_token()),
+                      create.dump(), "application/json");
+  ASSERT_TRUE(r && r->status == 201) << (r ? r->body : "no answer");
+  while (watch.Violations().empty() && Steady::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  watch.Stop();
+  ASSERT_FALSE(watch.Violations().empty());
+  EXPECT_NE(watch.Violations()[0].find("accepts commits on both DSs"),
+            std::string::npos)
+      << watch.Violations()[0];
 }
 
 }  // namespace
