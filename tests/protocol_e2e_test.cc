@@ -11,6 +11,7 @@
 #include "crypto/ciphersuite.h"
 #include "crypto/message_signing.h"
 #include "crypto/signing_key.h"
+#include "failpoint/failpoint.h"
 #include "keys/ds_key_store.h"
 #include "mimi_portability/messages.h"
 #include "protocol/client_tokens.h"
@@ -90,10 +91,13 @@ class ProtocolTest : public ::testing::TestWithParam<uint16_t> {
  protected:
   void SetUp() override {
     suite_ = GetParam();
-    daemons_ = std::make_unique<TwoDaemons>(clock_, [this](daemon::Config& c) {
-      c.max_body_bytes = 256 * 1024;
-      Tweak(c);
-    });
+    daemons_ = std::make_unique<TwoDaemons>(
+        clock_,
+        [this](daemon::Config& c) {
+          c.max_body_bytes = 256 * 1024;
+          Tweak(c);
+        },
+        &monotonic_);
     ASSERT_TRUE(daemons_->ok()) << daemons_->error();
     source_ = daemons_->SourceClient();
     target_ = daemons_->TargetClient();
@@ -208,7 +212,9 @@ class ProtocolTest : public ::testing::TestWithParam<uint16_t> {
     return *store.value()->SigningKeyFor(suite_).value();
   }
 
-  FakeClock clock_{SystemClock::Get().NowMillis()};
+  FakeClock clock_{SystemClock::Get().NowMillis()};  // the wall clock
+  // The daemons' monotonic clock: still unless a test says time passed.
+  FakeClock monotonic_{0};
   uint16_t suite_ = 1;
   crypto::SignatureScheme scheme_{};
   std::unique_ptr<TwoDaemons> daemons_;
@@ -753,6 +759,72 @@ TEST_P(RefusalTest, EveryRefusalHasItsCodeAndChangesNothing) {
   }
   EXPECT_GE(checked, 25);
 }
+
+// The wall clock steps back (an operator, a restored VM); the daemons do not
+// follow it (SteadyWallClock, docs/protocol.md §4 "Clocks").
+class ClockStepTest : public ProtocolTest {
+ protected:
+  // Real time passing: both clocks move.
+  void Pass(int64_t ms) {
+    clock_.Advance(ms);
+    monotonic_.Advance(ms);
+  }
+  static constexpr int64_t kHour = 3600 * 1000;
+};
+
+// An hour back right after the nonce was issued, then the nonce's lifetime
+// really passes: reading the wall clock, the target would still take it.
+TEST_P(ClockStepTest, AStepBackKeepsNoNonceValidPastItsExpiry) {
+  MigrationResponse response = GetResponse(Request());
+  const std::string id = ToHex(response.nonce);
+  clock_.Advance(-kHour);
+  Pass(daemons_->target_config().policy.response_ttl_seconds * 1000 + 1000);
+  Answer a = PostInit(Init(response, TaggedCommit()));
+  EXPECT_TRUE(a.status == 409 || a.status == 202) << a.status << " " << a.error;
+  ASSERT_EQ(AwaitSourceState(id, store::MigrationState::kAborted),
+            store::MigrationState::kAborted);
+  EXPECT_FALSE(daemons_->TargetDs()->LookupGroup(group_id_).ok())
+      << "the target imported on an expired nonce";
+}
+
+// A step back while a migration waits for its retry: the retry comes after
+// its back-off in real time, not an hour later.
+TEST_P(ClockStepTest, AStepBackDoesNotPutOffARetry) {
+  ASSERT_TRUE(failpoint::Arm("source.before_send_content=error").ok());
+  struct Disarm {
+    ~Disarm() { failpoint::DisarmAll(); }
+  } disarm;
+  MigrationResponse response = GetResponse(Request());
+  const std::string id = ToHex(response.nonce);
+  Answer a = PostInit(Init(response, TaggedCommit()));
+  ASSERT_EQ(a.status, 202) << a.error << ": " << a.detail;
+  auto attempts = [&] {
+    return daemons_->SourceStore()
+        ->Get(id, store::Role::kSource)
+        ->attempt_count;
+  };
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (attempts() < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GE(attempts(), 1);
+  clock_.Advance(-kHour);
+  const int before = attempts();
+  // The back-off tops out at backoff_max_ms (TwoDaemons: 200 ms).
+  Pass(daemons_->source_config().recovery.backoff_max_ms + 1);
+  while (attempts() == before && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GT(attempts(), before)
+      << "the retry waits for the wall clock to catch up";
+  failpoint::DisarmAll();
+  Pass(daemons_->source_config().recovery.backoff_max_ms + 1);
+  EXPECT_EQ(AwaitSourceState(id, store::MigrationState::kPurged),
+            store::MigrationState::kPurged);
+}
+
+INSTANTIATE_TEST_SUITE_P(Suites, ClockStepTest, ::testing::Values(1));
 
 INSTANTIATE_TEST_SUITE_P(Suites, ProtocolTest, ::testing::Values(1, 2));
 INSTANTIATE_TEST_SUITE_P(Suites, RefusalTest, ::testing::Values(1, 2));

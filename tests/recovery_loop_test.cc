@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "embedded_ds/embedded_ds.h"
@@ -201,10 +202,14 @@ TEST_F(RecoveryLoopTest, FinishedJobsFreeTheirRowsAndFeedTheQueue) {
 class HeldGroupDs final : public DeliveryService {
  public:
   explicit HeldGroupDs(std::string holder) : holder_(std::move(holder)) {}
+  // Each group held for its own migration: group -> migration id.
+  explicit HeldGroupDs(std::map<Bytes, std::string> holders)
+      : holders_(std::move(holders)) {}
   Result<GroupSummary> LookupGroup(ByteSpan group_id) override {
     GroupSummary g;
     g.group_id.assign(group_id.begin(), group_id.end());
-    g.migration_id = holder_;
+    auto it = holders_.find(g.group_id);
+    g.migration_id = it != holders_.end() ? it->second : holder_;
     return g;
   }
   Result<Tombstone> LookupTombstone(ByteSpan) override { return Unused(); }
@@ -225,6 +230,7 @@ class HeldGroupDs final : public DeliveryService {
  private:
   static Status Unused() { return InternalError("not used by this test"); }
   const std::string holder_;
+  const std::map<Bytes, std::string> holders_;
 };
 
 // Target rows that fail are retried on the one back-off of both roles:
@@ -350,6 +356,88 @@ TEST_F(RecoveryLoopTest, ALeaseHeldTooLongIsCountedWhileHeld) {
   EXPECT_EQ(loop.stats().held_long, 0) << "released: no longer counted";
   EXPECT_EQ(held.size(), 0u);
   loop.Stop();
+}
+
+// A step of the wall clock forward (past the lease) makes a held lease look
+// expired to the store; a second driver of the same process must still not
+// take it. Without HeldLeases it would (shown first).
+TEST_F(RecoveryLoopTest,
+       AClockStepForwardStealsNoLeaseFromADriverOfThisProcess) {
+  AddSourceRows(1);
+  const std::string id = MakeId(0);
+  options_.recovery.lease_ms = 2'000;
+  constexpr int64_t kDay = 24 * 3600 * 1000;
+  {
+    auto first = LeaseRow(ctx_, id, Role::kSource);
+    ASSERT_TRUE(first.ok());
+    clock_.Advance(kDay);
+    auto second = LeaseRow(ctx_, id, Role::kSource);
+    EXPECT_TRUE(second.ok()) << "untracked, the store alone hands it over";
+  }
+  HeldLeases held(clock_);
+  ctx_.held_leases = &held;
+  auto first = LeaseRow(ctx_, id, Role::kSource);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  const auto owner = store_->Get(id, Role::kSource)->lease_owner;
+  ASSERT_TRUE(owner.has_value());
+  clock_.Advance(kDay);
+  auto second = LeaseRow(ctx_, id, Role::kSource);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(second.status().reason(), reason::kBusy);
+  EXPECT_EQ(store_->Get(id, Role::kSource)->lease_owner, owner);
+  EXPECT_EQ(held.size(), 1u) << "the refused attempt left nothing behind";
+}
+
+// A step forward makes every waiting retry due at once: each failing row is
+// tried once, then waits its back-off from the new time; the next scan takes
+// none of them up again (no retry storm).
+TEST_F(RecoveryLoopTest, AClockStepForwardRetriesEachRowOnceThenBacksOff) {
+  const int n = 10;
+  std::map<Bytes, std::string> holders;
+  for (int i = 0; i < n; ++i) {
+    auto r =
+        MakeRecord(MakeId(i, 2), Role::kTarget, "held-" + std::to_string(i));
+    ASSERT_TRUE(store_->CreateTargetMigration(r, kStart + 10, "test").ok());
+    holders[r.group_id] = r.id;
+  }
+  HeldGroupDs held_ds(std::move(holders));
+  ctx_.ds = &held_ds;
+  options_.recovery.backoff = {/*initial_ms=*/1000, /*max_ms=*/60'000};
+  Backoff backoff(options_.recovery.backoff, clock_, [] { return 0.5; });
+  ctx_.backoff = &backoff;
+  clock_.Advance(11);
+  WorkQueue workers(2);
+  SourceService source(ctx_, workers);
+  TargetService target(ctx_);
+  RecoveryLoop loop(ctx_, source, target, workers);
+  auto run_scan = [&](int want) {
+    ASSERT_EQ(*loop.ScanOnce(), want);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (loop.stats().outstanding != 0 || loop.stats().waiting != 0) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "jobs never ran";
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  run_scan(n);
+  ASSERT_FALSE(HasFatalFailure());
+  run_scan(0);  // all backing off
+  ASSERT_FALSE(HasFatalFailure());
+  clock_.Advance(24 * 3600 * 1000);  // a day, at once
+  run_scan(n);
+  ASSERT_FALSE(HasFatalFailure());
+  run_scan(0);
+  ASSERT_FALSE(HasFatalFailure());
+  for (int i = 0; i < n; ++i) {
+    auto row = store_->Get(MakeId(i, 2), Role::kTarget);
+    ASSERT_TRUE(row.ok());
+    EXPECT_EQ(row->attempt_count, 2) << i;
+    ASSERT_TRUE(row->next_attempt_at.has_value());
+    EXPECT_GT(*row->next_attempt_at, clock_.NowMillis()) << i;
+  }
+  loop.Stop();
+  workers.Shutdown();
 }
 
 }  // namespace

@@ -108,6 +108,8 @@ class Actions final : public AdminActions {
 
 struct Daemon::Parts {
   Config config;
+  // First: everything below reads it, to the end of its destructor.
+  std::unique_ptr<SteadyWallClock> steady_clock;
   const Clock* clock = nullptr;
   Metrics metrics;
   // The one write connection to mimi.db: the store and the embedded DS
@@ -148,9 +150,15 @@ std::string Daemon::DatabasePath(const Config& config) {
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
-                                               const Clock& clock) {
+                                               const Clock& wall_clock,
+                                               const Clock* monotonic) {
   auto p = std::make_unique<Parts>();
   p->config = config;
+  // Every time the daemon reads: the wall clock, but never backwards
+  // (docs/protocol.md §4 "Clocks").
+  p->steady_clock = std::make_unique<SteadyWallClock>(
+      wall_clock, monotonic != nullptr ? *monotonic : MonotonicClock::Get());
+  const Clock& clock = *p->steady_clock;
   p->clock = &clock;
   // Before anything is created on disk: a refused config leaves no trace.
   MIMI_ASSIGN_OR_RETURN(p->protocol_options, ProtocolOptionsFromConfig(config));
@@ -168,6 +176,16 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
 
   MIMI_ASSIGN_OR_RETURN(p->writer, store::SqliteWriter::Open(DatabasePath(config)));
   MIMI_ASSIGN_OR_RETURN(p->store, store::SqliteStore::Open(p->writer, clock));
+  // Resume from the latest time an earlier run wrote down: a wall clock set
+  // back while the daemon was down must not give its nonces, leases and
+  // retry times back the time that had passed.
+  {
+    MIMI_ASSIGN_OR_RETURN(auto holders, p->store->ListLeaseHolders());
+    for (const auto& h : holders) {
+      p->steady_clock->NotBefore(
+          std::max(h.heartbeat_at, h.ended_at.value_or(0)));
+    }
+  }
   DeliveryService* ds = nullptr;
   if (config.ds.mode == "http") {
     MIMI_ASSIGN_OR_RETURN(p->external_ds,
@@ -298,6 +316,15 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
       [recovery] {
         return std::vector<Sample>{
             {{}, static_cast<double>(recovery->stats().held_long)}};
+      });
+  const SteadyWallClock* steady = p->steady_clock.get();
+  p->metrics.AddGauge(
+      "mimi_clock_ahead_of_wall_seconds",
+      "How far the daemon's clock is ahead of the system's wall clock: 0 "
+      "unless the wall clock stepped back, which the daemon does not follow.",
+      [steady] {
+        return std::vector<Sample>{
+            {{}, static_cast<double>(steady->AheadOfWallMillis()) / 1000.0}};
       });
   // Group commit at work: writes per commit = jobs / commits.
   const store::SqliteWriter* writer = p->writer.get();

@@ -25,9 +25,12 @@ struct DaemonPorts {
 
 class Daemon {
  public:
-  // Opens everything; binds nothing yet.
-  static Result<std::unique_ptr<Daemon>> Create(const Config& config,
-                                                const Clock& clock);
+  // Opens everything; binds nothing yet. The daemon reads time through a
+  // SteadyWallClock over `wall_clock` and `monotonic` (MonotonicClock when
+  // null; tests pass fakes of both to step the wall clock).
+  static Result<std::unique_ptr<Daemon>> Create(
+      const Config& config, const Clock& wall_clock,
+      const Clock* monotonic = nullptr);
   ~Daemon();
 
   // Binds the listeners and starts the recovery loop.

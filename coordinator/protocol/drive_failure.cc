@@ -1,5 +1,7 @@
 #include "protocol/drive_failure.h"
 
+#include <algorithm>
+
 #include "log/log.h"
 #include "protocol/refusal.h"
 
@@ -10,13 +12,16 @@ void RecordDriveFailure(const ProtocolContext& ctx,
                         const Status& error) {
   if (error.reason() == reason::kBusy) return;  // someone else is on it
   const int64_t attempts = row.attempt_count + 1;
+  // Read before the durable write below, which takes time: the wait logged
+  // is the back-off drawn, never negative.
+  const UnixMillis now = ctx.clock->NowMillis();
   const UnixMillis next = ctx.backoff->NextAttemptAt(attempts);
   const bool stalled = attempts >= ctx.options->recovery.max_attempts;
   // Best effort: a failure to record leaves the row due as it was, so it is
   // simply tried again on the next scan.
   (void)ctx.store->RecordFailure(row.id, row.role, error.ToString(), next,
                                  stalled);
-  const int64_t wait_ms = next - ctx.clock->NowMillis();
+  const int64_t wait_ms = std::max<int64_t>(0, next - now);
   if (stalled) {
     log::Error(log::Migration{row.id},
                "{} {}: attempt {} failed, stalled (retried every {} ms): {}",

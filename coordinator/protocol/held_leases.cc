@@ -5,10 +5,17 @@
 
 namespace mimi::protocol {
 
-void HeldLeases::Add(std::string id, store::Role role, std::string owner) {
+bool HeldLeases::TryAdd(std::string id, store::Role role, std::string owner) {
   Lease lease{std::move(id), role, owner, clock_.NowMillis()};
   MutexLock lock(mu_);
+  for (const auto& [other, entry] : leases_) {
+    if (!entry.orphan && entry.lease.role == role &&
+        entry.lease.id == lease.id) {
+      return false;
+    }
+  }
   leases_[std::move(owner)] = Entry{std::move(lease), false};
+  return true;
 }
 
 void HeldLeases::Remove(const std::string& owner) {

@@ -13,7 +13,8 @@
 // for longer than it should take (log, stats).
 //
 // Owners are unique per lease ("<holder>#<n>"), which is what entries are
-// keyed by. Thread-safe.
+// keyed by; a row has at most one lease in use here at a time (TryAdd).
+// Thread-safe.
 #ifndef MIMI_PROTOCOL_HELD_LEASES_H_
 #define MIMI_PROTOCOL_HELD_LEASES_H_
 
@@ -41,8 +42,13 @@ class HeldLeases {
   HeldLeases(const HeldLeases&) = delete;
   HeldLeases& operator=(const HeldLeases&) = delete;
 
-  // A lease is being taken (before the store is asked) ...
-  void Add(std::string id, store::Role role, std::string owner) EXCLUDES(mu_);
+  // A lease is being taken (before the store is asked) ... unless a thread
+  // of this process holds one on the same row: then false, and nothing is
+  // added. This is what keeps two drivers of one process apart whatever the
+  // clock says (a step forward makes a held lease look expired to the
+  // store; docs/protocol.md §4 "Clocks").
+  bool TryAdd(std::string id, store::Role role, std::string owner)
+      EXCLUDES(mu_);
   // ... and is gone: released, or never granted.
   void Remove(const std::string& owner) EXCLUDES(mu_);
   // Its release failed: the store may still name it, and no thread holds it

@@ -13,8 +13,10 @@ Result<std::unique_ptr<MigrationLease>> MigrationLease::Acquire(
   std::string owner = holder + "#" + std::to_string(++counter);
   // Entered before the store is asked, so that no moment exists at which
   // the store names this owner and HeldLeases does not.
-  if (held != nullptr) {
-    held->Add(id, role, owner);
+  if (held != nullptr && !held->TryAdd(id, role, owner)) {
+    return Refuse(
+        StatusCode::kUnavailable, reason::kBusy,
+        "migration " + id + " is being driven by this process; retry");
   }
   Status s = store.AcquireLease(id, role, owner, duration_ms);
   if (!s.ok()) {

@@ -7,8 +7,10 @@
 namespace mimi::testing {
 
 TwoDaemons::TwoDaemons(const Clock& clock,
-                       std::function<void(daemon::Config&)> tweak)
-    : clock_(clock) {
+                       std::function<void(daemon::Config&)> tweak,
+                       const Clock* monotonic)
+    : clock_(clock),
+      monotonic_(monotonic != nullptr ? monotonic : &still_monotonic_) {
   std::filesystem::create_directories(dir_ / "ca");
   auto ca = TestCa::Create(dir_ / "ca");
   if (!ca.ok()) {
@@ -52,7 +54,7 @@ TwoDaemons::TwoDaemons(const Clock& clock,
       !make("target.test", target_port, "source.test", source_port, &target_config_)) {
     return;
   }
-  auto target = daemon::Daemon::Create(target_config_, clock_);
+  auto target = daemon::Daemon::Create(target_config_, clock_, monotonic_);
   if (!target.ok()) {
     error_ = "target: " + target.status().ToString();
     return;
@@ -100,7 +102,8 @@ void TwoDaemons::StopSource() {
 
 Status TwoDaemons::RestartSource() {
   StopSource();
-  MIMI_ASSIGN_OR_RETURN(source_, daemon::Daemon::Create(source_config_, clock_));
+  MIMI_ASSIGN_OR_RETURN(
+      source_, daemon::Daemon::Create(source_config_, clock_, monotonic_));
   MIMI_ASSIGN_OR_RETURN(source_ports_, source_->Start());
   return Status::Ok();
 }

@@ -27,8 +27,12 @@ namespace mimi::testing {
 class TwoDaemons {
  public:
   // `tweak` may adjust each config (domain tells which) before start.
+  // The daemons read time through a SteadyWallClock over `clock` and
+  // `monotonic` (daemon.h); without `monotonic`, one that stands still, so
+  // that their time is exactly `clock`'s as long as it never steps back.
   explicit TwoDaemons(const Clock& clock,
-                      std::function<void(daemon::Config&)> tweak = nullptr);
+                      std::function<void(daemon::Config&)> tweak = nullptr,
+                      const Clock* monotonic = nullptr);
   ~TwoDaemons();
 
   bool ok() const { return ok_; }
@@ -64,6 +68,8 @@ class TwoDaemons {
   std::unique_ptr<httplib::Client> Client(uint16_t port) const;
 
   const Clock& clock_;
+  const FakeClock still_monotonic_{0};
+  const Clock* const monotonic_;
   TempDir dir_;
   bool ok_ = false;
   std::string error_;
