@@ -1,5 +1,6 @@
 #include "embedded_ds/ds_tables.h"
 
+#include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
 #include "store/sqlite_blob.h"
@@ -8,6 +9,8 @@ namespace mimi::embedded_ds {
 
 using SQLite::Statement;
 using store::BindBlob;
+using store::WritesInPlace;
+using store::WriteBlobInPlace;
 using store::ColumnBytes;
 
 std::optional<GroupRow> LoadGroup(SQLite::Database& db, ByteSpan group_id,
@@ -57,14 +60,28 @@ void InsertGroup(SQLite::Database& db, ByteSpan group_id, const GroupRow& row,
   ins.bind(7, static_cast<int64_t>(now));
   ins.bind(8, static_cast<int64_t>(now));
   ins.exec();
-  Statement tree(db,
-                 "INSERT INTO ds_group_trees (group_id, tree_epoch,"
-                 " group_info, ratchet_tree) VALUES (?, ?, ?, ?)");
+  // ratchet_tree is the table's last column: a large one is inserted as a
+  // zeroblob and written in place, never copied into the record.
+  const bool in_place = WritesInPlace(ratchet_tree);
+  Statement tree(db, in_place
+                         ? "INSERT INTO ds_group_trees (group_id, tree_epoch,"
+                           " group_info, ratchet_tree)"
+                           " VALUES (?, ?, ?, zeroblob(?))"
+                         : "INSERT INTO ds_group_trees (group_id, tree_epoch,"
+                           " group_info, ratchet_tree) VALUES (?, ?, ?, ?)");
   BindBlob(tree, 1, group_id);
   tree.bind(2, static_cast<int64_t>(row.tree_epoch));
   BindBlob(tree, 3, group_info);
-  BindBlob(tree, 4, ratchet_tree);
+  if (in_place) {
+    tree.bind(4, static_cast<int64_t>(ratchet_tree.size()));
+  } else {
+    BindBlob(tree, 4, ratchet_tree);
+  }
   tree.exec();
+  if (in_place) {
+    WriteBlobInPlace(db, "ds_group_trees", "ratchet_tree",
+                     db.getLastInsertRowid(), ratchet_tree);
+  }
 }
 
 void DeleteGroupRows(SQLite::Database& db, ByteSpan group_id) {

@@ -4,6 +4,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "embedded_ds/ds_tables.h"
@@ -165,12 +166,15 @@ Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
 
 Status EmbeddedDs::ImportGroupState(ByteSpan group_state,
                                     std::string_view migration_id) {
-  MIMI_ASSIGN_OR_RETURN(GroupState state, DecodeGroupState(group_state));
+  // Views into `group_state`: the tree is checked and stored from the
+  // received bytes, never copied (tens of MiB for a large group).
+  MIMI_ASSIGN_OR_RETURN(GroupStateView state, DecodeGroupStateView(group_state));
   MIMI_RETURN_IF_ERROR(CheckTree(state.ratchet_tree));
   MIMI_ASSIGN_OR_RETURN(mls::MlsMessage commit,
                         mls::DecodeMlsMessage(state.migration_commit));
   if (commit.content_type() != mls::ContentType::kCommit ||
-      commit.group_id() != state.group_id || commit.epoch() != state.epoch) {
+      !std::ranges::equal(commit.group_id(), state.group_id) ||
+      commit.epoch() != state.epoch) {
     return InvalidArgumentError(
         "GroupState.migration_commit: not a commit for this group and epoch");
   }
@@ -205,7 +209,7 @@ Status EmbeddedDs::ImportGroupState(ByteSpan group_state,
       // messages keep their seqs (DecodeGroupState checked their order), and
       // the migration commit takes last_seq + 1, its seq at the source's
       // fan-out.
-      for (const StoredMessage& m : state.pending_messages) {
+      for (const StoredMessageView& m : state.pending_messages) {
         auto decoded = mls::DecodeMlsMessage(m.message);
         const mls::ContentType type = decoded.ok()
                                           ? decoded->content_type()

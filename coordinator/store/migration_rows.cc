@@ -1,10 +1,12 @@
 #include "store/migration_rows.h"
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
 
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "store/sqlite_blob.h"
 
@@ -84,8 +86,11 @@ void InsertMessages(SQLite::Database& db, std::string_view id, Role role,
   int rows = 0;
   for (const StoredMessage& m : messages) {
     if (m.body.empty()) continue;
+    // body is the table's last column, so a zeroblob costs no memory.
+    const std::string body = "?" + std::to_string(param + 1);
     sql += std::string(rows++ == 0 ? "" : ", ") + "(?1, ?2, ?" +
-           std::to_string(param) + ", ?" + std::to_string(param + 1) + ")";
+           std::to_string(param) + ", " +
+           (WritesInPlace(m.body) ? "zeroblob(" + body + ")" : body) + ")";
     param += 2;
   }
   if (rows == 0) return;
@@ -93,13 +98,30 @@ void InsertMessages(SQLite::Database& db, std::string_view id, Role role,
   ins.bind(1, std::string(id));
   ins.bind(2, std::string(RoleName(role)));
   param = 3;
+  std::vector<const StoredMessage*> deferred;
   for (const StoredMessage& m : messages) {
     if (m.body.empty()) continue;
     ins.bind(param, std::string(MessageKindName(m.kind)));
-    BindBlob(ins, param + 1, m.body);
+    if (WritesInPlace(m.body)) {
+      ins.bind(param + 1, static_cast<int64_t>(m.body.size()));
+      deferred.push_back(&m);
+    } else {
+      BindBlob(ins, param + 1, m.body);
+    }
     param += 2;
   }
   ins.exec();
+  for (const StoredMessage* m : deferred) {
+    SQLite::Statement q(db,
+                        "SELECT rowid FROM migration_messages "
+                        "WHERE id = ?1 AND role = ?2 AND kind = ?3");
+    q.bind(1, std::string(id));
+    q.bind(2, std::string(RoleName(role)));
+    q.bind(3, std::string(MessageKindName(m->kind)));
+    if (!q.executeStep()) throw SQLite::Exception("inserted message not found");
+    WriteBlobInPlace(db, "migration_messages", "body", q.getColumn(0).getInt64(),
+                     m->body);
+  }
 }
 
 Bytes ReadMessage(SQLite::Database& db, std::string_view id, Role role,
