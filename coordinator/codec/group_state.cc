@@ -1,5 +1,6 @@
 #include "mimi_portability/group_state.h"
 
+#include <algorithm>
 #include <string>
 
 #include "codec/reader.h"
@@ -38,6 +39,19 @@ std::string SeqProblem(const State& s) {
 }  // namespace
 
 Result<Bytes> Encode(const GroupState& s) {
+  return EncodeWithTree(
+      s, s.ratchet_tree.size(),
+      [&s](std::span<uint8_t> out) {
+        std::copy(s.ratchet_tree.begin(), s.ratchet_tree.end(), out.begin());
+        return Status::Ok();
+      },
+      0);
+}
+
+Result<Bytes> EncodeWithTree(
+    const GroupState& s, size_t tree_size,
+    const std::function<Status(std::span<uint8_t>)>& fill_tree,
+    size_t spare_capacity) {
   if (s.version != 1 && s.version != 2) {
     return UnsupportedError("GroupState.version: " + std::to_string(s.version));
   }
@@ -50,18 +64,6 @@ Result<Bytes> Encode(const GroupState& s) {
         std::to_string(s.last_seq) + " (its readers take " +
         std::to_string(DerivedLastSeq(s)) + ")");
   }
-  codec::Writer w;
-  size_t pending_size = 0;
-  for (const auto& m : s.pending_messages) pending_size += m.message.size() + 13;
-  w.Reserve(s.group_info.size() + s.ratchet_tree.size() +
-            s.migration_commit.size() + pending_size + 72);
-  w.WriteU16(s.version);
-  w.WriteU16(s.cipher_suite);
-  w.WriteOpaque("GroupState.group_id", s.group_id);
-  w.WriteU64(s.epoch);
-  w.WriteOpaque("GroupState.group_info", s.group_info);
-  w.WriteOpaque("GroupState.ratchet_tree", s.ratchet_tree);
-  w.WriteOpaque("GroupState.migration_commit", s.migration_commit);
   // A vector of structs: its varint length counts bytes, so encode the
   // elements first.
   codec::Writer items;
@@ -70,6 +72,20 @@ Result<Bytes> Encode(const GroupState& s) {
     items.WriteOpaque("GroupState.pending_messages.message", m.message);
   }
   MIMI_ASSIGN_OR_RETURN(Bytes encoded_items, std::move(items).Finish());
+  codec::Writer w;
+  w.Reserve(s.group_id.size() + s.group_info.size() + tree_size +
+            s.migration_commit.size() + encoded_items.size() + 72 +
+            spare_capacity);
+  w.WriteU16(s.version);
+  w.WriteU16(s.cipher_suite);
+  w.WriteOpaque("GroupState.group_id", s.group_id);
+  w.WriteU64(s.epoch);
+  w.WriteOpaque("GroupState.group_info", s.group_info);
+  w.WriteVarint("GroupState.ratchet_tree", tree_size);
+  if (tree_size <= codec::kMaxVarint) {
+    MIMI_RETURN_IF_ERROR(fill_tree(w.WriteSpace(tree_size)));
+  }
+  w.WriteOpaque("GroupState.migration_commit", s.migration_commit);
   w.WriteOpaque("GroupState.pending_messages", encoded_items);
   if (s.version >= 2) w.WriteU64(s.last_seq);
   return std::move(w).Finish();

@@ -5,6 +5,7 @@
 #include <SQLiteCpp/Statement.h>
 
 #include <algorithm>
+#include <span>
 #include <utility>
 
 #include "embedded_ds/ds_tables.h"
@@ -21,6 +22,7 @@ namespace mimi::embedded_ds {
 
 using SQLite::Statement;
 using store::BindBlob;
+using store::ReadBlob;
 using store::ColumnBytes;
 using store::Guarded;
 
@@ -115,13 +117,16 @@ Status EmbeddedDs::Unfreeze(ByteSpan group_id, std::string_view migration_id) {
 Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
                                            std::string_view migration_id) {
   GroupState state;
+  Bytes encoded;
   {
     MutexLock lock(read_mu_);
     SQLite::Database& reader = *reader_;
     MIMI_RETURN_IF_ERROR(Guarded("embedded DS: export", [&]() -> Status {
       ReadSnapshot snapshot(reader);
       if (auto t = LoadTombstone(reader, group_id)) return MovedError(*t);
-      std::optional<GroupRow> row = LoadGroup(reader, group_id, Blobs::kAll);
+      // The tree is not loaded here: it is read into the encoding below.
+      std::optional<GroupRow> row =
+          LoadGroup(reader, group_id, Blobs::kGroupInfo);
       if (!row) return UnknownGroup(group_id);
       if (row->frozen_by != migration_id) {
         return NotFrozenError(group_id, migration_id);
@@ -130,7 +135,6 @@ Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
       state.group_id.assign(group_id.begin(), group_id.end());
       state.epoch = row->epoch;
       state.group_info = std::move(row->group_info);
-      state.ratchet_tree = std::move(row->ratchet_tree);
       state.migration_commit.assign(commit.begin(), commit.end());
       // The group is frozen, so nothing takes a seq before the fan-out: the
       // migration commit gets last_seq + 1 here, and the importer gives it
@@ -158,10 +162,33 @@ Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
             {static_cast<uint64_t>(q.getColumn(0).getInt64()),
              ColumnBytes(q.getColumn(1))});
       }
+      // The tree goes from its blob straight into its place in the
+      // encoding (tens of MiB for a large group: held once, not also as a
+      // column value and a copy), in this snapshot.
+      Statement tree(reader,
+                     "SELECT rowid, length(ratchet_tree) FROM ds_group_trees"
+                     " WHERE group_id = ?");
+      BindBlob(tree, 1, group_id);
+      if (!tree.executeStep()) return UnknownGroup(group_id);
+      const int64_t tree_rowid = tree.getColumn(0).getInt64();
+      const auto tree_size = static_cast<size_t>(tree.getColumn(1).getInt64());
+      // Room for the source to wrap the state into its MigrationContent in
+      // place (protocol/sign.h, SignAndEncodeContent).
+      constexpr size_t kContentRoom = 4096;
+      MIMI_ASSIGN_OR_RETURN(
+          encoded,
+          EncodeWithTree(
+              state, tree_size,
+              [&](std::span<uint8_t> out) -> Status {
+                ReadBlob(reader, "ds_group_trees", "ratchet_tree", tree_rowid,
+                         out);
+                return Status::Ok();
+              },
+              kContentRoom));
       return Status::Ok();
     }));
   }
-  return Encode(state);
+  return encoded;
 }
 
 Status EmbeddedDs::ImportGroupState(ByteSpan group_state,

@@ -20,13 +20,15 @@ Result<Bytes> SignAndEncode(const ProtocolContext& ctx, uint16_t suite, T* msg) 
 }
 
 // SignAndEncode(ctx, suite, &MigrationContent{response, group_state}), byte
-// for byte, built in one buffer: the SignContent header, then the content
-// being signed in place, then the signature appended. Besides group_state
-// only that buffer is alive (the generic path holds the state, its
-// ToBeSigned, the SignContent and the encoding).
+// for byte, built in one buffer: the SignContent header and the response in
+// front of the state, the content signed there, then the header dropped and
+// the signature appended. When `group_state` has spare capacity for that
+// (the embedded DS exports with room to spare) the buffer is its own, and
+// no second copy of the state ever exists; otherwise the state is copied
+// once into a new buffer.
 Result<Bytes> SignAndEncodeContent(const ProtocolContext& ctx, uint16_t suite,
                                    const MigrationResponse& response,
-                                   ByteSpan group_state);
+                                   Bytes group_state);
 
 }  // namespace mimi::protocol
 

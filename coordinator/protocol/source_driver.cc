@@ -87,11 +87,10 @@ Status SourceDriver::StepInitiated(const store::MigrationRecord& row) {
       Bytes state, ctx_.ds->ExportGroupState(row.group_id, commit, row.id));
   MIMI_ASSIGN_OR_RETURN(MigrationResponse response,
                         Decode<MigrationResponse>(response_bytes));
+  // The state becomes the content in place (no second copy of it).
   MIMI_ASSIGN_OR_RETURN(
       Bytes content_bytes,
-      SignAndEncodeContent(ctx_, row.ciphersuite, response, state));
-  // The exported state goes before the store writes the content.
-  Bytes().swap(state);
+      SignAndEncodeContent(ctx_, row.ciphersuite, response, std::move(state)));
   // The hash is defined over the serialized MigrationContent, which is
   // `content_bytes`: hashing it spares a second encoding of the whole state.
   MIMI_ASSIGN_OR_RETURN(auto cs, crypto::LookupCipherSuite(row.ciphersuite));

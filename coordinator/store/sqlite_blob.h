@@ -16,6 +16,7 @@
 #include "mimi_portability/bytes.h"
 
 #include <cstdint>
+#include <span>
 
 namespace SQLite {
 class Column;
@@ -49,6 +50,12 @@ inline bool WritesInPlace(ByteSpan bytes) {
 // SQLite::Exception like a statement would.
 void WriteBlobInPlace(SQLite::Database& db, const char* table,
                       const char* column, int64_t rowid, ByteSpan bytes);
+
+// Reads out.size() bytes of the blob column `column` of `table`'s row
+// `rowid` from its start into `out`, within the connection's current
+// transaction; throws SQLite::Exception like a statement would.
+void ReadBlob(SQLite::Database& db, const char* table, const char* column,
+              int64_t rowid, std::span<uint8_t> out);
 
 // A copy of the column's bytes; NULL reads as empty.
 Bytes ColumnBytes(const SQLite::Column& column);
