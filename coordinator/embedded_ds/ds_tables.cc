@@ -18,11 +18,14 @@ std::optional<GroupRow> LoadGroup(SQLite::Database& db, ByteSpan group_id,
   // tree_epoch and group_info come before ratchet_tree in ds_group_trees,
   // so neither walks the tree's overflow pages; the tree is read only for
   // kAll.
+  // The tree itself is read with incremental blob I/O into its buffer:
+  // as a column value SQLite would hold a copy of it too (tens of MiB).
   Statement q(db,
               std::string("SELECT g.cipher_suite, g.epoch, t.tree_epoch, ") +
-                  (blobs == Blobs::kAll ? "t.ratchet_tree" : "NULL") + ", " +
-                  (blobs != Blobs::kNone ? "t.group_info" : "NULL") +
-                  ", g.frozen_by, g.imported_by, g.next_seq FROM ds_groups g"
+                  (blobs == Blobs::kAll ? "length(t.ratchet_tree)" : "NULL") +
+                  ", " + (blobs != Blobs::kNone ? "t.group_info" : "NULL") +
+                  ", g.frozen_by, g.imported_by, g.next_seq, t.rowid"
+                  " FROM ds_groups g"
                   " JOIN ds_group_trees t ON t.group_id = g.group_id"
                   " WHERE g.group_id = ?");
   BindBlob(q, 1, group_id);
@@ -31,7 +34,12 @@ std::optional<GroupRow> LoadGroup(SQLite::Database& db, ByteSpan group_id,
   row.cipher_suite = static_cast<uint16_t>(q.getColumn(0).getInt());
   row.epoch = static_cast<uint64_t>(q.getColumn(1).getInt64());
   row.tree_epoch = static_cast<uint64_t>(q.getColumn(2).getInt64());
-  row.ratchet_tree = ColumnBytes(q.getColumn(3));
+  if (blobs == Blobs::kAll) {
+    // In the statement's read transaction, so the same snapshot.
+    row.ratchet_tree.resize(static_cast<size_t>(q.getColumn(3).getInt64()));
+    store::ReadBlob(db, "ds_group_trees", "ratchet_tree",
+                    q.getColumn(8).getInt64(), row.ratchet_tree);
+  }
   row.group_info = ColumnBytes(q.getColumn(4));
   if (!q.getColumn(5).isNull()) row.frozen_by = q.getColumn(5).getString();
   if (!q.getColumn(6).isNull()) row.imported_by = q.getColumn(6).getString();
