@@ -8,7 +8,8 @@
 // Two real mimi-portd processes, source.test and target.test, speak verified
 // HTTPS on loopback with certificates of a throw-away CA; both use the
 // embedded DS and accept bodies up to M MiB (default 512; the set-up posts
-// the tree hex-encoded, twice its size: --mib 256 needs --max-body-mib 1024). The benchmark is the client:
+// the tree hex-encoded, twice its size: --mib 256 needs --max-body-mib 1000;
+// max_body_bytes may not exceed 1 GiB). The benchmark is the client:
 //  1. Set-up, not measured: a synthetic ratchet tree of enough members that
 //     the exported group state is about N MiB (default 64; bytes per member
 //     measured on a small tree). Every leaf carries the one signature key
