@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <span>
+
 #include "testing/test_bytes.h"
 
 namespace mimi {
@@ -147,6 +150,65 @@ TEST(GroupStateTest, EveryTruncationAndTrailingByteIsRejected) {
     auto r = DecodeGroupState(full);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().detail(), "GroupState: 1 trailing bytes");
+  }
+}
+
+// The views the target checks and imports from (DecodeGroupStateView)
+// point into the decoded bytes, carry what DecodeGroupState copies, and
+// refuse exactly what it refuses, with the same status; EncodeWithTree (the
+// export, tree read into place) writes what Encode writes.
+TEST(GroupStateTest, ViewsDecodeAndRefuseLikeCopies) {
+  for (std::string_view hex : {kExampleHex, kExampleV1Hex}) {
+    const Bytes original = Hex(hex);
+    for (size_t i = 0; i <= original.size(); ++i) {
+      for (uint8_t mask : {0x00, 0x01, 0x80}) {
+        Bytes bytes = original;
+        if (i < bytes.size()) bytes[i] ^= mask;
+        ByteSpan in(bytes.data(), mask == 0 ? i : bytes.size());
+        auto copy = DecodeGroupState(in);
+        auto view = DecodeGroupStateView(in);
+        ASSERT_EQ(copy.ok(), view.ok()) << i;
+        if (!copy.ok()) {
+          EXPECT_EQ(view.status().code(), copy.status().code()) << i;
+          EXPECT_EQ(view.status().detail(), copy.status().detail()) << i;
+          continue;
+        }
+        EXPECT_EQ(view->version, copy->version);
+        EXPECT_EQ(view->cipher_suite, copy->cipher_suite);
+        EXPECT_TRUE(std::ranges::equal(view->group_id, copy->group_id));
+        EXPECT_EQ(view->epoch, copy->epoch);
+        EXPECT_TRUE(std::ranges::equal(view->group_info, copy->group_info));
+        EXPECT_TRUE(std::ranges::equal(view->ratchet_tree, copy->ratchet_tree));
+        EXPECT_GE(view->ratchet_tree.data(), in.data());
+        EXPECT_LE(view->ratchet_tree.data() + view->ratchet_tree.size(),
+                  in.data() + in.size());
+        EXPECT_TRUE(
+            std::ranges::equal(view->migration_commit, copy->migration_commit));
+        ASSERT_EQ(view->pending_messages.size(), copy->pending_messages.size());
+        for (size_t m = 0; m < view->pending_messages.size(); ++m) {
+          EXPECT_EQ(view->pending_messages[m].seq, copy->pending_messages[m].seq);
+          EXPECT_TRUE(std::ranges::equal(view->pending_messages[m].message,
+                                         copy->pending_messages[m].message));
+        }
+        EXPECT_EQ(view->last_seq, copy->last_seq);
+      }
+    }
+  }
+  for (const GroupState& s : {Example(), ExampleV1()}) {
+    auto filled = EncodeWithTree(
+        s, s.ratchet_tree.size(),
+        [&s](std::span<uint8_t> out) {
+          std::copy(s.ratchet_tree.begin(), s.ratchet_tree.end(), out.begin());
+          return Status::Ok();
+        },
+        100);
+    ASSERT_TRUE(filled.ok());
+    EXPECT_EQ(*filled, *Encode(s));
+    EXPECT_GE(filled->capacity(), filled->size() + 100);
+    // A tree that cannot be read fails the encoding with its status.
+    auto failed = EncodeWithTree(
+        s, 2, [](std::span<uint8_t>) { return InternalError("no tree"); }, 0);
+    EXPECT_EQ(failed.status().detail(), "no tree");
   }
 }
 

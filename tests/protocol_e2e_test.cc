@@ -9,10 +9,12 @@
 
 #include "codec/json_text.h"
 #include "crypto/ciphersuite.h"
+#include "crypto/hash.h"
 #include "crypto/message_signing.h"
 #include "crypto/signing_key.h"
 #include "failpoint/failpoint.h"
 #include "keys/ds_key_store.h"
+#include "mimi_portability/group_state.h"
 #include "mimi_portability/messages.h"
 #include "protocol/client_tokens.h"
 #include "testing/ds_member.h"
@@ -826,8 +828,187 @@ TEST_P(ClockStepTest, AStepBackDoesNotPutOffARetry) {
 
 INSTANTIATE_TEST_SUITE_P(Suites, ClockStepTest, ::testing::Values(1));
 
+// The streamed content path (docs/protocol.md, "Streamed content"): the
+// target reads the body as it arrives, bounded, hashed on the way, and
+// stores it without a copy; the source sends it from its stored blob. The
+// contents here carry a 2 MiB pending message, so that the body spans many
+// reads and the stored content is written in place (sqlite_blob.h).
+class StreamedContentTest : public ProtocolTest {
+ protected:
+  static constexpr uint64_t kLimit = 4 << 20;
+  void Tweak(daemon::Config& c) override { c.max_body_bytes = kLimit; }
+
+  // A content for `response` signed by the source's key, with a pending
+  // message of `padding` bytes.
+  Bytes SignedLargeContent(const MigrationResponse& response, size_t padding,
+                           uint8_t fill = 0x5a) {
+    GroupState state;
+    state.cipher_suite = suite_;
+    state.group_id = group_id_;
+    state.epoch = kEpoch;
+    state.ratchet_tree = testing::SyntheticRatchetTree(
+        suite_, {{"alice", members_key_[0].public_key().encoded()}});
+    state.migration_commit = TaggedCommit();
+    state.pending_messages.push_back({1, Bytes(padding, fill)});
+    state.last_seq = 1;
+    MigrationContent content{response, *Encode(state), {}};
+    EXPECT_TRUE(crypto::SignMessage(SourceKey(), &content).ok());
+    return *Encode(content);
+  }
+
+  // POSTs `body` chunked (no Content-Length), in 64 KiB pieces.
+  Answer PostChunked(const Bytes& body) {
+    auto r = target_->Post(
+        "/mimi-portability/v1/content",
+        [&body](size_t offset, httplib::DataSink& sink) {
+          if (offset >= body.size()) {
+            sink.done();
+            return true;
+          }
+          const size_t n = std::min<size_t>(64 * 1024, body.size() - offset);
+          return sink.write(reinterpret_cast<const char*>(body.data()) + offset, n);
+        },
+        kType);
+    Answer a;
+    if (!r) {
+      a.error = "no answer: " + httplib::to_string(r.error());
+      return a;
+    }
+    a.status = r->status;
+    a.body = r->body;
+    auto j = mimi::codec::ParseJson(r->body);
+    if (j.is_object()) {
+      a.error = j.value("error", "");
+      a.detail = j.value("detail", "");
+    }
+    return a;
+  }
+
+  Bytes HashOf(const Bytes& content) const {
+    auto cs = crypto::LookupCipherSuite(suite_);
+    return *crypto::Hash(cs->hash, content);
+  }
+
+  Bytes StoredTargetContent(const std::string& id) {
+    return *daemons_->TargetStore()->GetMessage(id, store::Role::kTarget,
+                                                store::MessageKind::kContent);
+  }
+};
+
+// Sent chunked and with a length: stored byte for byte, the row's hash and
+// the signed TargetMigrationComplete's are the content's hash.
+TEST_P(StreamedContentTest, StoredContentIsTheContentSent) {
+  for (bool chunked : {true, false}) {
+    SCOPED_TRACE(chunked ? "chunked" : "Content-Length");
+    if (!chunked) {
+      // A second group, since the first now lives at the target.
+      group_id_.push_back('2');
+      const Bytes tree = testing::SyntheticRatchetTree(suite_, members_);
+      ASSERT_TRUE(daemons_->SourceDs()
+                      ->CreateGroup(testing::SyntheticGroupInfo(
+                                        suite_, group_id_, kEpoch, tree, 0,
+                                        members_key_[0]),
+                                    tree)
+                      .ok());
+    }
+    MigrationResponse response = GetResponse(Request());
+    const std::string id = ToHex(response.nonce);
+    const Bytes content = SignedLargeContent(response, 2 << 20);
+    Answer a = chunked ? PostChunked(content)
+                       : Post(*target_, "/mimi-portability/v1/content", content);
+    ASSERT_EQ(a.status, 200) << a.error << ": " << a.detail;
+    auto complete = Decode<TargetMigrationComplete>(ToBytes(a.body));
+    ASSERT_TRUE(complete.ok());
+    EXPECT_EQ(complete->migration_content_hash, HashOf(content));
+    EXPECT_TRUE(StoredTargetContent(id) == content);
+    auto row = daemons_->TargetStore()->Get(id, store::Role::kTarget);
+    ASSERT_TRUE(row.ok());
+    EXPECT_EQ(row->state, store::MigrationState::kImported);
+    EXPECT_EQ(row->content_hash, HashOf(content));
+    // The same bytes again (a source resending) get the same answer.
+    Answer again = PostChunked(content);
+    EXPECT_EQ(again.status, 200) << again.error << ": " << again.detail;
+    EXPECT_EQ(again.body, a.body);
+  }
+}
+
+// A whole migration: what the source stored and streamed is what the target
+// stored, and both rows carry its hash.
+TEST_P(StreamedContentTest, SourceSendsExactlyTheStoredContent) {
+  MigrateThere();
+  auto source_content = daemons_->SourceStore()->GetMessage(
+      migrated_id_, store::Role::kSource, store::MessageKind::kContent);
+  ASSERT_TRUE(source_content.ok());
+  ASSERT_FALSE(source_content->empty());
+  EXPECT_TRUE(StoredTargetContent(migrated_id_) == *source_content);
+  EXPECT_EQ(daemons_->SourceStore()->Get(migrated_id_, store::Role::kSource)
+                ->content_hash,
+            HashOf(*source_content));
+  EXPECT_EQ(daemons_->TargetStore()->Get(migrated_id_, store::Role::kTarget)
+                ->content_hash,
+            HashOf(*source_content));
+}
+
+// Past the limit, chunked: 413 payload-too-large as soon as it passes, and
+// nothing stored on either side.
+TEST_P(StreamedContentTest, ChunkedBodyOverTheLimitIsRefusedAndStoresNothing) {
+  MigrationResponse response = GetResponse(Request());
+  const std::string id = ToHex(response.nonce);
+  const Bytes content = SignedLargeContent(response, kLimit + 4096);
+  const std::string before = Snapshot(*daemons_, group_id_);
+  Answer a = PostChunked(content);
+  EXPECT_EQ(a.status, 413) << a.error << ": " << a.detail;
+  EXPECT_EQ(a.error, "payload-too-large");
+  EXPECT_EQ(Snapshot(*daemons_, group_id_), before);
+  EXPECT_EQ(daemons_->TargetStore()->Get(id, store::Role::kTarget)->state,
+            store::MigrationState::kRequested);
+  EXPECT_TRUE(StoredTargetContent(id).empty());
+}
+
+// A byte flipped anywhere in the signed part or in the signature: the same
+// refusal as before streaming (403 bad-signature), nothing stored.
+TEST_P(StreamedContentTest, FlippedByteIsRefusedAsBefore) {
+  MigrationResponse response = GetResponse(Request());
+  const std::string id = ToHex(response.nonce);
+  const Bytes content = SignedLargeContent(response, 2 << 20);
+  const std::string before = Snapshot(*daemons_, group_id_);
+  for (size_t at : {content.size() / 2, content.size() - 3}) {
+    SCOPED_TRACE(at);
+    Bytes flipped = content;
+    flipped[at] ^= 0x01;
+    Answer a = PostChunked(flipped);
+    EXPECT_EQ(a.status, 403) << a.error << ": " << a.detail;
+    EXPECT_EQ(a.error, "bad-signature");
+    EXPECT_NE(a.detail.find("MigrationContent.signature"), std::string::npos)
+        << a.detail;
+    EXPECT_EQ(Snapshot(*daemons_, group_id_), before);
+    EXPECT_TRUE(StoredTargetContent(id).empty());
+  }
+  // The untouched content still goes through.
+  EXPECT_EQ(PostChunked(content).status, 200);
+}
+
+// Under a used nonce, content whose hash is not the stored one is refused
+// (409 nonce-used) and the stored content stays.
+TEST_P(StreamedContentTest, ContentWithAnotherHashIsRefusedAndStoresNothing) {
+  MigrationResponse response = GetResponse(Request());
+  const std::string id = ToHex(response.nonce);
+  const Bytes content = SignedLargeContent(response, 2 << 20);
+  ASSERT_EQ(PostChunked(content).status, 200);
+  const Bytes other = SignedLargeContent(response, 2 << 20, 0x5b);
+  const std::string before = Snapshot(*daemons_, group_id_);
+  Answer a = PostChunked(other);
+  EXPECT_EQ(a.status, 409) << a.error << ": " << a.detail;
+  EXPECT_EQ(a.error, "nonce-used");
+  EXPECT_EQ(Snapshot(*daemons_, group_id_), before);
+  EXPECT_TRUE(StoredTargetContent(id) == content);
+  EXPECT_EQ(daemons_->TargetStore()->Get(id, store::Role::kTarget)->content_hash,
+            HashOf(content));
+}
+
 INSTANTIATE_TEST_SUITE_P(Suites, ProtocolTest, ::testing::Values(1, 2));
 INSTANTIATE_TEST_SUITE_P(Suites, RefusalTest, ::testing::Values(1, 2));
+INSTANTIATE_TEST_SUITE_P(Suites, StreamedContentTest, ::testing::Values(1, 2));
 
 }  // namespace
 }  // namespace mimi

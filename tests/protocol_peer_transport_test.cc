@@ -6,6 +6,7 @@
 // here too.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <mutex>
@@ -107,6 +108,61 @@ TEST_F(PeerTransportTest, LargeBodyArrivesWholeWithOrderedProgress) {
   auto again = transport.Post(kPeer, "/echo-size", body, nullptr);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->body, std::to_string(body.size()));
+}
+
+// PostStream (the source's content send): the peer receives exactly the
+// bytes the source reads, read in chunks of at most 256 KiB at increasing
+// offsets that cover the body once, never the whole body at once.
+TEST_F(PeerTransportTest, StreamedBodyArrivesExactlyAsRead) {
+  HttpsPeerTransport transport(Options(server_->port()));
+  const Bytes stored = Pattern(3 * 1024 * 1024 + 17);  // not a chunk multiple
+  std::vector<std::pair<uint64_t, size_t>> reads;
+  BodySource source{stored.size(),
+                    [&](uint64_t offset, std::span<uint8_t> out) {
+                      reads.emplace_back(offset, out.size());
+                      std::copy_n(stored.begin() + static_cast<ptrdiff_t>(offset),
+                                  out.size(), out.begin());
+                      return Status::Ok();
+                    }};
+  uint64_t last_progress = 0;
+  auto r = transport.PostStream(kPeer, "/echo-size", source,
+                                [&](uint64_t sent, uint64_t total) {
+                                  EXPECT_EQ(total, stored.size());
+                                  EXPECT_GT(sent, last_progress);
+                                  last_progress = sent;
+                                });
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, std::to_string(stored.size()));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    EXPECT_TRUE(received_ == std::string(stored.begin(), stored.end()));
+    EXPECT_EQ(content_type_, "application/mimi-portability");
+  }
+  EXPECT_EQ(last_progress, stored.size());
+  uint64_t next = 0;
+  for (const auto& [offset, n] : reads) {
+    EXPECT_EQ(offset, next);
+    EXPECT_LE(n, 256u * 1024);
+    next = offset + n;
+  }
+  EXPECT_EQ(next, stored.size());
+}
+
+// A body the source cannot read is its own failure, returned as it is, and
+// the peer's handler never sees a request.
+TEST_F(PeerTransportTest, StreamedBodyReadFailureIsReturned) {
+  HttpsPeerTransport transport(Options(server_->port()));
+  BodySource source{2 * 1024 * 1024, [](uint64_t offset, std::span<uint8_t>) {
+                      if (offset == 0) return Status::Ok();
+                      return InternalError("disk says no");
+                    }};
+  auto r = transport.PostStream(kPeer, "/echo-size", source, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(r.status().detail(), "disk says no");
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_TRUE(received_.empty());
 }
 
 TEST_F(PeerTransportTest, EmptyBodyReportsCompletion) {

@@ -199,6 +199,35 @@ Result<T> Decode(ByteSpan bytes) {
   return m;
 }
 
+Result<MigrationContentView> DecodeMigrationContentView(ByteSpan bytes) {
+  // Decode<MigrationContent>'s steps, field for field, borrowing the
+  // opaque fields instead of copying them.
+  constexpr std::string_view p = MessageName<MigrationContent>();
+  Reader r(bytes);
+  MigrationContentView m;
+  MIMI_RETURN_IF_ERROR(
+      Get(r, FieldPath(p, "migration_response"), &m.migration_response));
+  MIMI_RETURN_IF_ERROR(
+      r.ReadOpaqueView(FieldPath(p, "group_state"), &m.group_state));
+  m.tbs = bytes.first(r.position());
+  MIMI_RETURN_IF_ERROR(r.ReadOpaqueView(FieldPath(p, "signature"), &m.signature));
+  MIMI_RETURN_IF_ERROR(r.ExpectEnd(p));
+  return m;
+}
+
+std::optional<uint16_t> PeekMigrationContentSuite(ByteSpan prefix) {
+  Reader r(prefix);
+  MigrationResponse response;
+  uint64_t length = 0;
+  uint16_t version = 0;
+  uint16_t suite = 0;
+  if (!Get(r, "", &response).ok() || !r.ReadVarint("", &length).ok() ||
+      !r.ReadU16("", &version).ok() || !r.ReadU16("", &suite).ok()) {
+    return std::nullopt;
+  }
+  return suite;
+}
+
 #define MIMI_MESSAGE(T)                                           \
   Result<Bytes> Encode(const T& m) { return EncodeWhole(m); }     \
   template Result<T> Decode<T>(ByteSpan bytes);

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,13 @@ class Writer {
   }
   void WriteRaw(ByteSpan bytes) {
     out_.insert(out_.end(), bytes.begin(), bytes.end());
+  }
+
+  // Appends n zero bytes and returns them, to be filled by the caller
+  // before the next write (a large field read straight from storage).
+  std::span<uint8_t> WriteSpace(size_t n) {
+    out_.resize(out_.size() + n);
+    return std::span<uint8_t>(out_).last(n);
   }
 
   // Reserves room for n more bytes (large group states).

@@ -21,6 +21,15 @@ Result<Bytes> SignContentWithPrefix(std::string_view prefix,
   return std::move(w).Finish();
 }
 
+Result<Bytes> SignContentHeader(std::string_view label, size_t content_size) {
+  std::string full_label(kLabelPrefix);
+  full_label += label;
+  codec::Writer w;
+  w.WriteOpaque("SignContent.label", ToBytes(full_label));
+  w.WriteVarint("SignContent.content", content_size);
+  return std::move(w).Finish();
+}
+
 Result<Bytes> SignWithLabel(const SigningKey& key, std::string_view label,
                             ByteSpan content) {
   MIMI_ASSIGN_OR_RETURN(Bytes tbs, SignContent(label, content));

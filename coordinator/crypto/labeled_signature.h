@@ -36,6 +36,13 @@ Result<Bytes> SignContent(std::string_view label, ByteSpan content);
 Result<Bytes> SignContentWithPrefix(std::string_view prefix,
                                     std::string_view label, ByteSpan content);
 
+// The bytes of SignContent(label, content) that come before `content`
+// (label<V> and content's length prefix), for a content of `content_size`
+// bytes: a caller that holds the content in a buffer with room in front of
+// it writes these there and signs or verifies the whole, instead of copying
+// a large content into a new SignContent.
+Result<Bytes> SignContentHeader(std::string_view label, size_t content_size);
+
 Result<Bytes> SignWithLabel(const SigningKey& key, std::string_view label,
                             ByteSpan content);
 // OK, or kBadSignature when `signature` does not verify.

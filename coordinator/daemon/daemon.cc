@@ -50,7 +50,19 @@ class CountingTransport final : public protocol::PeerTransport {
   Result<protocol::PeerResponse> Post(const std::string& domain,
                                       const std::string& path, const Bytes& body,
                                       const protocol::ProgressFn& progress) override {
-    auto r = inner_.Post(domain, path, body, progress);
+    return Count(domain, path, inner_.Post(domain, path, body, progress));
+  }
+  Result<protocol::PeerResponse> PostStream(
+      const std::string& domain, const std::string& path,
+      const protocol::BodySource& body,
+      const protocol::ProgressFn& progress) override {
+    return Count(domain, path, inner_.PostStream(domain, path, body, progress));
+  }
+
+ private:
+  Result<protocol::PeerResponse> Count(const std::string& domain,
+                                       const std::string& path,
+                                       Result<protocol::PeerResponse> r) {
     metrics_.IncCounter(kPeerRequests,
                         {{"peer", domain},
                          {"outcome", r.ok() ? std::to_string(r->status)
@@ -64,7 +76,6 @@ class CountingTransport final : public protocol::PeerTransport {
     return r;
   }
 
- private:
   protocol::PeerTransport& inner_;
   Metrics& metrics_;
   LogRateLimiter log_{5, [] {

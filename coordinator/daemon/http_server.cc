@@ -487,6 +487,53 @@ void HttpServer::Get(const std::string& pattern, Handler handler) {
   server_->Get(pattern, Wrap(pattern, std::move(handler)));
 }
 
+bool HttpServer::ReadBounded(const httplib::Request& req,
+                             httplib::Response& res,
+                             const httplib::ContentReader& reader,
+                             uint64_t limit, const BodySink& sink) {
+  (void)req;
+  uint64_t seen = 0;
+  bool too_large = false;
+  const bool read = reader([&](const char* data, size_t n) {
+    seen += n;
+    if (seen > limit) {
+      // Past the limit nothing is kept; up to twice the limit the rest is
+      // read and dropped, so that a client still sending gets the 413
+      // rather than a reset. Then the connection is cut.
+      too_large = true;
+      return seen <= 2 * limit;
+    }
+    sink(ByteSpan(reinterpret_cast<const uint8_t*>(data), n));
+    return true;
+  });
+  const Status too_large_status(StatusCode::kInvalidArgument,
+                                "payload-too-large",
+                                "the body exceeds the configured limit of " +
+                                    std::to_string(limit) + " bytes");
+  if (too_large) {
+    if (read) {
+      ReplyError(res, too_large_status);
+    } else {
+      ReplyErrorAndClose(res, 413, too_large_status);
+    }
+    return false;
+  }
+  // httplib read and dropped a Content-Length body over the limit.
+  if (!read && res.status == 413) {
+    ReplyError(res, too_large_status);
+    return false;
+  }
+  if (!read) {
+    ReplyErrorAndClose(
+        res, 400,
+        Status(StatusCode::kMalformed, "bad-framing",
+               "the body could not be read (broken chunked framing, or "
+               "the client stopped sending)"));
+    return false;
+  }
+  return true;
+}
+
 void HttpServer::Post(const std::string& pattern, Handler handler) {
   Handler wrapped = Wrap(pattern, std::move(handler));
   const uint64_t limit = options_.max_body_bytes;
@@ -497,43 +544,51 @@ void HttpServer::Post(const std::string& pattern, Handler handler) {
                              const httplib::Request& req, httplib::Response& res,
                              const httplib::ContentReader& reader) {
     std::string body;
-    uint64_t seen = 0;
-    bool too_large = false;
-    const bool read = reader([&](const char* data, size_t n) {
-      seen += n;
-      if (seen > limit) {
-        // Past the limit nothing is kept; up to twice the limit the rest is
-        // read and dropped, so that a client still sending gets the 413
-        // rather than a reset. Then the connection is cut.
-        too_large = true;
-        body.clear();
-        return seen <= 2 * limit;
-      }
-      body.append(data, n);
-      return true;
+    const bool read = ReadBounded(req, res, reader, limit, [&](ByteSpan piece) {
+      body.append(reinterpret_cast<const char*>(piece.data()), piece.size());
     });
-    const Status too_large_status(StatusCode::kInvalidArgument,
-                                  "payload-too-large",
-                                  "the body exceeds the configured limit of " +
-                                      std::to_string(limit) + " bytes");
-    if (too_large) {
-      if (read) return ReplyError(res, too_large_status);
-      return ReplyErrorAndClose(res, 413, too_large_status);
-    }
-    // httplib read and dropped a Content-Length body over the limit.
-    if (!read && res.status == 413) return ReplyError(res, too_large_status);
-    if (!read) {
-      return ReplyErrorAndClose(
-          res, 400,
-          Status(StatusCode::kMalformed, "bad-framing",
-                 "the body could not be read (broken chunked framing, or "
-                 "the client stopped sending)"));
-    }
+    if (!read) return;
     // Handlers see the body where httplib would have put it. Only the
     // headers are copied: the body is moved in.
     httplib::Request with_body = req;
     with_body.body = std::move(body);
     wrapped(with_body, res);
+  });
+}
+
+void HttpServer::PostStreaming(const std::string& pattern,
+                               StreamHandler handler) {
+  const uint64_t limit = options_.max_body_bytes;
+  // The request's reader reaches the wrapped handler through the request
+  // thread (Wrap's handlers take (req, res) only); it is set only while
+  // that request's handler runs.
+  static thread_local const httplib::ContentReader* t_reader = nullptr;
+  Handler wrapped = Wrap(
+      pattern, [handler = std::move(handler), limit](
+                   const httplib::Request& req, httplib::Response& res) {
+        const httplib::ContentReader* reader = t_reader;
+        BodyReader read_body =
+            [&req, &res, reader, limit](
+                const std::function<void(uint64_t)>& begin,
+                const BodySink& sink) {
+              uint64_t declared = 0;
+              if (req.has_header("Content-Length")) {
+                // The gate checked that it is one number.
+                const std::string v = req.get_header_value("Content-Length");
+                std::from_chars(v.data(), v.data() + v.size(), declared);
+              }
+              // A length over the limit is refused below, unread.
+              begin(declared <= limit ? declared : 0);
+              return ReadBounded(req, res, *reader, limit, sink);
+            };
+        handler(req, res, read_body);
+      });
+  server_->Post(pattern, [wrapped = std::move(wrapped)](
+                             const httplib::Request& req, httplib::Response& res,
+                             const httplib::ContentReader& reader) {
+    t_reader = &reader;
+    wrapped(req, res);
+    t_reader = nullptr;
   });
 }
 

@@ -16,7 +16,8 @@
 // without Content-Length or chunked framing (411), a Content-Length over
 // the limit (413), too many or too large headers (431); Range headers are
 // ignored. POST bodies are read through a bounded reader, so a chunked body
-// is refused with 413 as soon as it passes the limit. A refusal that leaves
+// is refused with 413 as soon as it passes the limit; a streaming route
+// (PostStreaming) gets the body through the same reader piece by piece. A refusal that leaves
 // body bytes unread closes the connection, so they are never parsed as a
 // request. Refusals are counted in mimi_refusals_total{listener,reason} and
 // logged at warn level, rate-limited per reason.
@@ -39,6 +40,7 @@
 #include "daemon/config.h"
 #include "daemon/log_rate_limiter.h"
 #include "daemon/metrics.h"
+#include "mimi_portability/bytes.h"
 #include "mimi_portability/status.h"
 
 namespace mimi::daemon {
@@ -101,6 +103,21 @@ class HttpServer {
   void Get(const std::string& pattern, Handler handler);
   void Post(const std::string& pattern, Handler handler);
 
+  // A POST route that takes its body as it arrives instead of in
+  // req.body. The handler gets a BodyReader: it calls it once with a sink
+  // for the pieces of the body and `declared`, the Content-Length (0 when
+  // chunked). Limits, refusals and their replies are Post's: when the body
+  // passes max_body_bytes (as it arrives, chunked or not) or cannot be read,
+  // the reader answers 413 or 400 itself and returns false, and the
+  // handler returns at once; the sink has then had only bytes within the
+  // limit and must keep nothing of them.
+  using BodySink = std::function<void(ByteSpan piece)>;
+  using BodyReader = std::function<bool(
+      const std::function<void(uint64_t declared)>& begin, const BodySink& sink)>;
+  using StreamHandler = std::function<void(
+      const httplib::Request&, httplib::Response&, const BodyReader&)>;
+  void PostStreaming(const std::string& pattern, StreamHandler handler);
+
   // Binds (resolving port 0) and serves on a background thread.
   Status Start();
   // The bound port, valid after Start().
@@ -118,6 +135,11 @@ class HttpServer {
   HttpServer(HttpServerOptions options, Metrics* metrics,
              std::unique_ptr<httplib::Server> server);
   Handler Wrap(const std::string& pattern, Handler handler);
+  // Reads the body through `reader` up to the limit, handing pieces to
+  // `sink`; false when it answered a refusal itself.
+  static bool ReadBounded(const httplib::Request& req, httplib::Response& res,
+                          const httplib::ContentReader& reader, uint64_t limit,
+                          const BodySink& sink);
   // The gate before any body is read; Handled = refused.
   httplib::Server::HandlerResponse Gate(const httplib::Request& req,
                                        httplib::Response& res);

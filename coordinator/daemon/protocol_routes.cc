@@ -105,13 +105,24 @@ void RegisterProtocolRoutes(HttpServer& server, const protocol::ProtocolContext&
                          {"status", StatusPath(answer->id)}});
   });
 
-  server.Post(endpoints::kContentPath,
-              [&target](const httplib::Request& req, httplib::Response& res) {
-                if (!CheckContentType(req, res)) return;
-                auto answer = target.HandleContent(BodyBytes(req));
-                if (!answer.ok()) return ReplyError(res, answer.status());
-                ReplyMessage(res, 200, *answer);
-              });
+  // Streamed (docs/protocol.md, "Streamed content"): the body goes into one
+  // buffer as it arrives, hashed on the way, and is decoded, checked and
+  // stored from there. The checks and refusals are those of every route:
+  // the limit first, then the content type, then the message.
+  server.PostStreaming(
+      endpoints::kContentPath,
+      [&target](const httplib::Request& req, httplib::Response& res,
+                const HttpServer::BodyReader& read_body) {
+        std::optional<protocol::ContentBody> body;
+        const bool read = read_body(
+            [&body](uint64_t declared) { body.emplace(declared); },
+            [&body](ByteSpan piece) { body->Append(piece); });
+        if (!read) return;
+        if (!CheckContentType(req, res)) return;
+        auto answer = target.HandleContent(std::move(*body));
+        if (!answer.ok()) return ReplyError(res, answer.status());
+        ReplyMessage(res, 200, *answer);
+      });
 
   server.Post(endpoints::kAbortPath,
               [&target](const httplib::Request& req, httplib::Response& res) {

@@ -1,5 +1,6 @@
 #include "embedded_ds/ds_tables.h"
 
+#include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
 #include "store/sqlite_blob.h"
@@ -8,6 +9,8 @@ namespace mimi::embedded_ds {
 
 using SQLite::Statement;
 using store::BindBlob;
+using store::WritesInPlace;
+using store::WriteBlobInPlace;
 using store::ColumnBytes;
 
 std::optional<GroupRow> LoadGroup(SQLite::Database& db, ByteSpan group_id,
@@ -15,11 +18,14 @@ std::optional<GroupRow> LoadGroup(SQLite::Database& db, ByteSpan group_id,
   // tree_epoch and group_info come before ratchet_tree in ds_group_trees,
   // so neither walks the tree's overflow pages; the tree is read only for
   // kAll.
+  // The tree itself is read with incremental blob I/O into its buffer:
+  // as a column value SQLite would hold a copy of it too (tens of MiB).
   Statement q(db,
               std::string("SELECT g.cipher_suite, g.epoch, t.tree_epoch, ") +
-                  (blobs == Blobs::kAll ? "t.ratchet_tree" : "NULL") + ", " +
-                  (blobs != Blobs::kNone ? "t.group_info" : "NULL") +
-                  ", g.frozen_by, g.imported_by, g.next_seq FROM ds_groups g"
+                  (blobs == Blobs::kAll ? "length(t.ratchet_tree)" : "NULL") +
+                  ", " + (blobs != Blobs::kNone ? "t.group_info" : "NULL") +
+                  ", g.frozen_by, g.imported_by, g.next_seq, t.rowid"
+                  " FROM ds_groups g"
                   " JOIN ds_group_trees t ON t.group_id = g.group_id"
                   " WHERE g.group_id = ?");
   BindBlob(q, 1, group_id);
@@ -28,7 +34,12 @@ std::optional<GroupRow> LoadGroup(SQLite::Database& db, ByteSpan group_id,
   row.cipher_suite = static_cast<uint16_t>(q.getColumn(0).getInt());
   row.epoch = static_cast<uint64_t>(q.getColumn(1).getInt64());
   row.tree_epoch = static_cast<uint64_t>(q.getColumn(2).getInt64());
-  row.ratchet_tree = ColumnBytes(q.getColumn(3));
+  if (blobs == Blobs::kAll) {
+    // In the statement's read transaction, so the same snapshot.
+    row.ratchet_tree.resize(static_cast<size_t>(q.getColumn(3).getInt64()));
+    store::ReadBlob(db, "ds_group_trees", "ratchet_tree",
+                    q.getColumn(8).getInt64(), row.ratchet_tree);
+  }
   row.group_info = ColumnBytes(q.getColumn(4));
   if (!q.getColumn(5).isNull()) row.frozen_by = q.getColumn(5).getString();
   if (!q.getColumn(6).isNull()) row.imported_by = q.getColumn(6).getString();
@@ -57,14 +68,28 @@ void InsertGroup(SQLite::Database& db, ByteSpan group_id, const GroupRow& row,
   ins.bind(7, static_cast<int64_t>(now));
   ins.bind(8, static_cast<int64_t>(now));
   ins.exec();
-  Statement tree(db,
-                 "INSERT INTO ds_group_trees (group_id, tree_epoch,"
-                 " group_info, ratchet_tree) VALUES (?, ?, ?, ?)");
+  // ratchet_tree is the table's last column: a large one is inserted as a
+  // zeroblob and written in place, never copied into the record.
+  const bool in_place = WritesInPlace(ratchet_tree);
+  Statement tree(db, in_place
+                         ? "INSERT INTO ds_group_trees (group_id, tree_epoch,"
+                           " group_info, ratchet_tree)"
+                           " VALUES (?, ?, ?, zeroblob(?))"
+                         : "INSERT INTO ds_group_trees (group_id, tree_epoch,"
+                           " group_info, ratchet_tree) VALUES (?, ?, ?, ?)");
   BindBlob(tree, 1, group_id);
   tree.bind(2, static_cast<int64_t>(row.tree_epoch));
   BindBlob(tree, 3, group_info);
-  BindBlob(tree, 4, ratchet_tree);
+  if (in_place) {
+    tree.bind(4, static_cast<int64_t>(ratchet_tree.size()));
+  } else {
+    BindBlob(tree, 4, ratchet_tree);
+  }
   tree.exec();
+  if (in_place) {
+    WriteBlobInPlace(db, "ds_group_trees", "ratchet_tree",
+                     db.getLastInsertRowid(), ratchet_tree);
+  }
 }
 
 void DeleteGroupRows(SQLite::Database& db, ByteSpan group_id) {

@@ -4,6 +4,8 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include <algorithm>
+#include <span>
 #include <utility>
 
 #include "embedded_ds/ds_tables.h"
@@ -20,6 +22,7 @@ namespace mimi::embedded_ds {
 
 using SQLite::Statement;
 using store::BindBlob;
+using store::ReadBlob;
 using store::ColumnBytes;
 using store::Guarded;
 
@@ -114,13 +117,16 @@ Status EmbeddedDs::Unfreeze(ByteSpan group_id, std::string_view migration_id) {
 Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
                                            std::string_view migration_id) {
   GroupState state;
+  Bytes encoded;
   {
     MutexLock lock(read_mu_);
     SQLite::Database& reader = *reader_;
     MIMI_RETURN_IF_ERROR(Guarded("embedded DS: export", [&]() -> Status {
       ReadSnapshot snapshot(reader);
       if (auto t = LoadTombstone(reader, group_id)) return MovedError(*t);
-      std::optional<GroupRow> row = LoadGroup(reader, group_id, Blobs::kAll);
+      // The tree is not loaded here: it is read into the encoding below.
+      std::optional<GroupRow> row =
+          LoadGroup(reader, group_id, Blobs::kGroupInfo);
       if (!row) return UnknownGroup(group_id);
       if (row->frozen_by != migration_id) {
         return NotFrozenError(group_id, migration_id);
@@ -129,7 +135,6 @@ Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
       state.group_id.assign(group_id.begin(), group_id.end());
       state.epoch = row->epoch;
       state.group_info = std::move(row->group_info);
-      state.ratchet_tree = std::move(row->ratchet_tree);
       state.migration_commit.assign(commit.begin(), commit.end());
       // The group is frozen, so nothing takes a seq before the fan-out: the
       // migration commit gets last_seq + 1 here, and the importer gives it
@@ -157,20 +162,46 @@ Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
             {static_cast<uint64_t>(q.getColumn(0).getInt64()),
              ColumnBytes(q.getColumn(1))});
       }
+      // The tree goes from its blob straight into its place in the
+      // encoding (tens of MiB for a large group: held once, not also as a
+      // column value and a copy), in this snapshot.
+      Statement tree(reader,
+                     "SELECT rowid, length(ratchet_tree) FROM ds_group_trees"
+                     " WHERE group_id = ?");
+      BindBlob(tree, 1, group_id);
+      if (!tree.executeStep()) return UnknownGroup(group_id);
+      const int64_t tree_rowid = tree.getColumn(0).getInt64();
+      const auto tree_size = static_cast<size_t>(tree.getColumn(1).getInt64());
+      // Room for the source to wrap the state into its MigrationContent in
+      // place (protocol/sign.h, SignAndEncodeContent).
+      constexpr size_t kContentRoom = 4096;
+      MIMI_ASSIGN_OR_RETURN(
+          encoded,
+          EncodeWithTree(
+              state, tree_size,
+              [&](std::span<uint8_t> out) -> Status {
+                ReadBlob(reader, "ds_group_trees", "ratchet_tree", tree_rowid,
+                         out);
+                return Status::Ok();
+              },
+              kContentRoom));
       return Status::Ok();
     }));
   }
-  return Encode(state);
+  return encoded;
 }
 
 Status EmbeddedDs::ImportGroupState(ByteSpan group_state,
                                     std::string_view migration_id) {
-  MIMI_ASSIGN_OR_RETURN(GroupState state, DecodeGroupState(group_state));
+  // Views into `group_state`: the tree is checked and stored from the
+  // received bytes, never copied (tens of MiB for a large group).
+  MIMI_ASSIGN_OR_RETURN(GroupStateView state, DecodeGroupStateView(group_state));
   MIMI_RETURN_IF_ERROR(CheckTree(state.ratchet_tree));
   MIMI_ASSIGN_OR_RETURN(mls::MlsMessage commit,
                         mls::DecodeMlsMessage(state.migration_commit));
   if (commit.content_type() != mls::ContentType::kCommit ||
-      commit.group_id() != state.group_id || commit.epoch() != state.epoch) {
+      !std::ranges::equal(commit.group_id(), state.group_id) ||
+      commit.epoch() != state.epoch) {
     return InvalidArgumentError(
         "GroupState.migration_commit: not a commit for this group and epoch");
   }
@@ -205,7 +236,7 @@ Status EmbeddedDs::ImportGroupState(ByteSpan group_state,
       // messages keep their seqs (DecodeGroupState checked their order), and
       // the migration commit takes last_seq + 1, its seq at the source's
       // fan-out.
-      for (const StoredMessage& m : state.pending_messages) {
+      for (const StoredMessageView& m : state.pending_messages) {
         auto decoded = mls::DecodeMlsMessage(m.message);
         const mls::ContentType type = decoded.ok()
                                           ? decoded->content_type()

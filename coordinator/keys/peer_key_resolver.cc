@@ -15,11 +15,9 @@ namespace mimi::keys {
 namespace {
 
 Status VerifyAny(const std::vector<crypto::PublicKey>& keys,
-                 std::string_view label, ByteSpan content, ByteSpan signature) {
+                 const std::function<bool(const crypto::PublicKey&)>& verify_one) {
   for (const auto& k : keys) {
-    if (crypto::VerifyWithLabel(k, label, content, signature).ok()) {
-      return Status::Ok();
-    }
+    if (verify_one(k)) return Status::Ok();
   }
   return Status(StatusCode::kBadSignature, "");
 }
@@ -142,10 +140,29 @@ Result<std::vector<crypto::PublicKey>> PeerKeyResolver::KeysFor(
   return Select(*doc, suite);
 }
 
-Status PeerKeyResolver::VerifyWithLabel(std::string_view domain_in,
+Status PeerKeyResolver::VerifyWithLabel(std::string_view domain,
                                         crypto::CipherSuiteId suite,
                                         std::string_view label,
                                         ByteSpan content, ByteSpan signature) {
+  return VerifyWith(domain, suite, label, [&](const crypto::PublicKey& k) {
+    return crypto::VerifyWithLabel(k, label, content, signature).ok();
+  });
+}
+
+Status PeerKeyResolver::VerifySignContent(std::string_view domain,
+                                          crypto::CipherSuiteId suite,
+                                          std::string_view label,
+                                          ByteSpan sign_content,
+                                          ByteSpan signature) {
+  return VerifyWith(domain, suite, label, [&](const crypto::PublicKey& k) {
+    return k.Verify(sign_content, signature).ok();
+  });
+}
+
+Status PeerKeyResolver::VerifyWith(
+    std::string_view domain_in, crypto::CipherSuiteId suite,
+    std::string_view label,
+    const std::function<bool(const crypto::PublicKey&)>& verify_one) {
   MIMI_RETURN_IF_ERROR(ValidateDomainName(domain_in));
   MIMI_RETURN_IF_ERROR(crypto::LookupCipherSuite(suite).status());
   const std::string domain = LowercaseDomain(domain_in);
@@ -154,7 +171,7 @@ Status PeerKeyResolver::VerifyWithLabel(std::string_view domain_in,
                            std::string(label) + ")";
   if (options_.pinned.count(domain) != 0) {
     MIMI_ASSIGN_OR_RETURN(auto keys, KeysFor(domain, suite));
-    if (VerifyAny(keys, label, content, signature).ok()) return Status::Ok();
+    if (VerifyAny(keys, verify_one).ok()) return Status::Ok();
     return Status(StatusCode::kBadSignature,
                   what + " does not verify under the pinned keys");
   }
@@ -162,7 +179,7 @@ Status PeerKeyResolver::VerifyWithLabel(std::string_view domain_in,
   MIMI_ASSIGN_OR_RETURN(auto doc, Current(domain, *entry));
   // Verification runs without the entry lock so that threads checking
   // signatures of the same peer do not queue behind each other.
-  if (VerifyAny(Select(*doc, suite), label, content, signature).ok()) {
+  if (VerifyAny(Select(*doc, suite), verify_one).ok()) {
     return Status::Ok();
   }
   {
@@ -185,7 +202,7 @@ Status PeerKeyResolver::VerifyWithLabel(std::string_view domain_in,
     }
     doc = entry->doc;
   }
-  if (VerifyAny(Select(*doc, suite), label, content, signature).ok()) {
+  if (VerifyAny(Select(*doc, suite), verify_one).ok()) {
     return Status::Ok();
   }
   return Status(StatusCode::kBadSignature,

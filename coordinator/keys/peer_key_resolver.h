@@ -26,6 +26,7 @@
 #define MIMI_KEYS_PEER_KEY_RESOLVER_H_
 
 #include <atomic>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -77,21 +78,29 @@ class PeerKeyResolver {
                          std::string_view label, ByteSpan content,
                          ByteSpan signature);
 
+  // The same check over a SignContent already serialized (label<V> and the
+  // content, crypto::SignContentHeader): for a content too large to copy.
+  Status VerifySignContent(std::string_view domain, crypto::CipherSuiteId suite,
+                           std::string_view label, ByteSpan sign_content,
+                           ByteSpan signature);
+
   // The signature of a protocol struct made by `domain`.
   template <typename T>
   Status VerifyMessage(std::string_view domain, crypto::CipherSuiteId suite,
                        const T& msg) {
     MIMI_ASSIGN_OR_RETURN(Bytes tbs, ToBeSigned(msg));
-    Status s =
-        VerifyWithLabel(domain, suite, SignatureLabel<T>(), tbs, msg.signature);
-    if (s.ok()) return s;
-    std::string detail =
-        std::string(MessageName<T>()) + ".signature: " + s.detail();
-    // Keep a finer reason (peer-tls) for the caller's logs and metrics.
-    if (s.reason() != StatusCodeName(s.code())) {
-      return Status(s.code(), std::string(s.reason()), std::move(detail));
-    }
-    return Status(s.code(), std::move(detail));
+    return MessageSignatureResult<T>(
+        VerifyWithLabel(domain, suite, SignatureLabel<T>(), tbs, msg.signature));
+  }
+
+  // VerifyMessage for a T whose SignContent (SignatureLabel<T>() and
+  // ToBeSigned) the caller serialized itself, with the same results.
+  template <typename T>
+  Status VerifyMessageSignContent(std::string_view domain,
+                                  crypto::CipherSuiteId suite,
+                                  ByteSpan sign_content, ByteSpan signature) {
+    return MessageSignatureResult<T>(VerifySignContent(
+        domain, suite, SignatureLabel<T>(), sign_content, signature));
   }
 
   // The keys `domain` has now for `suite`: current first, then unexpired
@@ -115,6 +124,24 @@ class PeerKeyResolver {
     Status last_error GUARDED_BY(mu);
   };
 
+  // The signature check `s` as VerifyMessage reports it.
+  template <typename T>
+  static Status MessageSignatureResult(Status s) {
+    if (s.ok()) return s;
+    std::string detail =
+        std::string(MessageName<T>()) + ".signature: " + s.detail();
+    // Keep a finer reason (peer-tls) for the caller's logs and metrics.
+    if (s.reason() != StatusCodeName(s.code())) {
+      return Status(s.code(), std::string(s.reason()), std::move(detail));
+    }
+    return Status(s.code(), std::move(detail));
+  }
+  // Checks with `verify_one` against `domain`'s keys for `suite`,
+  // refetching once as the file comment says; `label` names the check.
+  Status VerifyWith(std::string_view domain, crypto::CipherSuiteId suite,
+                    std::string_view label,
+                    const std::function<bool(const crypto::PublicKey&)>&
+                        verify_one);
   std::shared_ptr<Entry> EntryFor(const std::string& domain) EXCLUDES(map_mu_);
   // The cached document, fetching first if it is stale.
   Result<std::shared_ptr<const KeyDocument>> Current(const std::string& domain,

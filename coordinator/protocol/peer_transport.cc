@@ -15,6 +15,15 @@ constexpr size_t kChunkBytes = 256 * 1024;
 
 }  // namespace
 
+Result<PeerResponse> PeerTransport::PostStream(const std::string& domain,
+                                               const std::string& path,
+                                               const BodySource& body,
+                                               const ProgressFn& progress) {
+  Bytes whole(body.size);
+  MIMI_RETURN_IF_ERROR(body.read(0, whole));
+  return Post(domain, path, whole, progress);
+}
+
 HttpsPeerTransport::HttpsPeerTransport(HttpsPeerTransportOptions options)
     : options_(std::move(options)) {}
 
@@ -71,6 +80,36 @@ Result<PeerResponse> HttpsPeerTransport::Post(const std::string& domain,
     // A broken connection is not returned to the pool.
     return client.RequestError("peer " + client.domain, res.error());
   }
+  PeerResponse out{res->status, res->get_header_value("Content-Type"),
+                   std::move(res->body)};
+  Return(domain, std::move(client));
+  return out;
+}
+
+Result<PeerResponse> HttpsPeerTransport::PostStream(
+    const std::string& domain, const std::string& path, const BodySource& body,
+    const ProgressFn& progress) {
+  if (body.size == 0) return Post(domain, path, Bytes(), progress);
+  MIMI_ASSIGN_OR_RETURN(keys::PeerClient client, Checkout(domain));
+  const uint64_t total = body.size;
+  Bytes chunk(static_cast<size_t>(std::min<uint64_t>(total, kChunkBytes)));
+  Status read_status;
+  auto provider = [&](size_t offset, size_t length, httplib::DataSink& sink) {
+    const size_t n = std::min({length, kChunkBytes, chunk.size()});
+    read_status = body.read(offset, std::span<uint8_t>(chunk.data(), n));
+    if (!read_status.ok()) return false;
+    if (!sink.write(reinterpret_cast<const char*>(chunk.data()), n)) {
+      return false;
+    }
+    if (progress) progress(offset + n, total);
+    return true;
+  };
+  httplib::Result res =
+      client.http->Post(path, total, provider, endpoints::kMediaType);
+  // A body that could not be read is this side's failure, not the peer's;
+  // the connection, cut mid-body, is not returned to the pool.
+  if (!read_status.ok()) return read_status;
+  if (!res) return client.RequestError("peer " + client.domain, res.error());
   PeerResponse out{res->status, res->get_header_value("Content-Type"),
                    std::move(res->body)};
   Return(domain, std::move(client));

@@ -12,7 +12,8 @@
 // PeerResponse (the caller reads the protocol's meaning from it); only a
 // failure to get an answer is a Status (kUnavailable; reason "peer-tls" when
 // the certificate did not verify). A caller may follow a long upload
-// through a ProgressFn, called as the body goes onto the wire. Thread-safe.
+// through a ProgressFn, called as the body goes onto the wire. PostStream
+// sends a body read in pieces (BodySource) as it is read. Thread-safe.
 #ifndef MIMI_PROTOCOL_PEER_TRANSPORT_H_
 #define MIMI_PROTOCOL_PEER_TRANSPORT_H_
 
@@ -20,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -40,9 +42,23 @@ struct PeerResponse {
 // the last call has sent == total. Runs on the posting thread.
 using ProgressFn = std::function<void(uint64_t sent, uint64_t total)>;
 
+// A body read in pieces from where it is kept (a stored MigrationContent of
+// tens of MiB is never loaded whole to be sent): `read` fills its span with
+// the body's bytes from the offset on.
+struct BodySource {
+  uint64_t size = 0;
+  std::function<Status(uint64_t offset, std::span<uint8_t> out)> read;
+};
+
 class PeerTransport {
  public:
   virtual ~PeerTransport() = default;
+  // Posts `body` as it is read. The default reads it whole and calls Post;
+  // HttpsPeerTransport streams it. A failed read is returned as it is.
+  virtual Result<PeerResponse> PostStream(const std::string& domain,
+                                          const std::string& path,
+                                          const BodySource& body,
+                                          const ProgressFn& progress);
   // `progress` may be empty.
   virtual Result<PeerResponse> Post(const std::string& domain,
                                     const std::string& path, const Bytes& body,
@@ -69,6 +85,11 @@ class HttpsPeerTransport final : public PeerTransport {
   Result<PeerResponse> Post(const std::string& domain, const std::string& path,
                             const Bytes& body,
                             const ProgressFn& progress) override;
+  // Reads and sends the body in chunks of 256 KiB: one chunk in memory.
+  Result<PeerResponse> PostStream(const std::string& domain,
+                                  const std::string& path,
+                                  const BodySource& body,
+                                  const ProgressFn& progress) override;
 
  private:
   Result<keys::PeerClient> Checkout(const std::string& domain) EXCLUDES(mu_);

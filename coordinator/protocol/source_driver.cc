@@ -1,6 +1,8 @@
 #include "protocol/source_driver.h"
 
 #include <algorithm>
+#include <memory>
+#include <span>
 #include <utility>
 
 #include "crypto/ciphersuite.h"
@@ -94,12 +96,10 @@ Status SourceDriver::StepInitiated(const store::MigrationRecord& row) {
       Bytes state, ctx_.ds->ExportGroupState(row.group_id, commit, row.id));
   MIMI_ASSIGN_OR_RETURN(MigrationResponse response,
                         Decode<MigrationResponse>(response_bytes));
-  Bytes content_bytes;
-  {
-    MigrationContent content{std::move(response), std::move(state), {}};
-    MIMI_ASSIGN_OR_RETURN(content_bytes,
-                          SignAndEncode(ctx_, row.ciphersuite, &content));
-  }  // the decoded copy of the state goes before the store writes the content
+  // The state becomes the content in place (no second copy of it).
+  MIMI_ASSIGN_OR_RETURN(
+      Bytes content_bytes,
+      SignAndEncodeContent(ctx_, row.ciphersuite, response, std::move(state)));
   // The hash is defined over the serialized MigrationContent, which is
   // `content_bytes`: hashing it spares a second encoding of the whole state.
   MIMI_ASSIGN_OR_RETURN(auto cs, crypto::LookupCipherSuite(row.ciphersuite));
@@ -133,19 +133,33 @@ Result<Bytes> SourceDriver::Message(const store::MigrationRecord& row,
 
 Result<PeerResponse> SourceDriver::SendContent(
     const store::MigrationRecord& row) {
-  MIMI_ASSIGN_OR_RETURN(const Bytes content,
-                        Message(row, MessageKind::kContent));
+  // Sent from the stored blob as it is read (docs/protocol.md, "Streamed
+  // content"): one chunk in memory, not the whole content.
+  MIMI_ASSIGN_OR_RETURN(
+      std::unique_ptr<store::MessageStream> stream,
+      ctx_.store->OpenMessage(row.id, Role::kSource, MessageKind::kContent));
+  if (stream->size() == 0) {
+    return InternalError("source migration " + row.id + " in state " +
+                         std::string(store::StateName(row.state)) +
+                         " has no stored " +
+                         std::string(store::MessageKindName(MessageKind::kContent)));
+  }
+  BodySource body{stream->size(),
+                  [&stream](uint64_t offset, std::span<uint8_t> out) {
+                    return stream->Read(offset, out);
+                  }};
   if (ctx_.progress == nullptr) {
-    return ctx_.transport->Post(row.target_domain, endpoints::kContentPath,
-                                content);
+    return ctx_.transport->PostStream(row.target_domain,
+                                      endpoints::kContentPath, body,
+                                      ProgressFn());
   }
   TransferProgress& progress = *ctx_.progress;
-  progress.Begin(row.id, content.size());
-  Result<PeerResponse> answer =
-      ctx_.transport->Post(row.target_domain, endpoints::kContentPath, content,
-                           [&progress, &row](uint64_t sent, uint64_t) {
-                             progress.Update(row.id, sent);
-                           });
+  progress.Begin(row.id, body.size);
+  Result<PeerResponse> answer = ctx_.transport->PostStream(
+      row.target_domain, endpoints::kContentPath, body,
+      [&progress, &row](uint64_t sent, uint64_t) {
+        progress.Update(row.id, sent);
+      });
   progress.End(row.id);
   return answer;
 }

@@ -1,10 +1,12 @@
 #include "protocol/target_service.h"
 
+#include <algorithm>
 #include <charconv>
 #include <utility>
 
 #include "crypto/ciphersuite.h"
 #include "crypto/hash.h"
+#include "crypto/labeled_signature.h"
 #include "crypto/message_signing.h"
 #include "crypto/random.h"
 #include "failpoint/failpoint.h"
@@ -38,9 +40,10 @@ Result<uint16_t> ParseSuiteHeader(const std::optional<std::string>& header) {
 // Hash(serialized MigrationContent) over the bytes as received. They are
 // the serialization: the decoder takes minimal encodings only, so encoding
 // the decoded content again (a copy of the whole state) gives the same bytes.
-Result<Bytes> ContentHash(uint16_t suite, ByteSpan content_bytes) {
+// Usually taken as the body arrived (content_body.h).
+Result<Bytes> ContentHash(uint16_t suite, ContentBody& body) {
   MIMI_ASSIGN_OR_RETURN(crypto::CipherSuite cs, crypto::LookupCipherSuite(suite));
-  return crypto::Hash(cs.hash, content_bytes);
+  return body.Hash(cs.hash);
 }
 
 }  // namespace
@@ -102,7 +105,14 @@ Result<Bytes> TargetService::HandleRequest(
 }
 
 Result<Bytes> TargetService::HandleContent(ByteSpan body) {
-  MIMI_ASSIGN_OR_RETURN(MigrationContent content, Decode<MigrationContent>(body));
+  ContentBody received(body.size());
+  received.Append(body);
+  return HandleContent(std::move(received));
+}
+
+Result<Bytes> TargetService::HandleContent(ContentBody body) {
+  MIMI_ASSIGN_OR_RETURN(MigrationContentView content,
+                        DecodeMigrationContentView(body.bytes()));
   const std::string id = ToHex(content.migration_response.nonce);
   auto found = ctx_.store->Get(id, Role::kTarget);
   if (found.status().code() == StatusCode::kNotFound) {
@@ -112,16 +122,16 @@ Result<Bytes> TargetService::HandleContent(ByteSpan body) {
   MIMI_RETURN_IF_ERROR(found.status());
   // Another driver may have moved the row on since `found` was read.
   MIMI_ASSIGN_OR_RETURN(LeasedRow leased, LeaseRow(ctx_, id, Role::kTarget));
-  return ContentLocked(content, Bytes(body.begin(), body.end()), leased.row);
+  return ContentLocked(content, body, leased.row);
 }
 
-Result<Bytes> TargetService::ContentLocked(const MigrationContent& content,
-                                           const Bytes& content_bytes,
+Result<Bytes> TargetService::ContentLocked(const MigrationContentView& content,
+                                           ContentBody& body,
                                            const store::MigrationRecord& row) {
   const uint16_t suite = row.ciphersuite;
   switch (row.state) {
     case MigrationState::kImported: {
-      MIMI_ASSIGN_OR_RETURN(Bytes hash, ContentHash(suite, content_bytes));
+      MIMI_ASSIGN_OR_RETURN(Bytes hash, ContentHash(suite, body));
       if (hash == row.content_hash) {
         return ctx_.store->GetMessage(row.id, Role::kTarget,
                                       store::MessageKind::kTargetComplete);
@@ -151,20 +161,29 @@ Result<Bytes> TargetService::ContentLocked(const MigrationContent& content,
     return Refuse(StatusCode::kInvalidArgument, reason::kResponseMismatch,
                   "the MigrationResponse is not the one this DS issued");
   }
-  MIMI_RETURN_IF_ERROR(
-      ctx_.resolver->VerifyMessage(row.source_domain, suite, content));
   {
-    // Scoped: this decoded copy of the state must be gone before the import
-    // makes its own.
-    MIMI_ASSIGN_OR_RETURN(GroupState state, DecodeGroupState(content.group_state));
-    if (state.group_id != row.group_id || state.epoch != row.epoch ||
-        state.cipher_suite != suite) {
+    // The signature covers SignContent(label, ToBeSigned): its header goes
+    // in front of the body, and ToBeSigned is the body's prefix.
+    MIMI_ASSIGN_OR_RETURN(
+        Bytes header, crypto::SignContentHeader(
+                          SignatureLabel<MigrationContent>(), content.tbs.size()));
+    MIMI_ASSIGN_OR_RETURN(ByteSpan sign_content,
+                          body.PrefixWithHeader(header, content.tbs.size()));
+    MIMI_RETURN_IF_ERROR(
+        ctx_.resolver->VerifyMessageSignContent<MigrationContent>(
+            row.source_domain, suite, sign_content, content.signature));
+  }
+  {
+    MIMI_ASSIGN_OR_RETURN(GroupStateView state,
+                          DecodeGroupStateView(content.group_state));
+    if (!std::ranges::equal(state.group_id, row.group_id) ||
+        state.epoch != row.epoch || state.cipher_suite != suite) {
       return Refuse(StatusCode::kInvalidArgument, reason::kGroupStateMismatch,
                     "the group state is not of the requested group, epoch and "
                     "ciphersuite");
     }
   }
-  MIMI_ASSIGN_OR_RETURN(Bytes hash, ContentHash(suite, content_bytes));
+  MIMI_ASSIGN_OR_RETURN(Bytes hash, ContentHash(suite, body));
 
   MIMI_RETURN_IF_ERROR(failpoint::Hit("target.before_import"));
   MIMI_RETURN_IF_ERROR(ctx_.ds->ImportGroupState(content.group_state, row.id));
@@ -173,7 +192,8 @@ Result<Bytes> TargetService::ContentLocked(const MigrationContent& content,
   TargetMigrationComplete complete{hash, {}};
   MIMI_ASSIGN_OR_RETURN(Bytes complete_bytes, SignAndEncode(ctx_, suite, &complete));
   store::TransitionData data;
-  data.content = content_bytes;
+  // The views into the body are not used past this point.
+  data.content = std::move(body).TakeBytes();
   data.content_hash = hash;
   data.target_complete = complete_bytes;
   data.detail = "imported group from " + row.source_domain;

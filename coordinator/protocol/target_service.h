@@ -6,6 +6,7 @@
 //   HandleContent: MigrationContent -> the group imported into the DS and a
 //                  signed TargetMigrationComplete; the same content again gets
 //                  the same bytes, other content under a used nonce a refusal.
+//                  The content is held once, in the received body.
 //   HandleAbort:   MigrationAbort -> MigrationAbortAck burning the nonce, or,
 //                  if the group was already imported, the
 //                  TargetMigrationComplete (the source then rolls forward).
@@ -19,6 +20,7 @@
 #include <optional>
 #include <string>
 
+#include "protocol/content_body.h"
 #include "protocol/context.h"
 
 namespace mimi::protocol {
@@ -37,6 +39,10 @@ class TargetService {
   Result<Bytes> HandleRequest(ByteSpan body,
                               const std::optional<std::string>& suite_header,
                               const std::string& authorization);
+  // The body as the HTTP route streamed it in (content_body.h): decoded from
+  // views of it, hashed as it arrived, checked and stored without a copy.
+  Result<Bytes> HandleContent(ContentBody body);
+  // The same for a body already in memory (a copy is made).
   Result<Bytes> HandleContent(ByteSpan body);
   Result<AbortAnswer> HandleAbort(ByteSpan body);
 
@@ -45,8 +51,8 @@ class TargetService {
   Status ExpireIfDue(const store::MigrationRecord& row);
 
  private:
-  Result<Bytes> ContentLocked(const MigrationContent& content,
-                              const Bytes& content_bytes,
+  Result<Bytes> ContentLocked(const MigrationContentView& content,
+                              ContentBody& body,
                               const store::MigrationRecord& row);
 
   const ProtocolContext& ctx_;

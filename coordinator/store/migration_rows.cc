@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "store/sqlite_blob.h"
 
@@ -76,30 +77,48 @@ Result<MigrationRecord> GetRow(SQLite::Database& db, std::string_view id,
 
 void InsertMessages(SQLite::Database& db, std::string_view id, Role role,
                     std::span<const StoredMessage> messages) {
-  // One multi-row INSERT for all of them: a statement prepared per message
-  // cost a measurable share of a migration's CPU.
+  // One multi-row INSERT for the small ones: a statement prepared per
+  // message cost a measurable share of a migration's CPU.
   std::string sql =
       "INSERT INTO migration_messages (id, role, kind, body) VALUES ";
   int param = 3;
   int rows = 0;
   for (const StoredMessage& m : messages) {
-    if (m.body.empty()) continue;
+    if (m.body.empty() || WritesInPlace(m.body)) continue;
     sql += std::string(rows++ == 0 ? "" : ", ") + "(?1, ?2, ?" +
            std::to_string(param) + ", ?" + std::to_string(param + 1) + ")";
     param += 2;
   }
-  if (rows == 0) return;
-  SQLite::Statement ins(db, sql);
-  ins.bind(1, std::string(id));
-  ins.bind(2, std::string(RoleName(role)));
-  param = 3;
-  for (const StoredMessage& m : messages) {
-    if (m.body.empty()) continue;
-    ins.bind(param, std::string(MessageKindName(m.kind)));
-    BindBlob(ins, param + 1, m.body);
-    param += 2;
+  if (rows > 0) {
+    SQLite::Statement ins(db, sql);
+    ins.bind(1, std::string(id));
+    ins.bind(2, std::string(RoleName(role)));
+    param = 3;
+    for (const StoredMessage& m : messages) {
+      if (m.body.empty() || WritesInPlace(m.body)) continue;
+      ins.bind(param, std::string(MessageKindName(m.kind)));
+      BindBlob(ins, param + 1, m.body);
+      param += 2;
+    }
+    ins.exec();
   }
-  ins.exec();
+  // A large one (the content) alone, as a zeroblob filled in place: in a
+  // multi-row VALUES the rows pass through registers that SQLite copies,
+  // which expands the zeroblob into memory (the content's size, zeroed, and
+  // copied once more).
+  for (const StoredMessage& m : messages) {
+    if (!WritesInPlace(m.body)) continue;
+    SQLite::Statement ins(db,
+                          "INSERT INTO migration_messages (id, role, kind, "
+                          "body) VALUES (?1, ?2, ?3, zeroblob(?4))");
+    ins.bind(1, std::string(id));
+    ins.bind(2, std::string(RoleName(role)));
+    ins.bind(3, std::string(MessageKindName(m.kind)));
+    ins.bind(4, static_cast<int64_t>(m.body.size()));
+    ins.exec();
+    WriteBlobInPlace(db, "migration_messages", "body", db.getLastInsertRowid(),
+                     m.body);
+  }
 }
 
 Bytes ReadMessage(SQLite::Database& db, std::string_view id, Role role,

@@ -107,6 +107,9 @@ class SqliteStore final : public Store {
                                           MessageSet messages) override;
   Result<Bytes> GetMessage(std::string_view id, Role role,
                            MessageKind kind) override;
+  Result<std::unique_ptr<MessageStream>> OpenMessage(std::string_view id,
+                                                     Role role,
+                                                     MessageKind kind) override;
   Result<std::vector<MigrationRecord>> GetById(std::string_view id) override;
   Result<std::vector<MigrationRecord>> List(const ListFilter& filter) override;
   Result<std::vector<MigrationRecord>> ListByGroup(ByteSpan group_id) override;

@@ -15,6 +15,7 @@
 #define MIMI_STORE_STORE_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@
 #include "mimi_portability/bytes.h"
 #include "mimi_portability/clock.h"
 #include "mimi_portability/status.h"
+#include "store/message_stream.h"
 #include "store/records.h"
 #include "store/transitions.h"
 
@@ -141,6 +143,10 @@ class Store {
   // when there is no such row.
   virtual Result<Bytes> GetMessage(std::string_view id, Role role,
                                    MessageKind kind) = 0;
+  // The same message as a stream read in pieces (message_stream.h), for
+  // one too large to load whole. kNotFound when there is no such row.
+  virtual Result<std::unique_ptr<MessageStream>> OpenMessage(
+      std::string_view id, Role role, MessageKind kind) = 0;
   // Both roles' rows of one id (a DS may be both ends in tests).
   virtual Result<std::vector<MigrationRecord>> GetById(std::string_view id) = 0;
   virtual Result<std::vector<MigrationRecord>> ListByGroup(

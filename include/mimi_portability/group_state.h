@@ -18,6 +18,8 @@
 #define MIMI_PORTABILITY_GROUP_STATE_H_
 
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <vector>
 
 #include "mimi_portability/bytes.h"
@@ -68,12 +70,41 @@ struct GroupState {
   bool operator==(const GroupState&) const = default;
 };
 
+// A GroupState decoded without copying its byte fields: they point into the
+// decoded bytes, which must outlive the view (a group state of tens of MiB
+// is checked and imported from the received content itself).
+struct StoredMessageView {
+  uint64_t seq = 0;
+  ByteSpan message;
+};
+struct GroupStateView {
+  uint16_t version = kGroupStateVersion;
+  uint16_t cipher_suite = 0;
+  ByteSpan group_id;
+  uint64_t epoch = 0;
+  ByteSpan group_info;
+  ByteSpan ratchet_tree;
+  ByteSpan migration_commit;
+  std::vector<StoredMessageView> pending_messages;
+  uint64_t last_seq = 0;
+};
+
 // Writes state.version's layout (1 or 2); kInvalidArgument if the seqs break
 // the rules above (for version 1: if last_seq is not what a reader derives).
 Result<Bytes> Encode(const GroupState& state);
+// Encode(state) with a ratchet tree of `tree_size` bytes that `fill_tree`
+// writes into its place in the encoding (state.ratchet_tree is ignored): a
+// tree read straight from storage into the encoding, never held apart. The
+// result has room for `spare_capacity` more bytes without reallocating.
+Result<Bytes> EncodeWithTree(
+    const GroupState& state, size_t tree_size,
+    const std::function<Status(std::span<uint8_t>)>& fill_tree,
+    size_t spare_capacity);
 // Strict; a version other than 1 or 2 is kUnsupported, seqs out of order or
 // beyond last_seq are kMalformed.
 Result<GroupState> DecodeGroupState(ByteSpan bytes);
+// The same checks and errors as DecodeGroupState, without the copies.
+Result<GroupStateView> DecodeGroupStateView(ByteSpan bytes);
 
 }  // namespace mimi
 

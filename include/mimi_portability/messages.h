@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "mimi_portability/bytes.h"
@@ -166,6 +167,26 @@ Result<Bytes> Encode(const MigrationAbortAck& m);
 // Strict decoding of one whole message; see the file comment.
 template <typename T>
 Result<T> Decode(ByteSpan bytes);
+
+// A MigrationContent decoded without copying its large fields: group_state
+// and signature point into the decoded bytes, which must outlive the view.
+// tbs is ToBeSigned of the content: the prefix of those bytes before the
+// signature. Decoding checks and reports exactly what Decode<MigrationContent>
+// does.
+struct MigrationContentView {
+  MigrationResponse migration_response;
+  ByteSpan group_state;
+  ByteSpan signature;
+  ByteSpan tbs;
+};
+Result<MigrationContentView> DecodeMigrationContentView(ByteSpan bytes);
+
+// The cipher_suite the GroupState inside a MigrationContent names (the
+// GroupState's version and cipher_suite are its first two uint16s), read
+// from the first bytes of the serialized content; empty while `prefix` is
+// too short to tell or does not parse (the whole content is decoded, and any
+// error reported, later). For hashing a content as it arrives.
+std::optional<uint16_t> PeekMigrationContentSuite(ByteSpan prefix);
 
 // The bytes the struct's `signature` covers. Only for signed structs.
 Result<Bytes> ToBeSigned(const MigrationResponse& m);
