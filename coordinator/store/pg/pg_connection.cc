@@ -28,9 +28,8 @@ uint64_t BigEndian(const char* p, int n) {
 
 Status CheckUrl(std::string_view url) {
   if (!(url.starts_with("postgresql://") || url.starts_with("postgres://"))) {
-    return InvalidArgumentError(
-        "store url must start with postgresql:// (got \"" +
-        std::string(url.substr(0, 40)) + "\")");
+    // Not echoed: a URL may carry a password.
+    return InvalidArgumentError("store url must start with postgresql://");
   }
   char* error = nullptr;
   PQconninfoOption* opts = PQconninfoParse(std::string(url).c_str(), &error);
