@@ -6,9 +6,10 @@
 -- the result of all steps describe the same tables, columns, indexes and
 -- triggers. Schema version: 5 (PRAGMA user_version).
 --
--- Portability: everything here is plain SQL that PostgreSQL also accepts
--- except BLOB (bytea there) and the trigger bodies (RAISE(ABORT) is SQLite's;
--- PostgreSQL needs a plpgsql function). Times are Unix milliseconds.
+-- PostgreSQL: migrations/postgresql/ holds every step in its dialect
+-- (bytea for BLOB, bigint, PL/pgSQL trigger functions); store_schema_test
+-- checks that both reach the same tables, columns, indexes and triggers.
+-- Times are Unix milliseconds.
 
 -- One migration as seen by one role. Small and often rewritten (every
 -- transition, lease and failure record), so it holds no protocol message:

@@ -307,6 +307,90 @@ TEST_F(DsConfigTest, SecretFileMustBeTheOwnersOnly) {
       << s.detail();
 }
 
+// [store]: SQLite by default; PostgreSQL with a URL that holds no password,
+// the password in an owner-only file, and an external DS (the embedded DS
+// keeps its tables in SQLite).
+class StoreConfigTest : public DsConfigTest {
+ protected:
+  std::string WithStore(const std::string& store_table,
+                        bool http_ds = true) const {
+    std::string text = std::string(kMinimal);
+    if (http_ds) {
+      text += "[ds]\nmode = \"http\"\nbase_url = \"http://127.0.0.1:9000\"\n"
+              "secret_file = \"" + secret_ + "\"\n";
+    }
+    return text + "[store]\n" + store_table;
+  }
+};
+
+TEST_F(StoreConfigTest, SqliteIsTheDefault) {
+  auto c = ParseConfig(kMinimal, {});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->store.backend, "sqlite");
+  EXPECT_TRUE(c->store.url.empty());
+}
+
+TEST_F(StoreConfigTest, PostgresqlIsRead) {
+  auto c = ParseConfig(
+      WithStore("backend = \"postgresql\"\n"
+                "url = \"postgresql://mimi@db.example:5432/mimi\"\n"
+                "password_file = \"" + secret_ + "\"\nmax_connections = 4\n"),
+      {});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->store.backend, "postgresql");
+  EXPECT_EQ(c->store.url, "postgresql://mimi@db.example:5432/mimi");
+  EXPECT_EQ(c->store.password_file, secret_);
+  EXPECT_EQ(c->store.max_connections, 4);
+}
+
+TEST_F(StoreConfigTest, ErrorsNameTheSettingAndNeverEchoAPassword) {
+  const std::string pg = "backend = \"postgresql\"\n";
+  const std::string url = "url = \"postgresql://mimi@db.example/mimi\"\n";
+  struct Case {
+    std::string text;
+    std::string expected_detail_start;
+  };
+  std::vector<Case> cases = {
+      {WithStore("backend = \"mysql\"\n"), "config: store.backend: must be"},
+      {WithStore(pg), "config: store.url: is required"},
+      {WithStore(pg + "url = \"postgresql://mimi:hunter2@db.example/mimi\"\n"),
+       "config: store.url: store url carries a password"},
+      {WithStore(pg + "url = \"mysql://db.example/mimi\"\n"),
+       "config: store.url: store url must start with postgresql://"},
+      {WithStore(pg + url + "password_file = \"/nonexistent/pw\"\n"),
+       "config: store.password_file: no such file"},
+      {WithStore(pg + url + "max_connections = 0\n"),
+       "config: store.max_connections:"},
+      {WithStore(pg + url, false),
+       "config: store.backend: \"postgresql\" needs ds.mode = \"http\""},
+      {WithStore(url, false), "config: store.url: is for store.backend"},
+      {WithStore(pg + url + "password = \"x\"\n"),
+       "config: unknown setting 'store.password'"},
+  };
+  for (const Case& c : cases) {
+    Status s = ParseError(c.text);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << c.text;
+    EXPECT_EQ(s.detail().rfind(c.expected_detail_start, 0), 0u)
+        << "got: " << s.detail() << "\nfor:\n" << c.text;
+    EXPECT_EQ(s.detail().find("hunter2"), std::string::npos) << s.detail();
+  }
+}
+
+TEST_F(StoreConfigTest, PasswordFileMustBeTheOwnersOnly) {
+  const std::string password = (dir_ / "pg.password").string();
+  std::ofstream(password) << "pw\n";
+  std::filesystem::permissions(password, std::filesystem::perms::owner_read |
+                                             std::filesystem::perms::others_read);
+  Status s = ParseError(
+      WithStore("backend = \"postgresql\"\n"
+                "url = \"postgresql://mimi@db.example/mimi\"\n"
+                "password_file = \"" + password + "\"\n"));
+  EXPECT_EQ(s.detail().rfind(
+                "config: store.password_file: must be readable by its owner only", 0),
+            0u)
+      << s.detail();
+}
+
 TEST(HostPortTest, Forms) {
   EXPECT_EQ(*ParseHostPort("a.test", 443), (HostPort{"a.test", 443}));
   EXPECT_EQ(*ParseHostPort("a.test:80", 443), (HostPort{"a.test", 80}));

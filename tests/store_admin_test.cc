@@ -1,6 +1,8 @@
 // The store calls behind the admin API and mimi-portctl: the filtered list,
 // the stalled count, the operator's ScheduleNow, and opening a database
-// read-only (while the daemon has it open and after it closed it).
+// read-only (while the daemon has it open and after it closed it). The
+// calls on both backends (testing/store_backend.h); the read-only open is
+// SQLite's.
 #include <SQLiteCpp/Database.h>
 #include <gtest/gtest.h>
 
@@ -9,6 +11,7 @@
 
 #include "store/sqlite_store.h"
 #include "store_testing.h"
+#include "testing/store_backend.h"
 
 namespace mimi::store {
 namespace {
@@ -18,14 +21,14 @@ using testing::FindRule;
 using testing::MakeId;
 using testing::MakeRecord;
 using testing::TempDir;
+using ::mimi::testing::StoreBackendTest;
 using S = MigrationState;
 
-class AdminQueriesTest : public ::testing::Test {
+class AdminQueriesTest : public StoreBackendTest {
  protected:
   void SetUp() override {
-    auto s = SqliteStore::Open(dir_.File("a.db"), clock_);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
+    OpenStore("a.db");
+    if (store_ == nullptr) return;
   }
   void Step(const std::string& id, Role role, S from, S to) {
     auto out = store_->Transition(id, role, from, to,
@@ -42,12 +45,9 @@ class AdminQueriesTest : public ::testing::Test {
     return ids;
   }
 
-  TempDir dir_;
-  FakeClock clock_;
-  std::unique_ptr<SqliteStore> store_;
 };
 
-TEST_F(AdminQueriesTest, ListFiltersByRoleStateGroupNewestFirstWithLimit) {
+TEST_P(AdminQueriesTest, ListFiltersByRoleStateGroupNewestFirstWithLimit) {
   const std::string a = MakeId(1), b = MakeId(2), t = MakeId(3);
   ASSERT_TRUE(store_->CreateSourceMigration(MakeRecord(a, Role::kSource, "g1"), "c").ok());
   clock_.Advance(10);
@@ -79,7 +79,7 @@ TEST_F(AdminQueriesTest, ListFiltersByRoleStateGroupNewestFirstWithLimit) {
   EXPECT_EQ(store_->List(limited).status().code(), StatusCode::kInvalidArgument);
 }
 
-TEST_F(AdminQueriesTest, ScheduleNowMakesDueClearsStallAndResetsBackoff) {
+TEST_P(AdminQueriesTest, ScheduleNowMakesDueClearsStallAndResetsBackoff) {
   const std::string a = MakeId(1);
   ASSERT_TRUE(store_->CreateSourceMigration(MakeRecord(a, Role::kSource, "g"), "c").ok());
   EXPECT_EQ(store_->CountStalled().value(), 0);
@@ -105,7 +105,7 @@ TEST_F(AdminQueriesTest, ScheduleNowMakesDueClearsStallAndResetsBackoff) {
   EXPECT_EQ(store_->Events(a, Role::kSource)->size(), 1u);
 }
 
-TEST_F(AdminQueriesTest, ScheduleNowRefusesTerminalAndMissingRows) {
+TEST_P(AdminQueriesTest, ScheduleNowRefusesTerminalAndMissingRows) {
   const std::string t = MakeId(3);
   ASSERT_TRUE(store_->CreateTargetMigration(MakeRecord(t, Role::kTarget, "g"),
                                             clock_.NowMillis() + 1000, "c").ok());
@@ -119,7 +119,28 @@ TEST_F(AdminQueriesTest, ScheduleNowRefusesTerminalAndMissingRows) {
   EXPECT_EQ(store_->ScheduleNow(MakeId(9), Role::kTarget).code(), StatusCode::kNotFound);
 }
 
-TEST_F(AdminQueriesTest, ReadOnlyOpenSeesLiveCommitsAndRefusesWrites) {
+
+// Opening a SQLite file read-only (mimi-portctl's fallback when the daemon
+// is down); a PostgreSQL database is read through a connection instead.
+class AdminSqliteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = SqliteStore::Open(dir_.File("a.db"), clock_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+  void Step(const std::string& id, Role role, S from, S to) {
+    auto out = store_->Transition(id, role, from, to,
+                                  DataFor(*FindRule(role, from, to)));
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
+TEST_F(AdminSqliteTest, ReadOnlyOpenSeesLiveCommitsAndRefusesWrites) {
   const std::string a = MakeId(1);
   ASSERT_TRUE(store_->CreateSourceMigration(MakeRecord(a, Role::kSource, "g"), "c").ok());
   auto ro = SqliteStore::OpenReadOnly(dir_.File("a.db"), clock_);
@@ -135,7 +156,7 @@ TEST_F(AdminQueriesTest, ReadOnlyOpenSeesLiveCommitsAndRefusesWrites) {
   EXPECT_EQ(store_->GetById(MakeId(2))->size(), 0u);
 }
 
-TEST_F(AdminQueriesTest, ReadOnlyOpenAfterTheWriterClosed) {
+TEST_F(AdminSqliteTest, ReadOnlyOpenAfterTheWriterClosed) {
   const std::string a = MakeId(1);
   ASSERT_TRUE(store_->CreateSourceMigration(MakeRecord(a, Role::kSource, "g"), "c").ok());
   store_.reset();  // checkpoints and removes -wal/-shm, as a stopped daemon does
@@ -145,7 +166,7 @@ TEST_F(AdminQueriesTest, ReadOnlyOpenAfterTheWriterClosed) {
   EXPECT_EQ((*ro)->CountStalled().value(), 0);
 }
 
-TEST_F(AdminQueriesTest, ReadOnlyOpenRefusesMissingAndForeignFiles) {
+TEST_F(AdminSqliteTest, ReadOnlyOpenRefusesMissingAndForeignFiles) {
   EXPECT_EQ(SqliteStore::OpenReadOnly(dir_.File("none.db"), clock_).status().code(),
             StatusCode::kNotFound);
   EXPECT_FALSE(std::filesystem::exists(dir_.File("none.db")));
@@ -162,6 +183,10 @@ TEST_F(AdminQueriesTest, ReadOnlyOpenRefusesMissingAndForeignFiles) {
   auto weird = SqliteStore::OpenReadOnly(dir_.File("we?ird#%20.db"), clock_);
   EXPECT_TRUE(weird.ok()) << weird.status().ToString();
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, AdminQueriesTest,
+                         ::testing::ValuesIn(::mimi::testing::kAllStoreBackends),
+                         ::mimi::testing::StoreBackendName);
 
 }  // namespace
 }  // namespace mimi::store

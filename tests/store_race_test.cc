@@ -1,6 +1,7 @@
 // Racing one transition: from two threads (two connections and one shared
 // store) and from two processes on the same file, exactly one caller applies
-// it; the other is told it already happened (same data) or refused.
+// it; the other is told it already happened (same data) or refused. The
+// threaded races run on both backends.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -10,6 +11,7 @@
 
 #include "store/sqlite_store.h"
 #include "store_testing.h"
+#include "testing/store_backend.h"
 
 namespace mimi::store {
 namespace {
@@ -66,26 +68,31 @@ void Race(Store& a, Store& b, Store& creator, uint64_t salt,
   }
 }
 
-TEST(StoreRaceTest, TwoConnectionsInTwoThreadsExactlyOneWins) {
-  TempDir dir;
-  FakeClock clock;
-  auto a = SqliteStore::Open(dir.File("s.db"), clock);
-  auto b = SqliteStore::Open(dir.File("s.db"), clock);
-  ASSERT_TRUE(a.ok() && b.ok());
-  Race(**a, **b, **a, 1, "v1");
+// On each backend (testing/store_backend.h): two stores on one database
+// are two connections (SQLite) or two pools (PostgreSQL, as two instances).
+class StoreRaceTest : public ::mimi::testing::StoreBackendTest {
+ protected:
+  void SetUp() override { OpenStore("s.db"); }
+};
+
+TEST_P(StoreRaceTest, TwoConnectionsInTwoThreadsExactlyOneWins) {
+  std::unique_ptr<Store> b = OpenAnother("s.db");
+  ASSERT_NE(b, nullptr);
+  Race(*store_, *b, *store_, 1, "v1");
   // With different data the loser is refused, not told "already applied".
-  Race(**a, **b, **a, 2, "v2");
+  Race(*store_, *b, *store_, 2, "v2");
 }
 
-TEST(StoreRaceTest, OneSharedStoreInTwoThreadsExactlyOneWins) {
-  TempDir dir;
-  FakeClock clock;
-  auto a = SqliteStore::Open(dir.File("s.db"), clock);
-  ASSERT_TRUE(a.ok());
-  Race(**a, **a, **a, 3, "v1");
+TEST_P(StoreRaceTest, OneSharedStoreInTwoThreadsExactlyOneWins) {
+  Race(*store_, *store_, *store_, 3, "v1");
 }
 
-TEST(StoreRaceTest, TwoProcessesExactlyOneWins) {
+INSTANTIATE_TEST_SUITE_P(Backends, StoreRaceTest,
+                         ::testing::ValuesIn(::mimi::testing::kAllStoreBackends),
+                         ::mimi::testing::StoreBackendName);
+
+// SQLite's own: two processes on one file.
+TEST(StoreRaceProcessTest, TwoProcessesExactlyOneWins) {
   TempDir dir;
   std::string path = dir.File("s.db");
   FakeClock clock;

@@ -1,5 +1,9 @@
 // Schema steps, upgrades from the v1 fixture, refusal of newer databases and
-// the connection settings of the SQLite store.
+// the connection settings of the SQLite store; and the same history in
+// PostgreSQL's dialect (migrations/postgresql/) on a test server: every
+// step reaches the tables, columns, indexes and triggers SQLite's steps
+// reach, old databases upgrade keeping their data, a newer one is refused,
+// concurrent upgrades apply each step once, and the triggers hold.
 #include <SQLiteCpp/Database.h>
 #include <gtest/gtest.h>
 
@@ -12,10 +16,14 @@
 #include <vector>
 
 #include "store/embedded_sql.h"
+#include "store/pg/pg_connection.h"
+#include "store/pg/pg_schema_upgrade.h"
+#include "store/pg/pg_store.h"
 #include "store/schema_upgrade.h"
 #include "store/sqlite_store.h"
 #include "store_testing.h"
 #include "testing/read_file.h"
+#include "testing/store_backend.h"
 
 namespace mimi::store {
 namespace {
@@ -671,6 +679,330 @@ TEST(SqliteStoreTest, UnopenableFileIsAStatusNotAnException) {
   auto store = SqliteStore::Open(dir.File("no/such/dir/s.db"), clock);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kInternal);
+}
+
+// ---- PostgreSQL: the same numbered history in its own dialect.
+
+TEST(EmbeddedSqlTest, PostgresqlStepsMirrorTheSqliteStepsAndAreTheSourceFiles) {
+  const auto& sqlite_steps = EmbeddedMigrations();
+  const auto& pg_steps = EmbeddedPgMigrations();
+  ASSERT_EQ(pg_steps.size(), sqlite_steps.size());
+  for (size_t i = 0; i < pg_steps.size(); ++i) {
+    EXPECT_EQ(pg_steps[i].version, sqlite_steps[i].version);
+    EXPECT_EQ(pg_steps[i].name, sqlite_steps[i].name);
+    EXPECT_EQ(pg_steps[i].sql,
+              ReadTextFile(std::string(MIMI_SOURCE_DIR "/migrations/postgresql/") +
+                           std::string(pg_steps[i].name) + ".sql"));
+  }
+}
+
+// What both engines must agree on, in one text: each table's columns in
+// order (with NOT NULL outside the primary key, where SQLite does not
+// report it), each index created by a step (unique, partial, its columns),
+// and each trigger. PostgreSQL's TRUNCATE triggers have no SQLite
+// counterpart (SQLite has no TRUNCATE) and are left out.
+std::string SqliteShape(SQLite::Database& db) {
+  std::ostringstream out;
+  SQLite::Statement tables(db,
+                           "SELECT name FROM sqlite_master WHERE type = "
+                           "'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+  while (tables.executeStep()) {
+    const std::string t = tables.getColumn(0).getString();
+    out << "table " << t << ":";
+    SQLite::Statement cols(db, "SELECT name, \"notnull\", pk FROM "
+                               "pragma_table_info(?1) ORDER BY cid");
+    cols.bind(1, t);
+    while (cols.executeStep()) {
+      out << " " << cols.getColumn(0).getString();
+      if (cols.getColumn(2).getInt() == 0 && cols.getColumn(1).getInt() == 1) {
+        out << "!";
+      }
+    }
+    out << "\n";
+  }
+  SQLite::Statement indexes(db,
+                            "SELECT name, tbl_name FROM sqlite_master WHERE "
+                            "type = 'index' AND sql IS NOT NULL ORDER BY name");
+  while (indexes.executeStep()) {
+    const std::string name = indexes.getColumn(0).getString();
+    const std::string table = indexes.getColumn(1).getString();
+    SQLite::Statement flags(db, "SELECT \"unique\", partial FROM "
+                                "pragma_index_list(?1) WHERE name = ?2");
+    flags.bind(1, table);
+    flags.bind(2, name);
+    flags.executeStep();
+    out << "index " << name << " on " << table << " unique="
+        << flags.getColumn(0).getInt() << " partial="
+        << flags.getColumn(1).getInt() << ":";
+    SQLite::Statement cols(db, "SELECT name FROM pragma_index_info(?1) "
+                               "ORDER BY seqno");
+    cols.bind(1, name);
+    while (cols.executeStep()) out << " " << cols.getColumn(0).getString();
+    out << "\n";
+  }
+  SQLite::Statement triggers(db,
+                             "SELECT name, tbl_name FROM sqlite_master WHERE "
+                             "type = 'trigger' ORDER BY name");
+  while (triggers.executeStep()) {
+    out << "trigger " << triggers.getColumn(0).getString() << " on "
+        << triggers.getColumn(1).getString() << "\n";
+  }
+  return out.str();
+}
+
+// The same description of a PostgreSQL schema, the connection's current
+// one (the version table is the upgrade's own, not a step's).
+std::string PgShape(store::pg::PgConnection& c) {
+  std::ostringstream out;
+  auto q = [&c](const std::string& sql) {
+    auto r = c.Exec("describing the schema", sql);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return std::move(r).value();
+  };
+  store::pg::PgResult tables =
+      q("SELECT table_name FROM information_schema.tables WHERE table_schema "
+        "= current_schema() AND table_name <> 'mimi_schema_version' ORDER BY "
+        "table_name COLLATE \"C\"");
+  for (int i = 0; i < tables.rows(); ++i) {
+    const std::string t = tables.Text(i, 0);
+    out << "table " << t << ":";
+    store::pg::PgResult cols = q(
+        "SELECT c.column_name, c.is_nullable, EXISTS (SELECT 1 FROM pg_index "
+        "x JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = ANY "
+        "(x.indkey) WHERE x.indrelid = '" + t + "'::regclass AND "
+        "x.indisprimary AND a.attname = c.column_name) FROM "
+        "information_schema.columns c WHERE c.table_schema = current_schema() AND "
+        "c.table_name = '" + t + "' ORDER BY c.ordinal_position");
+    for (int j = 0; j < cols.rows(); ++j) {
+      out << " " << cols.Text(j, 0);
+      if (cols.Text(j, 2) == "f" && cols.Text(j, 1) == "NO") out << "!";
+    }
+    out << "\n";
+  }
+  store::pg::PgResult indexes = q(
+      "SELECT ic.relname, tc.relname, x.indisunique, x.indpred IS NOT NULL, "
+      "(SELECT string_agg(a.attname, ' ' ORDER BY k.ord) FROM "
+      "unnest(x.indkey) WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a "
+      "ON a.attrelid = x.indrelid AND a.attnum = k.attnum) "
+      "FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid "
+      "JOIN pg_class tc ON tc.oid = x.indrelid JOIN pg_namespace n ON "
+      "n.oid = tc.relnamespace WHERE n.nspname = current_schema() AND NOT EXISTS "
+      "(SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid) "
+      "ORDER BY ic.relname COLLATE \"C\"");
+  for (int i = 0; i < indexes.rows(); ++i) {
+    out << "index " << indexes.Text(i, 0) << " on " << indexes.Text(i, 1)
+        << " unique=" << (indexes.Text(i, 2) == "t") << " partial="
+        << (indexes.Text(i, 3) == "t") << ": " << indexes.Text(i, 4) << "\n";
+  }
+  store::pg::PgResult triggers = q(
+      "SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON "
+      "c.oid = t.tgrelid WHERE NOT t.tgisinternal AND c.relnamespace = "
+      "current_schema()::regnamespace AND t.tgname NOT LIKE "
+      "'%\\_no\\_truncate' ORDER BY t.tgname COLLATE \"C\"");
+  for (int i = 0; i < triggers.rows(); ++i) {
+    out << "trigger " << triggers.Text(i, 0) << " on " << triggers.Text(i, 1)
+        << "\n";
+  }
+  return out.str();
+}
+
+// A fresh schema on the test server for each test, with a connection.
+class PgSchemaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto url = ::mimi::testing::TestPgUrl();
+    if (!url) GTEST_SKIP() << ::mimi::testing::kNoTestPgMessage;
+    db_ = NewDatabase();
+    ASSERT_NE(db_, nullptr);
+    c_ = Connect(*db_);
+    ASSERT_NE(c_, nullptr);
+  }
+  std::unique_ptr<::mimi::testing::PgTestSchema> NewDatabase() {
+    auto db = ::mimi::testing::PgTestSchema::Create(
+        *::mimi::testing::TestPgUrl());
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    return db.ok() ? std::move(db).value() : nullptr;
+  }
+  static std::unique_ptr<store::pg::PgConnection> Connect(
+      const ::mimi::testing::PgTestSchema& db) {
+    auto c = store::pg::PgConnection::Open({db.url(), "", 10});
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    return c.ok() ? std::move(c).value() : nullptr;
+  }
+  static store::pg::PgPoolOptions Options(
+      const ::mimi::testing::PgTestSchema& db) {
+    store::pg::PgPoolOptions o;
+    o.connect.url = db.url();
+    return o;
+  }
+  std::string Scalar(const std::string& sql) {
+    auto r = c_->Exec("test query", sql);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() && r->rows() > 0 ? r->Text(0, 0) : "";
+  }
+
+  std::unique_ptr<::mimi::testing::PgTestSchema> db_;
+  std::unique_ptr<store::pg::PgConnection> c_;
+};
+
+TEST_F(PgSchemaTest, AllStepsReachTheTablesColumnsIndexesAndTriggersOfSqlite) {
+  TempDir dir;
+  SQLite::Database sqlite(dir.File("steps.db"),
+                          SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  ASSERT_TRUE(UpgradeSchema(sqlite).ok());
+  ASSERT_TRUE(store::pg::UpgradePgSchema(*c_).ok());
+  EXPECT_EQ(*store::pg::ReadPgSchemaVersion(*c_), LatestSchemaVersion());
+  const std::string expected = SqliteShape(sqlite);
+  EXPECT_NE(expected.find("index migrations_one_active_source_per_group on "
+                          "migrations unique=1 partial=1: group_id"),
+            std::string::npos)
+      << expected;
+  EXPECT_EQ(PgShape(*c_), expected);
+  // The PostgreSQL-only guards exist too.
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM pg_trigger t JOIN pg_class c ON "
+                   "c.oid = t.tgrelid WHERE c.relnamespace = "
+                   "current_schema()::regnamespace AND t.tgname LIKE "
+                   "'%\\_no\\_truncate'"),
+            "2");
+}
+
+// Every older version upgrades to the same schema as a fresh database.
+TEST_F(PgSchemaTest, EveryOlderVersionUpgradesToTheCurrentSchema) {
+  ASSERT_TRUE(store::pg::UpgradePgSchema(*c_).ok());
+  const std::string fresh = PgShape(*c_);
+  for (int v = 0; v <= LatestSchemaVersion(); ++v) {
+    auto db = NewDatabase();
+    ASSERT_NE(db, nullptr);
+    {
+      auto c = Connect(*db);
+      ASSERT_TRUE(store::pg::UpgradePgSchema(*c, v).ok());
+      ASSERT_EQ(*store::pg::ReadPgSchemaVersion(*c), v);
+    }
+    FakeClock clock;
+    auto store = store::pg::PgStore::Open(Options(*db), clock);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store->reset();
+    auto c = Connect(*db);
+    EXPECT_EQ(*store::pg::ReadPgSchemaVersion(*c), LatestSchemaVersion());
+    EXPECT_EQ(PgShape(*c), fresh) << "from v" << v;
+  }
+}
+
+// Step 4 moves the messages out of the rows and the DS's tree out of its
+// group rows: byte for byte, a large content included.
+TEST_F(PgSchemaTest, UpgradeFromV3MovesEveryMessageAndTreeByteForByte) {
+  ASSERT_TRUE(store::pg::UpgradePgSchema(*c_, 3).ok());
+  Bytes content(1 << 20);
+  for (size_t i = 0; i < content.size(); ++i) {
+    content[i] = static_cast<uint8_t>(i * 7 + (i >> 8));
+  }
+  const Bytes request = ToBytes("request\x00\xff bytes");
+  const Bytes tree = ToBytes("tree");
+  const Bytes info = ToBytes("group info");
+  const std::string id = testing::MakeId(1);
+  store::pg::PgParams p;
+  p.Text(id).Blob(request).Blob(content);
+  auto ins = c_->RunOnce(
+      "v3 row",
+      "INSERT INTO migrations (id, role, state, group_id, epoch, ciphersuite, "
+      "source_domain, target_domain, request, content, content_hash, "
+      "next_attempt_at, created_at, updated_at) VALUES ($1, 'source', "
+      "'content-sent', '\\x6731', 7, 1, 's.example', 't.example', $2, $3, "
+      "'\\x68', 5, 1, 2)",
+      p);
+  ASSERT_TRUE(ins.ok()) << ins.status().ToString();
+  store::pg::PgParams g;
+  g.Blob(tree).Blob(info);
+  auto ds = c_->RunOnce(
+      "v3 group",
+      "INSERT INTO ds_groups (group_id, cipher_suite, epoch, tree_epoch, "
+      "ratchet_tree, group_info, next_seq, created_at, updated_at) VALUES "
+      "('\\x6731', 1, 3, 3, $1, $2, 0, 1, 1)",
+      g);
+  ASSERT_TRUE(ds.ok()) << ds.status().ToString();
+
+  FakeClock clock;
+  auto store = store::pg::PgStore::Open(Options(*db_), clock);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto row = (*store)->GetWithMessages(id, Role::kSource, kAllMessages);
+  ASSERT_TRUE(row.ok()) << row.status().ToString();
+  EXPECT_EQ(row->state, MigrationState::kContentSent);
+  EXPECT_EQ(row->request, request);
+  EXPECT_EQ(row->content, content);
+  EXPECT_EQ(row->content_hash, ToBytes("h"));
+  EXPECT_TRUE(row->response.empty());
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM migration_messages"), "2");
+  auto trees = c_->RunOnce("trees",
+                           "SELECT ratchet_tree, group_info, tree_epoch FROM "
+                           "ds_group_trees");
+  ASSERT_TRUE(trees.ok()) << trees.status().ToString();
+  ASSERT_EQ(trees->rows(), 1);
+  EXPECT_EQ(trees->Blob(0, 0), tree);
+  EXPECT_EQ(trees->Blob(0, 1), info);
+  EXPECT_EQ(trees->Int(0, 2), 3);
+}
+
+TEST_F(PgSchemaTest, RefusesANewerDatabaseAndLeavesItUntouched) {
+  FakeClock clock;
+  ASSERT_TRUE(store::pg::PgStore::Open(Options(*db_), clock).ok());
+  const std::string newer = std::to_string(LatestSchemaVersion() + 1);
+  ASSERT_TRUE(
+      c_->Exec("bump", "UPDATE mimi_schema_version SET version = " + newer)
+          .ok());
+  const std::string before = PgShape(*c_);
+  auto store = store::pg::PgStore::Open(Options(*db_), clock);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(store.status().detail().find("newer than this binary"),
+            std::string::npos)
+      << store.status().ToString();
+  EXPECT_EQ(Scalar("SELECT version FROM mimi_schema_version"), newer);
+  EXPECT_EQ(PgShape(*c_), before);
+}
+
+// Instances started together against one new database: each step is
+// applied once (a second CREATE TABLE would fail the open).
+TEST_F(PgSchemaTest, InstancesUpgradingAtOnceApplyEachStepOnce) {
+  FakeClock clock;
+  constexpr int kInstances = 4;
+  std::vector<Status> results(kInstances);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kInstances; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = store::pg::PgStore::Open(Options(*db_), clock).status();
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const Status& s : results) EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(*store::pg::ReadPgSchemaVersion(*c_), LatestSchemaVersion());
+}
+
+TEST_F(PgSchemaTest, EventLogIsAppendOnlyAndMessagesAreWriteOnce) {
+  FakeClock clock;
+  auto store = store::pg::PgStore::Open(Options(*db_), clock);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const std::string id = testing::MakeId(1);
+  ASSERT_TRUE((*store)
+                  ->CreateSourceMigration(
+                      testing::MakeRecord(id, Role::kSource, "g"), "created")
+                  .ok());
+  for (const char* sql :
+       {"UPDATE migration_events SET detail = 'x'",
+        "DELETE FROM migration_events", "TRUNCATE migration_events CASCADE",
+        "UPDATE migration_messages SET body = '\\x00'",
+        "DELETE FROM migration_messages",
+        "TRUNCATE migration_messages CASCADE"}) {
+    auto r = c_->Exec("tampering", sql);
+    ASSERT_FALSE(r.ok()) << sql;
+    EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition)
+        << sql << ": " << r.status().ToString();
+  }
+  auto events = (*store)->Events(id, Role::kSource);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ(events->front().detail, "created");
+  EXPECT_EQ(*(*store)->GetMessage(id, Role::kSource, MessageKind::kRequest),
+            ToBytes("request:" + id));
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// The state machine of both roles on a real SQLite file: every legal
+// The state machine of both roles on a real database, once per backend
+// (SQLite file, PostgreSQL server: testing/store_backend.h): every legal
 // transition applies with its data and event, every illegal or stale one is
 // refused without changing anything, and a repeat is recognised.
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 
 #include "store/sqlite_store.h"
 #include "store_testing.h"
+#include "testing/store_backend.h"
 
 namespace mimi::store {
 namespace {
@@ -18,14 +20,14 @@ using testing::MakeId;
 using testing::MakeRecord;
 using testing::PathTo;
 using testing::TempDir;
+using ::mimi::testing::StoreBackendTest;
 using S = MigrationState;
 
-class TransitionsTest : public ::testing::Test {
+class TransitionsTest : public StoreBackendTest {
  protected:
   void SetUp() override {
-    auto s = SqliteStore::Open(dir_.File("store.db"), clock_);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
+    OpenStore("store.db");
+    if (store_ == nullptr) return;
   }
 
   // A new row of `role` driven to `state` along a shortest legal path.
@@ -54,9 +56,6 @@ class TransitionsTest : public ::testing::Test {
             store_->Events(id, role).value()};
   }
 
-  TempDir dir_;
-  FakeClock clock_;
-  std::unique_ptr<SqliteStore> store_;
   uint64_t next_id_ = 0;
 };
 
@@ -95,7 +94,7 @@ TEST(TransitionTableTest, StateNamesRoundTrip) {
 }
 
 // What HoldsConfirmation says of a state is what a row driven there holds.
-TEST_F(TransitionsTest, HoldsConfirmationMatchesTheStoredRows) {
+TEST_P(TransitionsTest, HoldsConfirmationMatchesTheStoredRows) {
   int checked = 0;
   for (Role role : {Role::kSource, Role::kTarget}) {
     for (MigrationState s : kAllStates) {
@@ -115,7 +114,7 @@ TEST_F(TransitionsTest, HoldsConfirmationMatchesTheStoredRows) {
 
 // Every legal transition of both roles: applies once with its data and one
 // event, then is recognised on repeat, and a repeat with other data fails.
-TEST_F(TransitionsTest, EveryLegalTransitionAppliesOnceAndRepeatsIdempotently) {
+TEST_P(TransitionsTest, EveryLegalTransitionAppliesOnceAndRepeatsIdempotently) {
   int checked = 0;
   for (const TransitionRule& rule : TransitionRules()) {
     SCOPED_TRACE(std::string(RoleName(rule.role)) + " " +
@@ -192,7 +191,7 @@ TEST_F(TransitionsTest, EveryLegalTransitionAppliesOnceAndRepeatsIdempotently) {
 
 // Every (from, to) pair that is not in the table, from a row actually in
 // `from`, is refused and changes nothing.
-TEST_F(TransitionsTest, EveryIllegalTransitionIsRefusedAndChangesNothing) {
+TEST_P(TransitionsTest, EveryIllegalTransitionIsRefusedAndChangesNothing) {
   int refused = 0;
   for (Role role : {Role::kSource, Role::kTarget}) {
     for (MigrationState from : kAllStates) {
@@ -222,7 +221,7 @@ TEST_F(TransitionsTest, EveryIllegalTransitionIsRefusedAndChangesNothing) {
 }
 
 // A legal transition whose `from` is not the row's state: stale.
-TEST_F(TransitionsTest, StaleTransitionsAreRefusedAndChangeNothing) {
+TEST_P(TransitionsTest, StaleTransitionsAreRefusedAndChangeNothing) {
   int refused = 0;
   for (const TransitionRule& rule : TransitionRules()) {
     for (MigrationState actual : kAllStates) {
@@ -246,7 +245,7 @@ TEST_F(TransitionsTest, StaleTransitionsAreRefusedAndChangeNothing) {
   EXPECT_GT(refused, 40);
 }
 
-TEST_F(TransitionsTest, WrongDataIsRefusedAndChangesNothing) {
+TEST_P(TransitionsTest, WrongDataIsRefusedAndChangesNothing) {
   std::string id = RowIn(Role::kSource, MigrationState::kInitiated);
   auto before = Snapshot(id, Role::kSource);
   TransitionData missing_hash;
@@ -264,7 +263,7 @@ TEST_F(TransitionsTest, WrongDataIsRefusedAndChangesNothing) {
   EXPECT_EQ(Snapshot(id, Role::kSource), before);
 }
 
-TEST_F(TransitionsTest, UnknownMigrationIsNotFound) {
+TEST_P(TransitionsTest, UnknownMigrationIsNotFound) {
   const TransitionRule* r = FindRule(Role::kTarget, MigrationState::kRequested,
                                      MigrationState::kExpired);
   auto out = store_->Transition(MakeId(999), Role::kTarget, r->from, r->to,
@@ -276,7 +275,7 @@ TEST_F(TransitionsTest, UnknownMigrationIsNotFound) {
   EXPECT_EQ(out.status().code(), StatusCode::kNotFound);
 }
 
-TEST_F(TransitionsTest, CreateRefusesDuplicatesAndASecondActiveSourceOfAGroup) {
+TEST_P(TransitionsTest, CreateRefusesDuplicatesAndASecondActiveSourceOfAGroup) {
   std::string id = MakeId(1000);
   MigrationRecord rec = MakeRecord(id, Role::kSource, "shared-group");
   ASSERT_TRUE(store_->CreateSourceMigration(rec, "").ok());
@@ -315,6 +314,10 @@ TEST_F(TransitionsTest, CreateRefusesDuplicatesAndASecondActiveSourceOfAGroup) {
   EXPECT_EQ(store_->CreateTargetMigration(t1, 5, "").code(),
             StatusCode::kAlreadyExists);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, TransitionsTest,
+                         ::testing::ValuesIn(::mimi::testing::kAllStoreBackends),
+                         ::mimi::testing::StoreBackendName);
 
 }  // namespace
 }  // namespace mimi::store

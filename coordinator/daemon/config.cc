@@ -9,6 +9,7 @@
 #include "daemon/instance_id.h"
 #include "daemon/protocol_options.h"
 #include "mimi_portability/domain_name.h"
+#include "store/pg/pg_connection.h"
 
 namespace mimi::daemon {
 Status SettingError(std::string_view key, std::string_view what) {
@@ -95,7 +96,7 @@ Status ApplyFile(const toml::table& root, Config* c) {
       {"domain", "listen", "admin_listen", "data_dir", "log_level",
        "log_format", "ciphersuites", "max_body_bytes", "server_threads",
        "migration_workers", "keep_alive_seconds", "read_timeout_seconds", "tls",
-       "peers", "policy", "recovery", "ds", "instance"}));
+       "peers", "policy", "recovery", "ds", "instance", "store"}));
   MIMI_RETURN_IF_ERROR(Read(root, "", "domain", &c->domain));
   std::string listen, admin_listen;
   MIMI_RETURN_IF_ERROR(Read(root, "", "listen", &listen));
@@ -210,6 +211,18 @@ Status ApplyFile(const toml::table& root, Config* c) {
   }
   MIMI_RETURN_IF_ERROR(status);
 
+  if (const toml::table* st = SubTable(root, "store", &status)) {
+    MIMI_RETURN_IF_ERROR(CheckKnownKeys(
+        *st, "store", {"backend", "url", "password_file", "max_connections"}));
+    MIMI_RETURN_IF_ERROR(Read(*st, "store", "backend", &c->store.backend));
+    MIMI_RETURN_IF_ERROR(Read(*st, "store", "url", &c->store.url));
+    MIMI_RETURN_IF_ERROR(
+        Read(*st, "store", "password_file", &c->store.password_file));
+    MIMI_RETURN_IF_ERROR(
+        Read(*st, "store", "max_connections", &c->store.max_connections));
+  }
+  MIMI_RETURN_IF_ERROR(status);
+
   if (const toml::table* d = SubTable(root, "ds", &status)) {
     MIMI_RETURN_IF_ERROR(CheckKnownKeys(
         *d, "ds", {"mode", "base_url", "secret_file", "timeout_ms", "ca",
@@ -223,6 +236,55 @@ Status ApplyFile(const toml::table& root, Config* c) {
         Read(*d, "ds", "max_group_id_bytes", &c->ds.max_group_id_bytes));
   }
   return status;
+}
+
+// The store's settings; the ds mode decides whether PostgreSQL can serve.
+Status ValidateStore(const StoreConfig& st, const DsConfig& ds) {
+  if (st.backend == "sqlite") {
+    if (!st.url.empty()) {
+      return SettingError("store.url", "is for store.backend = \"postgresql\"");
+    }
+    if (!st.password_file.empty()) {
+      return SettingError("store.password_file",
+                          "is for store.backend = \"postgresql\"");
+    }
+    return Status::Ok();
+  }
+  if (st.backend != "postgresql") {
+    return SettingError("store.backend", "must be \"sqlite\" or \"postgresql\"");
+  }
+  if (st.url.empty()) {
+    return SettingError("store.url", "is required with store.backend = \"postgresql\"");
+  }
+  // The detail names what is wrong and never echoes a password.
+  if (Status url = store::pg::CheckUrl(st.url); !url.ok()) {
+    return SettingError("store.url", url.detail());
+  }
+  if (!st.password_file.empty()) {
+    std::error_code ec;
+    const auto fs = std::filesystem::status(st.password_file, ec);
+    if (ec || !std::filesystem::is_regular_file(fs)) {
+      return SettingError("store.password_file",
+                          "no such file: " + st.password_file);
+    }
+    using std::filesystem::perms;
+    if ((fs.permissions() & (perms::group_all | perms::others_all)) !=
+        perms::none) {
+      return SettingError("store.password_file",
+                          "must be readable by its owner only (chmod 600 " +
+                              st.password_file + ")");
+    }
+  }
+  if (st.max_connections < 1 || st.max_connections > 1024) {
+    return SettingError("store.max_connections", "must be between 1 and 1024");
+  }
+  if (ds.mode != "http") {
+    return SettingError(
+        "store.backend",
+        "\"postgresql\" needs ds.mode = \"http\": the embedded DS keeps its "
+        "tables in SQLite only");
+  }
+  return Status::Ok();
 }
 
 bool LoopbackHost(std::string_view authority) {
@@ -419,6 +481,7 @@ std::vector<Status> Problems(const Config& c) {
     }
   }
   if (Status ds = ValidateDs(c.ds); !ds.ok()) out.push_back(ds);
+  if (Status st = ValidateStore(c.store, c.ds); !st.ok()) out.push_back(st);
   return out;
 }
 

@@ -90,6 +90,23 @@ struct DsConfig {
   int64_t max_group_id_bytes = 256;
 };
 
+// [store]: where the migrations are kept (docs/operations.md, "Choosing a
+// store backend").
+struct StoreConfig {
+  // "sqlite": <data_dir>/mimi.db. "postgresql": a server at `url`, which
+  // several instances may share; mimi-portd runs it with ds.mode = "http"
+  // only (the embedded DS keeps its tables in SQLite).
+  std::string backend = "sqlite";
+  // postgresql: "postgresql://user@host:port/dbname[?sslmode=...]", never
+  // with a password in it.
+  std::string url;
+  // postgresql: the password's file (its first line; owner-only, like
+  // ds.secret_file); empty = libpq's own sources (PGPASSWORD, ~/.pgpass).
+  std::string password_file;
+  // postgresql: the most connections this instance opens.
+  int64_t max_connections = 16;
+};
+
 struct Config {
   std::string domain;                    // this DS's domain name
   HostPort listen{"127.0.0.1", 8443};    // public protocol listener
@@ -107,6 +124,7 @@ struct Config {
   PolicyConfig policy;
   RecoveryConfig recovery;
   DsConfig ds;
+  StoreConfig store;
   uint64_t max_body_bytes = 64ull << 20;
   int server_threads = 16;
   // Threads that drive migrations (client inits, recovery, admin retries).

@@ -11,6 +11,9 @@
 #include "daemon/daemon.h"
 #include "daemon/ds_from_config.h"
 #include "keys/ds_key_store.h"
+#include "store/pg/pg_connection.h"
+#include "store/pg/pg_schema_upgrade.h"
+#include "store/schema_upgrade.h"
 #include "store/sqlite_store.h"
 
 namespace mimi::daemon {
@@ -76,11 +79,43 @@ void CheckDataDir(const Config& c, std::vector<Status>* out) {
   }
 }
 
+// store.backend = "postgresql": the server answers with these credentials,
+// and its schema is not newer than this binary's. Reads only.
+void CheckPostgresql(const StoreConfig& st, std::vector<Status>* out) {
+  store::pg::PgConnectOptions o;
+  o.url = st.url;
+  if (!st.password_file.empty()) {
+    auto password = store::pg::ReadPasswordFile(st.password_file);
+    if (!password.ok()) {
+      out->push_back(
+          SettingError("store.password_file", password.status().detail()));
+      return;
+    }
+    o.password = *password;
+  }
+  auto c = store::pg::PgConnection::Open(o);
+  if (!c.ok()) {
+    out->push_back(SettingError("store.url", c.status().detail()));
+    return;
+  }
+  auto version = store::pg::ReadPgSchemaVersion(**c);
+  if (!version.ok()) {
+    out->push_back(SettingError("store.url", version.status().detail()));
+  } else if (*version > store::LatestSchemaVersion()) {
+    out->push_back(SettingError(
+        "store.url", "database schema version " + std::to_string(*version) +
+                         " is newer than this binary's " +
+                         std::to_string(store::LatestSchemaVersion())));
+  }
+}
+
 void CheckStoredState(const Config& c, const Clock& clock,
                       std::vector<Status>* out) {
   std::error_code ec;
   const std::string db = Daemon::DatabasePath(c);
-  if (fs::exists(db, ec)) {
+  if (c.store.backend == "postgresql") {
+    CheckPostgresql(c.store, out);
+  } else if (fs::exists(db, ec)) {
     auto store = store::SqliteStore::OpenReadOnly(db, clock);
     if (!store.ok()) {
       out->push_back(

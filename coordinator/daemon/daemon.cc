@@ -29,6 +29,7 @@
 #include "protocol/recovery_loop.h"
 #include "protocol/source_service.h"
 #include "protocol/target_service.h"
+#include "store/pg/pg_store.h"
 #include "store/sqlite_store.h"
 #include "store/sqlite_writer.h"
 
@@ -115,6 +116,22 @@ class Actions final : public AdminActions {
   protocol::WorkQueue& workers_;
 };
 
+// store.backend = "postgresql": a pool of store.max_connections to
+// store.url, the password from store.password_file or libpq's own sources.
+Result<std::unique_ptr<store::Store>> OpenPostgresqlStore(
+    const StoreConfig& config, const Clock& clock) {
+  store::pg::PgPoolOptions o;
+  o.connect.url = config.url;
+  if (!config.password_file.empty()) {
+    MIMI_ASSIGN_OR_RETURN(o.connect.password,
+                          store::pg::ReadPasswordFile(config.password_file));
+  }
+  o.max_connections = static_cast<int>(config.max_connections);
+  MIMI_ASSIGN_OR_RETURN(std::unique_ptr<store::pg::PgStore> opened,
+                        store::pg::PgStore::Open(o, clock));
+  return std::unique_ptr<store::Store>(std::move(opened));
+}
+
 }  // namespace
 
 struct Daemon::Parts {
@@ -124,9 +141,10 @@ struct Daemon::Parts {
   const Clock* clock = nullptr;
   Metrics metrics;
   // The one write connection to mimi.db: the store and the embedded DS
-  // write through it, so their writes share group commits.
+  // write through it, so their writes share group commits. Null with
+  // store.backend = "postgresql".
   std::shared_ptr<store::SqliteWriter> writer;
-  std::unique_ptr<store::SqliteStore> store;
+  std::unique_ptr<store::Store> store;
   std::unique_ptr<embedded_ds::EmbeddedDs> ds;  // ds.mode = "embedded"
   std::unique_ptr<DeliveryService> external_ds;  // ds.mode = "http"
   std::unique_ptr<keys::DsKeyStore> keys;
@@ -185,8 +203,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
                         InstanceClaim::Acquire(config.data_dir, config.instance_id));
   p->instance.emplace(std::move(claim));
 
-  MIMI_ASSIGN_OR_RETURN(p->writer, store::SqliteWriter::Open(DatabasePath(config)));
-  MIMI_ASSIGN_OR_RETURN(p->store, store::SqliteStore::Open(p->writer, clock));
+  if (config.store.backend == "postgresql") {
+    MIMI_ASSIGN_OR_RETURN(p->store, OpenPostgresqlStore(config.store, clock));
+  } else {
+    MIMI_ASSIGN_OR_RETURN(p->writer,
+                          store::SqliteWriter::Open(DatabasePath(config)));
+    MIMI_ASSIGN_OR_RETURN(p->store, store::SqliteStore::Open(p->writer, clock));
+  }
   // Resume from the latest time an earlier run wrote down: a wall clock set
   // back while the daemon was down must not give its nonces, leases and
   // retry times back the time that had passed.
@@ -202,6 +225,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
     MIMI_ASSIGN_OR_RETURN(p->external_ds,
                           CreateHttpDeliveryService(config, clock));
     ds = p->external_ds.get();
+  } else if (!p->writer) {
+    // config.cc refuses this combination; a config built in code may not.
+    return InvalidArgumentError(
+        "config: store.backend: \"postgresql\" needs ds.mode = \"http\"");
   } else {
     MIMI_ASSIGN_OR_RETURN(p->ds, embedded_ds::EmbeddedDs::Open(p->writer, clock));
     p->ds->SetMaxGroupIdBytes(static_cast<size_t>(config.ds.max_group_id_bytes));
@@ -337,32 +364,35 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
         return std::vector<Sample>{
             {{}, static_cast<double>(steady->AheadOfWallMillis()) / 1000.0}};
       });
-  // Group commit at work: writes per commit = jobs / commits.
-  const store::SqliteWriter* writer = p->writer.get();
-  p->metrics.AddCollectedCounter(
-      "mimi_store_write_jobs_total",
-      "Durable writes (store and embedded DS) run by the SQLite writer.", [writer] {
-        return std::vector<Sample>{{{}, static_cast<double>(writer->Stats().jobs)}};
-      });
-  p->metrics.AddCollectedCounter(
-      "mimi_store_commits_total",
-      "SQLite transactions committed by the writer (one fsync each; several "
-      "writes share one under load).",
-      [writer] {
-        return std::vector<Sample>{{{}, static_cast<double>(writer->Stats().commits)}};
-      });
-  // Store errors for alerting: a transaction that could not begin or commit
-  // (disk full, I/O error, lock timeout) lost every write of its batch.
-  // Failed jobs alone are not counted here: a compare-and-set that does not
-  // match is a normal outcome.
-  p->metrics.AddCollectedCounter(
-      "mimi_store_commits_failed_total",
-      "SQLite transactions of the writer that failed to begin or commit "
-      "(every write of the batch failed with it).",
-      [writer] {
-        return std::vector<Sample>{
-            {{}, static_cast<double>(writer->Stats().commits_failed)}};
-      });
+  // The SQLite writer's counters; PostgreSQL commits are the server's to
+  // count (pg_stat_database).
+  if (const store::SqliteWriter* writer = p->writer.get()) {
+    // Group commit at work: writes per commit = jobs / commits.
+    p->metrics.AddCollectedCounter(
+        "mimi_store_write_jobs_total",
+        "Durable writes (store and embedded DS) run by the SQLite writer.", [writer] {
+          return std::vector<Sample>{{{}, static_cast<double>(writer->Stats().jobs)}};
+        });
+    p->metrics.AddCollectedCounter(
+        "mimi_store_commits_total",
+        "SQLite transactions committed by the writer (one fsync each; several "
+        "writes share one under load).",
+        [writer] {
+          return std::vector<Sample>{{{}, static_cast<double>(writer->Stats().commits)}};
+        });
+    // Store errors for alerting: a transaction that could not begin or commit
+    // (disk full, I/O error, lock timeout) lost every write of its batch.
+    // Failed jobs alone are not counted here: a compare-and-set that does not
+    // match is a normal outcome.
+    p->metrics.AddCollectedCounter(
+        "mimi_store_commits_failed_total",
+        "SQLite transactions of the writer that failed to begin or commit "
+        "(every write of the batch failed with it).",
+        [writer] {
+          return std::vector<Sample>{
+              {{}, static_cast<double>(writer->Stats().commits_failed)}};
+        });
+  }
 
   HttpServerOptions po;
   po.name = "public";

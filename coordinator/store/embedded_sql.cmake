@@ -1,13 +1,33 @@
-# Compiles schema/schema.sql and migrations/NNNN_name.sql into mimi_store
+# Compiles schema/schema.sql, migrations/NNNN_name.sql and their
+# PostgreSQL forms migrations/postgresql/NNNN_name.sql into mimi_store
 # (store/embedded_sql.h declares them), so the daemon needs no SQL files at
-# run time. Included from coordinator/CMakeLists.txt after mimi_module(store).
+# run time. Both engines share one numbered history: every step must exist
+# in both dialects under the same number and name. Included from coordinator/CMakeLists.txt after mimi_module(store).
 # CMake re-runs when a .sql file is added or edited.
 file(GLOB mimi_store_migration_files CONFIGURE_DEPENDS
      ${PROJECT_SOURCE_DIR}/migrations/*.sql)
 list(SORT mimi_store_migration_files)
+file(GLOB mimi_store_pg_migration_files CONFIGURE_DEPENDS
+     ${PROJECT_SOURCE_DIR}/migrations/postgresql/*.sql)
+list(SORT mimi_store_pg_migration_files)
+set(mimi_sqlite_names "")
+foreach(f ${mimi_store_migration_files})
+  get_filename_component(name ${f} NAME_WE)
+  list(APPEND mimi_sqlite_names ${name})
+endforeach()
+set(mimi_pg_names "")
+foreach(f ${mimi_store_pg_migration_files})
+  get_filename_component(name ${f} NAME_WE)
+  list(APPEND mimi_pg_names ${name})
+endforeach()
+if(NOT mimi_sqlite_names STREQUAL mimi_pg_names)
+  message(FATAL_ERROR "migrations/ and migrations/postgresql/ must hold the "
+          "same steps: ${mimi_sqlite_names} vs ${mimi_pg_names}")
+endif()
 set(mimi_store_schema_file ${PROJECT_SOURCE_DIR}/schema/schema.sql)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
-             ${mimi_store_schema_file} ${mimi_store_migration_files})
+             ${mimi_store_schema_file} ${mimi_store_migration_files}
+             ${mimi_store_pg_migration_files})
 
 # Raw string literals cannot contain their own end marker; SQL never will.
 set(mimi_delim "mimi_sql")
@@ -23,6 +43,16 @@ foreach(f ${mimi_store_migration_files})
     message(FATAL_ERROR "migrations/${name}.sql: expected NNNN_snake_name.sql")
   endif()
   math(EXPR version "${CMAKE_MATCH_1}")  # drops the leading zeros
+  file(READ ${f} mimi_sql)
+  string(APPEND mimi_out "      {${version}, \"${name}\", R\"${mimi_delim}(${mimi_sql})${mimi_delim}\"},\n")
+endforeach()
+string(APPEND mimi_out "  };\n  return kSteps;\n}\n\n")
+string(APPEND mimi_out "const std::vector<EmbeddedMigration>& EmbeddedPgMigrations() {\n")
+string(APPEND mimi_out "  static const std::vector<EmbeddedMigration> kSteps = {\n")
+foreach(f ${mimi_store_pg_migration_files})
+  get_filename_component(name ${f} NAME_WE)
+  string(REGEX MATCH "^[0-9]+" number ${name})
+  math(EXPR version "${number}")
   file(READ ${f} mimi_sql)
   string(APPEND mimi_out "      {${version}, \"${name}\", R\"${mimi_delim}(${mimi_sql})${mimi_delim}\"},\n")
 endforeach()

@@ -24,6 +24,10 @@ extern const std::string_view kSchemaSql;
 // Every step, in file-name order.
 const std::vector<EmbeddedMigration>& EmbeddedMigrations();
 
+// The same steps in PostgreSQL's dialect (migrations/postgresql/), with the
+// same numbers and names: one history, two engines.
+const std::vector<EmbeddedMigration>& EmbeddedPgMigrations();
+
 }  // namespace mimi::store
 
 #endif  // MIMI_STORE_EMBEDDED_SQL_H_
