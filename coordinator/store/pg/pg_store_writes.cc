@@ -31,7 +31,7 @@ constexpr PgStatement kTransitionWithHash = {
     "attempt_count = 0, last_error = NULL, stalled_since = NULL, "
     "content_hash = $7 WHERE id = $4 AND role = $5 AND state = $6"};
 // A group that came back and left again replaces its old tombstone.
-constexpr PgStatement kTombstone = {
+constexpr PgStatement kWriteTombstone = {
     "mimi_write_tombstone",
     "INSERT INTO tombstones (group_id, target_domain, migration_id, moved_at, "
     "confirmation) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (group_id) DO "
@@ -259,7 +259,7 @@ Result<TransitionOutcome> PgStore::TransitionTx(
           .Text(row.id)
           .Int(now)
           .Blob(*data.confirmation);
-      MIMI_RETURN_IF_ERROR(Done(c.Run(what, kTombstone, t)));
+      MIMI_RETURN_IF_ERROR(Done(c.Run(what, kWriteTombstone, t)));
     }
     return TransitionOutcome::kApplied;
   }
