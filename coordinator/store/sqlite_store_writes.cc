@@ -14,6 +14,7 @@
 #include "store/sqlite_blob.h"
 #include "store/sqlite_status.h"
 #include "store/sqlite_store.h"
+#include "store/transition_repeat.h"
 
 namespace mimi::store {
 namespace {
@@ -26,21 +27,6 @@ void BindOptional(SQLite::Statement& stmt, int index,
     stmt.bind(index);
   }
 }
-
-// What a transition may store: content_hash is a column of the row, the
-// rest are messages. In one place so that the write and the repeat check
-// cannot disagree.
-struct DataMessage {
-  MessageKind kind;
-  const std::optional<Bytes> TransitionData::*given;
-};
-constexpr DataMessage kDataMessages[] = {
-    {MessageKind::kContent, &TransitionData::content},
-    {MessageKind::kTargetComplete, &TransitionData::target_complete},
-    {MessageKind::kConfirmation, &TransitionData::confirmation},
-    {MessageKind::kAbortMessage, &TransitionData::abort_message},
-    {MessageKind::kAbortAck, &TransitionData::abort_ack},
-};
 
 // Every row this store creates or moves is logged once, when its write is
 // durable, naming the migration (log/log.h): the store is the one place
@@ -212,27 +198,10 @@ Result<TransitionOutcome> SqliteStore::TransitionJob(
   seen.executeStep();
   std::string what = std::string(StateName(from)) + " -> " +
                      std::string(StateName(to)) + " of " + Describe(id, role);
-  if (seen.getColumn(0).getInt64() > 0) {
-    // Only the messages this transition carries are read back; the content
-    // is named first, then its hash, as the row's columns used to be.
-    for (const DataMessage& m : kDataMessages) {
-      if (data.*m.given &&
-          *(data.*m.given) != ReadMessage(db, id, role, m.kind)) {
-        return Status(StatusCode::kFailedPrecondition,
-                      what + " already happened with a different " +
-                          std::string(MessageKindName(m.kind)));
-      }
-      if (m.kind == MessageKind::kContent && data.content_hash &&
-          *data.content_hash != row.content_hash) {
-        return Status(StatusCode::kFailedPrecondition,
-                      what + " already happened with a different content_hash");
-      }
-    }
-    return TransitionOutcome::kAlreadyApplied;
-  }
-  return Status(StatusCode::kFailedPrecondition,
-                what + ": the migration is in state " +
-                    std::string(StateName(row.state)));
+  return UnmatchedTransition(what, row, seen.getColumn(0).getInt64() > 0, data,
+                             [&](MessageKind kind) -> Result<Bytes> {
+                               return ReadMessage(db, id, role, kind);
+                             });
 }
 
 Status SqliteStore::AcquireLease(std::string_view id, Role role,

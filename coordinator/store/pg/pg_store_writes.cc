@@ -7,6 +7,7 @@
 #include "log/log.h"
 #include "store/pg/pg_rows.h"
 #include "store/pg/pg_store.h"
+#include "store/transition_repeat.h"
 
 namespace mimi::store::pg {
 namespace {
@@ -110,19 +111,6 @@ constexpr PgStatement kListHolders = {
     "SELECT holder_id, instance_id, incarnation, host, pid, started_at, "
     "heartbeat_at, alive_until, ended_at FROM lease_holders "
     "ORDER BY instance_id, incarnation"};
-
-// What a transition may store; as in sqlite_store_writes.cc.
-struct DataMessage {
-  MessageKind kind;
-  const std::optional<Bytes> TransitionData::*given;
-};
-constexpr DataMessage kDataMessages[] = {
-    {MessageKind::kContent, &TransitionData::content},
-    {MessageKind::kTargetComplete, &TransitionData::target_complete},
-    {MessageKind::kConfirmation, &TransitionData::confirmation},
-    {MessageKind::kAbortMessage, &TransitionData::abort_message},
-    {MessageKind::kAbortAck, &TransitionData::abort_ack},
-};
 
 void LogCreated(std::string_view id, Role role, std::string_view detail) {
   log::Info(log::Migration{id}, "{} {}: {}", RoleName(role),
@@ -270,27 +258,9 @@ Result<TransitionOutcome> PgStore::TransitionTx(
   PgParams s;
   s.Text(id).Text(RoleName(role)).Text(StateName(from)).Text(StateName(to));
   MIMI_ASSIGN_OR_RETURN(PgResult seen, c.Run(what, kSeen, s));
-  if (seen.Int(0, 0) > 0) {
-    for (const DataMessage& m : kDataMessages) {
-      if (data.*m.given) {
-        MIMI_ASSIGN_OR_RETURN(Bytes stored, ReadMessage(c, id, role, m.kind));
-        if (*(data.*m.given) != stored) {
-          return Status(StatusCode::kFailedPrecondition,
-                        what + " already happened with a different " +
-                            std::string(MessageKindName(m.kind)));
-        }
-      }
-      if (m.kind == MessageKind::kContent && data.content_hash &&
-          *data.content_hash != row.content_hash) {
-        return Status(StatusCode::kFailedPrecondition,
-                      what + " already happened with a different content_hash");
-      }
-    }
-    return TransitionOutcome::kAlreadyApplied;
-  }
-  return Status(StatusCode::kFailedPrecondition,
-                what + ": the migration is in state " +
-                    std::string(StateName(row.state)));
+  return UnmatchedTransition(
+      what, row, seen.Int(0, 0) > 0, data,
+      [&](MessageKind kind) { return ReadMessage(c, id, role, kind); });
 }
 
 Status PgStore::AcquireLease(std::string_view id, Role role,
