@@ -38,10 +38,9 @@ struct Answer {
   std::string detail;
 };
 
-Answer Post(httplib::Client& c, const std::string& path, const Bytes& body,
-            const httplib::Headers& headers = {}, const char* type = kType) {
-  auto r = c.Post(path.c_str(), headers, reinterpret_cast<const char*>(body.data()),
-                  body.size(), type);
+// A reply as the tests read it: status, body, and the error's code and
+// detail when the body is one.
+Answer AnswerOf(const httplib::Result& r) {
   Answer a;
   if (!r) {
     a.error = "no answer: " + httplib::to_string(r.error());
@@ -55,6 +54,13 @@ Answer Post(httplib::Client& c, const std::string& path, const Bytes& body,
     a.detail = j.value("detail", "");
   }
   return a;
+}
+
+Answer Post(httplib::Client& c, const std::string& path, const Bytes& body,
+            const httplib::Headers& headers = {}, const char* type = kType) {
+  return AnswerOf(c.Post(path.c_str(), headers,
+                         reinterpret_cast<const char*>(body.data()),
+                         body.size(), type));
 }
 
 // Everything either side has stored: rows by state, the group on each DS
@@ -869,19 +875,7 @@ class StreamedContentTest : public ProtocolTest {
           return sink.write(reinterpret_cast<const char*>(body.data()) + offset, n);
         },
         kType);
-    Answer a;
-    if (!r) {
-      a.error = "no answer: " + httplib::to_string(r.error());
-      return a;
-    }
-    a.status = r->status;
-    a.body = r->body;
-    auto j = mimi::codec::ParseJson(r->body);
-    if (j.is_object()) {
-      a.error = j.value("error", "");
-      a.detail = j.value("detail", "");
-    }
-    return a;
+    return AnswerOf(r);
   }
 
   Bytes HashOf(const Bytes& content) const {
