@@ -117,4 +117,13 @@ std::string_view LeaseHolderOf(std::string_view owner) {
   return hash == std::string_view::npos ? owner : owner.substr(0, hash);
 }
 
+Status CheckInstanceId(std::string_view instance_id) {
+  if (instance_id.empty() ||
+      instance_id.find_first_of("/#") != std::string_view::npos) {
+    return InvalidArgumentError(
+        "lease holder: instance id must be non-empty without '/' or '#'");
+  }
+  return Status::Ok();
+}
+
 }  // namespace mimi::store

@@ -202,6 +202,11 @@ struct ReclaimedLease {
 // owner itself when it has none).
 std::string_view LeaseHolderOf(std::string_view owner);
 
+// An instance id a store registers a lease holder under: non-empty, without
+// the '/' and '#' that separate incarnation and lease counter in an owner.
+// kInvalidArgument otherwise.
+Status CheckInstanceId(std::string_view instance_id);
+
 struct StateCount {
   Role role = Role::kSource;
   MigrationState state = MigrationState::kInitiated;

@@ -66,15 +66,6 @@ LeaseHolder RowToHolder(SQLite::Statement& q) {
 
 // '/' and '#' separate the parts of a lease owner; the rest is the
 // operator's (the daemon validates a configured id further).
-Status CheckInstanceId(std::string_view instance_id) {
-  if (instance_id.empty() ||
-      instance_id.find_first_of("/#") != std::string_view::npos) {
-    return InvalidArgumentError(
-        "lease holder: instance id must be non-empty without '/' or '#'");
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 bool HolderHasEnded(SQLite::Database& db, std::string_view holder) {

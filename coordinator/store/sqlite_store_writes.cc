@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "log/log.h"
 #include "store/lease_holder_rows.h"
 #include "store/migration_rows.h"
 #include "store/sqlite_blob.h"
@@ -26,14 +25,6 @@ void BindOptional(SQLite::Statement& stmt, int index,
   } else {
     stmt.bind(index);
   }
-}
-
-// Every row this store creates or moves is logged once, when its write is
-// durable, naming the migration (log/log.h): the store is the one place
-// every transition of either role passes.
-void LogCreated(std::string_view id, Role role, std::string_view detail) {
-  log::Info(log::Migration{id}, "{} {}: {}", RoleName(role),
-            StateName(InitialState(role)), detail);
 }
 
 }  // namespace
@@ -121,8 +112,7 @@ Result<TransitionOutcome> SqliteStore::Transition(std::string_view id,
             [&] { return TransitionJob(db, id, role, from, to, *rule, data); });
       });
   if (outcome.ok() && *outcome == TransitionOutcome::kApplied) {
-    log::Info(log::Migration{id}, "{} {} -> {}: {}", RoleName(role),
-              StateName(from), StateName(to), data.detail);
+    LogMoved(id, role, from, to, data.detail);
   }
   return outcome;
 }

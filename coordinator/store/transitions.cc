@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "log/log.h"
+
 namespace mimi::store {
 namespace {
 
@@ -122,6 +124,17 @@ Result<const TransitionRule*> CheckTransition(Role role, MigrationState from,
   return InvalidArgumentError(
       "no " + std::string(RoleName(role)) + " transition " +
       std::string(StateName(from)) + " -> " + std::string(StateName(to)));
+}
+
+void LogCreated(std::string_view id, Role role, std::string_view detail) {
+  log::Info(log::Migration{id}, "{} {}: {}", RoleName(role),
+            StateName(InitialState(role)), detail);
+}
+
+void LogMoved(std::string_view id, Role role, MigrationState from,
+              MigrationState to, std::string_view detail) {
+  log::Info(log::Migration{id}, "{} {} -> {}: {}", RoleName(role),
+            StateName(from), StateName(to), detail);
 }
 
 }  // namespace mimi::store

@@ -65,6 +65,13 @@ std::span<const TransitionRule> TransitionRules();
 
 // The state a role's rows are created in.
 MigrationState InitialState(Role role);
+
+// What every store logs (log/log.h) once the write is durable, naming the
+// migration: the store is the one place every creation and transition of
+// either role passes, so operators see each row created and each move.
+void LogCreated(std::string_view id, Role role, std::string_view detail);
+void LogMoved(std::string_view id, Role role, MigrationState from,
+              MigrationState to, std::string_view detail);
 // Whether `state` is used by `role` at all.
 bool IsStateOf(Role role, MigrationState state);
 // No transition leaves a terminal state.

@@ -4,7 +4,6 @@
 #include <string>
 #include <vector>
 
-#include "log/log.h"
 #include "store/pg/pg_rows.h"
 #include "store/pg/pg_store.h"
 #include "store/transition_repeat.h"
@@ -112,20 +111,6 @@ constexpr PgStatement kListHolders = {
     "heartbeat_at, alive_until, ended_at FROM lease_holders "
     "ORDER BY instance_id, incarnation"};
 
-void LogCreated(std::string_view id, Role role, std::string_view detail) {
-  log::Info(log::Migration{id}, "{} {}: {}", RoleName(role),
-            StateName(InitialState(role)), detail);
-}
-
-Status CheckInstanceId(std::string_view instance_id) {
-  if (instance_id.empty() ||
-      instance_id.find_first_of("/#") != std::string_view::npos) {
-    return InvalidArgumentError(
-        "lease holder: instance id must be non-empty without '/' or '#'");
-  }
-  return Status::Ok();
-}
-
 Status Done(const Result<PgResult>& r) {
   return r.ok() ? Status::Ok() : r.status();
 }
@@ -198,8 +183,7 @@ Result<TransitionOutcome> PgStore::Transition(std::string_view id, Role role,
         return TransitionTx(c, id, role, from, to, *rule, data);
       });
   if (outcome.ok() && *outcome == TransitionOutcome::kApplied) {
-    log::Info(log::Migration{id}, "{} {} -> {}: {}", RoleName(role),
-              StateName(from), StateName(to), data.detail);
+    LogMoved(id, role, from, to, data.detail);
   }
   return outcome;
 }
