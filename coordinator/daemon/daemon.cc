@@ -294,6 +294,16 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
 
   p->workers = std::make_unique<protocol::WorkQueue>(
       static_cast<size_t>(config.migration_workers));
+  {
+    const protocol::WorkQueue* workers = p->workers.get();
+    p->metrics.AddCollectedCounter(
+        "mimi_work_queue_jobs_total",
+        "Jobs handed from a request or recovery thread to a migration worker.",
+        [workers] {
+          return std::vector<Sample>{
+              {{}, static_cast<double>(workers->Posted())}};
+        });
+  }
   p->source = std::make_unique<protocol::SourceService>(p->ctx, *p->workers);
   p->target = std::make_unique<protocol::TargetService>(p->ctx);
   p->recovery = std::make_unique<protocol::RecoveryLoop>(p->ctx, *p->source,
