@@ -90,14 +90,23 @@ std::string HttpWhat(const httplib::Result& r) {
 }
 
 // A tree of `count` members, all with `key`.
-Bytes Tree(size_t count, const Bytes& key) {
+// Members' identities are "member-<i>", padded with '.' to `identity_bytes`
+// when that is longer.
+Bytes Tree(size_t count, const Bytes& key, size_t identity_bytes = 0) {
   std::vector<testing::SyntheticMember> members;
   members.reserve(count);
   for (size_t i = 0; i < count; ++i) {
-    members.push_back({"member-" + std::to_string(i), key});
+    std::string identity = "member-" + std::to_string(i);
+    if (identity.size() < identity_bytes) identity.resize(identity_bytes, '.');
+    members.push_back({std::move(identity), key});
   }
   return testing::SyntheticRatchetTree(kSuite, members);
 }
+
+// At most this many members: a tree of 2^21 nodes or more is refused by the
+// DSs (mls::kMaxRatchetTreeNodes), so larger states get larger leaves (longer
+// identities) instead of more of them.
+constexpr size_t kMaxMembers = 500'000;
 
 // Creates the group at the source through the DS API.
 // Every member has `key`; member 0 signs the GroupInfo.
@@ -350,14 +359,26 @@ int Main(int argc, char** argv) {
   auto key = crypto::SigningKey::Generate(cs->signature_scheme);
   if (!key.ok()) return Fail("key", key.status());
   const Bytes public_key = key->public_key().encoded();
-  const double per_member = static_cast<double>(Tree(1000, public_key).size()) / 1000;
-  const size_t members = std::max<size_t>(
-      2, static_cast<size_t>(mib * kMiB / per_member));
+  double per_member = static_cast<double>(Tree(1000, public_key).size()) / 1000;
+  size_t members =
+      std::max<size_t>(2, static_cast<size_t>(mib * kMiB / per_member));
+  size_t identity_bytes = 0;
+  if (members > kMaxMembers) {
+    // Each identity byte adds one byte to its leaf (the length prefix stays
+    // at 1-2 bytes), so pad by the missing bytes per member.
+    members = kMaxMembers;
+    identity_bytes =
+        std::string("member-" + std::to_string(kMaxMembers)).size() +
+        static_cast<size_t>(mib * kMiB / kMaxMembers - per_member);
+    per_member =
+        static_cast<double>(Tree(1000, public_key, identity_bytes).size()) /
+        1000;
+  }
   const Bytes group_id = ToBytes("bench-large-group");
   auto t = Steady::now();
   if (Status st = source.Start(); !st.ok()) return Fail("source", st);
   {
-    const Bytes tree = Tree(members, public_key);
+    const Bytes tree = Tree(members, public_key, identity_bytes);
     std::printf("large benchmark: %zu members x %.1f bytes = ratchet tree %.1f MiB\n",
                 members, per_member, tree.size() / kMiB);
     if (Status st = CreateGroup(pair, group_id, tree, *key); !st.ok()) {
