@@ -29,6 +29,10 @@ void RegisterMigrate(CLI::App& app);
 // member API (cli/tokens.cc).
 void RegisterTokens(CLI::App& app);
 
+// store copy --from sqlite:PATH --to postgresql://...: a stopped daemon's
+// database into an empty PostgreSQL one (cli/store.cc).
+void RegisterStore(CLI::App& app);
+
 }  // namespace mimi::cli
 
 #endif  // MIMI_TOOLS_CLI_COMMANDS_H_

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
     mimi::cli::RegisterKeys(app);
     mimi::cli::RegisterMigrate(app);
     mimi::cli::RegisterOps(app);
+    mimi::cli::RegisterStore(app);
     mimi::cli::RegisterTokens(app);
     CLI11_PARSE(app, argc, argv);
     return mimi::cli::ExitCode();
