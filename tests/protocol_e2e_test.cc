@@ -234,6 +234,21 @@ class ProtocolTest : public ::testing::TestWithParam<uint16_t> {
   std::string migrated_id_;  // the last MigrateThere()
 };
 
+// The group is frozen once per migration: the init handler freezes it (to
+// refuse a lost race at once) and the first step does not do it again (a
+// write and a hand-off to the writer thread; issue 17). The failpoint after
+// each freeze, armed to do nothing, counts them.
+TEST_P(ProtocolTest, TheSourceFreezesTheGroupOnce) {
+  ASSERT_TRUE(failpoint::Arm("source.after_freeze=delay:0").ok());
+  struct Disarm {
+    ~Disarm() { failpoint::DisarmAll(); }
+  } disarm;
+  MigrateThere();
+  EXPECT_EQ(AwaitSourceState(migrated_id_, store::MigrationState::kPurged),
+            store::MigrationState::kPurged);
+  EXPECT_EQ(failpoint::HitCount("source.after_freeze"), 1);
+}
+
 TEST_P(ProtocolTest, MigratesTheGroupAndLeavesATombstone) {
   MigrationResponse response = GetResponse(Request());
   const std::string id = ToHex(response.nonce);

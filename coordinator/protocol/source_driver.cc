@@ -80,15 +80,31 @@ Status SourceDriver::Step(const store::MigrationRecord& row) {
   }
 }
 
+void SourceDriver::NoteFrozen(const std::string& id) {
+  MutexLock lock(frozen_mu_);
+  // Entries leave in StepInitiated; one whose row another instance drove
+  // (or that shutdown kept from its drive) would stay, so the set is
+  // bounded: forgetting costs only the repeated freeze.
+  if (frozen_here_.size() >= 4096) frozen_here_.clear();
+  frozen_here_.insert(id);
+}
+
+bool SourceDriver::TakeFrozen(const std::string& id) {
+  MutexLock lock(frozen_mu_);
+  return frozen_here_.erase(id) > 0;
+}
+
 Status SourceDriver::StepInitiated(const store::MigrationRecord& row) {
-  Status frozen = ctx_.ds->Freeze(row.group_id, row.epoch, row.id);
-  if (!frozen.ok()) {
-    if (IsFinalFreezeRefusal(frozen)) {
-      return TransitionToAbort(row, "freeze refused: " + frozen.detail());
+  if (!TakeFrozen(row.id)) {
+    Status frozen = ctx_.ds->Freeze(row.group_id, row.epoch, row.id);
+    if (!frozen.ok()) {
+      if (IsFinalFreezeRefusal(frozen)) {
+        return TransitionToAbort(row, "freeze refused: " + frozen.detail());
+      }
+      return frozen;
     }
-    return frozen;
+    MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_freeze"));
   }
-  MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_freeze"));
   MIMI_ASSIGN_OR_RETURN(Bytes commit, Message(row, MessageKind::kCommit));
   MIMI_ASSIGN_OR_RETURN(Bytes response_bytes,
                         Message(row, MessageKind::kResponse));

@@ -20,8 +20,10 @@
 #ifndef MIMI_PROTOCOL_SOURCE_DRIVER_H_
 #define MIMI_PROTOCOL_SOURCE_DRIVER_H_
 
+#include <set>
 #include <string>
 
+#include "codec/mutex.h"
 #include "protocol/context.h"
 #include "protocol/row_watch.h"
 #include "protocol/work_queue.h"
@@ -50,6 +52,12 @@ class SourceDriver {
   // Signalled after every step Drive() makes, on whichever thread.
   RowWatch& watch() { return watch_; }
 
+  // The init handler froze the group of `id` itself (to refuse a lost race
+  // at once) just before handing the row to Drive(): the first step then
+  // skips its own freeze, an idempotent write of the same thing. After a
+  // crash, or on another instance, nothing is noted and the step freezes.
+  void NoteFrozen(const std::string& id) EXCLUDES(frozen_mu_);
+
  private:
   Status Step(const store::MigrationRecord& row);
   Status StepInitiated(const store::MigrationRecord& row);
@@ -68,9 +76,14 @@ class SourceDriver {
   Status AcceptComplete(const store::MigrationRecord& row,
                         const std::string& body, store::MigrationState from);
 
+  // Whether NoteFrozen(id) was called, forgetting it.
+  bool TakeFrozen(const std::string& id) EXCLUDES(frozen_mu_);
+
   const ProtocolContext& ctx_;
   WorkQueue& workers_;
   RowWatch watch_;
+  Mutex frozen_mu_;
+  std::set<std::string> frozen_here_ GUARDED_BY(frozen_mu_);
 };
 
 }  // namespace mimi::protocol

@@ -80,7 +80,10 @@ Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
         workers_.Post([this, id] { (void)Drive(id); });
         return frozen;
       }
-      if (frozen.ok()) MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_freeze"));
+      if (frozen.ok()) {
+        MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_freeze"));
+        driver_.NoteFrozen(id);
+      }
     }
   }
 
