@@ -59,7 +59,7 @@ DiskFaultAnswer DiskFaultAnswerOf(const httplib::Result& r) {
 }
 
 // The value of an unlabelled sample in a /metrics text; -1 if absent.
-double MetricValue(const std::string& text, const std::string& name) {
+double DiskFaultMetric(const std::string& text, const std::string& name) {
   const std::string key = "\n" + name + " ";
   size_t at = text.find(key);
   if (at == std::string::npos) return -1;
@@ -197,8 +197,8 @@ TEST_F(DaemonDiskFaultTest, FullDiskMidMigrationRefusesNewWorkAndTheMigrationFin
   EXPECT_EQ(health.value("status", ""), "degraded") << health.dump();
   EXPECT_EQ(health.value("storage", ""), "disk full") << health.dump();
   const std::string metrics = Get(*target_, "/metrics");
-  EXPECT_GT(MetricValue(metrics, "mimi_store_storage_errors_total"), 0) << metrics;
-  EXPECT_EQ(MetricValue(metrics, "mimi_store_storage_failing"), 1) << metrics;
+  EXPECT_GT(DiskFaultMetric(metrics, "mimi_store_storage_errors_total"), 0) << metrics;
+  EXPECT_EQ(DiskFaultMetric(metrics, "mimi_store_storage_failing"), 1) << metrics;
   EXPECT_EQ(codec::ParseJson(Get(*source_, "/healthz")).value("status", ""), "ok");
   EXPECT_GT(FaultyVfs::Stats().faults, 0);
 
@@ -231,7 +231,7 @@ TEST_F(DaemonDiskFaultTest, FullDiskMidMigrationRefusesNewWorkAndTheMigrationFin
   DiskFaultAnswer confirmed = PostInit(init_body);
   EXPECT_EQ(confirmed.status, 200) << confirmed.error << ": " << confirmed.detail;
   EXPECT_EQ(codec::ParseJson(Get(*target_, "/healthz")).value("status", ""), "ok");
-  EXPECT_EQ(MetricValue(Get(*target_, "/metrics"), "mimi_store_storage_failing"), 0);
+  EXPECT_EQ(DiskFaultMetric(Get(*target_, "/metrics"), "mimi_store_storage_failing"), 0);
   std::printf(
       "[disk-fault] daemon: disk full for %lld ms, migration finished %lld ms "
       "after space returned\n",

@@ -75,7 +75,7 @@ class TmpfsOver {
 };
 
 // Writes `file` until the filesystem is full (ENOSPC); bytes written.
-int64_t FillUp(const fs::path& file) {
+int64_t FillTmpfs(const fs::path& file) {
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return -1;
   std::vector<char> chunk(64 * 1024, 'x');
@@ -138,7 +138,7 @@ TEST(DiskFullTmpfsTest, FullDataDirectoryRefusesNewWorkThenTheMigrationFinishes)
   ASSERT_TRUE(m.ok()) << m.status().ToString();
 
   const fs::path filler = target_dir / "filler";
-  const int64_t filled = FillUp(filler);
+  const int64_t filled = FillTmpfs(filler);
   ASSERT_GT(filled, 0);
 
   // New work is refused while the disk is full. The first writes may still

@@ -38,15 +38,15 @@ using testing::MakeRecord;
 using testing::PathTo;
 using testing::TempDir;
 
-constexpr UnixMillis kNow = 1'700'000'000'000;
+constexpr UnixMillis kDiskFaultNow = 1'700'000'000'000;
 
-const char* ErrorName(VfsFaultPlan::Error e) {
+const char* DiskFaultErrorName(VfsFaultPlan::Error e) {
   return e == VfsFaultPlan::Error::kFull ? "full" : "io";
 }
-const char* OpName(VfsFaultPlan::Op op) {
+const char* DiskFaultOpName(VfsFaultPlan::Op op) {
   return op == VfsFaultPlan::Op::kWrite ? "write" : "fsync";
 }
-std::string ProblemOf(VfsFaultPlan::Error e) {
+std::string DiskFaultProblem(VfsFaultPlan::Error e) {
   return e == VfsFaultPlan::Error::kFull ? "disk full" : "I/O error";
 }
 
@@ -81,7 +81,7 @@ class StoreDiskFaultTest : public ::testing::Test {
     MigrationRecord r = MakeRecord(id, role, "group-" + id);
     return role == Role::kSource
                ? store.CreateSourceMigration(r, "created")
-               : store.CreateTargetMigration(r, kNow + 60'000, "created");
+               : store.CreateTargetMigration(r, kDiskFaultNow + 60'000, "created");
   }
 
   // Creates `id` and moves it along the shortest path to `state`.
@@ -96,7 +96,7 @@ class StoreDiskFaultTest : public ::testing::Test {
     }
   }
 
-  FakeClock clock_{kNow};
+  FakeClock clock_{kDiskFaultNow};
   TempDir template_;
 };
 
@@ -104,7 +104,7 @@ void ExpectStorageError(const Status& s, VfsFaultPlan::Error e,
                         const std::string& what) {
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << what << ": " << s.ToString();
   EXPECT_EQ(s.reason(), kStorageUnavailable) << what << ": " << s.ToString();
-  EXPECT_NE(s.detail().find(ProblemOf(e)), std::string::npos)
+  EXPECT_NE(s.detail().find(DiskFaultProblem(e)), std::string::npos)
       << what << ": " << s.ToString();
 }
 
@@ -132,8 +132,8 @@ TEST_F(StoreDiskFaultTest, EveryTransitionFailsWholeAndSucceedsOnceTheDiskWorks)
           const std::string what =
               std::string(RoleName(rule.role)) + " " +
               std::string(StateName(rule.from)) + "->" +
-              std::string(StateName(rule.to)) + " " + ErrorName(error) +
-              " at " + OpName(op) + " " + std::to_string(n);
+              std::string(StateName(rule.to)) + " " + DiskFaultErrorName(error) +
+              " at " + DiskFaultOpName(op) + " " + std::to_string(n);
           const std::string id = MakeId(cases, 2 + n + 100 * (op == VfsFaultPlan::Op::kSync));
           BringTo(*store, id, rule.role, rule.from);
           auto before = store->Events(id, rule.role);
@@ -226,13 +226,13 @@ TEST_F(StoreDiskFaultTest, WriterReportsTheDiskFailingUntilACommitChangesSomethi
 }
 
 // One step of the scripted workload: a creation or a transition.
-struct Step {
+struct DiskFaultStep {
   std::string id;
   Role role;
   const TransitionRule* rule;  // null: the creation
 };
 
-std::vector<Step> Workload() {
+std::vector<DiskFaultStep> DiskFaultWorkload() {
   struct Plan {
     std::string id;
     Role role;
@@ -244,9 +244,9 @@ std::vector<Step> Workload() {
       {MakeId(3, 9), Role::kSource, MigrationState::kAborted},
       {MakeId(4, 9), Role::kTarget, MigrationState::kAborted},
   };
-  std::vector<std::vector<Step>> each;
+  std::vector<std::vector<DiskFaultStep>> each;
   for (const Plan& p : plans) {
-    std::vector<Step> steps{{p.id, p.role, nullptr}};
+    std::vector<DiskFaultStep> steps{{p.id, p.role, nullptr}};
     const auto path = PathTo(p.role, p.end);
     for (const TransitionRule* r : *path) {
       steps.push_back({p.id, p.role, r});
@@ -254,7 +254,7 @@ std::vector<Step> Workload() {
     each.push_back(steps);
   }
   // Interleaved, as concurrent migrations write.
-  std::vector<Step> out;
+  std::vector<DiskFaultStep> out;
   for (size_t i = 0;; ++i) {
     bool any = false;
     for (const auto& steps : each) {
@@ -268,10 +268,10 @@ std::vector<Step> Workload() {
 }
 
 TEST_F(StoreDiskFaultTest, TornWriteAndCrashAtEveryWriteLeaveAConsistentFile) {
-  const std::vector<Step> steps = Workload();
+  const std::vector<DiskFaultStep> steps = DiskFaultWorkload();
   auto run = [&](SqliteStore& store, size_t* done) {
     *done = 0;
-    for (const Step& st : steps) {
+    for (const DiskFaultStep& st : steps) {
       Status s = st.rule == nullptr
                      ? Create(store, st.id, st.role)
                      : store
@@ -329,8 +329,8 @@ TEST_F(StoreDiskFaultTest, TornWriteAndCrashAtEveryWriteLeaveAConsistentFile) {
           // The disk works again at once: the workload goes on from the
           // step that failed.
           size_t more = 0;
-          const std::vector<Step> rest(steps.begin() + done, steps.end());
-          for (const Step& st : rest) {
+          const std::vector<DiskFaultStep> rest(steps.begin() + done, steps.end());
+          for (const DiskFaultStep& st : rest) {
             Status r = st.rule == nullptr
                            ? Create(*store, st.id, st.role)
                            : store
@@ -356,13 +356,13 @@ TEST_F(StoreDiskFaultTest, TornWriteAndCrashAtEveryWriteLeaveAConsistentFile) {
       auto store = OpenOn(path, "");
       ASSERT_NE(store, nullptr) << what;
       // Per row: the steps acknowledged, and possibly the one in flight.
-      std::map<std::pair<std::string, Role>, std::vector<const Step*>> by_row;
+      std::map<std::pair<std::string, Role>, std::vector<const DiskFaultStep*>> by_row;
       for (size_t i = 0; i < steps.size(); ++i) {
         by_row[{steps[i].id, steps[i].role}].push_back(&steps[i]);
       }
       for (const auto& [key, row_steps] : by_row) {
         size_t acked = 0, in_flight = 0;
-        for (const Step* st : row_steps) {
+        for (const DiskFaultStep* st : row_steps) {
           const size_t index = static_cast<size_t>(st - steps.data());
           if (index < done) ++acked;
           if (index == done) in_flight = 1;
