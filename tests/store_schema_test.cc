@@ -642,8 +642,9 @@ TEST(SchemaTest, ProcessesOpeningAFreshDatabaseTogetherAllSucceed) {
 TEST(SqliteStoreTest, OpensWithDurableSettings) {
   TempDir dir;
   FakeClock clock;
-  auto store = SqliteStore::Open(dir.File("s.db"), clock,
-                                 SqliteStoreOptions{.busy_timeout_ms = 1234});
+  auto store = SqliteStore::Open(
+      dir.File("s.db"), clock,
+      SqliteStoreOptions{.busy_timeout_ms = 1234, .vfs = ""});
   ASSERT_TRUE(store.ok());
   EXPECT_EQ(*(*store)->ReadPragma("journal_mode"), "wal");
   EXPECT_EQ(*(*store)->ReadPragma("synchronous"), "2");  // FULL

@@ -105,6 +105,10 @@ struct StoreConfig {
   std::string password_file;
   // postgresql: the most connections this instance opens.
   int64_t max_connections = 16;
+  // sqlite: the registered SQLite VFS to open the database through; empty =
+  // SQLite's default. Not read from the config file: tests set it to inject
+  // disk faults (tests/testing/faulty_vfs.h).
+  std::string sqlite_vfs;
 };
 
 struct Config {

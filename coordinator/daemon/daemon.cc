@@ -206,8 +206,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   if (config.store.backend == "postgresql") {
     MIMI_ASSIGN_OR_RETURN(p->store, OpenPostgresqlStore(config.store, clock));
   } else {
+    store::SqliteWriterOptions wo;
+    wo.vfs = config.store.sqlite_vfs;
     MIMI_ASSIGN_OR_RETURN(p->writer,
-                          store::SqliteWriter::Open(DatabasePath(config)));
+                          store::SqliteWriter::Open(DatabasePath(config), wo));
     MIMI_ASSIGN_OR_RETURN(p->store, store::SqliteStore::Open(p->writer, clock));
   }
   // Resume from the latest time an earlier run wrote down: a wall clock set
@@ -402,6 +404,24 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
           return std::vector<Sample>{
               {{}, static_cast<double>(writer->Stats().commits_failed)}};
         });
+    // The disk refusing writes (docs/operations.md, "When the disk fills or
+    // fails"): new work is answered 503 storage-unavailable meanwhile.
+    p->metrics.AddCollectedCounter(
+        "mimi_store_storage_errors_total",
+        "SQLite transactions that failed because the disk was full or "
+        "answered an I/O error (nothing of them was stored).",
+        [writer] {
+          return std::vector<Sample>{
+              {{}, static_cast<double>(writer->Stats().storage_errors)}};
+        });
+    p->metrics.AddGauge(
+        "mimi_store_storage_failing",
+        "1 while the disk refuses writes (from a failed transaction until the "
+        "next that changes a row commits), else 0.",
+        [writer] {
+          return std::vector<Sample>{
+              {{}, writer->Storage().failing ? 1.0 : 0.0}};
+        });
   }
 
   HttpServerOptions po;
@@ -419,9 +439,22 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   MIMI_ASSIGN_OR_RETURN(p->public_server, HttpServer::Create(po, &p->metrics));
   HttpServer& pub = *p->public_server;
   Metrics* metrics = &p->metrics;
-  pub.Get("/healthz", [store](const httplib::Request&, httplib::Response& res) {
+  const store::SqliteWriter* health_writer = p->writer.get();
+  pub.Get("/healthz", [store, health_writer](const httplib::Request&,
+                                             httplib::Response& res) {
     auto counts = store->CountByState();
     if (!counts.ok()) return ReplyError(res, counts.status());
+    // Still 200: the daemon runs, reads and finishes what it can; new work
+    // is refused with 503 until the disk takes writes again.
+    if (health_writer != nullptr) {
+      const store::StorageHealth storage = health_writer->Storage();
+      if (storage.failing) {
+        return ReplyJson(res, 200,
+                         {{"status", "degraded"},
+                          {"storage", std::string(storage.problem)},
+                          {"storage_failing_since_ms", storage.failing_since_ms}});
+      }
+    }
     ReplyJson(res, 200, {{"status", "ok"}});
   });
   pub.Get("/metrics", [metrics](const httplib::Request&, httplib::Response& res) {

@@ -8,6 +8,7 @@
 #include "codec/safe_text.h"
 #include "log/log.h"
 #include "mimi_portability/ds_reason.h"
+#include "store/store.h"
 
 namespace mimi::daemon {
 namespace {
@@ -168,7 +169,15 @@ nlohmann::json ErrorBody(const Status& status) {
                               : " (" + std::to_string(*dropped) +
                                     " more like it not logged)");
     }
-    detail = "a peer or a local resource is unavailable; retry later";
+    // The disk's trouble is this DS's own and says nothing about peers, but
+    // the store's detail names files: the kind of trouble is enough.
+    detail = status.reason() == store::kStorageUnavailable
+                 ? std::string("this DS's storage refuses writes (") +
+                       (status.detail().find("disk full") != std::string::npos
+                            ? "disk full"
+                            : "I/O error") +
+                       "); retry later"
+                 : "a peer or a local resource is unavailable; retry later";
   }
   t_reason = std::string(status.reason());
   return {{"error", SafeText(status.reason())}, {"detail", detail}};

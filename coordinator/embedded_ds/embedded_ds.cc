@@ -36,7 +36,8 @@ Result<std::unique_ptr<EmbeddedDs>> EmbeddedDs::Open(
         // Read-write only so that it may recover a WAL after a crash; it
         // never writes.
         auto reader = std::make_unique<SQLite::Database>(
-            path, SQLite::OPEN_READWRITE, writer->busy_timeout_ms());
+            path, SQLite::OPEN_READWRITE, writer->busy_timeout_ms(),
+            writer->vfs());
         reader->exec("PRAGMA query_only = ON");
         if (!reader->tableExists("ds_groups")) {
           return Status(

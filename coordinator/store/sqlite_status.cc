@@ -5,6 +5,8 @@
 #include <SQLiteCpp/Exception.h>
 #include <string>
 
+#include "store/store.h"
+
 namespace mimi::store {
 
 Status StatusFromCurrentException(std::string_view what) {
@@ -16,6 +18,17 @@ Status StatusFromCurrentException(std::string_view what) {
     int extended = e.getExtendedErrorCode();
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
       return UnavailableError(prefix + "database busy: " + e.what());
+    }
+    // SQLiteCpp hands over the extended code as the code when extended
+    // codes are on; the primary one is its low byte.
+    if ((code & 0xff) == SQLITE_FULL) {
+      return Status(StatusCode::kUnavailable, std::string(kStorageUnavailable),
+                    prefix + "disk full: " + e.what());
+    }
+    if ((code & 0xff) == SQLITE_IOERR) {
+      return Status(StatusCode::kUnavailable, std::string(kStorageUnavailable),
+                    prefix + "I/O error " + std::to_string(extended) + ": " +
+                        e.what());
     }
     if (code == SQLITE_CONSTRAINT) {
       if (extended == SQLITE_CONSTRAINT_PRIMARYKEY ||

@@ -1,7 +1,10 @@
 // Turns SQLiteCpp exceptions into Status values, so that no exception leaves
 // the store module (nor the embedded DS, which uses the same helpers).
 //
-// busy/locked -> kUnavailable (retry), a uniqueness violation ->
+// busy/locked -> kUnavailable (retry); disk full and I/O errors ->
+// kUnavailable with reason kStorageUnavailable (store.h) and a detail that
+// says "disk full" or "I/O error" (SQLite rolled the write back, so a retry
+// once the disk is writable is safe); a uniqueness violation ->
 // kAlreadyExists, any other constraint (foreign key, check, the append-only
 // triggers) -> kFailedPrecondition, anything else -> kInternal. Pure and
 // thread-safe.

@@ -52,6 +52,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     const std::string& path, const Clock& clock, SqliteStoreOptions options) {
   SqliteWriterOptions wo;
   wo.busy_timeout_ms = options.busy_timeout_ms;
+  wo.vfs = options.vfs;
   MIMI_ASSIGN_OR_RETURN(std::shared_ptr<SqliteWriter> writer,
                         SqliteWriter::Open(path, wo));
   return Open(std::move(writer), clock);
@@ -66,7 +67,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(
         // Read-write, so that it may recover a WAL left by a crash; it is
         // only ever used for reads.
         auto reader = std::make_unique<SQLite::Database>(
-            path, SQLite::OPEN_READWRITE, writer->busy_timeout_ms());
+            path, SQLite::OPEN_READWRITE, writer->busy_timeout_ms(),
+            writer->vfs());
         reader->exec("PRAGMA query_only = ON");
         MIMI_ASSIGN_OR_RETURN(int version, ReadSchemaVersion(*reader));
         if (version != LatestSchemaVersion()) {
@@ -97,7 +99,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenReadOnly(
       [&]() -> Result<std::unique_ptr<SqliteStore>> {
         auto db = std::make_unique<SQLite::Database>(
             FileUri(path, "mode=ro"), SQLite::OPEN_READONLY | SQLite::OPEN_URI,
-            options.busy_timeout_ms);
+            options.busy_timeout_ms, options.vfs);
         MIMI_ASSIGN_OR_RETURN(int version, ReadSchemaVersion(*db));
         if (version == 0) {
           return Status(StatusCode::kFailedPrecondition,

@@ -38,6 +38,9 @@ struct SqliteStoreOptions {
   // How long a write waits for another connection's transaction before the
   // call fails with kUnavailable.
   int busy_timeout_ms = 5000;
+  // The registered SQLite VFS to open the file through (both connections);
+  // empty = SQLite's default. For tests that inject I/O errors.
+  std::string vfs;
 };
 
 class SqliteStore final : public Store {

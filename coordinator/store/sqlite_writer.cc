@@ -6,9 +6,12 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <chrono>
+
 #include "store/open_lock.h"
 #include "store/schema_upgrade.h"
 #include "store/sqlite_status.h"
+#include "store/store.h"
 
 namespace mimi::store {
 namespace {
@@ -35,6 +38,26 @@ void CreatePrivateFile(const std::string& path) {
   if (fd >= 0) ::close(fd);
 }
 
+// A job that succeeded is failed with this when a neighbour's error took
+// the transaction down: the disk's trouble stays visible as such, so that
+// the caller answers 503 storage-unavailable rather than a plain retry.
+Status NeighbourFailed(const Status& why) {
+  std::string detail =
+      "write rolled back with a failing neighbour in its batch: " +
+      why.ToString();
+  if (why.reason() == kStorageUnavailable) {
+    return Status(StatusCode::kUnavailable, std::string(kStorageUnavailable),
+                  std::move(detail));
+  }
+  return UnavailableError(std::move(detail));
+}
+
+int64_t WallMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 Result<std::shared_ptr<SqliteWriter>> SqliteWriter::Open(
@@ -52,8 +75,8 @@ Result<std::shared_ptr<SqliteWriter>> SqliteWriter::Open(
           flags |= SQLite::OPEN_CREATE;
           CreatePrivateFile(path);
         }
-        auto db = std::make_unique<SQLite::Database>(path, flags,
-                                                     options.busy_timeout_ms);
+        auto db = std::make_unique<SQLite::Database>(
+            path, flags, options.busy_timeout_ms, options.vfs);
         // Refuse a newer file before any PRAGMA below could write to it.
         MIMI_ASSIGN_OR_RETURN(int version, ReadSchemaVersion(*db));
         if (version > LatestSchemaVersion()) {
@@ -118,7 +141,34 @@ SqliteWriterStats SqliteWriter::Stats() const {
   s.commits = commits_.load();
   s.commits_failed = commits_failed_.load();
   s.largest_batch = largest_batch_.load();
+  s.storage_errors = storage_errors_.load();
   return s;
+}
+
+StorageHealth SqliteWriter::Storage() const {
+  StorageHealth h;
+  const int problem = storage_problem_.load();
+  h.failing = problem != 0;
+  h.problem = problem == 1 ? "disk full" : problem == 2 ? "I/O error" : "";
+  h.failing_since_ms = h.failing ? storage_failing_since_ms_.load() : 0;
+  return h;
+}
+
+void SqliteWriter::NoteStorage(const Status& error, bool changed) {
+  if (error.ok()) {
+    // A commit that wrote nothing proves nothing about the disk.
+    if (changed) {
+      storage_problem_.store(0);
+      storage_failing_since_ms_.store(0);
+    }
+    return;
+  }
+  if (error.reason() != kStorageUnavailable) return;
+  storage_errors_.fetch_add(1);
+  const bool full = error.detail().find("disk full") != std::string::npos;
+  if (storage_problem_.exchange(full ? 1 : 2) == 0) {
+    storage_failing_since_ms_.store(WallMillis());
+  }
 }
 
 size_t SqliteWriter::QueueDepth() const {
@@ -182,8 +232,10 @@ size_t SqliteWriter::RunTransaction(const std::vector<Pending*>& batch,
     Status s = StatusFromCurrentException(path_ + ": beginning a write");
     for (size_t j = first; j < batch.size(); ++j) batch[j]->result = s;
     commits_failed_.fetch_add(1);
+    NoteStorage(s, false);
     return batch.size();
   }
+  const int64_t changes_before = sqlite3_total_changes64(handle);
 
   for (size_t i = first; i < batch.size(); ++i) {
     Pending& p = *batch[i];
@@ -197,15 +249,13 @@ size_t SqliteWriter::RunTransaction(const std::vector<Pending*>& batch,
     }
     p.result = s;
     if (s.ok()) continue;
+    NoteStorage(s, false);
     // Some errors (I/O, disk full, out of memory) make SQLite roll back the
     // whole transaction: the neighbours' work went with it. The rest of the
     // batch goes on in a fresh transaction.
     if (sqlite3_get_autocommit(handle)) {
       commits_failed_.fetch_add(1);
-      fail_done(i, UnavailableError(
-                       "write rolled back with a failing neighbour in its "
-                       "batch: " +
-                       s.ToString()));
+      fail_done(i, NeighbourFailed(s));
       return i + 1;
     }
     try {
@@ -215,10 +265,8 @@ size_t SqliteWriter::RunTransaction(const std::vector<Pending*>& batch,
       Status undo =
           StatusFromCurrentException(path_ + ": undoing a failed write");
       abandon();
-      fail_done(i, UnavailableError(
-                       "write rolled back with a failing neighbour in its "
-                       "batch: " +
-                       undo.ToString()));
+      NoteStorage(undo, false);
+      fail_done(i, NeighbourFailed(undo));
       return i + 1;
     }
   }
@@ -226,11 +274,14 @@ size_t SqliteWriter::RunTransaction(const std::vector<Pending*>& batch,
   try {
     db_->exec("COMMIT");
     commits_.fetch_add(1);
+    NoteStorage(Status::Ok(),
+                sqlite3_total_changes64(handle) != changes_before);
   } catch (...) {
     Status s = StatusFromCurrentException(path_ + ": committing " +
                                           std::to_string(batch.size() - first) +
                                           " writes");
     abandon();
+    NoteStorage(s, false);
     fail_done(batch.size(), s);
   }
   return batch.size();

@@ -31,6 +31,11 @@
 // while opening, they take turns (store/open_lock.h), because SQLite fails
 // rather than waits when two connections set up a new file at once.
 //
+// Storage() says whether the disk currently takes writes: a transaction
+// that fails on a full disk or an I/O error (kUnavailable, reason
+// kStorageUnavailable) marks it failing, the next commit that changes a row
+// marks it fine again; /healthz and the metrics report it.
+//
 // Thread-safe: Write() may be called from any thread, except from inside a
 // job (the writer thread would wait for itself). The destructor runs the
 // jobs already queued, then stops the thread.
@@ -44,6 +49,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -82,6 +88,10 @@ struct SqliteWriterOptions {
   // Apply missing schema steps (schema_upgrade.h) at open. The embedded DS
   // opening the file alone leaves that to the store.
   bool upgrade_schema = true;
+  // The registered SQLite VFS to open the file through; empty = SQLite's
+  // default. Readers sharing this writer open theirs through it too. Tests
+  // use it to inject I/O errors (tests/testing/faulty_vfs.h).
+  std::string vfs;
 };
 
 // Counters since open, for tests and metrics. commits counts transactions
@@ -92,6 +102,20 @@ struct SqliteWriterStats {
   uint64_t commits = 0;
   uint64_t commits_failed = 0;
   uint64_t largest_batch = 0;
+  // Transactions that failed because the disk refused a write (full, I/O
+  // error): reason kStorageUnavailable.
+  uint64_t storage_errors = 0;
+};
+
+// Whether the disk takes writes, as the latest transaction that wrote (or
+// failed to) found it. Failing from the first storage error until a later
+// transaction commits a change.
+struct StorageHealth {
+  bool failing = false;
+  // "disk full" or "I/O error" while failing.
+  std::string_view problem;
+  // When it started failing (ms since the epoch, system clock); 0 if not.
+  int64_t failing_since_ms = 0;
 };
 
 class SqliteWriter {
@@ -132,7 +156,10 @@ class SqliteWriter {
   // The file this writer owns; readers open their connections to it.
   const std::string& path() const { return path_; }
   int busy_timeout_ms() const { return options_.busy_timeout_ms; }
+  // The VFS of options.vfs; empty for the default.
+  const std::string& vfs() const { return options_.vfs; }
   SqliteWriterStats Stats() const;
+  StorageHealth Storage() const;
   // Jobs waiting for the writer to come round (not counting the batch it is
   // running).
   size_t QueueDepth() const EXCLUDES(mu_);
@@ -154,6 +181,9 @@ class SqliteWriter {
   // Runs batch[first..] in one transaction until the end or until SQLite
   // abandons the transaction; returns the index to continue from.
   size_t RunTransaction(const std::vector<Pending*>& batch, size_t first);
+  // Called by the writer thread once per transaction: it failed with
+  // `error` (OK: it committed, having changed `changed` rows).
+  void NoteStorage(const Status& error, bool changed);
 
   const std::string path_;
   const SqliteWriterOptions options_;
@@ -170,6 +200,10 @@ class SqliteWriter {
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> commits_failed_{0};
   std::atomic<uint64_t> largest_batch_{0};
+  std::atomic<uint64_t> storage_errors_{0};
+  // 0 ok, 1 disk full, 2 I/O error; since when (ms).
+  std::atomic<int> storage_problem_{0};
+  std::atomic<int64_t> storage_failing_since_ms_{0};
 
   std::thread thread_;  // last, so it starts after everything above
 };

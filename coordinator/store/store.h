@@ -9,7 +9,8 @@
 // Status values: kNotFound (no such row), kAlreadyExists (duplicate id, or a
 // group that already has an active outgoing migration), kFailedPrecondition
 // (wrong state, lease held by another), kInvalidArgument (not a legal
-// transition or wrong data for it), kUnavailable (database busy: retry).
+// transition or wrong data for it), kUnavailable (database busy, or, with
+// reason kStorageUnavailable, the disk full or failing: retry).
 // Implementations are thread-safe.
 #ifndef MIMI_STORE_STORE_H_
 #define MIMI_STORE_STORE_H_
@@ -29,6 +30,13 @@
 #include "store/transitions.h"
 
 namespace mimi::store {
+
+// The reason (Status::reason) of a kUnavailable that comes from the disk
+// under the database refusing a write: full, or an I/O error. Every store
+// write is all or nothing, so such a call changed nothing and may be
+// retried once the disk is writable again (docs/reliability.md, "Disks that
+// fill and fail").
+inline constexpr std::string_view kStorageUnavailable = "storage-unavailable";
 
 enum class TransitionOutcome {
   kApplied,
