@@ -108,7 +108,7 @@ struct StoreConfig {
   // sqlite: the registered SQLite VFS to open the database through; empty =
   // SQLite's default. Not read from the config file: tests set it to inject
   // disk faults (tests/testing/faulty_vfs.h).
-  std::string sqlite_vfs;
+  std::string sqlite_vfs = {};
 };
 
 struct Config {

@@ -40,7 +40,7 @@ struct SqliteStoreOptions {
   int busy_timeout_ms = 5000;
   // The registered SQLite VFS to open the file through (both connections);
   // empty = SQLite's default. For tests that inject I/O errors.
-  std::string vfs;
+  std::string vfs = {};
 };
 
 class SqliteStore final : public Store {

@@ -91,7 +91,7 @@ struct SqliteWriterOptions {
   // The registered SQLite VFS to open the file through; empty = SQLite's
   // default. Readers sharing this writer open theirs through it too. Tests
   // use it to inject I/O errors (tests/testing/faulty_vfs.h).
-  std::string vfs;
+  std::string vfs = {};
 };
 
 // Counters since open, for tests and metrics. commits counts transactions
