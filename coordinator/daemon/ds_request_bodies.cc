@@ -1,7 +1,6 @@
 #include "daemon/ds_request_bodies.h"
 
 #include <nlohmann/json.hpp>
-#include <utility>
 
 #include "codec/json_text.h"
 
@@ -42,10 +41,9 @@ Result<CreateGroupBody> ParseCreateGroupBody(std::string_view text) {
   CreateGroupBody b;
   MIMI_ASSIGN_OR_RETURN(b.group_info, HexField(j, "group_info", true));
   MIMI_ASSIGN_OR_RETURN(b.ratchet_tree, HexField(j, "ratchet_tree", true));
-  // The route used to read this hint with json::value(), which throws on a
-  // non-string and ignored bad hex.
-  auto gi = FromHex(j.value("group_id", ""));
-  if (gi.ok()) b.group_id = std::move(gi).value();
+  // Read like the other members: json::value() would throw on a non-string
+  // (a 500 from the route's catch-all instead of a 400).
+  MIMI_ASSIGN_OR_RETURN(b.group_id, HexField(j, "group_id", false));
   return b;
 }
 
