@@ -213,6 +213,43 @@ TEST(ConfigTest, BadPeerOverrideIsRejected) {
   EXPECT_EQ(ParseError(kMinimal, o).detail().rfind("config: --peer:", 0), 0u);
 }
 
+// An integer setting held in an int was cast from the file's int64: 2^32 + 2
+// server threads loaded as 2, inside the bounds, so the daemon ran with a
+// value nobody wrote. The config fuzz target checks every integer setting
+// against the file.
+TEST(ConfigTest, AnIntegerTooLargeForItsSettingIsRefusedNotWrapped) {
+  for (const std::string key :
+       {"server_threads", "migration_workers", "keep_alive_seconds",
+        "read_timeout_seconds"}) {
+    Status s = ParseError(std::string(kMinimal.substr(0, kMinimal.find('['))) +
+                          key + " = 4294967298\n[tls]\ninsecure_plain_http = true\n");
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << key;
+    EXPECT_EQ(s.detail(), "config: " + key + ": must be at most 2147483647");
+  }
+  Status s = ParseError(std::string(kMinimal) +
+                        "[recovery]\nmax_attempts = 4294967297\n");
+  EXPECT_EQ(s.detail(), "config: recovery.max_attempts: must be at most 2147483647");
+}
+
+// std::filesystem::is_regular_file throws for a name the system cannot look
+// up (too long, a directory without search permission); a config naming one
+// must get a setting's error, not an exception out of ParseConfig.
+TEST(ConfigTest, AFileThatCannotBeLookedUpIsASettingsError) {
+  const std::string base = "domain = \"a.test\"\ndata_dir = \"/d\"\n";
+  const std::string too_long(300, 'c');
+  const std::pair<std::string, std::string> cases[] = {
+      {"[tls]\ncert = \"" + too_long + "\"\nkey = \"k\"\n", "tls.cert"},
+      {"listen = \"127.0.0.1:1\"\n[tls]\nterminated_by_proxy = true\nca = \"" +
+           too_long + "\"\n",
+       "tls.ca"},
+  };
+  for (const auto& [text, key] : cases) {
+    Status s = ParseError(base + text);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << text;
+    EXPECT_EQ(s.detail().rfind("config: " + key + ": ", 0), 0u) << s.detail();
+  }
+}
+
 TEST(ConfigTest, MissingFileIsAClearError) {
   auto c = LoadConfigFile("/nonexistent/mimi.toml", {});
   ASSERT_FALSE(c.ok());

@@ -399,6 +399,15 @@ TEST_F(DsRoutesTest, BadRequestsGetStableCodes) {
   EXPECT_EQ(Get("/ds/v1/groups/abcd").body["error"], "unknown-group");
   EXPECT_EQ(Get("/ds/v1/groups/abcd/messages?after=x").body["error"], "malformed");
   EXPECT_EQ(Post("/ds/v1/groups", "{not json", headers).status, 400);
+  // The optional group id hint, when not a hex string: 400, not the
+  // catch-all's 500.
+  Reply bad_id = Post("/ds/v1/groups",
+                      mimi::codec::DumpJson(json{{"group_info", "00"},
+                                                 {"ratchet_tree", "00"},
+                                                 {"group_id", 5}}),
+                      headers);
+  EXPECT_EQ(bad_id.status, 400);
+  EXPECT_EQ(bad_id.body["error"], "malformed");
   EXPECT_EQ(*ds_->CountGroups(), 0u);
 }
 

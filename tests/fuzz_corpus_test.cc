@@ -17,8 +17,12 @@
 #include <string>
 #include <vector>
 
+#include "fuzz/fuzz_admin_request.h"
 #include "fuzz/fuzz_checks.h"
+#include "fuzz/fuzz_config.h"
+#include "fuzz/fuzz_ds_request_bodies.h"
 #include "fuzz/fuzz_group_structs.h"
+#include "fuzz/fuzz_key_document.h"
 #include "fuzz/fuzz_mls_message.h"
 #include "mimi_portability/bytes.h"
 #include "mimi_portability/messages.h"
@@ -54,6 +58,11 @@ const std::vector<Corpus>& Corpora() {
       {"RatchetTree", &CheckRatchetTree},
       {"GroupInfo", &CheckGroupInfo},
       {"GroupState", &CheckGroupState},
+      // The text parsers of the daemon's modules.
+      {"DsRequestBodies", &CheckDsRequestBodies},
+      {"KeyDocument", &CheckKeyDocument},
+      {"Config", &CheckConfig},
+      {"AdminRequest", &CheckAdminRequest},
   };
   return *kCorpora;
 }

@@ -93,7 +93,9 @@ Result<store::ListFilter> ParseListFilter(
   if (group && !group->empty()) {
     Result<Bytes> g = FromHex(*group);
     if (!g.ok()) return MalformedError("group: " + g.status().detail());
-    f.group_id = std::move(g).value();
+    // FromHex skips white space: a group of only that is as empty, no
+    // filter, not a filter on the empty group id that matches nothing.
+    if (!g->empty()) f.group_id = std::move(g).value();
   }
   if (limit && !limit->empty()) {
     int n = 0;

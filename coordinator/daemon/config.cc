@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
@@ -52,6 +53,13 @@ Status Read(const toml::table& table, std::string_view prefix,
     if (!node->is_integer()) return SettingError(full, "must be an integer");
     int64_t v = *node->value<int64_t>();
     if (v < 0) return SettingError(full, "must not be negative");
+    // The cast would keep the value modulo 2^32 for an int setting, which
+    // can land inside its bounds: a value nobody wrote.
+    if (static_cast<uint64_t>(v) >
+        static_cast<uint64_t>(std::numeric_limits<T>::max())) {
+      return SettingError(full, "must be at most " +
+                                    std::to_string(std::numeric_limits<T>::max()));
+    }
     *out = static_cast<T>(v);
   }
   return Status::Ok();
@@ -79,6 +87,14 @@ const toml::table* SubTable(const toml::table& root, std::string_view key,
   if (node == nullptr) return nullptr;
   if (!node->is_table()) *status = SettingError(key, "must be a table");
   return node->as_table();
+}
+
+// std::filesystem::is_regular_file(path) throws when the name cannot be
+// looked up (too long, a directory without search permission); for a config
+// that is the setting's problem, not an exception out of ParseConfig.
+bool IsRegularFile(const std::string& file) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(file, ec);
 }
 
 // Configured names are compared with lowercase wire names byte for byte.
@@ -338,7 +354,7 @@ Status ValidateDs(const DsConfig& ds) {
   }
   if (!ds.ca_file.empty()) {
     if (!https) return SettingError("ds.ca", "needs an https:// ds.base_url");
-    if (!std::filesystem::is_regular_file(ds.ca_file)) {
+    if (!IsRegularFile(ds.ca_file)) {
       return SettingError("ds.ca", "no such file: " + ds.ca_file);
     }
   }
@@ -409,7 +425,7 @@ std::vector<Status> Problems(const Config& c) {
          "must be a loopback address when tls.terminated_by_proxy = true");
   }
   if (c.tls.terminated_by_proxy && !c.tls.ca_file.empty() &&
-      !std::filesystem::is_regular_file(c.tls.ca_file)) {
+      !IsRegularFile(c.tls.ca_file)) {
     fail("tls.ca", "no such file: " + c.tls.ca_file);
   }
   if (!c.tls.insecure_plain_http && !c.tls.terminated_by_proxy) {
@@ -421,7 +437,7 @@ std::vector<Status> Problems(const Config& c) {
     for (const auto& [key, file] :
          {std::pair{"tls.cert", c.tls.cert_file}, {"tls.key", c.tls.key_file},
           {"tls.ca", c.tls.ca_file}}) {
-      if (!file.empty() && !std::filesystem::is_regular_file(file)) {
+      if (!file.empty() && !IsRegularFile(file)) {
         fail(key, "no such file: " + file);
       }
     }

@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "codec/json_text.h"
+#include "daemon/ds_request_bodies.h"
 #include "embedded_ds/member_request.h"
 #include "mimi_portability/ds_reason.h"
 
@@ -65,26 +65,6 @@ Result<MemberRequest> MemberHeaders(const httplib::Request& req, ByteSpan group_
   m.group_id.assign(group_id.begin(), group_id.end());
   m.body = req.body;
   return m;
-}
-
-Result<json> ParseBody(const httplib::Request& req) {
-  json body = codec::ParseJson(req.body);
-  if (body.is_discarded() || !body.is_object()) {
-    return MalformedError("body: expected a JSON object");
-  }
-  return body;
-}
-
-Result<Bytes> HexField(const json& body, const char* name, bool required) {
-  auto it = body.find(name);
-  if (it == body.end() || it->is_null()) {
-    if (required) return MalformedError(std::string(name) + ": missing");
-    return Bytes{};
-  }
-  if (!it->is_string()) return MalformedError(std::string(name) + ": expected hex string");
-  auto bytes = FromHex(it->get<std::string>());
-  if (!bytes.ok()) return MalformedError(std::string(name) + ": " + bytes.status().detail());
-  return bytes;
 }
 
 Result<uint64_t> QueryNumber(const httplib::Request& req, const char* name,
@@ -155,16 +135,11 @@ void RegisterDsRoutes(HttpServer& server, embedded_ds::EmbeddedDs& ds,
       return ReplyError(res, Status(StatusCode::kPermissionDenied, "bad-token",
                                     "the bearer token is not a client token of this DS"));
     }
-    auto body = ParseBody(req);
+    auto body = ParseCreateGroupBody(req.body);
     if (!body.ok()) return ReplyError(res, body.status());
-    auto info = HexField(*body, "group_info", true);
-    auto tree = HexField(*body, "ratchet_tree", true);
-    if (!info.ok()) return ReplyError(res, info.status());
-    if (!tree.ok()) return ReplyError(res, tree.status());
-    auto created = ds.CreateGroup(*info, *tree);
+    auto created = ds.CreateGroup(body->group_info, body->ratchet_tree);
     if (!created.ok()) {
-      auto gi = FromHex(body->value("group_id", ""));
-      return ReplyDsError(res, ds, gi.ok() ? *gi : Bytes{}, created.status());
+      return ReplyDsError(res, ds, body->group_id, created.status());
     }
     ReplyJson(res, 201, {{"group_id", ToHex(created->group_id)},
                          {"epoch", created->epoch},
@@ -204,15 +179,10 @@ void RegisterDsRoutes(HttpServer& server, embedded_ds::EmbeddedDs& ds,
     auto m = MemberHeaders(req, gid);
     if (!m.ok()) return ReplyError(res, m.status());
     if (Status s = ds.AuthenticateMember(*m); !s.ok()) return ReplyDsError(res, ds, gid, s);
-    auto body = ParseBody(req);
+    auto body = ParseCommitBody(req.body);
     if (!body.ok()) return ReplyError(res, body.status());
-    auto commit = HexField(*body, "commit", true);
-    auto tree = HexField(*body, "ratchet_tree", true);
-    auto info = HexField(*body, "group_info", true);
-    for (const auto* r : {&commit, &tree, &info}) {
-      if (!r->ok()) return ReplyError(res, r->status());
-    }
-    auto seq = ds.SubmitCommit(gid, m->sender, m->epoch, *commit, *tree, *info);
+    auto seq = ds.SubmitCommit(gid, m->sender, m->epoch, body->commit,
+                               body->ratchet_tree, body->group_info);
     if (!seq.ok()) return ReplyDsError(res, ds, gid, seq.status());
     auto summary = ds.LookupGroup(gid);
     ReplyJson(res, 200, {{"seq", *seq}, {"epoch", summary.ok() ? summary->epoch : 0}});
@@ -224,11 +194,9 @@ void RegisterDsRoutes(HttpServer& server, embedded_ds::EmbeddedDs& ds,
     auto m = MemberHeaders(req, gid);
     if (!m.ok()) return ReplyError(res, m.status());
     if (Status s = ds.AuthenticateMember(*m); !s.ok()) return ReplyDsError(res, ds, gid, s);
-    auto body = ParseBody(req);
+    auto body = ParseMessageBody(req.body);
     if (!body.ok()) return ReplyError(res, body.status());
-    auto message = HexField(*body, "message", true);
-    if (!message.ok()) return ReplyError(res, message.status());
-    auto seq = ds.SubmitMessage(gid, m->sender, m->epoch, *message);
+    auto seq = ds.SubmitMessage(gid, m->sender, m->epoch, body->message);
     if (!seq.ok()) return ReplyDsError(res, ds, gid, seq.status());
     ReplyJson(res, 200, {{"seq", *seq}});
   });
