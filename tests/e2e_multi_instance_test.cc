@@ -9,13 +9,17 @@
 //
 // * DrivingInstanceDies: A is armed to crash (failpoint `crash`: _exit at
 //   once, what kill -9 leaves behind) at one step of the migration it
-//   drives; it is not restarted until the end. B must finish the migration
+//   drives (B joins once A holds the row, so that A is the driver); it is
+//   not restarted until the end. B must finish the migration
 //   once A's holder counts as dead (short heartbeat and lease settings):
 //   the client is confirmed, the source row purged once, the target row
 //   imported once, the commit fanned out once at the stand-in and present
 //   once at the target, one source and one target row for the group. Then A
 //   is started again, and `mimi-portctl list` and `status` against either
 //   instance's admin API see the migration.
+// * DrivingInstanceKilled: the same with a real SIGKILL, sent while A
+//   stalls at a failpoint (a long delay) holding the row's lease in
+//   content-sent or confirmed.
 // * PostgresRestartsMidMigration: the database server (one of the test's
 //   own, tools/pg-test-cluster, so the shared test server is not touched)
 //   goes down while A is inside the migration, and comes back on the same
@@ -180,14 +184,17 @@ class MultiStack {
     if (target_) target_->Kill();
   }
 
-  // The target, then A (armed with `a_failpoints`), then B with A's DS
-  // key files: one DS, one set of keys.
-  Status Start(const std::string& a_failpoints) {
+  // The target, then A (armed with `a_failpoints`), then (unless told not
+  // to: StartB later) B with A's DS key files: one DS, one set of keys.
+  Status Start(const std::string& a_failpoints, bool start_b = true) {
     MIMI_RETURN_IF_ERROR(WriteTargetConfig());
     MIMI_RETURN_IF_ERROR(WriteSourceConfig("a", port_a_, admin_a_));
     MIMI_RETURN_IF_ERROR(WriteSourceConfig("b", port_b_, admin_b_));
     MIMI_RETURN_IF_ERROR(target_->Start());
     MIMI_RETURN_IF_ERROR(a_->Start(a_failpoints));
+    return start_b ? StartB() : Status::Ok();
+  }
+  Status StartB() {
     std::error_code ec;
     fs::copy(dir_ / "a" / "keys", dir_ / "b" / "keys",
              fs::copy_options::recursive, ec);
@@ -545,24 +552,42 @@ class MultiInstanceDatabaseTest : public ::testing::Test {
   }
 };
 
-TEST_P(MultiInstanceTest, DrivingInstanceDiesAndTheOtherFinishes) {
-  const std::string point = GetParam();
-  auto schema = testing::PgTestSchema::Create(*testing::TestPgUrl());
-  ASSERT_TRUE(schema.ok()) << schema.status().ToString();
-  auto created = MultiStack::Create((*schema)->url());
-  ASSERT_TRUE(created.ok()) << created.status().ToString();
-  MultiStack& s = **created;
-  ASSERT_TRUE(s.Start(point + "=crash").ok()) << s.Logs();
+// What a daemon logged after the first `offset` bytes of its log.
+std::string MultiLogSince(const fs::path& log, size_t offset) {
+  std::ifstream in(log, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(offset));
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
-  MultiMigration m;
-  ASSERT_TRUE(MultiCreateGroup(s, point, &m).ok());
-  const auto start = Steady::now();
-  MultiClientThread client(s, m);
-  auto ended = s.a().WaitExit(std::chrono::seconds(30));
-  ASSERT_TRUE(ended.has_value()) << point << " was never reached\n"
-                                 << s.Logs();
-  EXPECT_TRUE(ended->IsFailpointCrash()) << ended->ToString();
-  const int64_t crash_ms = testing::MillisSince(start);
+// Whether one line of `log` holds both `a` and `b`.
+bool MultiLogHasLine(const std::string& log, const std::string& a,
+                     const std::string& b) {
+  size_t at = 0;
+  while (at < log.size()) {
+    const size_t end = std::min(log.find('\n', at), log.size());
+    const std::string_view line(log.data() + at, end - at);
+    if (line.find(a) != line.npos && line.find(b) != line.npos) return true;
+    at = end + 1;
+  }
+  return false;
+}
+
+// The source's row of the group, read from the database.
+std::optional<store::MigrationRecord> MultiSourceRow(MultiStack& s,
+                                                     ByteSpan group_id) {
+  auto source = s.SourceStore();
+  if (!source.ok()) return std::nullopt;
+  auto rows = (*source)->ListByGroup(group_id);
+  if (!rows.ok() || rows->empty()) return std::nullopt;
+  return rows->front();
+}
+
+// After A died (not restarted): the client is confirmed through B, the
+// migration settles whole, and then, with A started again, mimi-portctl
+// sees it through either instance.
+void MultiExpectBFinishes(MultiStack& s, MultiMigration& m,
+                          MultiClientThread& client, Steady::time_point start,
+                          int64_t death_ms, const std::string& label) {
   client.Join();
   ASSERT_TRUE(m.confirmed) << m.error << "\n" << s.Logs();
   ASSERT_TRUE(
@@ -572,7 +597,7 @@ TEST_P(MultiInstanceTest, DrivingInstanceDiesAndTheOtherFinishes) {
   EXPECT_FALSE(s.a().running()) << "A must not have been restarted";
   EXPECT_TRUE(s.b().running());
   MultiExpectMovedOnce(s, m);
-  std::cout << "[ multi    ] " << point << ": crash at " << crash_ms
+  std::cout << "[ multi    ] " << label << ": A died at " << death_ms
             << " ms, settled by B at " << settled_ms << " ms, " << m.inits
             << " init POSTs\n";
 
@@ -583,10 +608,108 @@ TEST_P(MultiInstanceTest, DrivingInstanceDiesAndTheOtherFinishes) {
     EXPECT_EQ(list.exit_code, 0) << list.output;
     EXPECT_NE(list.output.find(m.id), std::string::npos) << list.output;
     auto status = MultiPortctl(s, a, "status " + m.id);
+    EXPECT_EQ(status.exit_code, 0) << status.output;
     EXPECT_NE(status.output.find("purged"), std::string::npos)
         << status.output;
   }
 }
+
+TEST_P(MultiInstanceTest, DrivingInstanceDiesAndTheOtherFinishes) {
+  const std::string point = GetParam();
+  auto schema = testing::PgTestSchema::Create(*testing::TestPgUrl());
+  ASSERT_TRUE(schema.ok()) << schema.status().ToString();
+  auto created = MultiStack::Create((*schema)->url());
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  MultiStack& s = **created;
+  // B joins once A has taken the migration (its lease on the row) or has
+  // already died at the point: a fresh row is due at once, and B's scan
+  // must not be the one to drive it, or A would never reach the point.
+  ASSERT_TRUE(s.Start(point + "=crash", false).ok()) << s.Logs();
+
+  MultiMigration m;
+  ASSERT_TRUE(MultiCreateGroup(s, point, &m).ok());
+  const auto start = Steady::now();
+  MultiClientThread client(s, m);
+  std::optional<testing::ExitInfo> ended;
+  for (auto until = Steady::now() + std::chrono::seconds(30);
+       Steady::now() < until && !(ended = s.a().Poll());) {
+    auto row = MultiSourceRow(s, m.group_id);
+    if (row && row->lease_holder == "source-a/1") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(s.StartB().ok()) << s.Logs();
+  if (!ended) ended = s.a().WaitExit(std::chrono::seconds(30));
+  ASSERT_TRUE(ended.has_value()) << point << " was never reached\n"
+                                 << s.Logs();
+  EXPECT_TRUE(ended->IsFailpointCrash()) << ended->ToString();
+  MultiExpectBFinishes(s, m, client, start, testing::MillisSince(start),
+                       point + " crash");
+}
+
+// A real SIGKILL: A stalls at the failpoint (a long delay) with the row in
+// `state`, and is killed there.
+struct MultiKillCase {
+  const char* point;
+  MigrationState state;
+};
+
+class MultiInstanceKillTest : public ::testing::TestWithParam<MultiKillCase> {
+ protected:
+  void SetUp() override {
+    if (std::string why = MultiSkipReason(); !why.empty()) GTEST_SKIP() << why;
+  }
+};
+
+TEST_P(MultiInstanceKillTest, DrivingInstanceKilledAndTheOtherFinishes) {
+  const MultiKillCase c = GetParam();
+  auto schema = testing::PgTestSchema::Create(*testing::TestPgUrl());
+  ASSERT_TRUE(schema.ok()) << schema.status().ToString();
+  auto created = MultiStack::Create((*schema)->url());
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  MultiStack& s = **created;
+  // B starts once A is stalled inside the migration, so that A, not B's
+  // first scan, is the one driving it.
+  ASSERT_TRUE(s.Start(std::string(c.point) + "=delay:60000", false).ok())
+      << s.Logs();
+
+  MultiMigration m;
+  ASSERT_TRUE(MultiCreateGroup(s, std::string("kill-") + c.point, &m).ok());
+  const auto start = Steady::now();
+  MultiClientThread client(s, m);
+  std::optional<store::MigrationRecord> row;
+  for (auto until = Steady::now() + std::chrono::seconds(30);
+       Steady::now() < until;) {
+    row = MultiSourceRow(s, m.group_id);
+    if (row && row->state == c.state) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(row && row->state == c.state)
+      << "A never held the row in " << store::StateName(c.state) << "\n"
+      << s.Logs();
+  ASSERT_TRUE(s.StartB().ok()) << s.Logs();
+  // Still A's, stalled at the failpoint: B must wait for A's death.
+  row = MultiSourceRow(s, m.group_id);
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->state, c.state);
+  EXPECT_EQ(row->lease_holder.value_or(""), "source-a/1");
+  s.a().Kill();
+  MultiExpectBFinishes(s, m, client, start, testing::MillisSince(start),
+                       std::string(c.point) + " kill -9");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Failpoints, MultiInstanceKillTest,
+    ::testing::Values(
+        MultiKillCase{"source.after_persist_content_sent",
+                      MigrationState::kContentSent},
+        MultiKillCase{"source.before_purge", MigrationState::kConfirmed}),
+    [](const ::testing::TestParamInfo<MultiKillCase>& p) {
+      std::string name = p.param.point;
+      for (char& ch : name) {
+        if (ch == '.') ch = '_';
+      }
+      return name;
+    });
 
 INSTANTIATE_TEST_SUITE_P(
     Failpoints, MultiInstanceTest,
@@ -637,36 +760,6 @@ class MultiOwnPgCluster {
   std::string url_;
 };
 
-// What a daemon logged after the first `offset` bytes of its log.
-std::string MultiLogSince(const fs::path& log, size_t offset) {
-  std::ifstream in(log, std::ios::binary);
-  in.seekg(static_cast<std::streamoff>(offset));
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// Whether one line of `log` holds both `a` and `b`.
-bool MultiLogHasLine(const std::string& log, const std::string& a,
-                     const std::string& b) {
-  size_t at = 0;
-  while (at < log.size()) {
-    const size_t end = std::min(log.find('\n', at), log.size());
-    const std::string_view line(log.data() + at, end - at);
-    if (line.find(a) != line.npos && line.find(b) != line.npos) return true;
-    at = end + 1;
-  }
-  return false;
-}
-
-// The source's row of the group, read from the database.
-std::optional<store::MigrationRecord> MultiSourceRow(MultiStack& s,
-                                                     ByteSpan group_id) {
-  auto source = s.SourceStore();
-  if (!source.ok()) return std::nullopt;
-  auto rows = (*source)->ListByGroup(group_id);
-  if (!rows.ok() || rows->empty()) return std::nullopt;
-  return rows->front();
-}
-
 TEST_F(MultiInstanceDatabaseTest, PostgresRestartsMidMigration) {
   auto pg = MultiOwnPgCluster::Start();
   ASSERT_TRUE(pg.ok()) << pg.status().ToString();
@@ -674,8 +767,9 @@ TEST_F(MultiInstanceDatabaseTest, PostgresRestartsMidMigration) {
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   MultiStack& s = **created;
   // A holds the migration at its content step long enough for the server
-  // to go down under it.
-  ASSERT_TRUE(s.Start("source.after_freeze=delay:1500").ok()) << s.Logs();
+  // to go down under it (B joins once A holds it, as above).
+  ASSERT_TRUE(s.Start("source.after_freeze=delay:3000", false).ok())
+      << s.Logs();
   MultiMigration m;
   ASSERT_TRUE(MultiCreateGroup(s, "pg-restart", &m).ok());
   const auto start = Steady::now();
@@ -683,11 +777,14 @@ TEST_F(MultiInstanceDatabaseTest, PostgresRestartsMidMigration) {
 
   std::optional<store::MigrationRecord> row;
   for (auto until = Steady::now() + std::chrono::seconds(20);
-       !row && Steady::now() < until;) {
+       Steady::now() < until;) {
     row = MultiSourceRow(s, m.group_id);
-    if (!row) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (row && row->lease_holder == "source-a/1") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  ASSERT_TRUE(row.has_value()) << "no source row\n" << s.Logs();
+  ASSERT_TRUE(row && row->lease_holder == "source-a/1")
+      << "A never took the row\n" << s.Logs();
+  ASSERT_TRUE(s.StartB().ok()) << s.Logs();
   const size_t mark = fs::file_size(s.a().log_file());
   ASSERT_TRUE((*pg)->Down().ok());
   const auto down_at = Steady::now();
