@@ -61,12 +61,12 @@ void RecoveryLoop::Run() {
   }
 }
 
-bool RecoveryLoop::Schedule(const store::DueKey& due) {
+bool RecoveryLoop::Schedule(const store::DueKey& due, bool claimed) {
   std::string key = std::string(store::RoleName(due.role)) + "/" + due.id;
   MutexLock lock(mu_);
   if (stopping_) return false;
   if (!in_flight_.insert(key).second) return false;
-  waiting_.push_back(Job{std::move(key), due});
+  waiting_.push_back(Job{std::move(key), due, claimed});
   ++stats_.scheduled_total;
   PumpLocked();
   return true;
@@ -80,7 +80,7 @@ void RecoveryLoop::PumpLocked() {
     // Posting under mu_ is safe: the queue never calls back while holding
     // its own lock.
     const bool posted = workers_.Post([this, job] {
-      RunJob(job.due);
+      RunJob(job);
       MutexLock lock(mu_);
       in_flight_.erase(job.key);
       --outstanding_;
@@ -94,16 +94,29 @@ void RecoveryLoop::PumpLocked() {
   }
 }
 
-void RecoveryLoop::RunJob(const store::DueKey& due) {
+void RecoveryLoop::RunJob(const Job& job) {
+  const store::DueKey& due = job.due;
   if (due.role == Role::kSource) {
     (void)source_.Drive(due.id);
-    return;
+  } else if (auto row = ctx_.store->Get(due.id, Role::kTarget); row.ok()) {
+    // Read when it runs, not when it was scanned: the row may have moved on.
+    Status s = target_.ExpireIfDue(*row);
+    if (!s.ok()) RecordDriveFailure(ctx_, *row, s);
   }
-  // Read when it runs, not when it was scanned: the row may have moved on.
-  auto row = ctx_.store->Get(due.id, Role::kTarget);
-  if (!row.ok()) return;
-  Status s = target_.ExpireIfDue(*row);
-  if (!s.ok()) RecordDriveFailure(ctx_, *row, s);
+  // The driver took the claim over if it ran; otherwise (busy, nothing to
+  // do, an error) the row must not wait out the claim's lease.
+  if (job.claimed) ReleaseClaim(due);
+}
+
+void RecoveryLoop::ReleaseClaim(const store::DueKey& due) {
+  Status s = ctx_.store->ReleaseLease(due.id, due.role,
+                                      store::ClaimOwnerOf(ctx_.lease_holder));
+  if (!s.ok() && s.code() != StatusCode::kNotFound) {
+    log::Warn(log::Migration{due.id},
+              "{}: releasing the recovery claim failed ({}); it lapses with "
+              "the lease",
+              store::RoleName(due.role), s.ToString());
+  }
 }
 
 Status RecoveryLoop::ReclaimDeadLeases() {
@@ -205,11 +218,22 @@ Result<int> RecoveryLoop::ScanOnce() {
   int scheduled = 0;
   int pages = 0;
   std::optional<store::DueKey> after;
+  const std::string claim_owner = store::ClaimOwnerOf(ctx_.lease_holder);
   for (;;) {
-    MIMI_ASSIGN_OR_RETURN(auto page,
-                          ctx_.store->ListDueKeys(after ? &*after : nullptr, kPage));
+    MIMI_ASSIGN_OR_RETURN(
+        store::Store::DueClaim claim,
+        ctx_.store->ClaimDueKeys(after ? &*after : nullptr, kPage, claim_owner,
+                                 rc.lease_ms));
     ++pages;
-    for (const auto& due : page) scheduled += Schedule(due) ? 1 : 0;
+    const auto& page = claim.keys;
+    for (const auto& due : page) {
+      if (Schedule(due, claim.leased)) {
+        ++scheduled;
+      } else if (claim.leased) {
+        // Already running here (or stopping): the claim is not needed.
+        ReleaseClaim(due);
+      }
+    }
     if (page.size() < static_cast<size_t>(kPage)) break;
     after = page.back();
     MutexLock lock(mu_);

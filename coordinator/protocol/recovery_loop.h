@@ -1,9 +1,17 @@
 // RecoveryLoop: on start and then every scan interval, finds the migrations
-// whose next attempt is due (store.ListDueKeys: time reached, lease free) and
+// whose next attempt is due (store.ClaimDueKeys: time reached, lease free) and
 // drives each forward from its persisted state on the worker queue: source
 // rows through SourceService::Drive, target rows through
 // TargetService::ExpireIfDue. It also turns source migrations older than
 // recovery.auto_abort_after_seconds into aborts, when that is configured.
+//
+// On a store that several instances share (PostgreSQL), the scan claims the
+// due rows it takes up: each is leased to this holder's claim owner
+// (store::ClaimOwnerOf) in the scan's own transaction, rows another
+// instance is claiming at that moment are skipped, so two instances never
+// take up one row; the driver that runs the row takes the claim over, and
+// a claim the job did not use is released when the job ends (or lapses
+// with the lease, or is reclaimed when this process dies).
 //
 // One scan pages through every due row (keys only), so a backlog of
 // thousands after a crash is taken up in the first scan, not a page per
@@ -71,7 +79,7 @@ class RecoveryLoop {
   // At most this many of the loop's rows sit on the shared worker queue at
   // once (enough to keep every worker busy).
   static constexpr size_t kDefaultMaxOutstanding = 16;
-  // Rows per ListDueKeys page.
+  // Rows per ClaimDueKeys page.
   static constexpr int kPage = 1000;
   // A scan stops taking rows up beyond this many waiting in memory; the
   // rest are taken by later scans.
@@ -103,14 +111,17 @@ class RecoveryLoop {
   struct Job {
     std::string key;  // "role/id"
     store::DueKey due;
+    bool claimed = false;  // the row carries this holder's claim
   };
 
   void Run() EXCLUDES(mu_);
   // False when the row is already waiting or running.
-  bool Schedule(const store::DueKey& due) EXCLUDES(mu_);
+  bool Schedule(const store::DueKey& due, bool claimed) EXCLUDES(mu_);
+  // Gives back a claim no driver took over (a no-op when one did).
+  void ReleaseClaim(const store::DueKey& due) EXCLUDES(mu_);
   // Moves waiting jobs onto the worker queue up to max_outstanding_.
   void PumpLocked() REQUIRES(mu_);
-  void RunJob(const store::DueKey& due) EXCLUDES(mu_);
+  void RunJob(const Job& job) EXCLUDES(mu_);
   // Frees the leases of dead holders (when configured), logs and counts
   // them.
   Status ReclaimDeadLeases() EXCLUDES(mu_);

@@ -117,6 +117,10 @@ std::string_view LeaseHolderOf(std::string_view owner) {
   return hash == std::string_view::npos ? owner : owner.substr(0, hash);
 }
 
+std::string ClaimOwnerOf(std::string_view holder) {
+  return std::string(holder) + "#claim";
+}
+
 Status CheckInstanceId(std::string_view instance_id) {
   if (instance_id.empty() ||
       instance_id.find_first_of("/#") != std::string_view::npos) {

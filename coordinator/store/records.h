@@ -202,6 +202,12 @@ struct ReclaimedLease {
 // owner itself when it has none).
 std::string_view LeaseHolderOf(std::string_view owner);
 
+// The owner under which recovery claims due rows for `holder`
+// (Store::ClaimDueKeys): "<holder>#claim", which no driver's owner
+// ("<holder>#<n>") equals, and whose holder part is `holder`, so that a dead
+// holder's claims are taken over like its leases.
+std::string ClaimOwnerOf(std::string_view holder);
+
 // An instance id a store registers a lease holder under: non-empty, without
 // the '/' and '#' that separate incarnation and lease counter in an owner.
 // kInvalidArgument otherwise.

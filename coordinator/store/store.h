@@ -3,7 +3,7 @@
 // every write (docs/protocol.md §4 "States").
 //
 // This is the narrow interface the daemon, the recovery loop and the CLI use;
-// SqliteStore implements it, and a PostgreSQL backend can follow. Every
+// SqliteStore and pg::PgStore implement it (store/pg/pg_store.h). Every
 // mutating call is one atomic transaction that is durable when the call
 // returns OK, so the peer may be answered afterwards. Expected failures are
 // Status values: kNotFound (no such row), kAlreadyExists (duplicate id, or a
@@ -82,8 +82,11 @@ class Store {
                                                MigrationState to,
                                                const TransitionData& data) = 0;
 
-  // Recovery bookkeeping. A lease is taken when it is free, expired or
-  // already the caller's (compare-and-set); otherwise kFailedPrecondition.
+  // Recovery bookkeeping. A lease is taken when it is free, expired,
+  // already the caller's, or a recovery claim of the caller's holder
+  // (ClaimDueKeys) (compare-and-set); otherwise kFailedPrecondition, also
+  // when an engine shared by several processes finds the row locked by
+  // another transaction at that moment (it does not wait for it).
   // The owner is "<holder_id>#<n>" (LeaseHolderOf); when its holder has
   // ended (a later incarnation of its instance started; docs/protocol.md §4
   // "Lease ownership"), the lease is refused too: a superseded process
@@ -173,6 +176,30 @@ class Store {
   // without reading the stored messages.
   virtual Result<std::vector<DueKey>> ListDueKeys(const DueKey* after,
                                                   int limit) = 0;
+  // Recovery's claim of due rows (docs/protocol.md §4 "Lease ownership"):
+  // the page ListDueKeys(after, limit) would return, each row leased to
+  // `owner` for `duration_ms` in the same transaction when the engine is
+  // shared by several processes, so that two instances scanning at once
+  // never both take a row. `owner` is "<holder_id>#claim" (ClaimOwnerOf):
+  // a driver of the same holder takes the lease over (AcquireLease), any
+  // other is refused until it is released or lapses. A row another
+  // transaction has locked at that moment is skipped, not waited for; the
+  // next scan sees it again. An engine that one process owns (SQLite:
+  // open_lock.h) has nobody to race, so the default only lists the page and
+  // leaves `leased` false. A superseded holder claims nothing
+  // (kFailedPrecondition), as with AcquireLease.
+  struct DueClaim {
+    std::vector<DueKey> keys;
+    bool leased = false;  // the rows now carry `owner`'s lease
+  };
+  virtual Result<DueClaim> ClaimDueKeys(const DueKey* after, int limit,
+                                        std::string_view owner,
+                                        int64_t duration_ms) {
+    (void)owner;
+    (void)duration_ms;
+    MIMI_ASSIGN_OR_RETURN(auto keys, ListDueKeys(after, limit));
+    return DueClaim{std::move(keys), false};
+  }
   // Stalled rows, oldest stall first.
   virtual Result<std::vector<MigrationRecord>> ListStalled(int limit) = 0;
   virtual Result<int64_t> CountStalled() = 0;

@@ -84,8 +84,10 @@ const char* FaultModeName(FaultMode mode) {
 }
 
 Result<std::unique_ptr<FaultProxy>> FaultProxy::Start(uint16_t upstream_port,
-                                                      uint16_t listen_port) {
-  std::unique_ptr<FaultProxy> p(new FaultProxy(upstream_port, listen_port));
+                                                      uint16_t listen_port,
+                                                      uint16_t fallback_port) {
+  std::unique_ptr<FaultProxy> p(
+      new FaultProxy(upstream_port, listen_port, fallback_port));
   MIMI_RETURN_IF_ERROR(p->Listen());
   p->acceptor_ = std::thread([raw = p.get()] { raw->AcceptLoop(); });
   return p;
@@ -233,7 +235,10 @@ void FaultProxy::Serve(std::shared_ptr<Conn> conn) {
     CloseReset(client);
     return;
   }
-  const int upstream = ConnectLoopback(upstream_port_);
+  int upstream = ConnectLoopback(upstream_port_);
+  if (upstream < 0 && fallback_port_ != 0) {
+    upstream = ConnectLoopback(fallback_port_);
+  }
   if (upstream < 0) {
     CloseReset(client);
     return;

@@ -19,6 +19,10 @@
 //                 never hears of it)
 //   kDown         not listening: connections are refused
 //
+// With a fallback upstream it is also the tests' load balancer in front of
+// several instances of one domain: a connection the upstream refuses (the
+// instance is dead) goes to the fallback.
+//
 // Set() applies to new connections and resets every open one (otherwise a
 // pooled keep-alive connection would carry on past the fault). Thread-safe;
 // the destructor stops the listener and joins every connection thread.
@@ -50,9 +54,11 @@ const char* FaultModeName(FaultMode mode);
 
 class FaultProxy {
  public:
-  // Listens on 127.0.0.1:`listen_port` (0: any free port), in kPass.
+  // Listens on 127.0.0.1:`listen_port` (0: any free port), in kPass;
+  // `fallback_port` (0: none) takes the connections `upstream_port` refuses.
   static Result<std::unique_ptr<FaultProxy>> Start(uint16_t upstream_port,
-                                                   uint16_t listen_port = 0);
+                                                   uint16_t listen_port = 0,
+                                                   uint16_t fallback_port = 0);
   ~FaultProxy();
   FaultProxy(const FaultProxy&) = delete;
   FaultProxy& operator=(const FaultProxy&) = delete;
@@ -67,8 +73,10 @@ class FaultProxy {
 
  private:
   struct Conn;
-  FaultProxy(uint16_t upstream_port, uint16_t port)
-      : upstream_port_(upstream_port), port_(port) {}
+  FaultProxy(uint16_t upstream_port, uint16_t port, uint16_t fallback_port)
+      : upstream_port_(upstream_port),
+        fallback_port_(fallback_port),
+        port_(port) {}
   Status Listen();
   void AcceptLoop();
   void Serve(std::shared_ptr<Conn> conn);
@@ -76,6 +84,7 @@ class FaultProxy {
   void ReapFinishedLocked();
 
   const uint16_t upstream_port_;
+  const uint16_t fallback_port_;
   uint16_t port_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> accepted_{0};

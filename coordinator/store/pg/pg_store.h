@@ -7,7 +7,10 @@
 // synchronous_commit, on by default). The guarantees are SQLite's: a
 // transition is a compare-and-set on the row's state (an UPDATE ... WHERE
 // state = from, which PostgreSQL re-checks after waiting for a concurrent
-// writer of the row), a lease likewise on its owner and expiry, the
+// writer of the row), a lease likewise on its owner and expiry (taken
+// with FOR UPDATE SKIP LOCKED: a row being written elsewhere is busy at
+// once, not waited for; recovery claims due rows the same way,
+// ClaimDueKeys), the
 // partial unique index keeps one active outgoing migration per group, and
 // the event log and the messages are append-only / write-once by PL/pgSQL
 // triggers (migrations/postgresql/). Statements are prepared by name on each
@@ -86,6 +89,10 @@ class PgStore final : public Store {
   Result<std::vector<MigrationRecord>> ListDue(int limit) override;
   Result<std::vector<DueKey>> ListDueKeys(const DueKey* after,
                                           int limit) override;
+  // FOR UPDATE SKIP LOCKED, and the rows leased to `owner`.
+  Result<DueClaim> ClaimDueKeys(const DueKey* after, int limit,
+                                std::string_view owner,
+                                int64_t duration_ms) override;
   Result<std::vector<MigrationRecord>> ListStalled(int limit) override;
   Result<int64_t> CountStalled() override;
   Result<std::optional<int64_t>> OldestUnfinishedAgeMillis() override;

@@ -1,7 +1,9 @@
 // PgStore's writes: creations, transitions, leases, lease holders, failures
 // and retries. Each is one transaction (PgPool::Transact); one that returns
 // an error is rolled back and changes nothing.
+#include <algorithm>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "store/pg/pg_rows.h"
@@ -42,11 +44,37 @@ constexpr PgStatement kSeen = {
     "mimi_transition_seen",
     "SELECT COUNT(*) FROM migration_events WHERE migration_id = $1 AND "
     "role = $2 AND from_state = $3 AND to_state = $4"};
+// The row's lock, taken without waiting: a row another transaction is
+// writing (another instance's lease take, claim or transition) is busy now,
+// and waiting for it would only tie up this connection for an answer that is
+// "busy" anyway once that transaction commits.
+constexpr PgStatement kLockRowNowait = {
+    "mimi_lock_row_skip_locked",
+    "SELECT 1 FROM migrations WHERE id = $1 AND role = $2 "
+    "FOR UPDATE SKIP LOCKED"};
+// Free, lapsed, the caller's own, or claimed by the caller's holder for
+// recovery ($7, ClaimOwnerOf): the driver a claim was made for takes it over.
 constexpr PgStatement kAcquire = {
     "mimi_acquire_lease",
     "UPDATE migrations SET lease_owner = $1, lease_expires_at = $2, "
     "lease_holder = $6 WHERE id = $3 AND role = $4 AND (lease_owner IS NULL "
-    "OR lease_expires_at <= $5 OR lease_owner = $1)"};
+    "OR lease_expires_at <= $5 OR lease_owner = $1 OR lease_owner = $7)"};
+// Recovery's claim (Store::ClaimDueKeys): the page ListDueKeys would
+// return, leased to the claimant in the same statement. SKIP LOCKED: two
+// instances claiming at once each get rows the other has not locked, and
+// neither waits for the other's.
+constexpr PgStatement kClaimDue = {
+    "mimi_claim_due",
+    "WITH due AS (SELECT id, role FROM migrations "
+    "WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $1 "
+    "AND (lease_owner IS NULL OR lease_expires_at <= $1) "
+    "AND ($3::bigint IS NULL OR next_attempt_at > $3 OR "
+    "(next_attempt_at = $3 AND (id > $4::text OR (id = $4::text AND "
+    "role > $5::text)))) "
+    "ORDER BY next_attempt_at, id, role LIMIT $2 FOR UPDATE SKIP LOCKED) "
+    "UPDATE migrations m SET lease_owner = $6, lease_expires_at = $7, "
+    "lease_holder = $8 FROM due WHERE m.id = due.id AND m.role = due.role "
+    "RETURNING m.next_attempt_at, m.id, m.role"};
 constexpr PgStatement kRelease = {
     "mimi_release_lease",
     "UPDATE migrations SET lease_owner = NULL, lease_expires_at = NULL, "
@@ -97,14 +125,15 @@ constexpr PgStatement kEndHolder = {
     "UPDATE lease_holders SET ended_at = $1 "
     "WHERE holder_id = $2 AND ended_at IS NULL"};
 // The unexpired leases of dead holders, locked until the take-over commits
-// so that two instances reclaiming at once report each lease once.
+// so that two instances reclaiming at once report each lease once; one
+// skips what the other has locked instead of waiting for it.
 constexpr PgStatement kDeadLeases = {
     "mimi_dead_leases",
     "SELECT m.id, m.role, m.lease_owner, m.lease_holder, m.lease_expires_at "
     "FROM lease_holders h JOIN migrations m ON m.lease_holder = h.holder_id "
     "WHERE (h.ended_at IS NOT NULL OR h.alive_until <= $1) "
     "AND h.holder_id <> $2 AND m.lease_expires_at > $1 ORDER BY m.id, m.role "
-    "FOR UPDATE OF m"};
+    "FOR UPDATE OF m SKIP LOCKED"};
 constexpr PgStatement kListHolders = {
     "mimi_list_holders",
     "SELECT holder_id, instance_id, incarnation, host, pid, started_at, "
@@ -264,13 +293,25 @@ Status PgStore::AcquireLease(std::string_view id, Role role,
                         "started, or it stopped); it takes no lease on " +
                         Describe(id, role));
     }
+    PgParams key;
+    key.Text(id).Text(RoleName(role));
+    MIMI_ASSIGN_OR_RETURN(PgResult locked, c.Run(what, kLockRowNowait, key));
+    if (locked.rows() == 0) {
+      // No such row (GetRow says so), or one another transaction holds.
+      MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(c, id, role));
+      return Status(StatusCode::kFailedPrecondition,
+                    Describe(id, role) +
+                        " is being written by another transaction (lease " +
+                        row.lease_owner.value_or("none") + "); retry");
+    }
     PgParams p;
     p.Text(owner)
         .Int(now + duration_ms)
         .Text(id)
         .Text(RoleName(role))
         .Int(now)
-        .Text(holder);
+        .Text(holder)
+        .Text(ClaimOwnerOf(holder));
     MIMI_ASSIGN_OR_RETURN(PgResult upd, c.Run(what, kAcquire, p));
     if (upd.affected() == 1) return Status::Ok();
     MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(c, id, role));
@@ -278,6 +319,49 @@ Status PgStore::AcquireLease(std::string_view id, Role role,
                   Describe(id, role) + " is leased by " +
                       row.lease_owner.value_or("?") + " until " +
                       std::to_string(row.lease_expires_at.value_or(0)));
+  });
+}
+
+Result<Store::DueClaim> PgStore::ClaimDueKeys(const DueKey* after, int limit,
+                                              std::string_view owner,
+                                              int64_t duration_ms) {
+  if (owner.empty()) return InvalidArgumentError("claim owner is empty");
+  const std::string holder(LeaseHolderOf(owner));
+  const std::string what = "claiming due migrations";
+  return pool_->Transact(what, [&](PgConnection& c) -> Result<DueClaim> {
+    MIMI_ASSIGN_OR_RETURN(bool ended, PgHolderHasEnded(c, holder));
+    if (ended) {
+      return Status(StatusCode::kFailedPrecondition,
+                    "lease holder " + holder +
+                        " has ended (a later incarnation of its instance "
+                        "started, or it stopped); it claims no migration");
+    }
+    const UnixMillis now = clock_.NowMillis();
+    PgParams p;
+    p.Int(now).Int(limit);
+    if (after != nullptr) {
+      p.Int(after->next_attempt_at).Text(after->id).Text(RoleName(after->role));
+    } else {
+      p.Null().Null().Null();
+    }
+    p.Text(owner).Int(now + duration_ms).Text(holder);
+    MIMI_ASSIGN_OR_RETURN(PgResult q, c.Run(what, kClaimDue, p));
+    DueClaim out;
+    out.leased = true;
+    for (int i = 0; i < q.rows(); ++i) {
+      DueKey k;
+      k.next_attempt_at = q.Int(i, 0);
+      k.id = q.Text(i, 1);
+      MIMI_ASSIGN_OR_RETURN(k.role, ParseRole(q.Text(i, 2)));
+      out.keys.push_back(std::move(k));
+    }
+    // RETURNING keeps no order; the caller pages on the last key.
+    std::sort(out.keys.begin(), out.keys.end(),
+              [](const DueKey& a, const DueKey& b) {
+                return std::tie(a.next_attempt_at, a.id, a.role) <
+                       std::tie(b.next_attempt_at, b.id, b.role);
+              });
+    return out;
   });
 }
 
