@@ -102,10 +102,10 @@ std::vector<std::string> ClaimAll(Store& store, const std::string& holder,
 }
 
 TEST_P(PgClaimsTest, TwoInstancesClaimEveryDueRowOncePerRound) {
-  constexpr int kRows = 300;
-  constexpr int kRounds = 3;
-  CreateRows(kRows);
-  for (int round = 0; round < kRounds; ++round) {
+  constexpr int kClaimRows = 300;
+  constexpr int kClaimRounds = 3;
+  CreateRows(kClaimRows);
+  for (int round = 0; round < kClaimRounds; ++round) {
     std::vector<std::string> by_a, by_b;
     // Small pages, so that the two claim interleave many times.
     std::thread a([&] { by_a = ClaimAll(*store_, holder_a_, 7); });
@@ -115,13 +115,14 @@ TEST_P(PgClaimsTest, TwoInstancesClaimEveryDueRowOncePerRound) {
     std::map<std::string, int> times;
     for (const auto& id : by_a) ++times[id];
     for (const auto& id : by_b) ++times[id];
-    EXPECT_EQ(times.size(), static_cast<size_t>(kRows)) << "round " << round;
+    EXPECT_EQ(times.size(), static_cast<size_t>(kClaimRows))
+        << "round " << round;
     int doubled = 0;
     for (const auto& [id, n] : times) doubled += n > 1 ? 1 : 0;
     EXPECT_EQ(doubled, 0) << "round " << round;
     // Each row carries the lease of the one that claimed it.
     std::set<std::string> of_a(by_a.begin(), by_a.end());
-    for (int i : {1, kRows / 2, kRows}) {
+    for (int i : {1, kClaimRows / 2, kClaimRows}) {
       auto row = store_->Get(MakeId(i), Role::kSource);
       ASSERT_TRUE(row.ok());
       EXPECT_EQ(row->lease_owner,
