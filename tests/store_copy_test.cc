@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "store/pg/pg_schema_upgrade.h"
 #include "store/pg/pg_store.h"
 #include "store/schema_upgrade.h"
 #include "store/sqlite_store.h"
@@ -189,6 +190,25 @@ TEST_F(StoreCopyTest, ARunningDaemonsFileIsRefused) {
   // Once its heartbeat has lapsed (it died), the file may be copied.
   clock_.Advance(31000);
   EXPECT_TRUE(Copy().ok());
+}
+
+// A database that holds an older schema is someone's: the copy neither
+// upgrades it nor writes to it.
+TEST_F(StoreCopyTest, AnOlderPostgresDatabaseIsRefusedAndNotUpgraded) {
+  Fill();
+  if (HasFatalFailure()) return;
+  auto c = pg::PgConnection::Open({schema_->url(), "", 10});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(pg::UpgradePgSchema(**c, LatestSchemaVersion() - 1).ok());
+  auto r = Copy();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().reason(), "store-copy-refused");
+  EXPECT_NE(r.status().detail().find("schema version"), std::string::npos)
+      << r.status().detail();
+  auto version = pg::ReadPgSchemaVersion(**c);
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, LatestSchemaVersion() - 1);
+  EXPECT_EQ(PgCount("migrations"), 0);
 }
 
 TEST_F(StoreCopyTest, AFileAtAnOlderSchemaVersionIsRefused) {

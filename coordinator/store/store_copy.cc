@@ -351,10 +351,16 @@ Result<CopiedTable> CopyTable(SQLite::Database& src, PgConnection& c,
   int64_t seen = 0;
   Bytes pg_row;
   std::vector<Bytes> blobs;
+  // Rows with messages may be large (a content is the whole group state):
+  // those tables come back a few rows at a time.
+  const bool has_blobs =
+      std::any_of(t.columns.begin(), t.columns.end(),
+                  [](const Column& col) { return col.kind == Kind::kBlob; });
+  const std::string fetch = std::string("FETCH ") + (has_blobs ? "8" : "256") +
+                            " FROM store_copy_check";
   for (;;) {
     MIMI_ASSIGN_OR_RETURN(PgResult batch,
-                          c.RunOnce("reading " + t.name + " back",
-                                    "FETCH 256 FROM store_copy_check"));
+                          c.RunOnce("reading " + t.name + " back", fetch));
     if (batch.rows() == 0) break;
     for (int i = 0; i < batch.rows(); ++i, ++seen) {
       PgRow(batch, i, t, pg_row);
@@ -417,6 +423,14 @@ Result<CopyReport> CopySqliteToPostgres(const std::string& sqlite_path,
 
     MIMI_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> c,
                           PgConnection::Open(to));
+    // Only a new database is brought to this version here: a used one at
+    // another version is refused before the upgrade would change it.
+    MIMI_ASSIGN_OR_RETURN(const int pg_version, pg::ReadPgSchemaVersion(*c));
+    if (pg_version != 0 && pg_version != LatestSchemaVersion()) {
+      return Refused("store copy: the PostgreSQL database has schema version " +
+                     std::to_string(pg_version) +
+                     "; copy into a new, empty database");
+    }
     MIMI_RETURN_IF_ERROR(pg::UpgradePgSchema(*c));
     MIMI_ASSIGN_OR_RETURN(pg::PgTransaction tx, pg::PgTransaction::Begin(*c));
     MIMI_RETURN_IF_ERROR(MatchPgTables(*c, tables));

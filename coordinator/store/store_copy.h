@@ -5,8 +5,9 @@
 //
 // Every table of the SQLite file is copied, generically: the tables and
 // their columns are read from both catalogs and must agree (both are at this
-// binary's schema version: the SQLite file must already be, the PostgreSQL
-// database is brought there by its upgrade path), tables referenced by a
+// binary's schema version: the SQLite file must already be, a new
+// PostgreSQL database is brought there by its upgrade path, one at another
+// version is refused unchanged), tables referenced by a
 // foreign key go first, and identity sequences continue after the copied
 // values. The whole copy is one PostgreSQL transaction that first locks
 // every table and refuses a database with any row in any of them; before it
