@@ -27,7 +27,6 @@
 //
 // Skipped without MIMI_TEST_PG_URL or python3.
 #include <gtest/gtest.h>
-
 #include <httplib.h>
 #include <sys/stat.h>
 
@@ -58,6 +57,7 @@
 #include "testing/command.h"
 #include "testing/elapsed.h"
 #include "testing/fault_proxy.h"
+#include "testing/http_reply.h"
 #include "testing/loopback_port.h"
 #include "testing/portd_process.h"
 #include "testing/standin_ds.h"
@@ -97,30 +97,11 @@ std::string MultiMissingPython() {
   return "";
 }
 
-// One HTTP answer, or none (refused, reset, timed out).
-struct MultiReply {
-  bool answered = false;
-  int status = 0;
-  std::string body;
-  std::string error;
-};
+using MultiReply = testing::HttpReply;
 
 MultiReply MultiPost(httplib::Client& c, const std::string& path,
                      const Bytes& body, const httplib::Headers& headers = {}) {
-  auto r = c.Post(path.c_str(), headers,
-                  reinterpret_cast<const char*>(body.data()), body.size(),
-                  kMultiType);
-  MultiReply out;
-  if (!r) {
-    out.error = httplib::to_string(r.error());
-    return out;
-  }
-  out.answered = true;
-  out.status = r->status;
-  out.body = r->body;
-  auto j = codec::ParseJson(r->body);
-  if (j.is_object()) out.error = j.value("error", "");
-  return out;
+  return testing::PostBytes(c, path, body, kMultiType, headers);
 }
 
 bool MultiRetryable(const MultiReply& r) {

@@ -15,6 +15,7 @@
 #include "mimi_portability/messages.h"
 #include "store/sqlite_store.h"
 #include "testing/ds_member.h"
+#include "testing/http_reply.h"
 #include "testing/synthetic_mls.h"
 
 namespace mimi::testing {
@@ -27,33 +28,11 @@ using store::Role;
 constexpr char kType[] = "application/mimi-portability";
 constexpr auto kRetryPause = std::chrono::milliseconds(50);
 
-// A definite HTTP answer, or none (connection refused, reset, timed out).
-struct Reply {
-  bool answered = false;
-  int status = 0;
-  std::string body;
-  std::string error;  // JSON `error`, or the transport error
-};
-
-Reply ToReply(const httplib::Result& r) {
-  Reply out;
-  if (!r) {
-    out.error = httplib::to_string(r.error());
-    return out;
-  }
-  out.answered = true;
-  out.status = r->status;
-  out.body = r->body;
-  auto j = mimi::codec::ParseJson(r->body);
-  if (j.is_object()) out.error = j.value("error", "");
-  return out;
-}
+using Reply = HttpReply;
 
 Reply PostBytes(httplib::Client& c, const std::string& path, const Bytes& body,
                 const httplib::Headers& headers = {}) {
-  return ToReply(c.Post(path.c_str(), headers,
-                        reinterpret_cast<const char*>(body.data()), body.size(),
-                        kType));
+  return testing::PostBytes(c, path, body, kType, headers);
 }
 
 bool Retryable(const Reply& r) {
@@ -116,7 +95,7 @@ Result<ClientMigration> CreateGroup(const PortdPair& pair,
   json create = {{"group_info", ToHex(m.group_info)},
                  {"ratchet_tree", ToHex(m.ratchet_tree)}};
   auto client = pair.Client(Side::kSource);
-  Reply r = ToReply(client->Post(
+  Reply r = ToHttpReply(client->Post(
       "/ds/v1/groups", ClientTokenHeaders(pair.source_client_token()),
       mimi::codec::DumpJson(create), "application/json"));
   if (Retryable(r)) return UnavailableError("create group: " + r.error);
