@@ -12,6 +12,7 @@
 #include <set>
 #include <utility>
 
+#include "codec/writer.h"
 #include "crypto/hash.h"
 #include "store/pg/pg_schema_upgrade.h"
 #include "store/schema_upgrade.h"
@@ -74,38 +75,34 @@ std::string OrderBy(const Table& t, bool postgres) {
   return out.empty() ? "" : " ORDER BY " + out;
 }
 
-// The canonical encoding of one value, the same from either engine: a tag
-// (0 NULL, 1 integer, 2 text, 3 blob), then the integer's 8 big-endian
-// bytes or the length (8 bytes) and the bytes.
-void AppendNull(Bytes& out) { out.push_back(0); }
-void AppendInt(Bytes& out, int64_t v) {
-  out.push_back(1);
-  const auto u = static_cast<uint64_t>(v);
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<uint8_t>(u >> shift));
-  }
-}
-void AppendBytes(Bytes& out, uint8_t tag, const void* data, size_t n) {
-  out.push_back(tag);
-  const auto u = static_cast<uint64_t>(n);
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<uint8_t>(u >> shift));
-  }
-  const auto* p = static_cast<const uint8_t*>(data);
-  out.insert(out.end(), p, p + n);
+// The canonical encoding of a row, the same from either engine: per value
+// a tag (0 NULL, 1 integer, 2 text, 3 blob), then the integer's 8
+// big-endian bytes, or the length (8 bytes) and the bytes.
+constexpr uint8_t kNullTag = 0, kIntTag = 1, kTextTag = 2, kBlobTag = 3;
+
+void WriteValue(codec::Writer& w, uint8_t tag, ByteSpan bytes) {
+  w.WriteU8(tag);
+  w.WriteU64(bytes.size());
+  w.WriteRaw(bytes);
 }
 
-// One SQLite row in canonical form; binds it into `params` too when given.
-// kFailedPrecondition when a value is not of its column's kind.
+ByteSpan TextBytes(const std::string& s) {
+  return ByteSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+// One SQLite row in canonical form; binds it into `params` too when given
+// (a blob by pointer into the statement's row: `params` must be used
+// before `q` steps again). kFailedPrecondition when a value is not of its
+// column's kind.
 Status SqliteRow(SQLite::Statement& q, const Table& t, int64_t row, Bytes& out,
-                 PgParams* params, std::vector<Bytes>& blobs) {
-  out.clear();
+                 PgParams* params) {
+  codec::Writer w;
   for (size_t i = 0; i < t.columns.size(); ++i) {
     const Column& c = t.columns[i];
     SQLite::Column v = q.getColumn(static_cast<int>(i));
     const int type = v.getType();
     if (type == SQLITE_NULL) {
-      AppendNull(out);
+      w.WriteU8(kNullTag);
       if (params) params->Null();
       continue;
     }
@@ -120,51 +117,53 @@ Status SqliteRow(SQLite::Statement& q, const Table& t, int64_t row, Bytes& out,
     }
     switch (c.kind) {
       case Kind::kInt:
-        AppendInt(out, v.getInt64());
+        w.WriteU8(kIntTag);
+        w.WriteU64(static_cast<uint64_t>(v.getInt64()));
         if (params) params->Int(v.getInt64());
         break;
       case Kind::kText: {
-        const std::string s = v.getString();
-        AppendBytes(out, 2, s.data(), s.size());
-        if (params) params->Text(s);
+        const std::string text = v.getString();
+        WriteValue(w, kTextTag, TextBytes(text));
+        if (params) params->Text(text);
         break;
       }
       case Kind::kBlob: {
+        // getBlob() before getBytes(), as SQLite asks.
         const auto* p = static_cast<const uint8_t*>(v.getBlob());
-        blobs.emplace_back(p, p + v.getBytes());
-        AppendBytes(out, 3, blobs.back().data(), blobs.back().size());
-        if (params) params->Blob(blobs.back());
+        const ByteSpan blob(p, static_cast<size_t>(v.getBytes()));
+        WriteValue(w, kBlobTag, blob);
+        if (params) params->Blob(blob);
         break;
       }
     }
   }
+  MIMI_ASSIGN_OR_RETURN(out, std::move(w).Finish());
   return Status::Ok();
 }
 
-void PgRow(const PgResult& r, int row, const Table& t, Bytes& out) {
-  out.clear();
+Status PgRow(const PgResult& r, int row, const Table& t, Bytes& out) {
+  codec::Writer w;
   for (size_t i = 0; i < t.columns.size(); ++i) {
     const int col = static_cast<int>(i);
     if (r.IsNull(row, col)) {
-      AppendNull(out);
+      w.WriteU8(kNullTag);
       continue;
     }
     switch (t.columns[i].kind) {
       case Kind::kInt:
-        AppendInt(out, r.Int(row, col));
+        w.WriteU8(kIntTag);
+        w.WriteU64(static_cast<uint64_t>(r.Int(row, col)));
         break;
-      case Kind::kText: {
-        const std::string s = r.Text(row, col);
-        AppendBytes(out, 2, s.data(), s.size());
+      case Kind::kText:
+        WriteValue(w, kTextTag, TextBytes(r.Text(row, col)));
         break;
-      }
-      case Kind::kBlob: {
-        const Bytes b = r.Blob(row, col);
-        AppendBytes(out, 3, b.data(), b.size());
+      case Kind::kBlob:
+        WriteValue(w, kBlobTag, r.Blob(row, col));
         break;
-      }
     }
   }
+  MIMI_ASSIGN_OR_RETURN(out, std::move(w).Finish());
+  return Status::Ok();
 }
 
 // The file's tables with their columns, keys and references, in an order
@@ -315,9 +314,7 @@ Result<CopiedTable> CopyTable(SQLite::Database& src, PgConnection& c,
     SQLite::Statement q(src, select);
     for (; q.executeStep(); ++out.rows) {
       PgParams params;
-      std::vector<Bytes> blobs;
-      blobs.reserve(t.columns.size());
-      MIMI_RETURN_IF_ERROR(SqliteRow(q, t, out.rows, row, &params, blobs));
+      MIMI_RETURN_IF_ERROR(SqliteRow(q, t, out.rows, row, &params));
       MIMI_RETURN_IF_ERROR(sqlite_hash.Update(row));
       MIMI_ASSIGN_OR_RETURN(PgResult r,
                             c.Run("copying " + t.name, insert, params));
@@ -350,7 +347,6 @@ Result<CopiedTable> CopyTable(SQLite::Database& src, PgConnection& c,
   SQLite::Statement again(src, select);
   int64_t seen = 0;
   Bytes pg_row;
-  std::vector<Bytes> blobs;
   // Rows with messages may be large (a content is the whole group state):
   // those tables come back a few rows at a time.
   const bool has_blobs =
@@ -363,15 +359,14 @@ Result<CopiedTable> CopyTable(SQLite::Database& src, PgConnection& c,
                           c.RunOnce("reading " + t.name + " back", fetch));
     if (batch.rows() == 0) break;
     for (int i = 0; i < batch.rows(); ++i, ++seen) {
-      PgRow(batch, i, t, pg_row);
+      MIMI_RETURN_IF_ERROR(PgRow(batch, i, t, pg_row));
       MIMI_RETURN_IF_ERROR(pg_hash.Update(pg_row));
-      blobs.clear();
       if (!again.executeStep()) {
         return InternalError("store copy: " + t.name +
                              " has more rows in "
                              "PostgreSQL than in SQLite after the copy");
       }
-      MIMI_RETURN_IF_ERROR(SqliteRow(again, t, seen, row, nullptr, blobs));
+      MIMI_RETURN_IF_ERROR(SqliteRow(again, t, seen, row, nullptr));
       if (row != pg_row) {
         return InternalError("store copy: row " + std::to_string(seen + 1) +
                              " of " + t.name +
