@@ -414,6 +414,16 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
           return std::vector<Sample>{
               {{}, static_cast<double>(writer->Stats().storage_errors)}};
         });
+    // The write connection's statement cache: flat once every statement of
+    // the hot path has been prepared (store/sqlite_statement_cache.h).
+    p->metrics.AddCollectedCounter(
+        "mimi_store_statements_prepared_total",
+        "SQL statements the writer's connection prepared into its cache (the "
+        "hot path reuses them).",
+        [writer] {
+          return std::vector<Sample>{
+              {{}, static_cast<double>(writer->Stats().statements_prepared)}};
+        });
     p->metrics.AddGauge(
         "mimi_store_storage_failing",
         "1 while the disk refuses writes (from a failed transaction until the "

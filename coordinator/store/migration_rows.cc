@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "store/sqlite_blob.h"
+#include "store/sqlite_statement_cache.h"
 
 namespace mimi::store {
 namespace {
@@ -65,14 +66,14 @@ Result<std::vector<MigrationRecord>> AllRows(SQLite::Statement& q) {
 
 Result<MigrationRecord> GetRow(SQLite::Database& db, std::string_view id,
                                Role role) {
-  SQLite::Statement q(db, SelectMigrations("WHERE id = ?1 AND role = ?2"));
-  q.bind(1, std::string(id));
-  q.bind(2, std::string(RoleName(role)));
-  if (!q.executeStep()) {
+  CachedStatement q(db, SelectMigrations("WHERE id = ?1 AND role = ?2"));
+  q->bind(1, std::string(id));
+  q->bind(2, std::string(RoleName(role)));
+  if (!q->executeStep()) {
     return NotFoundError("no " + std::string(RoleName(role)) + " migration " +
                          std::string(id));
   }
-  return RowToRecord(q);
+  return RowToRecord(*q);
 }
 
 void InsertMessages(SQLite::Database& db, std::string_view id, Role role,
@@ -90,17 +91,17 @@ void InsertMessages(SQLite::Database& db, std::string_view id, Role role,
     param += 2;
   }
   if (rows > 0) {
-    SQLite::Statement ins(db, sql);
-    ins.bind(1, std::string(id));
-    ins.bind(2, std::string(RoleName(role)));
+    CachedStatement ins(db, sql);
+    ins->bind(1, std::string(id));
+    ins->bind(2, std::string(RoleName(role)));
     param = 3;
     for (const StoredMessage& m : messages) {
       if (m.body.empty() || WritesInPlace(m.body)) continue;
-      ins.bind(param, std::string(MessageKindName(m.kind)));
-      BindBlob(ins, param + 1, m.body);
+      ins->bind(param, std::string(MessageKindName(m.kind)));
+      BindBlob(*ins, param + 1, m.body);
       param += 2;
     }
-    ins.exec();
+    ins->exec();
   }
   // A large one (the content) alone, as a zeroblob filled in place: in a
   // multi-row VALUES the rows pass through registers that SQLite copies,
@@ -108,14 +109,14 @@ void InsertMessages(SQLite::Database& db, std::string_view id, Role role,
   // copied once more).
   for (const StoredMessage& m : messages) {
     if (!WritesInPlace(m.body)) continue;
-    SQLite::Statement ins(db,
-                          "INSERT INTO migration_messages (id, role, kind, "
-                          "body) VALUES (?1, ?2, ?3, zeroblob(?4))");
-    ins.bind(1, std::string(id));
-    ins.bind(2, std::string(RoleName(role)));
-    ins.bind(3, std::string(MessageKindName(m.kind)));
-    ins.bind(4, static_cast<int64_t>(m.body.size()));
-    ins.exec();
+    CachedStatement ins(db,
+                        "INSERT INTO migration_messages (id, role, kind, "
+                        "body) VALUES (?1, ?2, ?3, zeroblob(?4))");
+    ins->bind(1, std::string(id));
+    ins->bind(2, std::string(RoleName(role)));
+    ins->bind(3, std::string(MessageKindName(m.kind)));
+    ins->bind(4, static_cast<int64_t>(m.body.size()));
+    ins->exec();
     WriteBlobInPlace(db, "migration_messages", "body", db.getLastInsertRowid(),
                      m.body);
   }
@@ -123,14 +124,14 @@ void InsertMessages(SQLite::Database& db, std::string_view id, Role role,
 
 Bytes ReadMessage(SQLite::Database& db, std::string_view id, Role role,
                   MessageKind kind) {
-  SQLite::Statement q(db,
-                      "SELECT body FROM migration_messages "
-                      "WHERE id = ?1 AND role = ?2 AND kind = ?3");
-  q.bind(1, std::string(id));
-  q.bind(2, std::string(RoleName(role)));
-  q.bind(3, std::string(MessageKindName(kind)));
-  if (!q.executeStep()) return {};
-  return ColumnBytes(q.getColumn(0));
+  CachedStatement q(db,
+                    "SELECT body FROM migration_messages "
+                    "WHERE id = ?1 AND role = ?2 AND kind = ?3");
+  q->bind(1, std::string(id));
+  q->bind(2, std::string(RoleName(role)));
+  q->bind(3, std::string(MessageKindName(kind)));
+  if (!q->executeStep()) return {};
+  return ColumnBytes(q->getColumn(0));
 }
 
 void LoadMessages(SQLite::Database& db, MessageSet messages,
@@ -144,17 +145,17 @@ void LoadMessages(SQLite::Database& db, MessageSet messages,
     kinds += std::string(kinds.empty() ? "'" : ", '") +
              std::string(MessageKindName(kind)) + "'";
   }
-  SQLite::Statement q(db,
-                      "SELECT kind, body FROM migration_messages "
-                      "WHERE id = ?1 AND role = ?2 AND kind IN (" +
-                          kinds + ")");
-  q.bind(1, record.id);
-  q.bind(2, std::string(RoleName(record.role)));
-  while (q.executeStep()) {
-    const std::string kind = q.getColumn(0).getString();
+  CachedStatement q(db,
+                    "SELECT kind, body FROM migration_messages "
+                    "WHERE id = ?1 AND role = ?2 AND kind IN (" +
+                        kinds + ")");
+  q->bind(1, record.id);
+  q->bind(2, std::string(RoleName(record.role)));
+  while (q->executeStep()) {
+    const std::string kind = q->getColumn(0).getString();
     for (MessageKind k : kAllMessageKinds) {
       if (MessageKindName(k) == kind) {
-        MessageOf(record, k) = ColumnBytes(q.getColumn(1));
+        MessageOf(record, k) = ColumnBytes(q->getColumn(1));
       }
     }
   }
@@ -163,21 +164,21 @@ void LoadMessages(SQLite::Database& db, MessageSet messages,
 void InsertEvent(SQLite::Database& db, std::string_view id, Role role,
                  std::optional<MigrationState> from, MigrationState to,
                  UnixMillis at, std::string_view detail) {
-  SQLite::Statement ins(db,
-                        "INSERT INTO migration_events (migration_id, role, "
-                        "from_state, to_state, at, detail) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  ins.bind(1, std::string(id));
-  ins.bind(2, std::string(RoleName(role)));
+  CachedStatement ins(db,
+                      "INSERT INTO migration_events (migration_id, role, "
+                      "from_state, to_state, at, detail) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  ins->bind(1, std::string(id));
+  ins->bind(2, std::string(RoleName(role)));
   if (from) {
-    ins.bind(3, std::string(StateName(*from)));
+    ins->bind(3, std::string(StateName(*from)));
   } else {
-    ins.bind(3);
+    ins->bind(3);
   }
-  ins.bind(4, std::string(StateName(to)));
-  ins.bind(5, static_cast<int64_t>(at));
-  ins.bind(6, std::string(detail));
-  ins.exec();
+  ins->bind(4, std::string(StateName(to)));
+  ins->bind(5, static_cast<int64_t>(at));
+  ins->bind(6, std::string(detail));
+  ins->exec();
 }
 
 std::string Describe(std::string_view id, Role role) {

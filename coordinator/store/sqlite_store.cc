@@ -38,7 +38,10 @@ std::string FileUri(const std::string& path, std::string_view query) {
 SqliteStore::SqliteStore(std::shared_ptr<SqliteWriter> writer,
                          std::unique_ptr<SQLite::Database> reader,
                          const Clock& clock)
-    : writer_(std::move(writer)), reader_(std::move(reader)), clock_(clock) {}
+    : writer_(std::move(writer)),
+      reader_(std::move(reader)),
+      reader_statements_(std::make_unique<StatementCache>(*reader_)),
+      clock_(clock) {}
 
 SqliteStore::~SqliteStore() = default;
 

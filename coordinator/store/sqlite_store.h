@@ -25,6 +25,7 @@
 
 #include "codec/mutex.h"
 #include "mimi_portability/clock.h"
+#include "store/sqlite_statement_cache.h"
 #include "store/sqlite_writer.h"
 #include "store/store.h"
 
@@ -169,6 +170,8 @@ class SqliteStore final : public Store {
   // read_mu_ and use only that inside their Guarded() lambdas: clang's
   // thread-safety analysis does not carry the held lock into a lambda.
   std::unique_ptr<SQLite::Database> reader_ GUARDED_BY(read_mu_);
+  // The reader's prepared statements; after reader_, so that it goes first.
+  std::unique_ptr<StatementCache> reader_statements_;
   const Clock& clock_;
 };
 

@@ -12,6 +12,7 @@
 
 #include "store/lease_holder_rows.h"
 #include "store/migration_rows.h"
+#include "store/sqlite_statement_cache.h"
 #include "store/sqlite_status.h"
 #include "store/sqlite_store.h"
 
@@ -39,15 +40,15 @@ constexpr const char* kDeadLeases =
 // of each instance stays, so that incarnation numbers (and holder ids) are
 // never reused.
 void ForgetDeadHolders(SQLite::Database& db, int64_t now) {
-  SQLite::Statement forget(
+  CachedStatement forget(
       db, std::string("DELETE FROM lease_holders WHERE ") + kDeadAt +
               " AND NOT EXISTS (SELECT 1 FROM migrations m WHERE "
               "m.lease_holder = lease_holders.holder_id) "
               "AND incarnation < (SELECT MAX(h2.incarnation) FROM "
               "lease_holders h2 WHERE h2.instance_id = "
               "lease_holders.instance_id)");
-  forget.bind(1, now);
-  forget.exec();
+  forget->bind(1, now);
+  forget->exec();
 }
 
 LeaseHolder RowToHolder(SQLite::Statement& q) {
@@ -76,14 +77,14 @@ bool HolderHasEnded(SQLite::Database& db, std::string_view holder) {
       n.find_first_not_of("0123456789") != std::string_view::npos) {
     return false;
   }
-  SQLite::Statement q(db,
-                      "SELECT 1 FROM lease_holders WHERE (instance_id = ?1 "
-                      "AND incarnation > ?2) OR (holder_id = ?3 AND "
-                      "ended_at IS NOT NULL) LIMIT 1");
-  q.bind(1, std::string(holder.substr(0, slash)));
-  q.bind(2, static_cast<int64_t>(std::stoll(std::string(n))));
-  q.bind(3, std::string(holder));
-  return q.executeStep();
+  CachedStatement q(db,
+                    "SELECT 1 FROM lease_holders WHERE (instance_id = ?1 "
+                    "AND incarnation > ?2) OR (holder_id = ?3 AND "
+                    "ended_at IS NOT NULL) LIMIT 1");
+  q->bind(1, std::string(holder.substr(0, slash)));
+  q->bind(2, static_cast<int64_t>(std::stoll(std::string(n))));
+  q->bind(3, std::string(holder));
+  return q->executeStep();
 }
 
 Result<LeaseHolder> SqliteStore::RegisterLeaseHolder(
@@ -101,38 +102,38 @@ Result<LeaseHolder> SqliteStore::RegisterLeaseHolder(
       const UnixMillis now = clock_.NowMillis();
       // One instance runs one process at a time, so every earlier
       // incarnation is dead, whatever its heartbeat says.
-      SQLite::Statement end(db,
-                            "UPDATE lease_holders SET ended_at = ?1 "
-                            "WHERE instance_id = ?2 AND ended_at IS NULL");
-      end.bind(1, static_cast<int64_t>(now));
-      end.bind(2, std::string(instance_id));
-      end.exec();
-      SQLite::Statement last(db,
-                             "SELECT COALESCE(MAX(incarnation), 0) "
-                             "FROM lease_holders WHERE instance_id = ?1");
-      last.bind(1, std::string(instance_id));
-      last.executeStep();
+      CachedStatement end(db,
+                          "UPDATE lease_holders SET ended_at = ?1 "
+                          "WHERE instance_id = ?2 AND ended_at IS NULL");
+      end->bind(1, static_cast<int64_t>(now));
+      end->bind(2, std::string(instance_id));
+      end->exec();
+      CachedStatement last(db,
+                           "SELECT COALESCE(MAX(incarnation), 0) "
+                           "FROM lease_holders WHERE instance_id = ?1");
+      last->bind(1, std::string(instance_id));
+      last->executeStep();
       LeaseHolder h;
       h.instance_id = std::string(instance_id);
-      h.incarnation = last.getColumn(0).getInt64() + 1;
+      h.incarnation = last->getColumn(0).getInt64() + 1;
       h.holder_id = h.instance_id + "/" + std::to_string(h.incarnation);
       h.host = std::string(host);
       h.pid = pid;
       h.started_at = now;
       h.heartbeat_at = now;
       h.alive_until = now + alive_ms;
-      SQLite::Statement ins(
+      CachedStatement ins(
           db, std::string("INSERT INTO lease_holders (") + kHolderColumns +
                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL)");
-      ins.bind(1, h.holder_id);
-      ins.bind(2, h.instance_id);
-      ins.bind(3, h.incarnation);
-      ins.bind(4, h.host);
-      ins.bind(5, h.pid);
-      ins.bind(6, static_cast<int64_t>(h.started_at));
-      ins.bind(7, static_cast<int64_t>(h.heartbeat_at));
-      ins.bind(8, static_cast<int64_t>(h.alive_until));
-      ins.exec();
+      ins->bind(1, h.holder_id);
+      ins->bind(2, h.instance_id);
+      ins->bind(3, h.incarnation);
+      ins->bind(4, h.host);
+      ins->bind(5, h.pid);
+      ins->bind(6, static_cast<int64_t>(h.started_at));
+      ins->bind(7, static_cast<int64_t>(h.heartbeat_at));
+      ins->bind(8, static_cast<int64_t>(h.alive_until));
+      ins->exec();
       // Restarts do not pile up holders.
       ForgetDeadHolders(db, now);
       return h;
@@ -147,14 +148,14 @@ Status SqliteStore::HeartbeatLeaseHolder(std::string_view holder_id,
     return Guarded("heartbeat of lease holder " + std::string(holder_id),
                    [&]() -> Status {
       const UnixMillis now = clock_.NowMillis();
-      SQLite::Statement upd(db,
-                            "UPDATE lease_holders SET heartbeat_at = ?1, "
-                            "alive_until = ?2 "
-                            "WHERE holder_id = ?3 AND ended_at IS NULL");
-      upd.bind(1, static_cast<int64_t>(now));
-      upd.bind(2, static_cast<int64_t>(now + alive_ms));
-      upd.bind(3, std::string(holder_id));
-      if (upd.exec() == 1) return Status::Ok();
+      CachedStatement upd(db,
+                          "UPDATE lease_holders SET heartbeat_at = ?1, "
+                          "alive_until = ?2 "
+                          "WHERE holder_id = ?3 AND ended_at IS NULL");
+      upd->bind(1, static_cast<int64_t>(now));
+      upd->bind(2, static_cast<int64_t>(now + alive_ms));
+      upd->bind(3, std::string(holder_id));
+      if (upd->exec() == 1) return Status::Ok();
       if (HolderHasEnded(db, holder_id)) {
         return Status(StatusCode::kFailedPrecondition,
                       "lease holder " + std::string(holder_id) +
@@ -169,16 +170,16 @@ Status SqliteStore::HeartbeatLeaseHolder(std::string_view holder_id,
 Status SqliteStore::EndLeaseHolder(std::string_view holder_id) {
   MIMI_RETURN_IF_ERROR(CheckWritable());
   return writer_->Write([&](SQLite::Database& db) -> Status {
-    return Guarded("ending lease holder " + std::string(holder_id),
-                   [&]() -> Status {
-      SQLite::Statement upd(db,
-                            "UPDATE lease_holders SET ended_at = ?1 "
-                            "WHERE holder_id = ?2 AND ended_at IS NULL");
-      upd.bind(1, static_cast<int64_t>(clock_.NowMillis()));
-      upd.bind(2, std::string(holder_id));
-      upd.exec();
-      return Status::Ok();
-    });
+    return Guarded(
+        "ending lease holder " + std::string(holder_id), [&]() -> Status {
+          CachedStatement upd(db,
+                              "UPDATE lease_holders SET ended_at = ?1 "
+                              "WHERE holder_id = ?2 AND ended_at IS NULL");
+          upd->bind(1, static_cast<int64_t>(clock_.NowMillis()));
+          upd->bind(2, std::string(holder_id));
+          upd->exec();
+          return Status::Ok();
+        });
   });
 }
 
@@ -193,10 +194,11 @@ Result<std::vector<ReclaimedLease>> SqliteStore::ReclaimDeadLeases(
     MIMI_ASSIGN_OR_RETURN(
         bool any, Guarded("looking for the leases of dead holders",
                           [&]() -> Result<bool> {
-                            SQLite::Statement q(reader, kDeadLeases);
-                            q.bind(1, static_cast<int64_t>(clock_.NowMillis()));
-                            q.bind(2, std::string(self));
-                            return q.executeStep();
+                            CachedStatement q(reader, kDeadLeases);
+                            q->bind(1,
+                                    static_cast<int64_t>(clock_.NowMillis()));
+                            q->bind(2, std::string(self));
+                            return q->executeStep();
                           }));
     if (!any) return std::vector<ReclaimedLease>{};
   }
@@ -207,31 +209,32 @@ Result<std::vector<ReclaimedLease>> SqliteStore::ReclaimDeadLeases(
           // Read again in the write transaction: the decision and the
           // update see one state.
           const int64_t now = clock_.NowMillis();
-          SQLite::Statement q(db, kDeadLeases);
-          q.bind(1, now);
-          q.bind(2, std::string(self));
+          CachedStatement q(db, kDeadLeases);
+          q->bind(1, now);
+          q->bind(2, std::string(self));
           std::vector<ReclaimedLease> out;
-          while (q.executeStep()) {
+          while (q->executeStep()) {
             ReclaimedLease r;
-            r.id = q.getColumn(0).getString();
-            MIMI_ASSIGN_OR_RETURN(r.role, ParseRole(q.getColumn(1).getString()));
-            r.owner = q.getColumn(2).getString();
-            r.holder_id = q.getColumn(3).getString();
-            r.expires_at = q.getColumn(4).getInt64();
+            r.id = q->getColumn(0).getString();
+            MIMI_ASSIGN_OR_RETURN(r.role,
+                                  ParseRole(q->getColumn(1).getString()));
+            r.owner = q->getColumn(2).getString();
+            r.holder_id = q->getColumn(3).getString();
+            r.expires_at = q->getColumn(4).getInt64();
             out.push_back(std::move(r));
           }
           // The owner in the WHERE: only the very lease read above.
-          SQLite::Statement free(db,
-                                 "UPDATE migrations SET lease_owner = NULL, "
-                                 "lease_expires_at = NULL, lease_holder = NULL "
-                                 "WHERE id = ?1 AND role = ?2 AND "
-                                 "lease_owner = ?3");
+          CachedStatement free(db,
+                               "UPDATE migrations SET lease_owner = NULL, "
+                               "lease_expires_at = NULL, lease_holder = NULL "
+                               "WHERE id = ?1 AND role = ?2 AND "
+                               "lease_owner = ?3");
           for (const ReclaimedLease& r : out) {
-            free.bind(1, r.id);
-            free.bind(2, std::string(RoleName(r.role)));
-            free.bind(3, r.owner);
-            free.exec();
-            free.reset();
+            free->bind(1, r.id);
+            free->bind(2, std::string(RoleName(r.role)));
+            free->bind(3, r.owner);
+            free->exec();
+            free->reset();
           }
           ForgetDeadHolders(db, now);
           return out;
@@ -242,14 +245,15 @@ Result<std::vector<ReclaimedLease>> SqliteStore::ReclaimDeadLeases(
 Result<std::vector<LeaseHolder>> SqliteStore::ListLeaseHolders() {
   MutexLock lock(read_mu_);
   SQLite::Database& reader = *reader_;
-  return Guarded("listing lease holders", [&]() -> Result<std::vector<LeaseHolder>> {
-    SQLite::Statement q(reader, std::string("SELECT ") + kHolderColumns +
-                                    " FROM lease_holders "
-                                    "ORDER BY instance_id, incarnation");
-    std::vector<LeaseHolder> out;
-    while (q.executeStep()) out.push_back(RowToHolder(q));
-    return out;
-  });
+  return Guarded(
+      "listing lease holders", [&]() -> Result<std::vector<LeaseHolder>> {
+        CachedStatement q(reader, std::string("SELECT ") + kHolderColumns +
+                                      " FROM lease_holders "
+                                      "ORDER BY instance_id, incarnation");
+        std::vector<LeaseHolder> out;
+        while (q->executeStep()) out.push_back(RowToHolder(*q));
+        return out;
+      });
 }
 
 }  // namespace mimi::store

@@ -10,6 +10,7 @@
 
 #include "store/migration_rows.h"
 #include "store/sqlite_blob.h"
+#include "store/sqlite_statement_cache.h"
 #include "store/sqlite_status.h"
 #include "store/sqlite_store.h"
 
@@ -67,18 +68,18 @@ Result<Bytes> SqliteStore::GetMessage(std::string_view id, Role role,
                  [&]() -> Result<Bytes> {
                    // One statement, so that "no row" and "no message yet" are
                    // told apart in one snapshot.
-                   SQLite::Statement q(
+                   CachedStatement q(
                        reader,
                        "SELECT m.body FROM migrations r "
                        "LEFT JOIN migration_messages m ON m.id = r.id "
                        "AND m.role = r.role AND m.kind = ?3 "
                        "WHERE r.id = ?1 AND r.role = ?2");
-                   q.bind(1, std::string(id));
-                   q.bind(2, std::string(RoleName(role)));
-                   q.bind(3, std::string(MessageKindName(kind)));
-                   if (!q.executeStep())
+                   q->bind(1, std::string(id));
+                   q->bind(2, std::string(RoleName(role)));
+                   q->bind(3, std::string(MessageKindName(kind)));
+                   if (!q->executeStep())
                      return NotFoundError("no " + Describe(id, role));
-                   return ColumnBytes(q.getColumn(0));
+                   return ColumnBytes(q->getColumn(0));
                  });
 }
 
@@ -86,10 +87,9 @@ Result<std::vector<MigrationRecord>> SqliteStore::GetById(std::string_view id) {
   MutexLock lock(read_mu_);
   SQLite::Database& reader = *reader_;
   return Guarded("reading migration " + std::string(id), [&] {
-    SQLite::Statement q(reader,
-                        SelectMigrations("WHERE id = ?1 ORDER BY role"));
-    q.bind(1, std::string(id));
-    return AllRows(q);
+    CachedStatement q(reader, SelectMigrations("WHERE id = ?1 ORDER BY role"));
+    q->bind(1, std::string(id));
+    return AllRows(*q);
   });
 }
 
@@ -117,12 +117,12 @@ Result<std::vector<MigrationRecord>> SqliteStore::List(
   MutexLock lock(read_mu_);
   SQLite::Database& reader = *reader_;
   return Guarded("listing migrations", [&] {
-    SQLite::Statement q(reader, ListQuery(filter));
-    if (filter.role) q.bind(1, std::string(RoleName(*filter.role)));
-    if (filter.state) q.bind(2, std::string(StateName(*filter.state)));
-    if (filter.group_id) BindBlob(q, 3, *filter.group_id);
-    q.bind(4, filter.limit);
-    return AllRows(q);
+    CachedStatement q(reader, ListQuery(filter));
+    if (filter.role) q->bind(1, std::string(RoleName(*filter.role)));
+    if (filter.state) q->bind(2, std::string(StateName(*filter.state)));
+    if (filter.group_id) BindBlob(*q, 3, *filter.group_id);
+    q->bind(4, filter.limit);
+    return AllRows(*q);
   });
 }
 
@@ -131,10 +131,10 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListByGroup(
   MutexLock lock(read_mu_);
   SQLite::Database& reader = *reader_;
   return Guarded("listing a group's migrations", [&] {
-    SQLite::Statement q(
+    CachedStatement q(
         reader, SelectMigrations("WHERE group_id = ?1 ORDER BY created_at"));
-    BindBlob(q, 1, group_id);
-    return AllRows(q);
+    BindBlob(*q, 1, group_id);
+    return AllRows(*q);
   });
 }
 
@@ -143,13 +143,12 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListByState(
   MutexLock lock(read_mu_);
   SQLite::Database& reader = *reader_;
   return Guarded("listing migrations by state", [&] {
-    SQLite::Statement q(reader,
-                        SelectMigrations("WHERE role = ?1 AND state = ?2 "
-                                         "ORDER BY created_at LIMIT ?3"));
-    q.bind(1, std::string(RoleName(role)));
-    q.bind(2, std::string(StateName(state)));
-    q.bind(3, limit);
-    return AllRows(q);
+    CachedStatement q(reader, SelectMigrations("WHERE role = ?1 AND state = ?2 "
+                                               "ORDER BY created_at LIMIT ?3"));
+    q->bind(1, std::string(RoleName(role)));
+    q->bind(2, std::string(StateName(state)));
+    q->bind(3, limit);
+    return AllRows(*q);
   });
 }
 
@@ -158,16 +157,16 @@ Result<std::vector<StateCount>> SqliteStore::CountByState() {
   SQLite::Database& reader = *reader_;
   return Guarded(
       "counting migrations", [&]() -> Result<std::vector<StateCount>> {
-        SQLite::Statement q(reader,
-                            "SELECT role, state, COUNT(*) FROM migrations "
-                            "GROUP BY role, state ORDER BY role, state");
+        CachedStatement q(reader,
+                          "SELECT role, state, COUNT(*) FROM migrations "
+                          "GROUP BY role, state ORDER BY role, state");
         std::vector<StateCount> out;
-        while (q.executeStep()) {
+        while (q->executeStep()) {
           StateCount c;
-          MIMI_ASSIGN_OR_RETURN(c.role, ParseRole(q.getColumn(0).getString()));
+          MIMI_ASSIGN_OR_RETURN(c.role, ParseRole(q->getColumn(0).getString()));
           MIMI_ASSIGN_OR_RETURN(c.state,
-                                ParseState(q.getColumn(1).getString()));
-          c.count = q.getColumn(2).getInt64();
+                                ParseState(q->getColumn(1).getString()));
+          c.count = q->getColumn(2).getInt64();
           out.push_back(c);
         }
         return out;
@@ -178,10 +177,10 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListDue(int limit) {
   MutexLock lock(read_mu_);
   SQLite::Database& reader = *reader_;
   return Guarded("listing due migrations", [&] {
-    SQLite::Statement q(reader, kDueQuery);
-    q.bind(1, static_cast<int64_t>(clock_.NowMillis()));
-    q.bind(2, limit);
-    return AllRows(q);
+    CachedStatement q(reader, kDueQuery);
+    q->bind(1, static_cast<int64_t>(clock_.NowMillis()));
+    q->bind(2, limit);
+    return AllRows(*q);
   });
 }
 
@@ -191,20 +190,20 @@ Result<std::vector<DueKey>> SqliteStore::ListDueKeys(const DueKey* after,
   SQLite::Database& reader = *reader_;
   return Guarded(
       "listing due migrations", [&]() -> Result<std::vector<DueKey>> {
-        SQLite::Statement q(reader, kDueKeysQuery);
-        q.bind(1, static_cast<int64_t>(clock_.NowMillis()));
-        q.bind(2, limit);
+        CachedStatement q(reader, kDueKeysQuery);
+        q->bind(1, static_cast<int64_t>(clock_.NowMillis()));
+        q->bind(2, limit);
         if (after != nullptr) {
-          q.bind(3, static_cast<int64_t>(after->next_attempt_at));
-          q.bind(4, after->id);
-          q.bind(5, std::string(RoleName(after->role)));
+          q->bind(3, static_cast<int64_t>(after->next_attempt_at));
+          q->bind(4, after->id);
+          q->bind(5, std::string(RoleName(after->role)));
         }
         std::vector<DueKey> out;
-        while (q.executeStep()) {
+        while (q->executeStep()) {
           DueKey k;
-          k.next_attempt_at = q.getColumn(0).getInt64();
-          k.id = q.getColumn(1).getString();
-          MIMI_ASSIGN_OR_RETURN(k.role, ParseRole(q.getColumn(2).getString()));
+          k.next_attempt_at = q->getColumn(0).getInt64();
+          k.id = q->getColumn(1).getString();
+          MIMI_ASSIGN_OR_RETURN(k.role, ParseRole(q->getColumn(2).getString()));
           out.push_back(std::move(k));
         }
         return out;
@@ -215,11 +214,11 @@ Result<std::vector<MigrationRecord>> SqliteStore::ListStalled(int limit) {
   MutexLock lock(read_mu_);
   SQLite::Database& reader = *reader_;
   return Guarded("listing stalled migrations", [&] {
-    SQLite::Statement q(reader,
-                        SelectMigrations("WHERE stalled_since IS NOT NULL "
-                                         "ORDER BY stalled_since LIMIT ?1"));
-    q.bind(1, limit);
-    return AllRows(q);
+    CachedStatement q(reader,
+                      SelectMigrations("WHERE stalled_since IS NOT NULL "
+                                       "ORDER BY stalled_since LIMIT ?1"));
+    q->bind(1, limit);
+    return AllRows(*q);
   });
 }
 
@@ -255,13 +254,14 @@ Result<std::optional<int64_t>> SqliteStore::OldestUnfinishedAgeMillis() {
   SQLite::Database& reader = *reader_;
   return Guarded("finding the oldest open migration",
                  [&]() -> Result<std::optional<int64_t>> {
-                   SQLite::Statement q(
+                   CachedStatement q(
                        reader,
                        "SELECT MIN(created_at) FROM migrations WHERE " + cond);
-                   q.executeStep();
-                   if (q.getColumn(0).isNull()) return std::optional<int64_t>();
+                   q->executeStep();
+                   if (q->getColumn(0).isNull())
+                     return std::optional<int64_t>();
                    return std::optional<int64_t>(clock_.NowMillis() -
-                                                 q.getColumn(0).getInt64());
+                                                 q->getColumn(0).getInt64());
                  });
 }
 
@@ -272,26 +272,26 @@ Result<std::vector<MigrationEvent>> SqliteStore::Events(std::string_view id,
   return Guarded(
       "reading the events of " + Describe(id, role),
       [&]() -> Result<std::vector<MigrationEvent>> {
-        SQLite::Statement q(reader,
-                            "SELECT seq, from_state, to_state, at, detail "
-                            "FROM migration_events WHERE migration_id = ?1 "
-                            "AND role = ?2 ORDER BY seq");
-        q.bind(1, std::string(id));
-        q.bind(2, std::string(RoleName(role)));
+        CachedStatement q(reader,
+                          "SELECT seq, from_state, to_state, at, detail "
+                          "FROM migration_events WHERE migration_id = ?1 "
+                          "AND role = ?2 ORDER BY seq");
+        q->bind(1, std::string(id));
+        q->bind(2, std::string(RoleName(role)));
         std::vector<MigrationEvent> out;
-        while (q.executeStep()) {
+        while (q->executeStep()) {
           MigrationEvent e;
-          e.seq = q.getColumn(0).getInt64();
+          e.seq = q->getColumn(0).getInt64();
           e.migration_id = std::string(id);
           e.role = role;
-          if (!q.getColumn(1).isNull()) {
+          if (!q->getColumn(1).isNull()) {
             MIMI_ASSIGN_OR_RETURN(e.from_state,
-                                  ParseState(q.getColumn(1).getString()));
+                                  ParseState(q->getColumn(1).getString()));
           }
           MIMI_ASSIGN_OR_RETURN(e.to_state,
-                                ParseState(q.getColumn(2).getString()));
-          e.at = q.getColumn(3).getInt64();
-          e.detail = q.getColumn(4).getString();
+                                ParseState(q->getColumn(2).getString()));
+          e.at = q->getColumn(3).getInt64();
+          e.detail = q->getColumn(4).getString();
           out.push_back(std::move(e));
         }
         return out;
@@ -302,18 +302,18 @@ Result<IssuedNonce> SqliteStore::GetNonce(std::string_view nonce) {
   MutexLock lock(read_mu_);
   SQLite::Database& reader = *reader_;
   return Guarded("reading a nonce", [&]() -> Result<IssuedNonce> {
-    SQLite::Statement q(reader,
-                        "SELECT nonce, ciphersuite, issued_at, expires_at "
-                        "FROM issued_nonces WHERE nonce = ?1");
-    q.bind(1, std::string(nonce));
-    if (!q.executeStep()) {
+    CachedStatement q(reader,
+                      "SELECT nonce, ciphersuite, issued_at, expires_at "
+                      "FROM issued_nonces WHERE nonce = ?1");
+    q->bind(1, std::string(nonce));
+    if (!q->executeStep()) {
       return NotFoundError("nonce " + std::string(nonce) + " was not issued");
     }
     IssuedNonce n;
-    n.nonce = q.getColumn(0).getString();
-    n.ciphersuite = static_cast<uint16_t>(q.getColumn(1).getInt());
-    n.issued_at = q.getColumn(2).getInt64();
-    n.expires_at = q.getColumn(3).getInt64();
+    n.nonce = q->getColumn(0).getString();
+    n.ciphersuite = static_cast<uint16_t>(q->getColumn(1).getInt());
+    n.issued_at = q->getColumn(2).getInt64();
+    n.expires_at = q->getColumn(3).getInt64();
     return n;
   });
 }
@@ -322,18 +322,18 @@ Result<Tombstone> SqliteStore::GetTombstone(ByteSpan group_id) {
   MutexLock lock(read_mu_);
   SQLite::Database& reader = *reader_;
   return Guarded("reading a tombstone", [&]() -> Result<Tombstone> {
-    SQLite::Statement q(reader,
-                        "SELECT group_id, target_domain, migration_id, "
-                        "moved_at, confirmation FROM tombstones "
-                        "WHERE group_id = ?1");
-    BindBlob(q, 1, group_id);
-    if (!q.executeStep()) return NotFoundError("no tombstone for the group");
+    CachedStatement q(reader,
+                      "SELECT group_id, target_domain, migration_id, "
+                      "moved_at, confirmation FROM tombstones "
+                      "WHERE group_id = ?1");
+    BindBlob(*q, 1, group_id);
+    if (!q->executeStep()) return NotFoundError("no tombstone for the group");
     Tombstone t;
-    t.group_id = ColumnBytes(q.getColumn(0));
-    t.target_domain = q.getColumn(1).getString();
-    t.migration_id = q.getColumn(2).getString();
-    t.moved_at = q.getColumn(3).getInt64();
-    t.confirmation = ColumnBytes(q.getColumn(4));
+    t.group_id = ColumnBytes(q->getColumn(0));
+    t.target_domain = q->getColumn(1).getString();
+    t.migration_id = q->getColumn(2).getString();
+    t.moved_at = q->getColumn(3).getInt64();
+    t.confirmation = ColumnBytes(q->getColumn(4));
     return t;
   });
 }

@@ -11,6 +11,7 @@
 #include "store/lease_holder_rows.h"
 #include "store/migration_rows.h"
 #include "store/sqlite_blob.h"
+#include "store/sqlite_statement_cache.h"
 #include "store/sqlite_status.h"
 #include "store/sqlite_store.h"
 #include "store/transition_repeat.h"
@@ -40,33 +41,32 @@ Status SqliteStore::CreateMigration(const MigrationRecord& record, Role role,
     return Guarded("creating " + Describe(record.id, role), [&] {
       UnixMillis now = clock_.NowMillis();
       if (nonce_expires_at) {
-        SQLite::Statement nonce(
-            db,
-            "INSERT INTO issued_nonces (nonce, ciphersuite, "
-            "issued_at, expires_at) VALUES (?1, ?2, ?3, ?4)");
-        nonce.bind(1, record.id);
-        nonce.bind(2, static_cast<int>(record.ciphersuite));
-        nonce.bind(3, static_cast<int64_t>(now));
-        nonce.bind(4, static_cast<int64_t>(*nonce_expires_at));
-        nonce.exec();
+        CachedStatement nonce(db,
+                              "INSERT INTO issued_nonces (nonce, ciphersuite, "
+                              "issued_at, expires_at) VALUES (?1, ?2, ?3, ?4)");
+        nonce->bind(1, record.id);
+        nonce->bind(2, static_cast<int>(record.ciphersuite));
+        nonce->bind(3, static_cast<int64_t>(now));
+        nonce->bind(4, static_cast<int64_t>(*nonce_expires_at));
+        nonce->exec();
       }
-      SQLite::Statement ins(
+      CachedStatement ins(
           db,
           "INSERT INTO migrations (id, role, state, group_id, epoch, "
           "ciphersuite, source_domain, target_domain, next_attempt_at, "
           "created_at, updated_at) "
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)");
-      ins.bind(1, record.id);
-      ins.bind(2, std::string(RoleName(role)));
-      ins.bind(3, std::string(StateName(state)));
-      BindBlob(ins, 4, record.group_id);
-      ins.bind(5, static_cast<int64_t>(record.epoch));
-      ins.bind(6, static_cast<int>(record.ciphersuite));
-      ins.bind(7, record.source_domain);
-      ins.bind(8, record.target_domain);
-      BindOptional(ins, 9, next_attempt_at);
-      ins.bind(10, static_cast<int64_t>(now));
-      ins.exec();
+      ins->bind(1, record.id);
+      ins->bind(2, std::string(RoleName(role)));
+      ins->bind(3, std::string(StateName(state)));
+      BindBlob(*ins, 4, record.group_id);
+      ins->bind(5, static_cast<int64_t>(record.epoch));
+      ins->bind(6, static_cast<int>(record.ciphersuite));
+      ins->bind(7, record.source_domain);
+      ins->bind(8, record.target_domain);
+      BindOptional(*ins, 9, next_attempt_at);
+      ins->bind(10, static_cast<int64_t>(now));
+      ins->exec();
       const StoredMessage messages[] = {
           {MessageKind::kRequest, record.request},
           {MessageKind::kResponse, record.response},
@@ -131,16 +131,16 @@ Result<TransitionOutcome> SqliteStore::TransitionJob(
       "stalled_since = NULL";
   if (data.content_hash) sql += ", content_hash = ?7";
   sql += " WHERE id = ?4 AND role = ?5 AND state = ?6";
-  SQLite::Statement upd(db, sql);
-  upd.bind(1, std::string(StateName(to)));
-  upd.bind(2, static_cast<int64_t>(now));
-  BindOptional(upd, 3, next);
-  upd.bind(4, std::string(id));
-  upd.bind(5, std::string(RoleName(role)));
-  upd.bind(6, std::string(StateName(from)));
-  if (data.content_hash) BindBlobOrNull(upd, 7, *data.content_hash);
+  CachedStatement upd(db, sql);
+  upd->bind(1, std::string(StateName(to)));
+  upd->bind(2, static_cast<int64_t>(now));
+  BindOptional(*upd, 3, next);
+  upd->bind(4, std::string(id));
+  upd->bind(5, std::string(RoleName(role)));
+  upd->bind(6, std::string(StateName(from)));
+  if (data.content_hash) BindBlobOrNull(*upd, 7, *data.content_hash);
 
-  if (upd.exec() == 1) {
+  if (upd->exec() == 1) {
     // The row moved from `from`, which no transition re-enters with the
     // same data, so each message is inserted exactly once.
     std::vector<StoredMessage> messages;
@@ -152,7 +152,7 @@ Result<TransitionOutcome> SqliteStore::TransitionJob(
     if (rule.writes_tombstone) {
       MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(db, id, role));
       // A group that came back and left again replaces its old tombstone.
-      SQLite::Statement tomb(
+      CachedStatement tomb(
           db,
           "INSERT INTO tombstones (group_id, target_domain, migration_id, "
           "moved_at, confirmation) VALUES (?1, ?2, ?3, ?4, ?5) "
@@ -161,14 +161,14 @@ Result<TransitionOutcome> SqliteStore::TransitionJob(
           "migration_id = excluded.migration_id, "
           "moved_at = excluded.moved_at, "
           "confirmation = excluded.confirmation");
-      BindBlob(tomb, 1, row.group_id);
-      tomb.bind(2, row.target_domain);
-      tomb.bind(3, row.id);
-      tomb.bind(4, static_cast<int64_t>(now));
+      BindBlob(*tomb, 1, row.group_id);
+      tomb->bind(2, row.target_domain);
+      tomb->bind(3, row.id);
+      tomb->bind(4, static_cast<int64_t>(now));
       // The rule requires the confirmation (CheckTransition checked), and
       // it is bound without a copy: `data` outlives the statement.
-      BindBlob(tomb, 5, *data.confirmation);
-      tomb.exec();
+      BindBlob(*tomb, 5, *data.confirmation);
+      tomb->exec();
     }
     return TransitionOutcome::kApplied;
   }
@@ -177,18 +177,18 @@ Result<TransitionOutcome> SqliteStore::TransitionJob(
   // checks below change nothing, and the writer rolls the job's savepoint
   // back whenever it returns an error.
   MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(db, id, role));
-  SQLite::Statement seen(db,
-                         "SELECT COUNT(*) FROM migration_events "
-                         "WHERE migration_id = ?1 AND role = ?2 "
-                         "AND from_state = ?3 AND to_state = ?4");
-  seen.bind(1, std::string(id));
-  seen.bind(2, std::string(RoleName(role)));
-  seen.bind(3, std::string(StateName(from)));
-  seen.bind(4, std::string(StateName(to)));
-  seen.executeStep();
+  CachedStatement seen(db,
+                       "SELECT COUNT(*) FROM migration_events "
+                       "WHERE migration_id = ?1 AND role = ?2 "
+                       "AND from_state = ?3 AND to_state = ?4");
+  seen->bind(1, std::string(id));
+  seen->bind(2, std::string(RoleName(role)));
+  seen->bind(3, std::string(StateName(from)));
+  seen->bind(4, std::string(StateName(to)));
+  seen->executeStep();
   std::string what = std::string(StateName(from)) + " -> " +
                      std::string(StateName(to)) + " of " + Describe(id, role);
-  return UnmatchedTransition(what, row, seen.getColumn(0).getInt64() > 0, data,
+  return UnmatchedTransition(what, row, seen->getColumn(0).getInt64() > 0, data,
                              [&](MessageKind kind) -> Result<Bytes> {
                                return ReadMessage(db, id, role, kind);
                              });
@@ -213,19 +213,19 @@ Status SqliteStore::AcquireLease(std::string_view id, Role role,
                           "started, or it stopped); it takes no lease on " +
                           Describe(id, role));
       }
-      SQLite::Statement upd(
+      CachedStatement upd(
           db,
           "UPDATE migrations SET lease_owner = ?1, lease_expires_at = ?2, "
           "lease_holder = ?6 "
           "WHERE id = ?3 AND role = ?4 AND (lease_owner IS NULL OR "
           "lease_expires_at <= ?5 OR lease_owner = ?1)");
-      upd.bind(1, std::string(owner));
-      upd.bind(2, static_cast<int64_t>(now + duration_ms));
-      upd.bind(3, std::string(id));
-      upd.bind(4, std::string(RoleName(role)));
-      upd.bind(5, static_cast<int64_t>(now));
-      upd.bind(6, holder);
-      if (upd.exec() == 1) {
+      upd->bind(1, std::string(owner));
+      upd->bind(2, static_cast<int64_t>(now + duration_ms));
+      upd->bind(3, std::string(id));
+      upd->bind(4, std::string(RoleName(role)));
+      upd->bind(5, static_cast<int64_t>(now));
+      upd->bind(6, holder);
+      if (upd->exec() == 1) {
         return Status::Ok();
       }
       MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(db, id, role));
@@ -242,14 +242,14 @@ Status SqliteStore::ReleaseLease(std::string_view id, Role role,
   MIMI_RETURN_IF_ERROR(CheckWritable());
   return writer_->Write([&](SQLite::Database& db) -> Status {
     return Guarded("releasing " + Describe(id, role), [&]() -> Status {
-      SQLite::Statement upd(db,
-                            "UPDATE migrations SET lease_owner = NULL, "
-                            "lease_expires_at = NULL, lease_holder = NULL "
-                            "WHERE id = ?1 AND role = ?2 AND lease_owner = ?3");
-      upd.bind(1, std::string(id));
-      upd.bind(2, std::string(RoleName(role)));
-      upd.bind(3, std::string(owner));
-      if (upd.exec() == 0) {
+      CachedStatement upd(db,
+                          "UPDATE migrations SET lease_owner = NULL, "
+                          "lease_expires_at = NULL, lease_holder = NULL "
+                          "WHERE id = ?1 AND role = ?2 AND lease_owner = ?3");
+      upd->bind(1, std::string(id));
+      upd->bind(2, std::string(RoleName(role)));
+      upd->bind(3, std::string(owner));
+      if (upd->exec() == 0) {
         // Tell "no such row" apart from "not ours", which is fine.
         MIMI_ASSIGN_OR_RETURN(MigrationRecord row, GetRow(db, id, role));
         (void)row;
@@ -269,20 +269,21 @@ Status SqliteStore::RecordFailure(std::string_view id, Role role,
           UnixMillis now = clock_.NowMillis();
           // A stall keeps its first time, so operators see how long it has
           // lasted.
-          SQLite::Statement upd(
+          CachedStatement upd(
               db,
               "UPDATE migrations SET attempt_count = attempt_count + 1, "
               "last_error = ?1, next_attempt_at = ?2, updated_at = ?3, "
               "stalled_since = CASE WHEN ?4 = 0 THEN NULL "
               "ELSE COALESCE(stalled_since, ?3) END "
               "WHERE id = ?5 AND role = ?6");
-          upd.bind(1, std::string(error));
-          upd.bind(2, static_cast<int64_t>(next_attempt_at));
-          upd.bind(3, static_cast<int64_t>(now));
-          upd.bind(4, stalled ? 1 : 0);
-          upd.bind(5, std::string(id));
-          upd.bind(6, std::string(RoleName(role)));
-          if (upd.exec() == 0) return NotFoundError("no " + Describe(id, role));
+          upd->bind(1, std::string(error));
+          upd->bind(2, static_cast<int64_t>(next_attempt_at));
+          upd->bind(3, static_cast<int64_t>(now));
+          upd->bind(4, stalled ? 1 : 0);
+          upd->bind(5, std::string(id));
+          upd->bind(6, std::string(RoleName(role)));
+          if (upd->exec() == 0)
+            return NotFoundError("no " + Describe(id, role));
           return Status::Ok();
         });
   });
@@ -303,16 +304,16 @@ Status SqliteStore::ScheduleNow(std::string_view id, Role role) {
       // The state in the WHERE makes this a compare-and-set against a
       // transition that lands between the read above and here (another
       // process: the mutex only covers this one).
-      SQLite::Statement upd(
+      CachedStatement upd(
           db,
           "UPDATE migrations SET next_attempt_at = ?1, updated_at = ?1, "
           "attempt_count = 0, stalled_since = NULL "
           "WHERE id = ?2 AND role = ?3 AND state = ?4");
-      upd.bind(1, static_cast<int64_t>(now));
-      upd.bind(2, std::string(id));
-      upd.bind(3, std::string(RoleName(role)));
-      upd.bind(4, std::string(StateName(row.state)));
-      if (upd.exec() != 1) {
+      upd->bind(1, static_cast<int64_t>(now));
+      upd->bind(2, std::string(id));
+      upd->bind(3, std::string(RoleName(role)));
+      upd->bind(4, std::string(StateName(row.state)));
+      if (upd->exec() != 1) {
         return Status(StatusCode::kFailedPrecondition,
                       Describe(id, role) + " changed state meanwhile");
       }

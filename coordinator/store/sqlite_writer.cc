@@ -113,6 +113,7 @@ SqliteWriter::SqliteWriter(std::string path,
     : path_(std::move(path)),
       options_(options),
       db_(std::move(db)),
+      statements_(std::make_unique<StatementCache>(*db_)),
       thread_([this] { Loop(); }) {}
 
 SqliteWriter::~SqliteWriter() {
@@ -142,6 +143,8 @@ SqliteWriterStats SqliteWriter::Stats() const {
   s.commits_failed = commits_failed_.load();
   s.largest_batch = largest_batch_.load();
   s.storage_errors = storage_errors_.load();
+  s.statements_prepared = statements_->prepared();
+  s.statements_reused = statements_->reused();
   return s;
 }
 
@@ -227,7 +230,7 @@ size_t SqliteWriter::RunTransaction(const std::vector<Pending*>& batch,
   };
 
   try {
-    db_->exec("BEGIN IMMEDIATE");
+    CachedStatement(*db_, "BEGIN IMMEDIATE")->exec();
   } catch (...) {
     Status s = StatusFromCurrentException(path_ + ": beginning a write");
     for (size_t j = first; j < batch.size(); ++j) batch[j]->result = s;
@@ -241,9 +244,9 @@ size_t SqliteWriter::RunTransaction(const std::vector<Pending*>& batch,
     Pending& p = *batch[i];
     Status s;
     try {
-      db_->exec(kSavepoint);
+      CachedStatement(*db_, kSavepoint)->exec();
       s = p.job(*db_);
-      if (s.ok()) db_->exec(kRelease);
+      if (s.ok()) CachedStatement(*db_, kRelease)->exec();
     } catch (...) {
       s = StatusFromCurrentException(path_ + ": write");
     }
@@ -259,8 +262,8 @@ size_t SqliteWriter::RunTransaction(const std::vector<Pending*>& batch,
       return i + 1;
     }
     try {
-      db_->exec(kRollbackTo);
-      db_->exec(kRelease);
+      CachedStatement(*db_, kRollbackTo)->exec();
+      CachedStatement(*db_, kRelease)->exec();
     } catch (...) {
       Status undo =
           StatusFromCurrentException(path_ + ": undoing a failed write");
@@ -272,7 +275,7 @@ size_t SqliteWriter::RunTransaction(const std::vector<Pending*>& batch,
   }
 
   try {
-    db_->exec("COMMIT");
+    CachedStatement(*db_, "COMMIT")->exec();
     commits_.fetch_add(1);
     NoteStorage(Status::Ok(),
                 sqlite3_total_changes64(handle) != changes_before);

@@ -49,8 +49,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -58,6 +58,7 @@
 
 #include "codec/mutex.h"
 #include "mimi_portability/status.h"
+#include "store/sqlite_statement_cache.h"
 
 // Jobs get the connection by reference; only the store's and the embedded
 // DS's own .cc files (and tests that run SQL) include SQLiteCpp.
@@ -105,6 +106,10 @@ struct SqliteWriterStats {
   // Transactions that failed because the disk refused a write (full, I/O
   // error): reason kStorageUnavailable.
   uint64_t storage_errors = 0;
+  // Statements the write connection prepared into its cache, and uses
+  // served from it (sqlite_statement_cache.h).
+  uint64_t statements_prepared = 0;
+  uint64_t statements_reused = 0;
 };
 
 // Whether the disk takes writes, as the latest transaction that wrote (or
@@ -188,6 +193,9 @@ class SqliteWriter {
   const std::string path_;
   const SqliteWriterOptions options_;
   std::unique_ptr<SQLite::Database> db_;  // used by the writer thread only
+  // The write connection's prepared statements; after db_, so that it goes
+  // first.
+  std::unique_ptr<StatementCache> statements_;
 
   mutable Mutex mu_;
   CondVar work_cv_;  // the writer waits for jobs
