@@ -329,6 +329,40 @@ TEST_F(RecoveryLoopTest, AFailedLeaseReleaseIsRetriedByTheNextScan) {
   ctx_.store = store_.get();
 }
 
+// A lease whose row a transition made terminal is gone from the store with
+// that transition: letting go of it costs no write, and the process forgets
+// it. A lease on a row still moving is released with a write, as before.
+TEST_F(RecoveryLoopTest, ALeaseEndedByATerminalTransitionIsLetGoWithoutAWrite) {
+  AddSourceRows(2);
+  HeldLeases held(clock_);
+  ctx_.held_leases = &held;
+  const std::string done = MakeId(0), moving = MakeId(1);
+  auto leased = LeaseRow(ctx_, done, Role::kSource);
+  ASSERT_TRUE(leased.ok()) << leased.status().ToString();
+  const auto path =
+      store::testing::PathTo(Role::kSource, MigrationState::kPurged);
+  ASSERT_TRUE(path.has_value());
+  for (const store::TransitionRule* rule : *path) {
+    ASSERT_TRUE(store_
+                    ->Transition(done, Role::kSource, rule->from, rule->to,
+                                 store::testing::DataFor(*rule))
+                    .ok());
+  }
+  EXPECT_FALSE(store_->Get(done, Role::kSource)->lease_owner.has_value());
+  const uint64_t jobs = store_->writer()->Stats().jobs;
+  leased->lease->EndedByTransition();
+  leased->lease.reset();
+  EXPECT_EQ(store_->writer()->Stats().jobs, jobs) << "no release written";
+  EXPECT_EQ(held.size(), 0u);
+
+  auto other = LeaseRow(ctx_, moving, Role::kSource);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  other->lease.reset();
+  EXPECT_EQ(store_->writer()->Stats().jobs, jobs + 2) << "taken, released";
+  EXPECT_FALSE(store_->Get(moving, Role::kSource)->lease_owner.has_value());
+  EXPECT_EQ(held.size(), 0u);
+}
+
 // A driver that holds its lease far longer than a step takes is named (once)
 // and counted while it holds it, instead of the row going quiet until the
 // lease lapses.

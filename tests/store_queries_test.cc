@@ -257,6 +257,47 @@ TEST_P(QueriesTest, OldestUnfinishedAgeIgnoresFinishedRows) {
   EXPECT_EQ(store_->OldestUnfinishedAgeMillis()->value(), 500);
 }
 
+// A transition into a terminal state ends the row's lease, whoever holds
+// it (the driver then spends no write on a release); other transitions keep
+// it (docs/protocol.md "Lease ownership").
+TEST_P(QueriesTest, ATerminalTransitionEndsTheLease) {
+  const std::string s = MakeId(31), t = MakeId(32);
+  ASSERT_TRUE(
+      store_->CreateSourceMigration(MakeRecord(s, Role::kSource, "gs"), "")
+          .ok());
+  ASSERT_TRUE(store_
+                  ->CreateTargetMigration(MakeRecord(t, Role::kTarget, "gt"),
+                                          clock_.NowMillis() + 60000, "")
+                  .ok());
+  ASSERT_TRUE(store_->AcquireLease(s, Role::kSource, "driver-1", 60000).ok());
+  const S path[] = {S::kInitiated, S::kContentSent, S::kTargetComplete,
+                    S::kConfirmed, S::kPurged};
+  for (size_t i = 1; i < std::size(path); ++i) {
+    ASSERT_TRUE(store_
+                    ->Transition(
+                        s, Role::kSource, path[i - 1], path[i],
+                        DataFor(*FindRule(Role::kSource, path[i - 1], path[i])))
+                    .ok());
+    const MigrationRecord row = store_->Get(s, Role::kSource).value();
+    if (path[i] == S::kPurged) {
+      EXPECT_FALSE(row.lease_owner.has_value()) << "purged";
+      EXPECT_FALSE(row.lease_expires_at.has_value());
+    } else {
+      EXPECT_EQ(row.lease_owner, "driver-1") << StateName(path[i]);
+    }
+  }
+  // The target's one step, under a lease of another owner's: imported ends it.
+  ASSERT_TRUE(store_->AcquireLease(t, Role::kTarget, "driver-2", 60000).ok());
+  ASSERT_TRUE(store_
+                  ->Transition(t, Role::kTarget, S::kRequested, S::kImported,
+                               DataFor(*FindRule(Role::kTarget, S::kRequested,
+                                                 S::kImported)))
+                  .ok());
+  EXPECT_FALSE(store_->Get(t, Role::kTarget)->lease_owner.has_value());
+  // Releasing a lease a transition ended is still fine.
+  EXPECT_TRUE(store_->ReleaseLease(t, Role::kTarget, "driver-2").ok());
+}
+
 TEST_P(QueriesTest, DueRowsLeasesAndFailures) {
   std::string a = MakeId(1), t = MakeId(2);
   ASSERT_TRUE(store_->CreateSourceMigration(MakeRecord(a, Role::kSource, "g"),

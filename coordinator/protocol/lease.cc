@@ -34,6 +34,10 @@ Result<std::unique_ptr<MigrationLease>> MigrationLease::Acquire(
 }
 
 MigrationLease::~MigrationLease() {
+  if (ended_) {
+    if (held_ != nullptr) held_->Remove(owner_);
+    return;
+  }
   Status s = store_.ReleaseLease(id_, role_, owner_);
   if (s.ok()) {
     if (held_ != nullptr) held_->Remove(owner_);

@@ -38,6 +38,11 @@ class MigrationLease {
   MigrationLease(const MigrationLease&) = delete;
   MigrationLease& operator=(const MigrationLease&) = delete;
 
+  // The row has entered a terminal state since the lease was taken: the
+  // transition that put it there ended the lease in the store (whoever held
+  // it), so the destructor spends no write on a release.
+  void EndedByTransition() { ended_ = true; }
+
  private:
   MigrationLease(store::Store& store, HeldLeases* held, std::string id,
                  store::Role role, std::string owner)
@@ -52,6 +57,7 @@ class MigrationLease {
   const std::string id_;
   const store::Role role_;
   const std::string owner_;
+  bool ended_ = false;
 };
 
 // A migration row read under its lease; the lease is released when this

@@ -52,7 +52,13 @@ Status SourceDriver::Drive(const std::string& id) {
       }
       row = std::move(*moved);
     }
-    if (store::IsTerminal(Role::kSource, row.state)) return Status::Ok();
+    if (store::IsTerminal(Role::kSource, row.state)) {
+      // A step of this drive (or an abort meanwhile) ended the lease with
+      // the row; a row found terminal at once still holds the one just
+      // taken.
+      if (steps > 0) leased.lease->EndedByTransition();
+      return Status::Ok();
+    }
     Status s = Step(row);
     if (!s.ok()) RecordDriveFailure(ctx_, row, s);
     // The row moved on, or holds its failure: a waiter has news to read.

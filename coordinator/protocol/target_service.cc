@@ -122,7 +122,12 @@ Result<Bytes> TargetService::HandleContent(ContentBody body) {
   MIMI_RETURN_IF_ERROR(found.status());
   // Another driver may have moved the row on since `found` was read.
   MIMI_ASSIGN_OR_RETURN(LeasedRow leased, LeaseRow(ctx_, id, Role::kTarget));
-  return ContentLocked(content, body, leased.row);
+  const bool was_requested = leased.row.state == MigrationState::kRequested;
+  Result<Bytes> complete = ContentLocked(content, body, leased.row);
+  // From requested, success is the move to imported, a terminal state: the
+  // transition ended the lease.
+  if (complete.ok() && was_requested) leased.lease->EndedByTransition();
+  return complete;
 }
 
 Result<Bytes> TargetService::ContentLocked(const MigrationContentView& content,

@@ -130,6 +130,13 @@ Result<TransitionOutcome> SqliteStore::TransitionJob(
       "next_attempt_at = ?3, attempt_count = 0, last_error = NULL, "
       "stalled_since = NULL";
   if (data.content_hash) sql += ", content_hash = ?7";
+  // A row in a terminal state is never driven again: the transition that
+  // puts it there ends its lease, whoever holds it, so that the driver that
+  // made the step need not spend a write of its own on the release
+  // (MigrationLease::EndedByTransition).
+  if (IsTerminal(role, to)) {
+    sql += ", lease_owner = NULL, lease_expires_at = NULL, lease_holder = NULL";
+  }
   sql += " WHERE id = ?4 AND role = ?5 AND state = ?6";
   CachedStatement upd(db, sql);
   upd->bind(1, std::string(StateName(to)));

@@ -22,16 +22,28 @@ constexpr PgStatement kInsertMigration = {
     "INSERT INTO migrations (id, role, state, group_id, epoch, ciphersuite, "
     "source_domain, target_domain, next_attempt_at, created_at, updated_at) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)"};
+// The last parameter (boolean) says the row enters a terminal state, which
+// ends its lease (see SqliteStore::TransitionJob).
+#define MIMI_PG_END_LEASE(n)                           \
+  "lease_owner = CASE WHEN $" n                        \
+  "::boolean THEN NULL ELSE lease_owner "              \
+  "END, lease_expires_at = CASE WHEN $" n              \
+  "::boolean THEN NULL ELSE "                          \
+  "lease_expires_at END, lease_holder = CASE WHEN $" n \
+  "::boolean THEN NULL ELSE lease_holder END "
 constexpr PgStatement kTransition = {
     "mimi_transition",
     "UPDATE migrations SET state = $1, updated_at = $2, next_attempt_at = $3, "
-    "attempt_count = 0, last_error = NULL, stalled_since = NULL "
-    "WHERE id = $4 AND role = $5 AND state = $6"};
+    "attempt_count = 0, last_error = NULL, stalled_since = "
+    "NULL, " MIMI_PG_END_LEASE(
+        "7") "WHERE id = $4 AND role = $5 AND state = $6"};
 constexpr PgStatement kTransitionWithHash = {
     "mimi_transition_with_hash",
     "UPDATE migrations SET state = $1, updated_at = $2, next_attempt_at = $3, "
     "attempt_count = 0, last_error = NULL, stalled_since = NULL, "
-    "content_hash = $7 WHERE id = $4 AND role = $5 AND state = $6"};
+    "content_hash = $7, " MIMI_PG_END_LEASE(
+        "8") "WHERE id = $4 AND role = $5 AND state = $6"};
+#undef MIMI_PG_END_LEASE
 // A group that came back and left again replaces its old tombstone.
 constexpr PgStatement kWriteTombstone = {
     "mimi_write_tombstone",
@@ -240,6 +252,7 @@ Result<TransitionOutcome> PgStore::TransitionTx(
       p.Blob(*data.content_hash);
     }
   }
+  p.Text(IsTerminal(role, to) ? "true" : "false");
   // The compare-and-set: PostgreSQL re-checks "state = from" on a row a
   // concurrent transaction changed, once that one has committed.
   MIMI_ASSIGN_OR_RETURN(
