@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "codec/json_text.h"
 #include "crypto/ciphersuite.h"
@@ -247,6 +248,40 @@ TEST_P(ProtocolTest, TheSourceFreezesTheGroupOnce) {
   EXPECT_EQ(AwaitSourceState(migrated_id_, store::MigrationState::kPurged),
             store::MigrationState::kPurged);
   EXPECT_EQ(failpoint::HitCount("source.after_freeze"), 1);
+}
+
+// The source row is born leased to the drive the init handler starts:
+// taking the lease rides on the creation (issue 17), and no other driver
+// could take the row up between its creation and that drive. Held just
+// after the creation, the row already names this daemon's lease holder.
+TEST_P(ProtocolTest, TheSourceRowIsCreatedUnderTheLeaseOfItsDrive) {
+  ASSERT_TRUE(failpoint::Arm("source.after_persist_initiated=delay:400").ok());
+  struct Disarm {
+    ~Disarm() { failpoint::DisarmAll(); }
+  } disarm;
+  MigrationResponse response = GetResponse(Request());
+  const std::string id = ToHex(response.nonce);
+  const MigrationInitRequest init = Init(response, TaggedCommit());
+  std::thread client([&] { (void)PostInit(init); });
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto row = daemons_->SourceStore()->Get(id, store::Role::kSource);
+  while (!row.ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    row = daemons_->SourceStore()->Get(id, store::Role::kSource);
+  }
+  ASSERT_TRUE(row.ok()) << row.status().ToString();
+  EXPECT_EQ(row->state, store::MigrationState::kInitiated);
+  ASSERT_TRUE(row->lease_owner.has_value()) << "created without a lease";
+  ASSERT_TRUE(row->lease_holder.has_value());
+  EXPECT_EQ(row->lease_owner->rfind(*row->lease_holder + "#", 0), 0u)
+      << *row->lease_owner;
+  client.join();
+  EXPECT_EQ(AwaitSourceState(id, store::MigrationState::kPurged),
+            store::MigrationState::kPurged);
+  EXPECT_FALSE(daemons_->SourceStore()
+                   ->Get(id, store::Role::kSource)
+                   ->lease_owner.has_value());
 }
 
 TEST_P(ProtocolTest, MigratesTheGroupAndLeavesATombstone) {

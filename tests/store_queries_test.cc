@@ -298,6 +298,41 @@ TEST_P(QueriesTest, ATerminalTransitionEndsTheLease) {
   EXPECT_TRUE(store_->ReleaseLease(t, Role::kTarget, "driver-2").ok());
 }
 
+// A source row may be created under a lease (the init handler's drive):
+// it is not due meanwhile, and it is the owner's as if AcquireLease had
+// given it. A target row ignores lease fields.
+TEST_P(QueriesTest, ASourceRowCanBeBornLeased) {
+  const std::string s = MakeId(41), t = MakeId(42), bad = MakeId(43);
+  MigrationRecord r = MakeRecord(s, Role::kSource, "gl");
+  r.lease_owner = "inst/3#17";
+  r.lease_expires_at = clock_.NowMillis() + 5000;
+  ASSERT_TRUE(store_->CreateSourceMigration(r, "").ok());
+  MigrationRecord row = store_->Get(s, Role::kSource).value();
+  EXPECT_EQ(row.lease_owner, "inst/3#17");
+  EXPECT_EQ(row.lease_expires_at, clock_.NowMillis() + 5000);
+  EXPECT_EQ(row.lease_holder, "inst/3");
+  EXPECT_TRUE(store_->ListDue(10)->empty()) << "a leased row is not due";
+  EXPECT_EQ(store_->AcquireLease(s, Role::kSource, "inst/4#1", 1000).code(),
+            StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(store_->ReleaseLease(s, Role::kSource, "inst/3#17").ok());
+  EXPECT_EQ(store_->ListDue(10)->size(), 1u);
+
+  MigrationRecord no_expiry = MakeRecord(bad, Role::kSource, "gb");
+  no_expiry.lease_owner = "inst/3#18";
+  EXPECT_EQ(store_->CreateSourceMigration(no_expiry, "").code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Get(bad, Role::kSource).status().code(),
+            StatusCode::kNotFound);
+
+  MigrationRecord target = MakeRecord(t, Role::kTarget, "gt");
+  target.lease_owner = "inst/3#19";
+  target.lease_expires_at = clock_.NowMillis() + 5000;
+  ASSERT_TRUE(
+      store_->CreateTargetMigration(target, clock_.NowMillis() + 60000, "")
+          .ok());
+  EXPECT_FALSE(store_->Get(t, Role::kTarget)->lease_owner.has_value());
+}
+
 TEST_P(QueriesTest, DueRowsLeasesAndFailures) {
   std::string a = MakeId(1), t = MakeId(2);
   ASSERT_TRUE(store_->CreateSourceMigration(MakeRecord(a, Role::kSource, "g"),

@@ -6,11 +6,34 @@
 
 namespace mimi::protocol {
 
+namespace {
+
+std::string NewOwner(const std::string& holder) {
+  static std::atomic<uint64_t> counter{0};
+  return holder + "#" + std::to_string(++counter);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<MigrationLease>> MigrationLease::ForNewRow(
+    store::Store& store, HeldLeases* held, const std::string& id,
+    store::Role role, const std::string& holder) {
+  std::string owner = NewOwner(holder);
+  if (held != nullptr && !held->TryAdd(id, role, owner)) {
+    return Refuse(
+        StatusCode::kUnavailable, reason::kBusy,
+        "migration " + id + " is being driven by this process; retry");
+  }
+  auto lease = std::unique_ptr<MigrationLease>(
+      new MigrationLease(store, held, id, role, std::move(owner)));
+  lease->in_store_ = false;
+  return lease;
+}
+
 Result<std::unique_ptr<MigrationLease>> MigrationLease::Acquire(
     store::Store& store, HeldLeases* held, const std::string& id,
     store::Role role, const std::string& holder, int64_t duration_ms) {
-  static std::atomic<uint64_t> counter{0};
-  std::string owner = holder + "#" + std::to_string(++counter);
+  std::string owner = NewOwner(holder);
   // Entered before the store is asked, so that no moment exists at which
   // the store names this owner and HeldLeases does not.
   if (held != nullptr && !held->TryAdd(id, role, owner)) {
@@ -34,7 +57,7 @@ Result<std::unique_ptr<MigrationLease>> MigrationLease::Acquire(
 }
 
 MigrationLease::~MigrationLease() {
-  if (ended_) {
+  if (!in_store_) {
     if (held_ != nullptr) held_->Remove(owner_);
     return;
   }

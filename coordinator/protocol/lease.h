@@ -31,6 +31,18 @@ class MigrationLease {
       store::Store& store, HeldLeases* held, const std::string& id,
       store::Role role, const std::string& holder, int64_t duration_ms);
 
+  // A lease for a row about to be created with it (Store::
+  // CreateSourceMigration with record.lease_owner = owner()): entered in
+  // `held` now, under a fresh owner, so that taking the lease rides on the
+  // row's creation. The store holds nothing for it until Created() says
+  // the row exists; destroyed before that, it only leaves `held`.
+  // kUnavailable "busy" if this process already drives the row.
+  static Result<std::unique_ptr<MigrationLease>> ForNewRow(
+      store::Store& store, HeldLeases* held, const std::string& id,
+      store::Role role, const std::string& holder);
+  void Created() { in_store_ = true; }
+  const std::string& owner() const { return owner_; }
+
   // Releases; a failed release is logged and left to the recovery loop to
   // retry (HeldLeases::Orphan), since nobody else would free the row before
   // the lease lapses.
@@ -41,7 +53,7 @@ class MigrationLease {
   // The row has entered a terminal state since the lease was taken: the
   // transition that put it there ended the lease in the store (whoever held
   // it), so the destructor spends no write on a release.
-  void EndedByTransition() { ended_ = true; }
+  void EndedByTransition() { in_store_ = false; }
 
  private:
   MigrationLease(store::Store& store, HeldLeases* held, std::string id,
@@ -57,7 +69,9 @@ class MigrationLease {
   const std::string id_;
   const store::Role role_;
   const std::string owner_;
-  bool ended_ = false;
+  // Whether the store holds this lease, so that letting go of it takes a
+  // release write.
+  bool in_store_ = true;
 };
 
 // A migration row read under its lease; the lease is released when this

@@ -35,8 +35,15 @@ Result<Nonce> NonceOf(const store::MigrationRecord& row) {
 
 }  // namespace
 
-Status SourceDriver::Drive(const std::string& id) {
-  MIMI_ASSIGN_OR_RETURN(LeasedRow leased, LeaseRow(ctx_, id, Role::kSource));
+Status SourceDriver::Drive(const std::string& id,
+                           std::unique_ptr<MigrationLease> lease) {
+  LeasedRow leased;
+  if (lease != nullptr) {
+    leased.lease = std::move(lease);
+    MIMI_ASSIGN_OR_RETURN(leased.row, ctx_.store->Get(id, Role::kSource));
+  } else {
+    MIMI_ASSIGN_OR_RETURN(leased, LeaseRow(ctx_, id, Role::kSource));
+  }
   store::MigrationRecord& row = leased.row;
   // Each step moves the row on by one state; a whole migration is at most
   // five, an abort that rolls forward a few more.

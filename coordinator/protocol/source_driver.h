@@ -20,11 +20,13 @@
 #ifndef MIMI_PROTOCOL_SOURCE_DRIVER_H_
 #define MIMI_PROTOCOL_SOURCE_DRIVER_H_
 
+#include <memory>
 #include <set>
 #include <string>
 
 #include "codec/mutex.h"
 #include "protocol/context.h"
+#include "protocol/lease.h"
 #include "protocol/row_watch.h"
 #include "protocol/work_queue.h"
 
@@ -37,7 +39,10 @@ class SourceDriver {
 
   // Drives one migration as far as it can go now. OK when it is finished or
   // waiting for nothing; the failure otherwise (already recorded on the row).
-  Status Drive(const std::string& id);
+  // With `lease` (the one the row was created with, MigrationLease::
+  // ForNewRow), the drive takes no lease of its own.
+  Status Drive(const std::string& id,
+               std::unique_ptr<MigrationLease> lease = nullptr);
 
   // Asks to give the migration up (operator, client or timeout): allowed
   // before the target answered; the abort itself runs in Drive().

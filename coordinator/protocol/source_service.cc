@@ -21,6 +21,19 @@ using store::Role;
 SourceService::SourceService(const ProtocolContext& ctx, WorkQueue& workers)
     : ctx_(ctx), workers_(workers), driver_(ctx, workers) {}
 
+bool SourceService::PostDrive(const std::string& id,
+                              std::unique_ptr<MigrationLease> lease,
+                              std::shared_ptr<std::promise<void>> done) {
+  // A job must be copyable; the lease goes with it, and is released with it
+  // if the queue refuses the job (shutting down).
+  auto carried =
+      std::make_shared<std::unique_ptr<MigrationLease>>(std::move(lease));
+  return workers_.Post([this, id, carried, done] {
+    (void)Drive(id, std::move(*carried));
+    if (done != nullptr) done->set_value();
+  });
+}
+
 Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
                                              std::chrono::milliseconds wait) {
   MIMI_ASSIGN_OR_RETURN(MigrationInitRequest init_request,
@@ -29,6 +42,9 @@ Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
   const MigrationRequest& request = response.migration_request;
   const std::string id = ToHex(response.nonce);
   const Bytes body_bytes(body.begin(), body.end());
+  // The lease the row is created with, handed to the drive below (null when
+  // the row existed already, or this process is creating it right now).
+  std::unique_ptr<MigrationLease> lease;
 
   // The same init again (a client retrying): answer where it stands.
   if (auto existing = ctx_.store->GetMessage(id, Role::kSource,
@@ -57,8 +73,24 @@ Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
     row.init_request = body_bytes;
     row.commit = init_request.commit;
     MIMI_RETURN_IF_ERROR(failpoint::Hit("source.before_persist_initiated"));
+    // Born leased to the drive below, so that taking the lease rides on the
+    // creation, and no other driver (the recovery loop, another instance)
+    // takes the row up before that drive does. A concurrent init of the
+    // same nonce in this process goes on without one (busy), and ends in
+    // the kAlreadyExists branch or waits for the row.
+    if (auto fresh =
+            MigrationLease::ForNewRow(*ctx_.store, ctx_.held_leases, id,
+                                      Role::kSource, ctx_.lease_holder);
+        fresh.ok()) {
+      lease = std::move(*fresh);
+      row.lease_owner = lease->owner();
+      row.lease_expires_at =
+          ctx_.clock->NowMillis() + ctx_.options->recovery.lease_ms;
+    }
     Status created = ctx_.store->CreateSourceMigration(
         row, "init by leaf " + std::to_string(init_request.sender_leaf_index));
+    if (created.ok() && lease != nullptr) lease->Created();
+    if (!created.ok()) lease.reset();  // the store holds nothing of it
     if (created.code() == StatusCode::kAlreadyExists) {
       // Lost a race with another init of this group, or of this very nonce.
       auto again = ctx_.store->GetMessage(id, Role::kSource,
@@ -77,7 +109,7 @@ Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
         if (fresh.ok()) {
           (void)driver_.TransitionToAbort(*fresh, "freeze refused: " + frozen.detail());
         }
-        workers_.Post([this, id] { (void)Drive(id); });
+        PostDrive(id, std::move(lease));
         return frozen;
       }
       if (frozen.ok()) {
@@ -93,12 +125,7 @@ Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> finished = done->get_future();
   const auto deadline = std::chrono::steady_clock::now() + wait;
-  if (workers_.Post([this, id, done] {
-        (void)Drive(id);
-        done->set_value();
-      })) {
-    finished.wait_until(deadline);
-  }
+  if (PostDrive(id, std::move(lease), done)) finished.wait_until(deadline);
   // Our Drive may have found the row leased by the recovery loop, which is
   // driving it right now: wait for the row, not just for our own attempt,
   // woken by each step the driver makes. A driver in another process sends

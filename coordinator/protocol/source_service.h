@@ -14,6 +14,8 @@
 #define MIMI_PROTOCOL_SOURCE_SERVICE_H_
 
 #include <chrono>
+#include <future>
+#include <memory>
 #include <string>
 
 #include "protocol/context.h"
@@ -38,7 +40,10 @@ class SourceService {
 
   // Drives one migration as far as it can go now. OK when it is finished or
   // waiting for nothing; the failure otherwise (already recorded on the row).
-  Status Drive(const std::string& id) { return driver_.Drive(id); }
+  Status Drive(const std::string& id,
+               std::unique_ptr<MigrationLease> lease = nullptr) {
+    return driver_.Drive(id, std::move(lease));
+  }
 
   // Asks to give the migration up (operator, client or timeout): allowed
   // before the target answered; the abort itself runs in Drive().
@@ -47,6 +52,11 @@ class SourceService {
   }
 
  private:
+  // Drive(id, lease) on a worker; `done` (if any) is set when it returns.
+  // False if the queue refused the job.
+  bool PostDrive(const std::string& id, std::unique_ptr<MigrationLease> lease,
+                 std::shared_ptr<std::promise<void>> done = nullptr);
+
   const ProtocolContext& ctx_;
   WorkQueue& workers_;
   SourceDriver driver_;

@@ -155,7 +155,7 @@ class SqliteStore final : public Store {
   Status CreateMigration(const MigrationRecord& record, Role role,
                          std::optional<UnixMillis> next_attempt_at,
                          std::optional<UnixMillis> nonce_expires_at,
-                         std::string_view detail);
+                         std::string_view detail, bool leased);
   // Runs in a writer job, inside its savepoint.
   Result<TransitionOutcome> TransitionJob(SQLite::Database& db,
                                           std::string_view id, Role role,

@@ -33,8 +33,12 @@ void BindOptional(SQLite::Statement& stmt, int index,
 Status SqliteStore::CreateMigration(const MigrationRecord& record, Role role,
                                     std::optional<UnixMillis> next_attempt_at,
                                     std::optional<UnixMillis> nonce_expires_at,
-                                    std::string_view detail) {
+                                    std::string_view detail, bool leased) {
   if (record.id.empty()) return InvalidArgumentError("migration id is empty");
+  leased = leased && record.lease_owner.has_value();
+  if (leased && !record.lease_expires_at) {
+    return InvalidArgumentError("a lease owner without an expiry");
+  }
   MigrationState state = InitialState(role);
   MIMI_RETURN_IF_ERROR(CheckWritable());
   return writer_->Write([&](SQLite::Database& db) -> Status {
@@ -54,8 +58,10 @@ Status SqliteStore::CreateMigration(const MigrationRecord& record, Role role,
           db,
           "INSERT INTO migrations (id, role, state, group_id, epoch, "
           "ciphersuite, source_domain, target_domain, next_attempt_at, "
-          "created_at, updated_at) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)");
+          "created_at, updated_at, lease_owner, lease_expires_at, "
+          "lease_holder) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, "
+          "?13)");
       ins->bind(1, record.id);
       ins->bind(2, std::string(RoleName(role)));
       ins->bind(3, std::string(StateName(state)));
@@ -66,6 +72,15 @@ Status SqliteStore::CreateMigration(const MigrationRecord& record, Role role,
       ins->bind(8, record.target_domain);
       BindOptional(*ins, 9, next_attempt_at);
       ins->bind(10, static_cast<int64_t>(now));
+      if (leased) {
+        ins->bind(11, *record.lease_owner);
+        ins->bind(12, static_cast<int64_t>(*record.lease_expires_at));
+        ins->bind(13, std::string(LeaseHolderOf(*record.lease_owner)));
+      } else {
+        ins->bind(11);
+        ins->bind(12);
+        ins->bind(13);
+      }
       ins->exec();
       const StoredMessage messages[] = {
           {MessageKind::kRequest, record.request},
@@ -82,7 +97,7 @@ Status SqliteStore::CreateMigration(const MigrationRecord& record, Role role,
 Status SqliteStore::CreateSourceMigration(const MigrationRecord& record,
                                           std::string_view detail) {
   Status s = CreateMigration(record, Role::kSource, clock_.NowMillis(),
-                             std::nullopt, detail);
+                             std::nullopt, detail, /*leased=*/true);
   if (s.ok()) LogCreated(record.id, Role::kSource, detail);
   return s;
 }
@@ -90,8 +105,8 @@ Status SqliteStore::CreateSourceMigration(const MigrationRecord& record,
 Status SqliteStore::CreateTargetMigration(const MigrationRecord& record,
                                           UnixMillis expires_at,
                                           std::string_view detail) {
-  Status s =
-      CreateMigration(record, Role::kTarget, expires_at, expires_at, detail);
+  Status s = CreateMigration(record, Role::kTarget, expires_at, expires_at,
+                             detail, /*leased=*/false);
   if (s.ok()) LogCreated(record.id, Role::kTarget, detail);
   return s;
 }

@@ -66,7 +66,11 @@ class Store {
   virtual ~Store() = default;
 
   // Creates a source row in `initiated` with its creation event. The record's
-  // state, attempt/lease fields and times are ignored.
+  // state, attempt fields and times are ignored. If record.lease_owner is
+  // set, the row is born leased to it until record.lease_expires_at (which
+  // must be set then), so that taking the lease rides on the creation: the
+  // init handler hands that lease to the worker that drives the row, and
+  // no other driver can take the row in between.
   virtual Status CreateSourceMigration(const MigrationRecord& record,
                                        std::string_view detail) = 0;
   // Issues the nonce record.id and creates the target row in `requested`, in

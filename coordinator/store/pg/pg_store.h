@@ -110,7 +110,7 @@ class PgStore final : public Store {
   Status CreateMigration(const MigrationRecord& record, Role role,
                          std::optional<UnixMillis> next_attempt_at,
                          std::optional<UnixMillis> nonce_expires_at,
-                         std::string_view detail);
+                         std::string_view detail, bool leased);
   Result<TransitionOutcome> TransitionTx(PgConnection& c, std::string_view id,
                                          Role role, MigrationState from,
                                          MigrationState to,

@@ -20,8 +20,9 @@ constexpr PgStatement kInsertNonce = {
 constexpr PgStatement kInsertMigration = {
     "mimi_insert_migration",
     "INSERT INTO migrations (id, role, state, group_id, epoch, ciphersuite, "
-    "source_domain, target_domain, next_attempt_at, created_at, updated_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)"};
+    "source_domain, target_domain, next_attempt_at, created_at, updated_at, "
+    "lease_owner, lease_expires_at, lease_holder) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13)"};
 // The last parameter (boolean) says the row enters a terminal state, which
 // ends its lease (see SqliteStore::TransitionJob).
 #define MIMI_PG_END_LEASE(n)                           \
@@ -161,8 +162,12 @@ Status Done(const Result<PgResult>& r) {
 Status PgStore::CreateMigration(const MigrationRecord& record, Role role,
                                 std::optional<UnixMillis> next_attempt_at,
                                 std::optional<UnixMillis> nonce_expires_at,
-                                std::string_view detail) {
+                                std::string_view detail, bool leased) {
   if (record.id.empty()) return InvalidArgumentError("migration id is empty");
+  leased = leased && record.lease_owner.has_value();
+  if (leased && !record.lease_expires_at) {
+    return InvalidArgumentError("a lease owner without an expiry");
+  }
   const MigrationState state = InitialState(role);
   const std::string what = "creating " + Describe(record.id, role);
   return pool_->Transact(what, [&](PgConnection& c) -> Status {
@@ -183,6 +188,13 @@ Status PgStore::CreateMigration(const MigrationRecord& record, Role role,
         .Text(record.target_domain)
         .OptionalInt(next_attempt_at)
         .Int(now);
+    if (leased) {
+      p.Text(*record.lease_owner)
+          .Int(*record.lease_expires_at)
+          .Text(LeaseHolderOf(*record.lease_owner));
+    } else {
+      p.Null().Null().Null();
+    }
     MIMI_RETURN_IF_ERROR(Done(c.Run(what, kInsertMigration, p)));
     const StoredMessage messages[] = {
         {MessageKind::kRequest, record.request},
@@ -197,7 +209,7 @@ Status PgStore::CreateMigration(const MigrationRecord& record, Role role,
 Status PgStore::CreateSourceMigration(const MigrationRecord& record,
                                       std::string_view detail) {
   Status s = CreateMigration(record, Role::kSource, clock_.NowMillis(),
-                             std::nullopt, detail);
+                             std::nullopt, detail, /*leased=*/true);
   if (s.ok()) LogCreated(record.id, Role::kSource, detail);
   return s;
 }
@@ -205,8 +217,8 @@ Status PgStore::CreateSourceMigration(const MigrationRecord& record,
 Status PgStore::CreateTargetMigration(const MigrationRecord& record,
                                       UnixMillis expires_at,
                                       std::string_view detail) {
-  Status s =
-      CreateMigration(record, Role::kTarget, expires_at, expires_at, detail);
+  Status s = CreateMigration(record, Role::kTarget, expires_at, expires_at,
+                             detail, /*leased=*/false);
   if (s.ok()) LogCreated(record.id, Role::kTarget, detail);
   return s;
 }
