@@ -380,6 +380,19 @@ TEST_F(StoreConfigTest, PostgresqlIsRead) {
   EXPECT_EQ(c->store.max_connections, 4);
 }
 
+// The embedded DS keeps its tables in the store's database, PostgreSQL
+// included (docs/operations.md, "Choosing a store backend").
+TEST_F(StoreConfigTest, PostgresqlServesTheEmbeddedDsToo) {
+  auto c = ParseConfig(
+      WithStore("backend = \"postgresql\"\n"
+                "url = \"postgresql://mimi@db.example:5432/mimi\"\n",
+                /*http_ds=*/false),
+      {});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->store.backend, "postgresql");
+  EXPECT_EQ(c->ds.mode, "embedded");
+}
+
 TEST_F(StoreConfigTest, ErrorsNameTheSettingAndNeverEchoAPassword) {
   const std::string pg = "backend = \"postgresql\"\n";
   const std::string url = "url = \"postgresql://mimi@db.example/mimi\"\n";
@@ -398,8 +411,6 @@ TEST_F(StoreConfigTest, ErrorsNameTheSettingAndNeverEchoAPassword) {
        "config: store.password_file: no such file"},
       {WithStore(pg + url + "max_connections = 0\n"),
        "config: store.max_connections:"},
-      {WithStore(pg + url, false),
-       "config: store.backend: \"postgresql\" needs ds.mode = \"http\""},
       {WithStore(url, false), "config: store.url: is for store.backend"},
       {WithStore(pg + url + "password = \"x\"\n"),
        "config: unknown setting 'store.password'"},

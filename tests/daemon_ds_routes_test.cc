@@ -1,6 +1,8 @@
 // The embedded DS's member API over HTTP (/ds/v1): the life of a group, and
 // every refusal of docs/protocol.md "Member API authentication", each shown
-// to leave the stored group exactly as it was.
+// to leave the stored group exactly as it was. On both store backends
+// (testing/store_backend.h): the DS's tables in a SQLite file or in a
+// PostgreSQL schema.
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <gtest/gtest.h>
@@ -10,8 +12,10 @@
 #include "codec/json_text.h"
 #include "crypto/ciphersuite.h"
 #include "daemon/ds_routes.h"
+#include "store/pg/pg_store.h"
 #include "store/sqlite_store.h"
 #include "testing/ds_member.h"
+#include "testing/store_backend.h"
 #include "testing/synthetic_mls.h"
 #include "testing/temp_dir.h"
 
@@ -29,16 +33,34 @@ struct Reply {
   json body;
 };
 
-class DsRoutesTest : public ::testing::Test {
+using ::mimi::testing::StoreBackend;
+
+class DsRoutesTest : public ::testing::TestWithParam<StoreBackend> {
  protected:
   void SetUp() override {
-    path_ = dir_ / "ds.db";
-    auto store = store::SqliteStore::Open(path_, clock_);
-    ASSERT_TRUE(store.ok());
-    store_ = std::move(store).value();
-    auto ds = embedded_ds::EmbeddedDs::Open(path_, clock_);
-    ASSERT_TRUE(ds.ok());
-    ds_ = std::move(ds).value();
+    if (GetParam() == StoreBackend::kSqlite) {
+      path_ = dir_ / "ds.db";
+      auto store = store::SqliteStore::Open(path_, clock_);
+      ASSERT_TRUE(store.ok());
+      store_ = std::move(store).value();
+      auto ds = embedded_ds::EmbeddedDs::Open(path_, clock_);
+      ASSERT_TRUE(ds.ok());
+      ds_ = std::move(ds).value();
+    } else {
+      if (!testing::TestPgUrl()) GTEST_SKIP() << testing::kNoTestPgMessage;
+      auto schema = testing::PgTestSchema::Create(*testing::TestPgUrl());
+      ASSERT_TRUE(schema.ok()) << schema.status().ToString();
+      pg_schema_ = std::move(schema).value();
+      store::pg::PgPoolOptions o;
+      o.connect.url = pg_schema_->url();
+      auto store = store::pg::PgStore::Open(o, clock_);
+      ASSERT_TRUE(store.ok()) << store.status().ToString();
+      store_ = std::move(store).value();
+      auto ds = embedded_ds::EmbeddedDs::Open(
+          static_cast<store::pg::PgStore&>(*store_).pool(), clock_);
+      ASSERT_TRUE(ds.ok()) << ds.status().ToString();
+      ds_ = std::move(ds).value();
+    }
     tokens_ = std::make_unique<protocol::ClientTokens>(dir_ / "client_tokens");
     token_ = protocol::ClientTokens::Issue(dir_ / "client_tokens", "alice").value();
     HttpServerOptions o;
@@ -79,6 +101,7 @@ class DsRoutesTest : public ::testing::Test {
 
   // Everything the DS stores about a group and its messages.
   std::string StoredState(ByteSpan group_id) {
+    if (GetParam() == StoreBackend::kPostgresql) return PgStoredState(group_id);
     SQLite::Database db(path_, SQLite::OPEN_READONLY);
     std::string out;
     SQLite::Statement g(db,
@@ -97,6 +120,29 @@ class DsRoutesTest : public ::testing::Test {
     return out + "|tombstones=" + t.getColumn(0).getString();
   }
 
+  std::string PgStoredState(ByteSpan group_id) {
+    auto c = store::pg::PgConnection::Open({pg_schema_->url(), "", 10});
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    if (!c.ok()) return "no connection";
+    store::pg::PgParams p;
+    p.Blob(group_id);
+    // Text columns only: results arrive in binary format, which for text
+    // is the text itself.
+    auto r = (*c)->RunOnce(
+        "test",
+        "SELECT concat_ws('|', g.epoch, t.tree_epoch, encode(t.ratchet_tree, "
+        "'hex'), encode(t.group_info, 'hex'), g.next_seq, g.frozen_by, '') "
+        "|| COALESCE((SELECT string_agg(m.seq || ':' || encode(m.message, "
+        "'hex'), '' ORDER BY m.seq) FROM ds_messages m WHERE m.group_id = "
+        "$1), '') || '|tombstones=' || (SELECT COUNT(*) FROM ds_tombstones) "
+        "FROM ds_groups g JOIN ds_group_trees t USING (group_id) "
+        "WHERE group_id = $1",
+        p);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return "query failed";
+    return r->rows() == 0 ? "no group" : r->Text(0, 0);
+  }
+
   // Expects `r` to be the refusal (status, reason) and the group unchanged.
   void ExpectRefused(const Reply& r, int status, const std::string& reason,
                      const std::string& before) {
@@ -109,8 +155,11 @@ class DsRoutesTest : public ::testing::Test {
   FakeClock clock_;
   testing::TempDir dir_;
   std::string path_;
+  // Before the store and the DS, which close their pools before it is
+  // dropped.
+  std::unique_ptr<testing::PgTestSchema> pg_schema_;
   Metrics metrics_;
-  std::unique_ptr<store::SqliteStore> store_;
+  std::unique_ptr<store::Store> store_;
   std::unique_ptr<embedded_ds::EmbeddedDs> ds_;
   std::unique_ptr<protocol::ClientTokens> tokens_;
   std::string token_;
@@ -119,7 +168,7 @@ class DsRoutesTest : public ::testing::Test {
   SyntheticGroup group_;
 };
 
-TEST_F(DsRoutesTest, GroupLifecycleOverHttp) {
+TEST_P(DsRoutesTest, GroupLifecycleOverHttp) {
   Create(group_);
   Reply proposal = MemberPost(group_, 1, "/messages", group_.ProposalBody(1));
   ASSERT_EQ(proposal.status, 200) << mimi::codec::DumpJson(proposal.body);
@@ -161,7 +210,7 @@ TEST_F(DsRoutesTest, GroupLifecycleOverHttp) {
   EXPECT_EQ(moved_member.body["error"], "moved");
 }
 
-TEST_F(DsRoutesTest, CreateNeedsAClientTokenAndABoundedId) {
+TEST_P(DsRoutesTest, CreateNeedsAClientTokenAndABoundedId) {
   const std::string body = group_.CreateBody();
   Reply none = Post("/ds/v1/groups", body);
   EXPECT_EQ(none.status, 401);
@@ -186,7 +235,7 @@ TEST_F(DsRoutesTest, CreateNeedsAClientTokenAndABoundedId) {
   EXPECT_EQ(*ds_->CountGroups(), 1u);
 }
 
-TEST_F(DsRoutesTest, CreateChecksTheGroupInfoAgainstTheTree) {
+TEST_P(DsRoutesTest, CreateChecksTheGroupInfoAgainstTheTree) {
   const auto headers = testing::ClientTokenHeaders(token_);
   SyntheticGroup other = SyntheticGroup::Make(kSuite, group_.group_id(), 5, 2);
   // A GroupInfo of another tree.
@@ -211,7 +260,7 @@ TEST_F(DsRoutesTest, CreateChecksTheGroupInfoAgainstTheTree) {
   EXPECT_EQ(*ds_->CountGroups(), 0u);
 }
 
-TEST_F(DsRoutesTest, MemberRequestRefusalsChangeNothing) {
+TEST_P(DsRoutesTest, MemberRequestRefusalsChangeNothing) {
   Create(group_);
   const std::string before = StoredState(group_.group_id());
   const std::string path = group_.Path("/messages");
@@ -252,7 +301,7 @@ TEST_F(DsRoutesTest, MemberRequestRefusalsChangeNothing) {
   EXPECT_EQ(StoredState(group_.group_id()), before);
 }
 
-TEST_F(DsRoutesTest, CommitRefusalsChangeNothing) {
+TEST_P(DsRoutesTest, CommitRefusalsChangeNothing) {
   Create(group_);
   const std::string before = StoredState(group_.group_id());
   const PreparedCommit good = group_.PrepareCommit(1);
@@ -324,7 +373,7 @@ TEST_F(DsRoutesTest, CommitRefusalsChangeNothing) {
 // Issue 14: a non-member posts a commit with a tree of their own, to then
 // sign a MigrationInit with the key they planted. Refused at that first
 // step, whatever headers they try, and the group is as it was.
-TEST_F(DsRoutesTest, NonMemberCannotPlantATree) {
+TEST_P(DsRoutesTest, NonMemberCannotPlantATree) {
   Create(group_);
   const std::string before = StoredState(group_.group_id());
   SyntheticGroup mallory =
@@ -355,7 +404,7 @@ TEST_F(DsRoutesTest, NonMemberCannotPlantATree) {
   EXPECT_EQ(*ds_->CountGroups(), 1u);
 }
 
-TEST_F(DsRoutesTest, MigrationIdOnlyForMembers) {
+TEST_P(DsRoutesTest, MigrationIdOnlyForMembers) {
   Create(group_);
   ASSERT_TRUE(ds_->Freeze(group_.group_id(), 5, "secret-migration-nonce").ok());
   Reply anon = Get(group_.Path());
@@ -383,7 +432,7 @@ TEST_F(DsRoutesTest, MigrationIdOnlyForMembers) {
             std::string::npos);
 }
 
-TEST_F(DsRoutesTest, BadRequestsGetStableCodes) {
+TEST_P(DsRoutesTest, BadRequestsGetStableCodes) {
   const auto headers = testing::ClientTokenHeaders(token_);
   EXPECT_EQ(Post("/ds/v1/groups", "[]", headers).body["error"], "malformed");
   EXPECT_EQ(Post("/ds/v1/groups",
@@ -410,6 +459,10 @@ TEST_F(DsRoutesTest, BadRequestsGetStableCodes) {
   EXPECT_EQ(bad_id.body["error"], "malformed");
   EXPECT_EQ(*ds_->CountGroups(), 0u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, DsRoutesTest,
+                         ::testing::ValuesIn(testing::kAllStoreBackends),
+                         testing::StoreBackendName);
 
 }  // namespace
 }  // namespace mimi::daemon

@@ -4,22 +4,32 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <latch>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "codec/json_text.h"
 #include "mimi_portability/group_state.h"
 #include "mls/ratchet_tree.h"
+#include "store/pg/pg_store.h"
 #include "store/sqlite_store.h"
 #include "testing/ds_member.h"
 #include "testing/read_file.h"
+#include "testing/store_backend.h"
 #include "testing/synthetic_mls.h"
 #include "testing/temp_dir.h"
 
 namespace mimi::embedded_ds {
 namespace {
 
+using ::mimi::testing::kAllStoreBackends;
+using ::mimi::testing::PgTestSchema;
 using ::mimi::testing::ReadTextFile;
+using ::mimi::testing::StoreBackend;
+using ::mimi::testing::StoreBackendName;
 
 Bytes Fixture(const std::string& name) {
   return FromHex(ReadTextFile(std::string(MIMI_TEST_DATA_DIR "/mls/") + name))
@@ -35,18 +45,74 @@ Bytes GroupInfoMessage(int suite) {
       .value();
 }
 
-class EmbeddedDsTest : public ::testing::Test {
+// Runs on both backends (testing/store_backend.h): each DS of a test is a
+// database of its own, a SQLite file or a PostgreSQL schema, whose schema
+// the store brings up to date first, as the daemon does.
+class EmbeddedDsTest : public ::testing::TestWithParam<StoreBackend> {
  protected:
   std::unique_ptr<EmbeddedDs> OpenDs(const std::string& name) {
-    const std::string path = dir_ / name;
-    auto store = store::SqliteStore::Open(path, clock_);  // creates the schema
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    auto ds = EmbeddedDs::Open(path, clock_);
+    if (GetParam() == StoreBackend::kSqlite) {
+      const std::string path = dir_ / name;
+      auto store = store::SqliteStore::Open(path, clock_);  // the schema
+      EXPECT_TRUE(store.ok()) << store.status().ToString();
+      auto ds = EmbeddedDs::Open(path, clock_);
+      EXPECT_TRUE(ds.ok()) << ds.status().ToString();
+      return ds.ok() ? std::move(ds).value() : nullptr;
+    }
+    auto pool = PgPool(name);
+    if (!pool) return nullptr;
+    auto ds = EmbeddedDs::Open(pool, clock_);
     EXPECT_TRUE(ds.ok()) << ds.status().ToString();
     return ds.ok() ? std::move(ds).value() : nullptr;
   }
 
+  // PostgreSQL: the pool of a store on the schema for `name`, created (and
+  // its tables with it) on first use; another call for the same name opens
+  // another pool on it, as another instance would.
+  std::shared_ptr<store::pg::PgPool> PgPool(const std::string& name) {
+    auto& schema = pg_schemas_[name];
+    if (schema == nullptr) {
+      auto created = PgTestSchema::Create(*testing::TestPgUrl());
+      EXPECT_TRUE(created.ok()) << created.status().ToString();
+      if (!created.ok()) return nullptr;
+      schema = std::move(created).value();
+    }
+    store::pg::PgPoolOptions options;
+    options.connect.url = schema->url();
+    auto store = store::pg::PgStore::Open(options, clock_);  // the schema
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? (*store)->pool() : nullptr;
+  }
+
+  // Runs `sql` on the database of `name` with the engine's own client.
+  void ExecRaw(const std::string& name, const std::string& sql) {
+    if (GetParam() == StoreBackend::kSqlite) {
+      SQLite::Database raw(dir_ / name, SQLite::OPEN_READWRITE);
+      raw.exec(sql);
+      return;
+    }
+    auto c = store::pg::PgConnection::Open({pg_schemas_.at(name)->url(), "", 10});
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    auto r = (*c)->Exec("test", sql);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  int64_t CountRaw(const std::string& name, const std::string& sql) {
+    if (GetParam() == StoreBackend::kSqlite) {
+      SQLite::Database raw(dir_ / name, SQLite::OPEN_READONLY);
+      return raw.execAndGet(sql).getInt64();
+    }
+    auto c = store::pg::PgConnection::Open({pg_schemas_.at(name)->url(), "", 10});
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    if (!c.ok()) return -1;
+    auto r = (*c)->Exec("test", sql);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::stoll(r->Text(0, 0)) : -1;
+  }
+
   void SetUp() override {
+    if (GetParam() == StoreBackend::kPostgresql && !testing::TestPgUrl()) {
+      GTEST_SKIP() << testing::kNoTestPgMessage;
+    }
     manifest_ = mimi::codec::ParseJson(
         ReadTextFile(std::string(MIMI_TEST_DATA_DIR "/mls/manifest.json")));
     group_id_ = FromHex(manifest_["suites"][0]["group_id"].get<std::string>()).value();
@@ -67,6 +133,8 @@ class EmbeddedDsTest : public ::testing::Test {
 
   FakeClock clock_;
   testing::TempDir dir_;
+  // Before the DSs, which close their pools before the schemas are dropped.
+  std::map<std::string, std::unique_ptr<PgTestSchema>> pg_schemas_;
   nlohmann::json manifest_;
   Bytes group_id_, tree_, commit_;
   testing::SyntheticGroup next_;
@@ -74,14 +142,14 @@ class EmbeddedDsTest : public ::testing::Test {
   std::unique_ptr<EmbeddedDs> ds_;
 };
 
-TEST_F(EmbeddedDsTest, CreatingTwiceIsRefused) {
+TEST_P(EmbeddedDsTest, CreatingTwiceIsRefused) {
   auto again = ds_->CreateGroup(GroupInfoMessage(1), tree_);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.status().reason(), "group-exists");
   EXPECT_EQ(*ds_->CountGroups(), 1u);
 }
 
-TEST_F(EmbeddedDsTest, BadInputsChangeNothing) {
+TEST_P(EmbeddedDsTest, BadInputsChangeNothing) {
   EXPECT_EQ(ds_->CreateGroup(Fixture("group_info_suite2.hex"), tree_).status().code(),
             StatusCode::kInvalidArgument);  // bare: reads as wire format 2
   EXPECT_FALSE(ds_->CreateGroup(GroupInfoMessage(2), Bytes{0x01}).ok());
@@ -108,7 +176,7 @@ TEST_F(EmbeddedDsTest, BadInputsChangeNothing) {
 // The DS checks trees node by node instead of through mls::DecodeRatchetTree
 // (whose per-node objects cost hundreds of MiB for a large group): it must
 // accept exactly the trees that accepts, and count the same members.
-TEST_F(EmbeddedDsTest, TreeCheckAgreesWithTheMlsDecoder) {
+TEST_P(EmbeddedDsTest, TreeCheckAgreesWithTheMlsDecoder) {
   std::vector<Bytes> trees;
   for (size_t n = 0; n < tree_.size(); n += 7) {
     trees.emplace_back(tree_.begin(), tree_.begin() + static_cast<long>(n));
@@ -147,7 +215,7 @@ TEST_F(EmbeddedDsTest, TreeCheckAgreesWithTheMlsDecoder) {
   EXPECT_GT(accepted, 0);
 }
 
-TEST_F(EmbeddedDsTest, CommitAdvancesEpochAndMessagesFanOutInOrder) {
+TEST_P(EmbeddedDsTest, CommitAdvancesEpochAndMessagesFanOutInOrder) {
   const Bytes app = Fixture("application_suite1.hex");
   const Bytes proposal = Fixture("proposal_suite1.hex");
   EXPECT_EQ(*ds_->SubmitMessage(group_id_, 1, 1, app), 1u);
@@ -179,17 +247,23 @@ TEST_F(EmbeddedDsTest, CommitAdvancesEpochAndMessagesFanOutInOrder) {
 // (docs/performance.md, "Hot rows"): a message, a freeze, an unfreeze and a
 // fan-out change ds_groups only; a commit, which replaces the tree, is the
 // one write to ds_group_trees. Counted by a trigger on that table.
-TEST_F(EmbeddedDsTest, OnlyACommitRewritesTheTree) {
-  {
-    SQLite::Database raw(dir_ / "source.db", SQLite::OPEN_READWRITE);
-    raw.exec("CREATE TABLE tree_writes (n INTEGER)");
-    raw.exec(
-        "CREATE TRIGGER count_tree_writes AFTER UPDATE ON ds_group_trees "
-        "BEGIN INSERT INTO tree_writes VALUES (1); END");
+TEST_P(EmbeddedDsTest, OnlyACommitRewritesTheTree) {
+  if (GetParam() == StoreBackend::kSqlite) {
+    ExecRaw("source.db",
+            "CREATE TABLE tree_writes (n INTEGER);"
+            "CREATE TRIGGER count_tree_writes AFTER UPDATE ON ds_group_trees "
+            "BEGIN INSERT INTO tree_writes VALUES (1); END");
+  } else {
+    ExecRaw("source.db",
+            "CREATE TABLE tree_writes (n INTEGER);"
+            "CREATE FUNCTION count_tree_write() RETURNS trigger AS $$ BEGIN "
+            "INSERT INTO tree_writes VALUES (1); RETURN NULL; END $$ "
+            "LANGUAGE plpgsql;"
+            "CREATE TRIGGER count_tree_writes AFTER UPDATE ON ds_group_trees "
+            "FOR EACH ROW EXECUTE FUNCTION count_tree_write()");
   }
   auto tree_writes = [&] {
-    SQLite::Database raw(dir_ / "source.db", SQLite::OPEN_READONLY);
-    return raw.execAndGet("SELECT COUNT(*) FROM tree_writes").getInt64();
+    return CountRaw("source.db", "SELECT COUNT(*) FROM tree_writes");
   };
   ASSERT_TRUE(ds_->SubmitMessage(group_id_, 1, 1, Fixture("application_suite1.hex")).ok());
   ASSERT_TRUE(ds_->Freeze(group_id_, 1, "m1").ok());
@@ -210,7 +284,7 @@ TEST_F(EmbeddedDsTest, OnlyACommitRewritesTheTree) {
   EXPECT_EQ(ds_->MemberSignatureKey(group_id_, 1).ok(), true);
 }
 
-TEST_F(EmbeddedDsTest, MemberKeysComeFromTheTree) {
+TEST_P(EmbeddedDsTest, MemberKeysComeFromTheTree) {
   for (const auto& member : manifest_["suites"][0]["members"]) {
     auto key = ds_->MemberSignatureKey(group_id_, member["leaf_index"].get<uint32_t>());
     ASSERT_TRUE(key.ok()) << key.status().ToString();
@@ -220,7 +294,7 @@ TEST_F(EmbeddedDsTest, MemberKeysComeFromTheTree) {
   EXPECT_EQ(ds_->MemberSignatureKey(Bytes{9}, 0).status().reason(), "unknown-group");
 }
 
-TEST_F(EmbeddedDsTest, FreezeIsExclusiveIdempotentAndChecksTheEpoch) {
+TEST_P(EmbeddedDsTest, FreezeIsExclusiveIdempotentAndChecksTheEpoch) {
   EXPECT_EQ(ds_->Freeze(group_id_, 2, "m1").reason(), "epoch-mismatch");
   ASSERT_TRUE(ds_->Freeze(group_id_, 1, "m1").ok());
   EXPECT_TRUE(ds_->Freeze(group_id_, 1, "m1").ok());
@@ -244,7 +318,7 @@ TEST_F(EmbeddedDsTest, FreezeIsExclusiveIdempotentAndChecksTheEpoch) {
   EXPECT_TRUE(ds_->SubmitCommit(group_id_, 1, 1, commit_, next_tree_, next_info_).ok());
 }
 
-TEST_F(EmbeddedDsTest, MigrationBetweenTwoDsInstances) {
+TEST_P(EmbeddedDsTest, MigrationBetweenTwoDsInstances) {
   const Bytes app = Fixture("application_suite1.hex");
   ASSERT_TRUE(ds_->SubmitMessage(group_id_, 1, 1, app).ok());
   EXPECT_EQ(ds_->ExportGroupState(group_id_, commit_, "m1").status().reason(),
@@ -311,7 +385,7 @@ TEST_F(EmbeddedDsTest, MigrationBetweenTwoDsInstances) {
 // A member's cursor at the source stays valid at the target: the import keeps
 // the source's seqs and gives the migration commit the seq the source's
 // fan-out gives it.
-TEST_F(EmbeddedDsTest, TheMigrationCommitHasTheSameSeqOnBothDss) {
+TEST_P(EmbeddedDsTest, TheMigrationCommitHasTheSameSeqOnBothDss) {
   const Bytes app = Fixture("application_suite1.hex");
   const Bytes proposal = Fixture("proposal_suite1.hex");
   ASSERT_EQ(*ds_->SubmitMessage(group_id_, 1, 1, app), 1u);
@@ -340,7 +414,7 @@ TEST_F(EmbeddedDsTest, TheMigrationCommitHasTheSameSeqOnBothDss) {
 // The source had numbered past the current epoch's messages (earlier
 // epochs' messages and commits took seqs 1..4, the last one 9): the target
 // continues there instead of numbering from 1 again.
-TEST_F(EmbeddedDsTest, ImportContinuesTheSourceNumbering) {
+TEST_P(EmbeddedDsTest, ImportContinuesTheSourceNumbering) {
   const Bytes app = Fixture("application_suite1.hex");
   const Bytes proposal = Fixture("proposal_suite1.hex");
   GroupState s;
@@ -378,7 +452,7 @@ TEST_F(EmbeddedDsTest, ImportContinuesTheSourceNumbering) {
   EXPECT_EQ((*v1_all)[2], (StoredMessage{7, commit_}));
 }
 
-TEST_F(EmbeddedDsTest, ImportRefusesASeqItCannotContinue) {
+TEST_P(EmbeddedDsTest, ImportRefusesASeqItCannotContinue) {
   GroupState s;
   s.cipher_suite = 1;
   s.group_id = group_id_;
@@ -399,7 +473,7 @@ TEST_F(EmbeddedDsTest, ImportRefusesASeqItCannotContinue) {
 // signature (checked by the routes) until a commit brings a GroupInfo.
 // That commit's GroupInfo is checked all the same, and from then on
 // PublicMessages are verified again.
-TEST_F(EmbeddedDsTest, ImportedGroupChecksFromItsFirstCommitOn) {
+TEST_P(EmbeddedDsTest, ImportedGroupChecksFromItsFirstCommitOn) {
   ASSERT_TRUE(ds_->Freeze(group_id_, 1, "m1").ok());
   auto exported = ds_->ExportGroupState(group_id_, commit_, "m1");
   ASSERT_TRUE(exported.ok());
@@ -435,7 +509,7 @@ TEST_F(EmbeddedDsTest, ImportedGroupChecksFromItsFirstCommitOn) {
   EXPECT_EQ(target->LookupGroup(group_id_)->epoch, 4u);
 }
 
-TEST_F(EmbeddedDsTest, ImportRefusesStateThatDoesNotHoldTogether) {
+TEST_P(EmbeddedDsTest, ImportRefusesStateThatDoesNotHoldTogether) {
   std::unique_ptr<EmbeddedDs> target = OpenDs("target.db");
   GroupState s;
   s.cipher_suite = 1;
@@ -453,6 +527,78 @@ TEST_F(EmbeddedDsTest, ImportRefusesStateThatDoesNotHoldTogether) {
   EXPECT_EQ(*target->CountGroups(), 0u);
 }
 
+// Two DS objects on one database (two instances behind a load balancer):
+// members racing to commit at the same epoch through either get exactly
+// one winner per epoch, and every accepted message and commit gets the next
+// seq, with no gap and no seq given twice.
+TEST_P(EmbeddedDsTest, RacingCommitsAtOneEpochHaveOneWinnerAndGapFreeSeqs) {
+  std::unique_ptr<EmbeddedDs> other = OpenDs("source.db");
+  ASSERT_NE(other, nullptr);
+  constexpr int kMembers = 4;
+  constexpr int kRounds = 6;
+  testing::SyntheticGroup g =
+      testing::SyntheticGroup::Make(1, ToBytes("race-group"), 1, kMembers);
+  ASSERT_TRUE(other->CreateGroup(g.group_info(), g.ratchet_tree()).ok());
+  EmbeddedDs* instances[] = {ds_.get(), other.get()};
+  int accepted_messages = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    const uint64_t epoch = g.epoch();
+    std::vector<testing::PreparedCommit> commits;
+    for (int m = 0; m < kMembers; ++m) {
+      commits.push_back(g.PrepareCommit(static_cast<uint32_t>(m)));
+    }
+    const Bytes message =
+        testing::SyntheticPrivateMessage(g.group_id(), epoch, 1, {});
+    std::vector<Result<uint64_t>> commit_results(
+        kMembers, Result<uint64_t>(InternalError("not run")));
+    std::vector<Result<uint64_t>> message_results(
+        kMembers, Result<uint64_t>(InternalError("not run")));
+    std::latch start(2 * kMembers);
+    std::vector<std::thread> threads;
+    for (int m = 0; m < kMembers; ++m) {
+      EmbeddedDs* ds = instances[m % 2];
+      threads.emplace_back([&, ds, m] {
+        start.arrive_and_wait();
+        commit_results[m] = ds->SubmitCommit(
+            g.group_id(), static_cast<uint32_t>(m), epoch, commits[m].commit,
+            g.ratchet_tree(), commits[m].group_info);
+      });
+      threads.emplace_back([&, m] {
+        start.arrive_and_wait();
+        message_results[m] = instances[(m + 1) % 2]->SubmitMessage(
+            g.group_id(), static_cast<uint32_t>(m), epoch, message);
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    int winner = -1;
+    for (int m = 0; m < kMembers; ++m) {
+      if (commit_results[m].ok()) {
+        EXPECT_EQ(winner, -1) << "two commits won epoch " << epoch;
+        winner = m;
+      } else {
+        EXPECT_EQ(commit_results[m].status().reason(), "wrong-epoch")
+            << commit_results[m].status().ToString();
+      }
+      if (message_results[m].ok()) ++accepted_messages;
+    }
+    ASSERT_NE(winner, -1) << "no commit won epoch " << epoch;
+    g.Advance(commits[winner]);
+  }
+  for (EmbeddedDs* ds : instances) {
+    EXPECT_EQ(ds->LookupGroup(g.group_id())->epoch, 1u + kRounds);
+    auto all = ds->FetchMessages(g.group_id(), 0, 1000);
+    ASSERT_TRUE(all.ok()) << all.status().ToString();
+    ASSERT_EQ(all->size(), static_cast<size_t>(kRounds + accepted_messages));
+    for (size_t i = 0; i < all->size(); ++i) {
+      EXPECT_EQ((*all)[i].seq, i + 1) << "seqs have a gap or a repeat";
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, EmbeddedDsTest,
+                         ::testing::ValuesIn(kAllStoreBackends),
+                         StoreBackendName);
+
 TEST(EmbeddedDsOpenTest, RefusesADatabaseWithoutItsTables) {
   testing::TempDir dir;
   FakeClock clock;
@@ -464,6 +610,20 @@ TEST(EmbeddedDsOpenTest, RefusesADatabaseWithoutItsTables) {
   ASSERT_FALSE(ds.ok());
   EXPECT_EQ(ds.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_FALSE(EmbeddedDs::Open(dir / "missing.db", clock).ok());
+}
+
+TEST(EmbeddedDsOpenTest, RefusesAPostgresqlDatabaseWithoutItsTables) {
+  if (!testing::TestPgUrl()) GTEST_SKIP() << testing::kNoTestPgMessage;
+  auto schema = PgTestSchema::Create(*testing::TestPgUrl());
+  ASSERT_TRUE(schema.ok()) << schema.status().ToString();
+  store::pg::PgPoolOptions options;
+  options.connect.url = (*schema)->url();
+  auto pool = store::pg::PgPool::Open(options);
+  ASSERT_TRUE(pool.ok()) << pool.status().ToString();
+  FakeClock clock;
+  auto ds = EmbeddedDs::Open(*pool, clock);
+  ASSERT_FALSE(ds.ok());
+  EXPECT_EQ(ds.status().code(), StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

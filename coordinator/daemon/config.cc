@@ -254,8 +254,9 @@ Status ApplyFile(const toml::table& root, Config* c) {
   return status;
 }
 
-// The store's settings; the ds mode decides whether PostgreSQL can serve.
-Status ValidateStore(const StoreConfig& st, const DsConfig& ds) {
+// The store's settings. The embedded DS keeps its tables in the store's
+// database on either backend.
+Status ValidateStore(const StoreConfig& st) {
   if (st.backend == "sqlite") {
     if (!st.url.empty()) {
       return SettingError("store.url", "is for store.backend = \"postgresql\"");
@@ -293,12 +294,6 @@ Status ValidateStore(const StoreConfig& st, const DsConfig& ds) {
   }
   if (st.max_connections < 1 || st.max_connections > 1024) {
     return SettingError("store.max_connections", "must be between 1 and 1024");
-  }
-  if (ds.mode != "http") {
-    return SettingError(
-        "store.backend",
-        "\"postgresql\" needs ds.mode = \"http\": the embedded DS keeps its "
-        "tables in SQLite only");
   }
   return Status::Ok();
 }
@@ -497,7 +492,7 @@ std::vector<Status> Problems(const Config& c) {
     }
   }
   if (Status ds = ValidateDs(c.ds); !ds.ok()) out.push_back(ds);
-  if (Status st = ValidateStore(c.store, c.ds); !st.ok()) out.push_back(st);
+  if (Status st = ValidateStore(c.store); !st.ok()) out.push_back(st);
   return out;
 }
 

@@ -118,8 +118,10 @@ class Actions final : public AdminActions {
 
 // store.backend = "postgresql": a pool of store.max_connections to
 // store.url, the password from store.password_file or libpq's own sources.
+// `pool` receives the store's pool, which the embedded DS shares.
 Result<std::unique_ptr<store::Store>> OpenPostgresqlStore(
-    const StoreConfig& config, const Clock& clock) {
+    const StoreConfig& config, const Clock& clock,
+    std::shared_ptr<store::pg::PgPool>* pool) {
   store::pg::PgPoolOptions o;
   o.connect.url = config.url;
   if (!config.password_file.empty()) {
@@ -129,6 +131,7 @@ Result<std::unique_ptr<store::Store>> OpenPostgresqlStore(
   o.max_connections = static_cast<int>(config.max_connections);
   MIMI_ASSIGN_OR_RETURN(std::unique_ptr<store::pg::PgStore> opened,
                         store::pg::PgStore::Open(o, clock));
+  *pool = opened->pool();
   return std::unique_ptr<store::Store>(std::move(opened));
 }
 
@@ -144,6 +147,9 @@ struct Daemon::Parts {
   // write through it, so their writes share group commits. Null with
   // store.backend = "postgresql".
   std::shared_ptr<store::SqliteWriter> writer;
+  // store.backend = "postgresql": the store's pool, which the embedded DS
+  // shares. Null with SQLite.
+  std::shared_ptr<store::pg::PgPool> pg_pool;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<embedded_ds::EmbeddedDs> ds;  // ds.mode = "embedded"
   std::unique_ptr<DeliveryService> external_ds;  // ds.mode = "http"
@@ -204,7 +210,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   p->instance.emplace(std::move(claim));
 
   if (config.store.backend == "postgresql") {
-    MIMI_ASSIGN_OR_RETURN(p->store, OpenPostgresqlStore(config.store, clock));
+    MIMI_ASSIGN_OR_RETURN(p->store,
+                          OpenPostgresqlStore(config.store, clock, &p->pg_pool));
   } else {
     store::SqliteWriterOptions wo;
     wo.vfs = config.store.sqlite_vfs;
@@ -227,12 +234,15 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
     MIMI_ASSIGN_OR_RETURN(p->external_ds,
                           CreateHttpDeliveryService(config, clock));
     ds = p->external_ds.get();
-  } else if (!p->writer) {
-    // config.cc refuses this combination; a config built in code may not.
-    return InvalidArgumentError(
-        "config: store.backend: \"postgresql\" needs ds.mode = \"http\"");
   } else {
-    MIMI_ASSIGN_OR_RETURN(p->ds, embedded_ds::EmbeddedDs::Open(p->writer, clock));
+    // In the store's database, through the store's writer or pool.
+    if (p->pg_pool) {
+      MIMI_ASSIGN_OR_RETURN(p->ds,
+                            embedded_ds::EmbeddedDs::Open(p->pg_pool, clock));
+    } else {
+      MIMI_ASSIGN_OR_RETURN(p->ds,
+                            embedded_ds::EmbeddedDs::Open(p->writer, clock));
+    }
     p->ds->SetMaxGroupIdBytes(static_cast<size_t>(config.ds.max_group_id_bytes));
     ds = p->ds.get();
   }

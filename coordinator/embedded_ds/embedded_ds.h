@@ -1,7 +1,8 @@
 // EmbeddedDs: the reference Delivery Service that ships inside mimi-portd, so
 // that the coordinator runs anywhere with nothing else installed. It keeps
-// groups, their ratchet trees and their messages in the daemon's SQLite file
-// (tables ds_*, created by migrations/0002_embedded_ds.sql), implements the
+// groups, their ratchet trees and their messages in the daemon's database,
+// SQLite or PostgreSQL (tables ds_*, created by
+// migrations/0002_embedded_ds.sql), implements the
 // DeliveryService interface the coordinator drives, and offers members the
 // few operations of a DS: create a group, submit a commit with its new tree,
 // submit a message, fetch messages in order.
@@ -21,17 +22,19 @@
 // is known to members only); the next commit brings a fresh tree.
 // tree_epoch says which epoch the tree belongs to.
 //
-// Thread-safe. Every write is one job of a store::SqliteWriter (in the
-// daemon, the one the store writes through, so that their writes share
-// commits): it runs in its own savepoint of a group commit and is durable
-// (synchronous=FULL) when it returns. Reads use the DS's own connection,
-// serialised by a mutex, and never wait for the writer.
+// Thread-safe. Every write is one transaction on the tables (ds_tables.h),
+// durable when it returns; reads see one committed state. On SQLite the
+// writes are jobs of a store::SqliteWriter (in the daemon, the one the store
+// writes through, so that their writes share commits) and reads use the
+// DS's own connection (sqlite_ds_tables.h); on PostgreSQL both run on a
+// pool of connections, and several instances on one database may serve the
+// same DS at once (pg_ds_tables.h): writers of one group take turns.
 //
 // The implementation is split by concern: opening (embedded_ds.cc), the
 // member API (member_api.cc), the DeliveryService operations
-// (migration_ops.cc), over the tables (ds_tables.h), the tree checks
-// (tree_checks.h) and the shared refusals (refusals.h). SQLiteCpp stays out
-// of this header.
+// (migration_ops.cc), over the tables (ds_tables.h, one implementation per
+// engine), the tree checks (tree_checks.h) and the shared refusals
+// (refusals.h). Neither engine's client library is in this header.
 #ifndef MIMI_EMBEDDED_DS_EMBEDDED_DS_H_
 #define MIMI_EMBEDDED_DS_EMBEDDED_DS_H_
 
@@ -40,22 +43,23 @@
 #include <string>
 #include <vector>
 
-#include "codec/mutex.h"
 #include "mimi_portability/clock.h"
 #include "mimi_portability/delivery_service.h"
 #include "embedded_ds/member_request.h"
 #include "mimi_portability/group_state.h"
 #include "store/sqlite_writer.h"
 
-namespace SQLite {
-class Database;
-}  // namespace SQLite
+namespace mimi::store::pg {
+class PgPool;
+}  // namespace mimi::store::pg
 
 namespace mimi::mls {
 struct MlsMessage;
 }  // namespace mimi::mls
 
 namespace mimi::embedded_ds {
+
+class DsTables;
 
 struct GroupDetails {
   GroupSummary summary;
@@ -74,6 +78,10 @@ class EmbeddedDs final : public DeliveryService {
   // Writes through `writer`, shared with the store on the same file.
   static Result<std::unique_ptr<EmbeddedDs>> Open(
       std::shared_ptr<store::SqliteWriter> writer, const Clock& clock);
+  // On a PostgreSQL database whose schema the store has brought up to date,
+  // through `pool` (the store's, or one of its own).
+  static Result<std::unique_ptr<EmbeddedDs>> Open(
+      std::shared_ptr<store::pg::PgPool> pool, const Clock& clock);
 
   ~EmbeddedDs() override;
 
@@ -132,8 +140,7 @@ class EmbeddedDs final : public DeliveryService {
                      std::string_view migration_id) override;
 
  private:
-  EmbeddedDs(std::shared_ptr<store::SqliteWriter> writer,
-             std::unique_ptr<SQLite::Database> reader, const Clock& clock);
+  EmbeddedDs(std::unique_ptr<DsTables> tables, const Clock& clock);
 
   // The group's row as one read snapshot saw it.
   struct CurrentGroup {
@@ -150,12 +157,7 @@ class EmbeddedDs final : public DeliveryService {
   static Status CheckMemberMessage(ByteSpan group_id, const CurrentGroup& g,
                                    uint32_t sender, const mls::MlsMessage& msg);
 
-  const std::shared_ptr<store::SqliteWriter> writer_;
-  Mutex read_mu_;
-  // Methods take `SQLite::Database& reader = *reader_` right after locking
-  // read_mu_ and use only that inside their Guarded() lambdas: clang's
-  // thread-safety analysis does not carry the held lock into a lambda.
-  std::unique_ptr<SQLite::Database> reader_ GUARDED_BY(read_mu_);
+  const std::unique_ptr<DsTables> tables_;
   const Clock& clock_;
   std::atomic<size_t> max_group_id_bytes_{256};
 };

@@ -1,8 +1,5 @@
 // The embedded DS's member API (docs/ds-api.md): create a group, submit a
 // commit or a message, fetch messages, and the reads behind them.
-#include <SQLiteCpp/Database.h>
-#include <SQLiteCpp/Statement.h>
-
 #include <algorithm>
 #include <utility>
 
@@ -13,15 +10,8 @@
 #include "mls/group_info.h"
 #include "mls/mls_message.h"
 #include "mls/signature_checks.h"
-#include "store/sqlite_blob.h"
-#include "store/sqlite_status.h"
 
 namespace mimi::embedded_ds {
-
-using SQLite::Statement;
-using store::BindBlob;
-using store::ColumnBytes;
-using store::Guarded;
 
 Result<GroupSummary> EmbeddedDs::CreateGroup(ByteSpan group_info_message,
                                              ByteSpan ratchet_tree) {
@@ -39,20 +29,25 @@ Result<GroupSummary> EmbeddedDs::CreateGroup(ByteSpan group_info_message,
   // against, so it must be this tree's and signed by one of its members.
   MIMI_RETURN_IF_ERROR(
       CheckGroupInfo(group_info_message, ratchet_tree).status());
-  return writer_->Write([&](SQLite::Database& db) -> Result<GroupSummary> {
-    return Guarded("embedded DS: create group", [&]() -> Result<GroupSummary> {
-      if (auto t = LoadTombstone(db, ctx.group_id)) return MovedError(*t);
-      if (LoadGroup(db, ctx.group_id)) return GroupExists(ctx.group_id);
-      GroupRow row;
-      row.cipher_suite = ctx.cipher_suite;
-      row.epoch = ctx.epoch;
-      row.tree_epoch = ctx.epoch;
-      row.next_seq = 1;
-      InsertGroup(db, ctx.group_id, row, group_info_message, ratchet_tree,
-                  clock_.NowMillis());
-      return Summarize(ctx.group_id, row);
-    });
-  });
+  return tables_->WriteValue<GroupSummary>(
+      "embedded DS: create group", [&](DsTx& tx) -> Result<GroupSummary> {
+        MIMI_RETURN_IF_ERROR(tx.LockGroup(ctx.group_id));
+        MIMI_ASSIGN_OR_RETURN(std::optional<Tombstone> t,
+                              tx.LoadTombstone(ctx.group_id, nullptr));
+        if (t) return MovedError(*t);
+        MIMI_ASSIGN_OR_RETURN(std::optional<GroupRow> existing,
+                              tx.LoadGroup(ctx.group_id, Blobs::kNone));
+        if (existing) return GroupExists(ctx.group_id);
+        GroupRow row;
+        row.cipher_suite = ctx.cipher_suite;
+        row.epoch = ctx.epoch;
+        row.tree_epoch = ctx.epoch;
+        row.next_seq = 1;
+        MIMI_RETURN_IF_ERROR(tx.InsertGroup(ctx.group_id, row,
+                                            group_info_message, ratchet_tree,
+                                            clock_.NowMillis()));
+        return Summarize(ctx.group_id, row);
+      });
 }
 
 Status EmbeddedDs::AuthenticateMember(const MemberRequest& req) {
@@ -135,40 +130,36 @@ Result<uint64_t> EmbeddedDs::SubmitCommit(ByteSpan group_id, uint32_t sender,
                         std::to_string(g.epoch + 1) + " suite " +
                         std::to_string(g.cipher_suite));
   }
-  return writer_->Write([&](SQLite::Database& db) -> Result<uint64_t> {
-    return Guarded("embedded DS: submit commit", [&]() -> Result<uint64_t> {
-      if (auto t = LoadTombstone(db, group_id)) return MovedError(*t);
-      std::optional<GroupRow> row = LoadGroup(db, group_id);
-      if (!row) return UnknownGroup(group_id);
-      if (!row->frozen_by.empty()) return FrozenError(group_id);
-      // What was checked above holds only for the epoch it was read at.
-      if (row->epoch != g.epoch) return WrongEpoch(epoch, row->epoch);
-      const UnixMillis now = clock_.NowMillis();
-      const uint64_t seq =
-          AppendMessage(db, group_id, row->next_seq, row->epoch,
-                        mls::ContentType::kCommit, commit, "", now);
-      Statement up(db,
-                   "UPDATE ds_groups SET epoch = ?, updated_at = ?"
-                   " WHERE group_id = ? AND epoch = ?");
-      up.bind(1, static_cast<int64_t>(row->epoch + 1));
-      up.bind(2, static_cast<int64_t>(now));
-      BindBlob(up, 3, group_id);
-      up.bind(4, static_cast<int64_t>(row->epoch));
-      if (up.exec() != 1)
-        return InternalError("embedded DS: epoch moved under lock");
-      // A commit is the one change that replaces the tree.
-      Statement tree(db,
-                     "UPDATE ds_group_trees SET tree_epoch = ?, group_info = ?,"
-                     " ratchet_tree = ? WHERE group_id = ?");
-      tree.bind(1, static_cast<int64_t>(row->epoch + 1));
-      BindBlob(tree, 2, new_group_info);
-      BindBlob(tree, 3, new_ratchet_tree);
-      BindBlob(tree, 4, group_id);
-      if (tree.exec() != 1)
-        return InternalError("embedded DS: the group has no tree row");
-      return seq;
-    });
-  });
+  return tables_->WriteValue<uint64_t>(
+      "embedded DS: submit commit", [&](DsTx& tx) -> Result<uint64_t> {
+        MIMI_RETURN_IF_ERROR(tx.LockGroup(group_id));
+        MIMI_ASSIGN_OR_RETURN(std::optional<Tombstone> t,
+                              tx.LoadTombstone(group_id, nullptr));
+        if (t) return MovedError(*t);
+        MIMI_ASSIGN_OR_RETURN(std::optional<GroupRow> row,
+                              tx.LoadGroup(group_id, Blobs::kNone));
+        if (!row) return UnknownGroup(group_id);
+        if (!row->frozen_by.empty()) return FrozenError(group_id);
+        // What was checked above holds only for the epoch it was read at.
+        if (row->epoch != g.epoch) return WrongEpoch(epoch, row->epoch);
+        const UnixMillis now = clock_.NowMillis();
+        const uint64_t seq = row->next_seq;
+        MIMI_RETURN_IF_ERROR(tx.AppendMessage(group_id, seq, row->epoch,
+                                              mls::ContentType::kCommit,
+                                              commit, "", now));
+        MIMI_ASSIGN_OR_RETURN(bool advanced,
+                              tx.AdvanceEpoch(group_id, row->epoch, now));
+        if (!advanced) {
+          return InternalError("embedded DS: epoch moved under lock");
+        }
+        MIMI_ASSIGN_OR_RETURN(
+            bool replaced, tx.ReplaceTree(group_id, row->epoch + 1,
+                                          new_group_info, new_ratchet_tree));
+        if (!replaced) {
+          return InternalError("embedded DS: the group has no tree row");
+        }
+        return seq;
+      });
 }
 
 Result<uint64_t> EmbeddedDs::SubmitMessage(ByteSpan group_id, uint32_t sender,
@@ -190,73 +181,63 @@ Result<uint64_t> EmbeddedDs::SubmitMessage(ByteSpan group_id, uint32_t sender,
   if (msg.epoch() != g.epoch)
     return EpochError("message", msg.epoch(), g.epoch);
   MIMI_RETURN_IF_ERROR(CheckMemberMessage(group_id, g, sender, msg));
-  return writer_->Write([&](SQLite::Database& db) -> Result<uint64_t> {
-    return Guarded("embedded DS: submit message", [&]() -> Result<uint64_t> {
-      if (auto t = LoadTombstone(db, group_id)) return MovedError(*t);
-      std::optional<GroupRow> row = LoadGroup(db, group_id);
-      if (!row) return UnknownGroup(group_id);
-      if (!row->frozen_by.empty()) return FrozenError(group_id);
-      if (row->epoch != g.epoch) return WrongEpoch(epoch, row->epoch);
-      const uint64_t seq =
-          AppendMessage(db, group_id, row->next_seq, row->epoch,
-                        msg.content_type(), message, "", clock_.NowMillis());
-      return seq;
-    });
-  });
+  return tables_->WriteValue<uint64_t>(
+      "embedded DS: submit message", [&](DsTx& tx) -> Result<uint64_t> {
+        MIMI_RETURN_IF_ERROR(tx.LockGroup(group_id));
+        MIMI_ASSIGN_OR_RETURN(std::optional<Tombstone> t,
+                              tx.LoadTombstone(group_id, nullptr));
+        if (t) return MovedError(*t);
+        MIMI_ASSIGN_OR_RETURN(std::optional<GroupRow> row,
+                              tx.LoadGroup(group_id, Blobs::kNone));
+        if (!row) return UnknownGroup(group_id);
+        if (!row->frozen_by.empty()) return FrozenError(group_id);
+        if (row->epoch != g.epoch) return WrongEpoch(epoch, row->epoch);
+        const uint64_t seq = row->next_seq;
+        MIMI_RETURN_IF_ERROR(tx.AppendMessage(group_id, seq, row->epoch,
+                                              msg.content_type(), message, "",
+                                              clock_.NowMillis()));
+        return seq;
+      });
 }
 
 Result<std::vector<StoredMessage>> EmbeddedDs::FetchMessages(ByteSpan group_id,
                                                              uint64_t after_seq,
                                                              int limit) {
-  MutexLock lock(read_mu_);
-  SQLite::Database& reader = *reader_;
-  return Guarded(
+  return tables_->ReadValue<std::vector<StoredMessage>>(
       "embedded DS: fetch messages",
-      [&]() -> Result<std::vector<StoredMessage>> {
-        ReadSnapshot snapshot(reader);
-        if (auto t = LoadTombstone(reader, group_id)) return MovedError(*t);
-        if (!LoadGroup(reader, group_id)) return UnknownGroup(group_id);
-        Statement q(reader,
-                    "SELECT seq, message FROM ds_messages WHERE group_id = ? "
-                    "AND seq > ?"
-                    " ORDER BY seq LIMIT ?");
-        BindBlob(q, 1, group_id);
-        q.bind(2, static_cast<int64_t>(after_seq));
-        q.bind(3, limit);
-        std::vector<StoredMessage> out;
-        while (q.executeStep()) {
-          out.push_back({static_cast<uint64_t>(q.getColumn(0).getInt64()),
-                         ColumnBytes(q.getColumn(1))});
-        }
-        return out;
+      [&](DsTx& tx) -> Result<std::vector<StoredMessage>> {
+        MIMI_ASSIGN_OR_RETURN(std::optional<Tombstone> t,
+                              tx.LoadTombstone(group_id, nullptr));
+        if (t) return MovedError(*t);
+        MIMI_ASSIGN_OR_RETURN(std::optional<GroupRow> row,
+                              tx.LoadGroup(group_id, Blobs::kNone));
+        if (!row) return UnknownGroup(group_id);
+        return tx.Messages(group_id, after_seq, limit);
       });
 }
 
 Result<GroupDetails> EmbeddedDs::Details(ByteSpan group_id) {
-  MutexLock lock(read_mu_);
-  SQLite::Database& reader = *reader_;
-  return Guarded("embedded DS: group details", [&]() -> Result<GroupDetails> {
-    ReadSnapshot snapshot(reader);
-    if (auto t = LoadTombstone(reader, group_id)) return MovedError(*t);
-    std::optional<GroupRow> row = LoadGroup(reader, group_id, Blobs::kAll);
-    if (!row) return UnknownGroup(group_id);
-    GroupDetails d;
-    d.summary = Summarize(group_id, *row);
-    d.tree_epoch = row->tree_epoch;
-    d.last_seq = row->next_seq - 1;
-    d.member_count = CountMembers(row->ratchet_tree);
-    return d;
-  });
+  return tables_->ReadValue<GroupDetails>(
+      "embedded DS: group details", [&](DsTx& tx) -> Result<GroupDetails> {
+        MIMI_ASSIGN_OR_RETURN(std::optional<Tombstone> t,
+                              tx.LoadTombstone(group_id, nullptr));
+        if (t) return MovedError(*t);
+        MIMI_ASSIGN_OR_RETURN(std::optional<GroupRow> row,
+                              tx.LoadGroup(group_id, Blobs::kAll));
+        if (!row) return UnknownGroup(group_id);
+        GroupDetails d;
+        d.summary = Summarize(group_id, *row);
+        d.tree_epoch = row->tree_epoch;
+        d.last_seq = row->next_seq - 1;
+        d.member_count = CountMembers(row->ratchet_tree);
+        return d;
+      });
 }
 
 Result<size_t> EmbeddedDs::CountGroups() {
-  MutexLock lock(read_mu_);
-  SQLite::Database& reader = *reader_;
-  return Guarded("embedded DS: count groups", [&]() -> Result<size_t> {
-    Statement q(reader, "SELECT COUNT(*) FROM ds_groups");
-    q.executeStep();
-    return static_cast<size_t>(q.getColumn(0).getInt64());
-  });
+  return tables_->ReadValue<size_t>(
+      "embedded DS: count groups",
+      [&](DsTx& tx) -> Result<size_t> { return tx.CountGroups(); });
 }
 
 }  // namespace mimi::embedded_ds

@@ -18,6 +18,21 @@
 //
 //   mimi-bench-throughput [--dir DIR] [--migrations N] [--concurrency C]
 //                         [--suite S] [--rounds R]
+//                         [--backend sqlite|postgresql|both] [--pg-url URL]
+//
+// --backend (issue 18 item 6): `sqlite` (the default) is the run above.
+// `postgresql` runs the same migrations with both daemons' stores and
+// embedded DSs on PostgreSQL (each domain a schema of its own on the server
+// at --pg-url, or MIMI_TEST_PG_URL; tools/bench starts one when neither is
+// given), first with one source instance, then with two source instances
+// (two Daemons with the same domain, keys and schema) behind an in-process
+// round robin: each client sends its inits to the instances in turn, as a
+// load balancer would. `both` runs SQLite first, then the two PostgreSQL
+// configurations, and prints one row per configuration: migrations/s,
+// latency, CPU per migration of this process and of the PostgreSQL server's
+// processes (read from /proc: the server must be on this machine), and
+// commits / writes / hand-offs per migration where they apply (the writer
+// counters are SQLite's). The floor is not run in this mode.
 //
 // The daemons run in this process (one Daemon each, as mimi-portd builds
 // them), so the client's CPU is on the same 2 cores as in a real test box.
@@ -27,6 +42,8 @@
 #include <SQLiteCpp/Statement.h>
 #include <httplib.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -34,7 +51,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <mutex>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -52,7 +72,9 @@
 #include "mimi_portability/bytes.h"
 #include "mimi_portability/endpoints.h"
 #include "mimi_portability/messages.h"
+#include "store/pg/pg_connection.h"
 #include "testing/ds_member.h"
+#include "testing/loopback_port.h"
 #include "testing/synthetic_mls.h"
 #include "testing/two_daemons.h"
 
@@ -73,6 +95,8 @@ struct Options {
   int concurrency = 16;
   uint16_t suite = 1;
   int rounds = 3;
+  std::string backend = "sqlite";  // sqlite | postgresql | both
+  std::string pg_url;              // admin URL of a PostgreSQL server
 };
 
 struct RunResult {
@@ -111,8 +135,16 @@ uint64_t MetricValue(const std::string& text, const std::string& name) {
   return 0;
 }
 
-WriteCounts ReadWriteCounts(const testing::TwoDaemons& d) {
+// `more_sources`: the ports of further source instances, whose work queues
+// count too.
+WriteCounts ReadWriteCounts(const testing::TwoDaemons& d,
+                            const std::vector<uint16_t>& more_sources = {}) {
   WriteCounts w;
+  for (uint16_t port : more_sources) {
+    auto c = Client(d.ca_file(), port);
+    auto r = c->Get("/metrics");
+    w.worker_jobs += MetricValue(r ? r->body : "", "mimi_work_queue_jobs_total");
+  }
   for (bool source : {true, false}) {
     auto c = Client(d.ca_file(), source ? d.source_port() : d.target_port());
     auto r = c->Get("/metrics");
@@ -234,12 +266,18 @@ class Coordinator {
   }
 
   struct Thread {
-    std::unique_ptr<httplib::Client> source, target;
+    std::vector<std::unique_ptr<httplib::Client>> sources;
+    std::unique_ptr<httplib::Client> target;
   };
   Thread MakeThreadContext(int) {
-    return {Client(d_.ca_file(), d_.source_port()),
-            Client(d_.ca_file(), d_.target_port())};
+    Thread t;
+    for (uint16_t port : source_ports_) t.sources.push_back(Client(d_.ca_file(), port));
+    t.target = Client(d_.ca_file(), d_.target_port());
+    return t;
   }
+  // The source instances' ports, which inits go to in turn (a load
+  // balancer's round robin); by default the one source.
+  void set_source_ports(std::vector<uint16_t> ports) { source_ports_ = std::move(ports); }
 
   // One migration as a member does it, ending with a verified confirmation.
   Status Run(Thread& t, int i) {
@@ -263,7 +301,7 @@ class Coordinator {
         group, kEpoch, 1, *Encode(MigrationCommitAAD{ToBytes("target.test")}));
     MIMI_ASSIGN_OR_RETURN(Bytes init_bytes,
                           Encode(MigrationInitRequest{init, 1, std::move(commit)}));
-    auto b = t.source->Post(kInitPath, reinterpret_cast<const char*>(init_bytes.data()),
+    auto b = t.sources[static_cast<size_t>(i) % t.sources.size()]->Post(kInitPath, reinterpret_cast<const char*>(init_bytes.data()),
                             init_bytes.size(), kMediaType);
     if (!b || b->status != 200) {
       return InternalError("init: " + (b ? std::to_string(b->status) + " " + b->body
@@ -283,6 +321,7 @@ class Coordinator {
   crypto::PublicKey source_key_;
   std::string run_tag_ = std::to_string(::getpid());
   int offset_ = 0;
+  std::vector<uint16_t> source_ports_{d_.source_port()};
 };
 
 // ---- the floor ------------------------------------------------------------
@@ -496,16 +535,312 @@ Options Parse(int argc, char** argv) {
       o.suite = static_cast<uint16_t>(std::stoi(value()));
     } else if (a == "--rounds") {
       o.rounds = std::max(1, std::stoi(value()));
+    } else if (a == "--backend") {
+      o.backend = value();
+      if (o.backend != "sqlite" && o.backend != "postgresql" && o.backend != "both") {
+        std::fprintf(stderr, "--backend: sqlite, postgresql or both\n");
+        std::exit(2);
+      }
+    } else if (a == "--pg-url") {
+      o.pg_url = value();
     } else if (a == "--build") {
       value();  // tools/bench passes it to every scenario; not needed here
     } else {
       std::fprintf(stderr,
                    "usage: mimi-bench-throughput [--dir DIR] [--migrations N] "
-                   "[--concurrency C] [--suite 1|3] [--rounds R]\n");
+                   "[--concurrency C] [--suite 1|3] [--rounds R] "
+                   "[--backend sqlite|postgresql|both] [--pg-url URL]\n");
       std::exit(2);
     }
   }
   return o;
+}
+
+// ---- store backends side by side (--backend postgresql|both) --------------
+
+// CPU seconds so far of each process of the PostgreSQL server that
+// pg_stat_activity lists (backends and background processes), read from
+// /proc: the server must run on this machine.
+std::map<int, double> PgServerCpu(store::pg::PgConnection& admin) {
+  std::map<int, double> out;
+  auto r = admin.Exec("bench: server processes", "SELECT pid FROM pg_stat_activity");
+  if (!r.ok()) return out;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  for (int i = 0; i < r->rows(); ++i) {
+    const std::string pid = r->Text(i, 0);
+    std::ifstream in("/proc/" + pid + "/stat");
+    const std::string stat((std::istreambuf_iterator<char>(in)), {});
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos || close + 2 > stat.size()) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::vector<std::string> v;
+    for (std::string f; fields >> f;) v.push_back(f);
+    // After the name: field 3 (state) is v[0]; utime and stime are fields
+    // 14 and 15.
+    if (v.size() < 13) continue;
+    out[std::stoi(pid)] = (std::stod(v[11]) + std::stod(v[12])) / tick;
+  }
+  return out;
+}
+
+// The server's CPU between two samples; processes that ended in between
+// are not counted (the daemons' pools keep their connections).
+double PgServerCpuSince(const std::map<int, double>& before,
+                        const std::map<int, double>& after) {
+  double sum = 0;
+  for (const auto& [pid, cpu] : after) {
+    auto it = before.find(pid);
+    sum += cpu - (it == before.end() ? 0 : it->second);
+  }
+  return sum;
+}
+
+// A schema of its own per domain on the server, dropped at the end.
+class BenchSchemas {
+ public:
+  static Result<std::unique_ptr<BenchSchemas>> Create(const std::string& admin_url) {
+    std::unique_ptr<BenchSchemas> s(new BenchSchemas(admin_url));
+    MIMI_ASSIGN_OR_RETURN(auto admin, store::pg::PgConnection::Open({admin_url, "", 10}));
+    for (const char* domain : {"source", "target"}) {
+      const std::string name =
+          "mimi_bench_" + std::to_string(::getpid()) + "_" + domain;
+      MIMI_ASSIGN_OR_RETURN(auto r, admin->Exec("bench: create schema",
+                                                "DROP SCHEMA IF EXISTS " + name +
+                                                    " CASCADE; CREATE SCHEMA " + name));
+      (void)r;
+      s->names_.push_back(name);
+    }
+    return s;
+  }
+  ~BenchSchemas() {
+    auto admin = store::pg::PgConnection::Open({admin_url_, "", 10});
+    if (!admin.ok()) return;
+    for (const std::string& name : names_) {
+      (void)(*admin)->Exec("bench: drop schema", "DROP SCHEMA IF EXISTS " + name + " CASCADE");
+    }
+  }
+  // The URL a daemon of `domain` ("source.test", "target.test") uses.
+  std::string Url(const std::string& domain) const {
+    const std::string& name = names_[domain == "source.test" ? 0 : 1];
+    return admin_url_ + (admin_url_.find('?') == std::string::npos ? "?" : "&") +
+           "options=-csearch_path%3D" + name;
+  }
+
+ private:
+  explicit BenchSchemas(std::string admin_url) : admin_url_(std::move(admin_url)) {}
+  std::string admin_url_;
+  std::vector<std::string> names_;
+};
+
+struct BackendConfig {
+  std::string name;
+  bool postgresql = false;
+  int source_instances = 1;
+};
+
+struct BackendResult {
+  std::string name;
+  double rate = 0, p50 = 0, p99 = 0, cpu_ms = 0;
+  double server_cpu_ms = -1;            // -1: SQLite, no server
+  double commits = -1, writes = -1;     // -1: no writer counters (PostgreSQL)
+  double handoffs = 0;                  // writer jobs + worker jobs
+};
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// The daemons' settings, the same in every configuration: a worker per
+// client (the source drives each init on a worker), and a server thread per
+// keep-alive connection that may be open at once (the clients' and the
+// peer's, one per migration worker), or a connection waits for an idle one
+// to time out.
+void ThroughputTweaks(const Options& o, daemon::Config& c) {
+  c.migration_workers = std::max(16, o.concurrency);
+  c.server_threads = 2 * o.concurrency + c.migration_workers + 8;
+  c.keep_alive_seconds = 5;
+}
+
+// A second source instance beside `d`'s: the same domain, TLS files, keys
+// (copied before it starts, as an operator copies them) and database; its
+// own data directory, instance id and port.
+Result<std::unique_ptr<daemon::Daemon>> StartSecondSource(testing::TwoDaemons& d,
+                                                          uint16_t* port) {
+  namespace fs = std::filesystem;
+  daemon::Config c = d.source_config();
+  const fs::path first(c.data_dir);
+  c.data_dir = c.data_dir + "-b";
+  c.instance_id = "bench-source-b";
+  c.listen.port = static_cast<uint16_t>(testing::UnusedLoopbackPort());
+  std::error_code ec;
+  fs::create_directories(c.data_dir, ec);
+  fs::copy(first / "keys", fs::path(c.data_dir) / "keys", fs::copy_options::recursive, ec);
+  if (ec) return InternalError("copying the source's keys: " + ec.message());
+  ::chmod((fs::path(c.data_dir) / "keys").c_str(), 0700);
+  for (const auto& f : fs::directory_iterator(fs::path(c.data_dir) / "keys")) {
+    ::chmod(f.path().c_str(), 0600);
+  }
+  MIMI_ASSIGN_OR_RETURN(auto second, daemon::Daemon::Create(c, SystemClock::Get()));
+  MIMI_ASSIGN_OR_RETURN(auto ports, second->Start());
+  *port = ports.public_port;
+  return second;
+}
+
+Result<BackendResult> RunBackend(const Options& o, const BackendConfig& config,
+                                 crypto::SignatureScheme scheme,
+                                 const std::string& admin_url) {
+  std::unique_ptr<BenchSchemas> schemas;
+  std::unique_ptr<store::pg::PgConnection> admin;
+  if (config.postgresql) {
+    MIMI_ASSIGN_OR_RETURN(schemas, BenchSchemas::Create(admin_url));
+    MIMI_ASSIGN_OR_RETURN(admin, store::pg::PgConnection::Open({admin_url, "", 10}));
+  }
+  testing::TwoDaemons daemons(SystemClock::Get(), [&](daemon::Config& c) {
+    ThroughputTweaks(o, c);
+    if (config.postgresql) {
+      c.store.backend = "postgresql";
+      c.store.url = schemas->Url(c.domain);
+      // A connection per worker and server thread that may write at once.
+      c.store.max_connections = 2 * std::max(16, o.concurrency);
+    }
+  });
+  if (!daemons.ok()) return InternalError("daemons: " + daemons.error());
+  std::unique_ptr<daemon::Daemon> second;  // stopped before the schemas go
+  std::vector<uint16_t> sources = {daemons.source_port()};
+  std::vector<uint16_t> more_sources;
+  if (config.source_instances == 2) {
+    uint16_t port = 0;
+    MIMI_ASSIGN_OR_RETURN(second, StartSecondSource(daemons, &port));
+    sources.push_back(port);
+    more_sources.push_back(port);
+  }
+  Coordinator coordinator(o, daemons, scheme);
+  coordinator.set_source_ports(sources);
+  const int warmup = std::max(20, o.concurrency * 2);
+  MIMI_RETURN_IF_ERROR(coordinator.CreateGroups(0, warmup + o.rounds * o.migrations));
+  RunResult w = RunParallel(warmup, o.concurrency, coordinator);
+  if (w.failures) return InternalError("warm-up: " + w.first_failure);
+
+  std::vector<double> rate, p50, p99, cpu, server_cpu, commits, writes, handoffs;
+  for (int round = 0; round < o.rounds; ++round) {
+    coordinator.set_offset(warmup + round * o.migrations);
+    const WriteCounts before = ReadWriteCounts(daemons, more_sources);
+    std::map<int, double> server_before;
+    if (admin) server_before = PgServerCpu(*admin);
+    RunResult c = RunParallel(o.migrations, o.concurrency, coordinator);
+    const double server = admin ? PgServerCpuSince(server_before, PgServerCpu(*admin)) : 0;
+    const WriteCounts after = ReadWriteCounts(daemons, more_sources);
+    if (c.failures) {
+      return InternalError("round " + std::to_string(round + 1) + ": " +
+                           std::to_string(c.failures) + " failed, first: " + c.first_failure);
+    }
+    const double per = o.migrations;
+    const double jobs = double((after.source_jobs - before.source_jobs) +
+                               (after.target_jobs - before.target_jobs));
+    rate.push_back(per / c.seconds);
+    p50.push_back(Percentile(c.latency_ms, 50));
+    p99.push_back(Percentile(c.latency_ms, 99));
+    cpu.push_back(1000 * c.cpu_seconds / per);
+    server_cpu.push_back(1000 * server / per);
+    commits.push_back(double((after.source_commits - before.source_commits) +
+                             (after.target_commits - before.target_commits)) /
+                      per);
+    writes.push_back(jobs / per);
+    handoffs.push_back((jobs + double(after.worker_jobs - before.worker_jobs)) / per);
+    std::printf("%s, round %d: %.1f/s, p50 %.0f ms, %.2f ms CPU here%s\n",
+                config.name.c_str(), round + 1, rate.back(), p50.back(), cpu.back(),
+                admin ? (" + " + std::to_string(server_cpu.back()).substr(0, 5) +
+                         " ms in the server")
+                            .c_str()
+                      : "");
+    std::fflush(stdout);
+  }
+  if (second) second->Stop();
+  BackendResult r;
+  r.name = config.name;
+  r.rate = Median(rate);
+  r.p50 = Median(p50);
+  r.p99 = Median(p99);
+  r.cpu_ms = Median(cpu);
+  if (config.postgresql) {
+    r.server_cpu_ms = Median(server_cpu);
+  } else {
+    r.commits = Median(commits);
+    r.writes = Median(writes);
+  }
+  r.handoffs = Median(handoffs);
+  return r;
+}
+
+int MainBackends(const Options& o, crypto::SignatureScheme scheme) {
+  std::string url = o.pg_url;
+  if (url.empty() && std::getenv("MIMI_TEST_PG_URL") != nullptr) {
+    url = std::getenv("MIMI_TEST_PG_URL");
+  }
+  if (url.empty()) {
+    std::fprintf(stderr,
+                 "--backend %s needs a PostgreSQL server: --pg-url URL or "
+                 "MIMI_TEST_PG_URL (tools/bench throughput starts one when "
+                 "neither is given)\n",
+                 o.backend.c_str());
+    return 2;
+  }
+  std::string settings;
+  {
+    auto admin = store::pg::PgConnection::Open({url, "", 10});
+    if (!admin.ok()) {
+      std::fprintf(stderr, "--pg-url: %s\n", admin.status().ToString().c_str());
+      return 2;
+    }
+    for (const char* name : {"server_version", "fsync", "synchronous_commit"}) {
+      auto r = (*admin)->Exec("bench: settings", std::string("SHOW ") + name);
+      settings += std::string(settings.empty() ? "" : ", ") + name + "=" +
+                  (r.ok() ? r->Text(0, 0) : "?");
+    }
+  }
+  std::vector<BackendConfig> configs;
+  if (o.backend == "both") configs.push_back({"sqlite", false, 1});
+  configs.push_back({"postgresql, 1 source instance", true, 1});
+  configs.push_back({"postgresql, 2 source instances", true, 2});
+  std::vector<BackendResult> results;
+  for (const BackendConfig& c : configs) {
+    auto r = RunBackend(o, c, scheme, url);
+    if (!r.ok()) {
+      std::fprintf(stderr, "%s: %s\n", c.name.c_str(), r.status().ToString().c_str());
+      return 1;
+    }
+    results.push_back(*r);
+  }
+  std::printf(
+      "\nthroughput by store backend: %d migrations x %d rounds per "
+      "configuration, concurrency %d, suite %u; SQLite at synchronous=FULL; "
+      "PostgreSQL %s. Both daemons on the backend (PostgreSQL: a schema per "
+      "domain); two source instances share the source schema and get the "
+      "inits in turn. Medians over the rounds. CPU: this process (clients and "
+      "daemons) + the PostgreSQL server's processes.\n\n",
+      o.migrations, o.rounds, o.concurrency, o.suite, settings.c_str());
+  std::printf(
+      "| configuration | migrations/s | p50 | p99 | CPU per migration | "
+      "commits, writes, hand-offs per migration |\n"
+      "| --- | --- | --- | --- | --- | --- |\n");
+  for (const BackendResult& r : results) {
+    char cpu[64], counts[64];
+    if (r.server_cpu_ms >= 0) {
+      std::snprintf(cpu, sizeof cpu, "%.1f + %.1f ms", r.cpu_ms, r.server_cpu_ms);
+    } else {
+      std::snprintf(cpu, sizeof cpu, "%.1f ms", r.cpu_ms);
+    }
+    if (r.commits >= 0) {
+      std::snprintf(counts, sizeof counts, "%.1f, %.1f, %.1f", r.commits, r.writes,
+                    r.handoffs);
+    } else {
+      std::snprintf(counts, sizeof counts, "-, -, %.1f", r.handoffs);
+    }
+    std::printf("| %s | %.1f /s | %.0f ms | %.0f ms | %s | %s |\n", r.name.c_str(),
+                r.rate, r.p50, r.p99, cpu, counts);
+  }
+  return 0;
 }
 
 int Main(int argc, char** argv) {
@@ -520,16 +855,10 @@ int Main(int argc, char** argv) {
   const std::string dir_abs = std::filesystem::absolute(o.dir).string();
   setenv("TMPDIR", dir_abs.c_str(), 1);
   log::SetLevel(log::Level::kWarn);
+  if (o.backend != "sqlite") return MainBackends(o, cs->signature_scheme);
 
-  testing::TwoDaemons daemons(SystemClock::Get(), [&o](daemon::Config& c) {
-    // A worker per client: the source drives each init on a worker.
-    c.migration_workers = std::max(16, o.concurrency);
-    // One server thread serves one keep-alive connection: the clients' and
-    // the peer's (one per migration worker) must all fit, or a connection
-    // waits for an idle one to time out.
-    c.server_threads = 2 * o.concurrency + c.migration_workers + 8;
-    c.keep_alive_seconds = 5;
-  });
+  testing::TwoDaemons daemons(SystemClock::Get(),
+                              [&o](daemon::Config& c) { ThroughputTweaks(o, c); });
   if (!daemons.ok()) {
     std::fprintf(stderr, "daemons: %s\n", daemons.error().c_str());
     return 1;
