@@ -16,6 +16,7 @@
 
 #include "codec/mutex.h"
 #include "embedded_ds/ds_tables.h"
+#include "store/sqlite_statement_cache.h"
 #include "store/sqlite_writer.h"
 
 namespace SQLite {
@@ -42,6 +43,9 @@ class SqliteDsTables final : public DsTables {
   const std::shared_ptr<store::SqliteWriter> writer_;
   Mutex read_mu_;
   std::unique_ptr<SQLite::Database> reader_ GUARDED_BY(read_mu_);
+  // The reader's prepared statements; after reader_, so that it goes first.
+  // Writes use the writer's cache.
+  std::unique_ptr<store::StatementCache> reader_statements_;
 };
 
 }  // namespace mimi::embedded_ds
