@@ -170,6 +170,11 @@ class DsTables {
   }
 };
 
+// The group as it lives here, read in `tx`: kNotFound "moved" (naming
+// where it went) if it left, "unknown-group" if it never lived here. Every
+// operation on a group starts so.
+Result<GroupRow> LoadLiveGroup(DsTx& tx, ByteSpan group_id, Blobs blobs);
+
 GroupSummary Summarize(ByteSpan group_id, const GroupRow& row);
 
 }  // namespace mimi::embedded_ds

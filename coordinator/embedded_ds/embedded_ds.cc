@@ -51,19 +51,15 @@ void EmbeddedDs::SetMaxGroupIdBytes(size_t n) {
 Result<EmbeddedDs::CurrentGroup> EmbeddedDs::ReadCurrent(ByteSpan group_id) {
   return tables_->ReadValue<CurrentGroup>(
       "embedded DS: read group", [&](DsTx& tx) -> Result<CurrentGroup> {
-        MIMI_ASSIGN_OR_RETURN(std::optional<Tombstone> t,
-                              tx.LoadTombstone(group_id, nullptr));
-        if (t) return MovedError(*t);
-        MIMI_ASSIGN_OR_RETURN(std::optional<GroupRow> row,
-                              tx.LoadGroup(group_id, Blobs::kAll));
-        if (!row) return UnknownGroup(group_id);
+        MIMI_ASSIGN_OR_RETURN(GroupRow row,
+                              LoadLiveGroup(tx, group_id, Blobs::kAll));
         CurrentGroup g;
-        g.cipher_suite = row->cipher_suite;
-        g.epoch = row->epoch;
-        g.tree_epoch = row->tree_epoch;
-        g.frozen = !row->frozen_by.empty();
-        g.ratchet_tree = std::move(row->ratchet_tree);
-        g.group_info = std::move(row->group_info);
+        g.cipher_suite = row.cipher_suite;
+        g.epoch = row.epoch;
+        g.tree_epoch = row.tree_epoch;
+        g.frozen = !row.frozen_by.empty();
+        g.ratchet_tree = std::move(row.ratchet_tree);
+        g.group_info = std::move(row.group_info);
         return g;
       });
 }

@@ -133,28 +133,24 @@ Result<uint64_t> EmbeddedDs::SubmitCommit(ByteSpan group_id, uint32_t sender,
   return tables_->WriteValue<uint64_t>(
       "embedded DS: submit commit", [&](DsTx& tx) -> Result<uint64_t> {
         MIMI_RETURN_IF_ERROR(tx.LockGroup(group_id));
-        MIMI_ASSIGN_OR_RETURN(std::optional<Tombstone> t,
-                              tx.LoadTombstone(group_id, nullptr));
-        if (t) return MovedError(*t);
-        MIMI_ASSIGN_OR_RETURN(std::optional<GroupRow> row,
-                              tx.LoadGroup(group_id, Blobs::kNone));
-        if (!row) return UnknownGroup(group_id);
-        if (!row->frozen_by.empty()) return FrozenError(group_id);
+        MIMI_ASSIGN_OR_RETURN(GroupRow row,
+                              LoadLiveGroup(tx, group_id, Blobs::kNone));
+        if (!row.frozen_by.empty()) return FrozenError(group_id);
         // What was checked above holds only for the epoch it was read at.
-        if (row->epoch != g.epoch) return WrongEpoch(epoch, row->epoch);
+        if (row.epoch != g.epoch) return WrongEpoch(epoch, row.epoch);
         const UnixMillis now = clock_.NowMillis();
-        const uint64_t seq = row->next_seq;
-        MIMI_RETURN_IF_ERROR(tx.AppendMessage(group_id, seq, row->epoch,
-                                              mls::ContentType::kCommit,
-                                              commit, "", now));
+        const uint64_t seq = row.next_seq;
+        MIMI_RETURN_IF_ERROR(tx.AppendMessage(group_id, seq, row.epoch,
+                                              mls::ContentType::kCommit, commit,
+                                              "", now));
         MIMI_ASSIGN_OR_RETURN(bool advanced,
-                              tx.AdvanceEpoch(group_id, row->epoch, now));
+                              tx.AdvanceEpoch(group_id, row.epoch, now));
         if (!advanced) {
           return InternalError("embedded DS: epoch moved under lock");
         }
-        MIMI_ASSIGN_OR_RETURN(
-            bool replaced, tx.ReplaceTree(group_id, row->epoch + 1,
-                                          new_group_info, new_ratchet_tree));
+        MIMI_ASSIGN_OR_RETURN(bool replaced,
+                              tx.ReplaceTree(group_id, row.epoch + 1,
+                                             new_group_info, new_ratchet_tree));
         if (!replaced) {
           return InternalError("embedded DS: the group has no tree row");
         }
@@ -184,16 +180,12 @@ Result<uint64_t> EmbeddedDs::SubmitMessage(ByteSpan group_id, uint32_t sender,
   return tables_->WriteValue<uint64_t>(
       "embedded DS: submit message", [&](DsTx& tx) -> Result<uint64_t> {
         MIMI_RETURN_IF_ERROR(tx.LockGroup(group_id));
-        MIMI_ASSIGN_OR_RETURN(std::optional<Tombstone> t,
-                              tx.LoadTombstone(group_id, nullptr));
-        if (t) return MovedError(*t);
-        MIMI_ASSIGN_OR_RETURN(std::optional<GroupRow> row,
-                              tx.LoadGroup(group_id, Blobs::kNone));
-        if (!row) return UnknownGroup(group_id);
-        if (!row->frozen_by.empty()) return FrozenError(group_id);
-        if (row->epoch != g.epoch) return WrongEpoch(epoch, row->epoch);
-        const uint64_t seq = row->next_seq;
-        MIMI_RETURN_IF_ERROR(tx.AppendMessage(group_id, seq, row->epoch,
+        MIMI_ASSIGN_OR_RETURN(GroupRow row,
+                              LoadLiveGroup(tx, group_id, Blobs::kNone));
+        if (!row.frozen_by.empty()) return FrozenError(group_id);
+        if (row.epoch != g.epoch) return WrongEpoch(epoch, row.epoch);
+        const uint64_t seq = row.next_seq;
+        MIMI_RETURN_IF_ERROR(tx.AppendMessage(group_id, seq, row.epoch,
                                               msg.content_type(), message, "",
                                               clock_.NowMillis()));
         return seq;
@@ -206,12 +198,8 @@ Result<std::vector<StoredMessage>> EmbeddedDs::FetchMessages(ByteSpan group_id,
   return tables_->ReadValue<std::vector<StoredMessage>>(
       "embedded DS: fetch messages",
       [&](DsTx& tx) -> Result<std::vector<StoredMessage>> {
-        MIMI_ASSIGN_OR_RETURN(std::optional<Tombstone> t,
-                              tx.LoadTombstone(group_id, nullptr));
-        if (t) return MovedError(*t);
-        MIMI_ASSIGN_OR_RETURN(std::optional<GroupRow> row,
-                              tx.LoadGroup(group_id, Blobs::kNone));
-        if (!row) return UnknownGroup(group_id);
+        MIMI_ASSIGN_OR_RETURN(GroupRow row,
+                              LoadLiveGroup(tx, group_id, Blobs::kNone));
         return tx.Messages(group_id, after_seq, limit);
       });
 }
@@ -219,17 +207,13 @@ Result<std::vector<StoredMessage>> EmbeddedDs::FetchMessages(ByteSpan group_id,
 Result<GroupDetails> EmbeddedDs::Details(ByteSpan group_id) {
   return tables_->ReadValue<GroupDetails>(
       "embedded DS: group details", [&](DsTx& tx) -> Result<GroupDetails> {
-        MIMI_ASSIGN_OR_RETURN(std::optional<Tombstone> t,
-                              tx.LoadTombstone(group_id, nullptr));
-        if (t) return MovedError(*t);
-        MIMI_ASSIGN_OR_RETURN(std::optional<GroupRow> row,
-                              tx.LoadGroup(group_id, Blobs::kAll));
-        if (!row) return UnknownGroup(group_id);
+        MIMI_ASSIGN_OR_RETURN(GroupRow row,
+                              LoadLiveGroup(tx, group_id, Blobs::kAll));
         GroupDetails d;
-        d.summary = Summarize(group_id, *row);
-        d.tree_epoch = row->tree_epoch;
-        d.last_seq = row->next_seq - 1;
-        d.member_count = CountMembers(row->ratchet_tree);
+        d.summary = Summarize(group_id, row);
+        d.tree_epoch = row.tree_epoch;
+        d.last_seq = row.next_seq - 1;
+        d.member_count = CountMembers(row.ratchet_tree);
         return d;
       });
 }

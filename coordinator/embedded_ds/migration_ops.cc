@@ -18,13 +18,9 @@ namespace mimi::embedded_ds {
 Result<GroupSummary> EmbeddedDs::LookupGroup(ByteSpan group_id) {
   return tables_->ReadValue<GroupSummary>(
       "embedded DS: lookup group", [&](DsTx& tx) -> Result<GroupSummary> {
-        MIMI_ASSIGN_OR_RETURN(std::optional<Tombstone> t,
-                              tx.LoadTombstone(group_id, nullptr));
-        if (t) return MovedError(*t);
-        MIMI_ASSIGN_OR_RETURN(std::optional<GroupRow> row,
-                              tx.LoadGroup(group_id, Blobs::kNone));
-        if (!row) return UnknownGroup(group_id);
-        return Summarize(group_id, *row);
+        MIMI_ASSIGN_OR_RETURN(GroupRow row,
+                              LoadLiveGroup(tx, group_id, Blobs::kNone));
+        return Summarize(group_id, row);
       });
 }
 
@@ -44,13 +40,9 @@ Result<Bytes> EmbeddedDs::MemberSignatureKey(ByteSpan group_id,
       Bytes tree_bytes,
       tables_->ReadValue<Bytes>(
           "embedded DS: member key", [&](DsTx& tx) -> Result<Bytes> {
-            MIMI_ASSIGN_OR_RETURN(std::optional<Tombstone> t,
-                                  tx.LoadTombstone(group_id, nullptr));
-            if (t) return MovedError(*t);
-            MIMI_ASSIGN_OR_RETURN(std::optional<GroupRow> row,
-                                  tx.LoadGroup(group_id, Blobs::kAll));
-            if (!row) return UnknownGroup(group_id);
-            return std::move(row->ratchet_tree);
+            MIMI_ASSIGN_OR_RETURN(GroupRow row,
+                                  LoadLiveGroup(tx, group_id, Blobs::kAll));
+            return std::move(row.ratchet_tree);
           }));
   MIMI_ASSIGN_OR_RETURN(std::optional<Bytes> key,
                         FindLeafSignatureKey(tree_bytes, leaf_index));
@@ -65,15 +57,11 @@ Status EmbeddedDs::Freeze(ByteSpan group_id, uint64_t epoch,
                           std::string_view migration_id) {
   return tables_->Write("embedded DS: freeze", [&](DsTx& tx) -> Status {
     MIMI_RETURN_IF_ERROR(tx.LockGroup(group_id));
-    MIMI_ASSIGN_OR_RETURN(std::optional<Tombstone> t,
-                          tx.LoadTombstone(group_id, nullptr));
-    if (t) return MovedError(*t);
-    MIMI_ASSIGN_OR_RETURN(std::optional<GroupRow> row,
-                          tx.LoadGroup(group_id, Blobs::kNone));
-    if (!row) return UnknownGroup(group_id);
-    if (row->frozen_by == migration_id) return Status::Ok();
-    if (!row->frozen_by.empty()) return FrozenError(group_id);
-    if (row->epoch != epoch) return EpochError("freeze", epoch, row->epoch);
+    MIMI_ASSIGN_OR_RETURN(GroupRow row,
+                          LoadLiveGroup(tx, group_id, Blobs::kNone));
+    if (row.frozen_by == migration_id) return Status::Ok();
+    if (!row.frozen_by.empty()) return FrozenError(group_id);
+    if (row.epoch != epoch) return EpochError("freeze", epoch, row.epoch);
     MIMI_ASSIGN_OR_RETURN(
         bool frozen,
         tx.SetFrozen(group_id, epoch, migration_id, clock_.NowMillis()));
@@ -95,35 +83,31 @@ Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
                                            std::string_view migration_id) {
   return tables_->ReadValue<Bytes>(
       "embedded DS: export", [&](DsTx& tx) -> Result<Bytes> {
-        MIMI_ASSIGN_OR_RETURN(std::optional<Tombstone> t,
-                              tx.LoadTombstone(group_id, nullptr));
-        if (t) return MovedError(*t);
         // The tree is not loaded here: it is read into the encoding below.
-        MIMI_ASSIGN_OR_RETURN(std::optional<GroupRow> row,
-                              tx.LoadGroup(group_id, Blobs::kGroupInfo));
-        if (!row) return UnknownGroup(group_id);
-        if (row->frozen_by != migration_id) {
+        MIMI_ASSIGN_OR_RETURN(GroupRow row,
+                              LoadLiveGroup(tx, group_id, Blobs::kGroupInfo));
+        if (row.frozen_by != migration_id) {
           return NotFrozenError(group_id, migration_id);
         }
         GroupState state;
-        state.cipher_suite = row->cipher_suite;
+        state.cipher_suite = row.cipher_suite;
         state.group_id.assign(group_id.begin(), group_id.end());
-        state.epoch = row->epoch;
-        state.group_info = std::move(row->group_info);
+        state.epoch = row.epoch;
+        state.group_info = std::move(row.group_info);
         state.migration_commit.assign(commit.begin(), commit.end());
         // The group is frozen, so nothing takes a seq before the fan-out:
         // the migration commit gets last_seq + 1 here, and the importer
         // gives it the same (docs/protocol.md §3.7). After the fan-out, the
         // same last_seq: the state is signed into content that may be
         // resent.
-        state.last_seq = row->next_seq - 1;
+        state.last_seq = row.next_seq - 1;
         MIMI_ASSIGN_OR_RETURN(std::optional<uint64_t> fanned,
                               tx.FanOutSeq(group_id, migration_id));
         if (fanned) state.last_seq = *fanned - 1;
         // The current epoch's messages, without any migration fan-out, so
         // that exporting again after a fan-out yields the same bytes.
         MIMI_ASSIGN_OR_RETURN(state.pending_messages,
-                              tx.PendingMessages(group_id, row->epoch));
+                              tx.PendingMessages(group_id, row.epoch));
         // The tree goes from storage straight into its place in the
         // encoding (tens of MiB for a large group: held once, not also as
         // a column value and a copy), in this snapshot.
