@@ -17,7 +17,9 @@
 //   (docs/protocol.md §4 "Lease ownership"): the migration's next
 //   transition, on either side, must come within the restart time plus a
 //   scan interval (and kScheduleSlack of a loaded machine), never after
-//   the lease. Each case prints that time ("next=").
+//   the lease. Each case prints that time ("next="). Every point runs
+//   twice: with the embedded DS's writes joined to the store's transactions
+//   (the default) and with ds.join_store_transactions = false.
 // * RandomKill: several concurrent migrations of different groups while one
 //   side or the other is killed with SIGKILL at seeded random moments and
 //   restarted; the same invariants for every migration, with the same
@@ -124,12 +126,29 @@ CrashPlan PlanFor(const std::string& name) {
   return plan;
 }
 
-class CrashMatrixTest : public ::testing::TestWithParam<std::string> {};
+// Each failpoint on the default path, where the embedded DS's write of a
+// step joins the store's transaction of that step (several failpoints then
+// mark one instant), and with ds.join_store_transactions = false, where
+// each DS write is a transaction of its own after the store's: the path an
+// external DS takes, with a crash window between the two.
+class CrashMatrixTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void RunCase(bool join_store_transactions);
+};
 
 TEST_P(CrashMatrixTest, MigrationEndsWholeAfterCrashAndRestart) {
+  RunCase(/*join_store_transactions=*/true);
+}
+
+TEST_P(CrashMatrixTest, SeparateDsWritesEndWholeAfterCrashAndRestart) {
+  RunCase(/*join_store_transactions=*/false);
+}
+
+void CrashMatrixTest::RunCase(bool join_store_transactions) {
   const std::string point = GetParam();
   const CrashPlan plan = PlanFor(point);
   PortdPairOptions options;
+  options.join_store_transactions = join_store_transactions;
   options.lease_ms = kLeaseMs;
   if (plan.abort) options.source_auto_abort_after_seconds = 1;
   auto created = PortdPair::Create(options);
@@ -242,9 +261,10 @@ TEST_P(CrashMatrixTest, MigrationEndsWholeAfterCrashAndRestart) {
     EXPECT_EQ(ended->code, 0) << SideName(side) << "\n" << pair.Logs();
   }
   std::printf(
-      "[crash] %-40s side=%s %s crash@%lldms restart=%lldms next=%s "
+      "[crash] %-40s %s side=%s %s crash@%lldms restart=%lldms next=%s "
       "client=%lldms settled=%lldms requests=%d inits=%d\n",
-      point.c_str(), SideName(plan.side), plan.abort ? "abort" : "migrate",
+      point.c_str(), join_store_transactions ? "joined" : "separate",
+      SideName(plan.side), plan.abort ? "abort" : "migrate",
       static_cast<long long>(crash_ms), static_cast<long long>(restart_ms),
       next_ms < 0 ? "none(terminal)" : (std::to_string(next_ms) + "ms").c_str(),
       static_cast<long long>(client_ms),

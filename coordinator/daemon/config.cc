@@ -243,9 +243,10 @@ Status ApplyFile(const toml::table& root, Config* c) {
   MIMI_RETURN_IF_ERROR(status);
 
   if (const toml::table* d = SubTable(root, "ds", &status)) {
-    MIMI_RETURN_IF_ERROR(CheckKnownKeys(
-        *d, "ds", {"mode", "base_url", "secret_file", "timeout_ms", "ca",
-                   "max_group_id_bytes"}));
+    MIMI_RETURN_IF_ERROR(
+        CheckKnownKeys(*d, "ds",
+                       {"mode", "base_url", "secret_file", "timeout_ms", "ca",
+                        "max_group_id_bytes", "join_store_transactions"}));
     MIMI_RETURN_IF_ERROR(Read(*d, "ds", "mode", &c->ds.mode));
     MIMI_RETURN_IF_ERROR(Read(*d, "ds", "base_url", &c->ds.base_url));
     MIMI_RETURN_IF_ERROR(Read(*d, "ds", "secret_file", &c->ds.secret_file));
@@ -253,6 +254,8 @@ Status ApplyFile(const toml::table& root, Config* c) {
     MIMI_RETURN_IF_ERROR(Read(*d, "ds", "ca", &c->ds.ca_file));
     MIMI_RETURN_IF_ERROR(
         Read(*d, "ds", "max_group_id_bytes", &c->ds.max_group_id_bytes));
+    MIMI_RETURN_IF_ERROR(Read(*d, "ds", "join_store_transactions",
+                              &c->ds.join_store_transactions));
   }
   return status;
 }

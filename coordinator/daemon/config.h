@@ -88,6 +88,11 @@ struct DsConfig {
   std::string ca_file;
   // embedded mode: the longest group id POST /ds/v1/groups accepts.
   int64_t max_group_id_bytes = 256;
+  // embedded mode: each protocol step's DS write joins the store's
+  // transaction of that step (one durable commit a step; docs/protocol.md
+  // §4 "One commit per step"). false: the DS writes in transactions of
+  // its own after the store's, as with an external DS (for comparison).
+  bool join_store_transactions = true;
 };
 
 // [store]: where the migrations are kept (docs/operations.md, "Choosing a

@@ -280,6 +280,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
   p->ctx.backoff = p->backoff.get();
   p->ctx.store = p->store.get();
   p->ctx.ds = ds;
+  // The embedded DS writes through the store's own writer or pool, so its
+  // writes can join the store's transactions.
+  if (p->ds && config.ds.join_store_transactions)
+    p->ctx.joined_ds = p->ds.get();
   p->ctx.keys = p->keys.get();
   p->ctx.resolver = p->resolver.get();
   p->ctx.transport = p->transport.get();

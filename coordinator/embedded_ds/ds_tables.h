@@ -36,6 +36,7 @@
 #include "mimi_portability/group_state.h"
 #include "mimi_portability/status.h"
 #include "mls/mls_message.h"
+#include "store/joined_write.h"
 
 namespace mimi::embedded_ds {
 
@@ -140,6 +141,11 @@ class DsTables {
   // a transaction back for a serialization failure), so a body assigns its
   // outputs rather than accumulating them.
   virtual Status Write(std::string_view what, const Body& body) = 0;
+  // `body` as a write that runs inside a store call's transaction on the
+  // same database (store/joined_write.h), with the guarantees of Write: it
+  // commits with the store's writes or not at all. Only for tables on the
+  // store's own database (the daemon wires that).
+  virtual store::JoinedWrite Join(std::string_view what, Body body) = 0;
 
   // The same for a body returning Result<T>.
   template <typename T>

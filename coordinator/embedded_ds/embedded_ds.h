@@ -39,14 +39,16 @@
 #define MIMI_EMBEDDED_DS_EMBEDDED_DS_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "embedded_ds/member_request.h"
 #include "mimi_portability/clock.h"
 #include "mimi_portability/delivery_service.h"
-#include "embedded_ds/member_request.h"
 #include "mimi_portability/group_state.h"
+#include "store/joined_write.h"
 #include "store/sqlite_writer.h"
 
 namespace mimi::store::pg {
@@ -60,6 +62,7 @@ struct MlsMessage;
 namespace mimi::embedded_ds {
 
 class DsTables;
+class DsTx;
 
 struct GroupDetails {
   GroupSummary summary;
@@ -68,7 +71,7 @@ struct GroupDetails {
   uint64_t last_seq = 0;
 };
 
-class EmbeddedDs final : public DeliveryService {
+class EmbeddedDs final : public DeliveryService, public store::JoinableDs {
  public:
   // Opens the daemon's database file, whose schema the store has already
   // brought up to date (the ds_* tables must exist), with a writer of its
@@ -139,6 +142,18 @@ class EmbeddedDs final : public DeliveryService {
   Status DeleteGroup(ByteSpan group_id, const Tombstone& tombstone,
                      std::string_view migration_id) override;
 
+  // --- store::JoinableDs: the same writes inside a store call's
+  // transaction (only for a store on this DS's own database) ---
+  store::JoinedWrite JoinFreeze(ByteSpan group_id, uint64_t epoch,
+                                std::string_view migration_id) override;
+  store::JoinedWrite JoinFanOutCommit(ByteSpan group_id, ByteSpan commit,
+                                      std::string_view migration_id) override;
+  store::JoinedWrite JoinDeleteGroup(ByteSpan group_id,
+                                     const Tombstone& tombstone,
+                                     std::string_view migration_id) override;
+  Result<store::JoinedWrite> JoinImportGroupState(
+      ByteSpan group_state, std::string_view migration_id) override;
+
  private:
   EmbeddedDs(std::unique_ptr<DsTables> tables, const Clock& clock);
 
@@ -152,6 +167,19 @@ class EmbeddedDs final : public DeliveryService {
     Bytes group_info;
   };
   Result<CurrentGroup> ReadCurrent(ByteSpan group_id);
+
+  // The write of each DeliveryService call, run either as a transaction of
+  // its own or joined to a store call's (DsTables::Write or Join). They
+  // hold their arguments by view.
+  using Body = std::function<Status(DsTx&)>;
+  Body FreezeBody(ByteSpan group_id, uint64_t epoch,
+                  std::string_view migration_id);
+  Body FanOutBody(ByteSpan group_id, ByteSpan commit,
+                  std::string_view migration_id);
+  Body DeleteGroupBody(ByteSpan group_id, const Tombstone& tombstone,
+                       std::string_view migration_id);
+  // Checks the state first (no database needed); the body stores it.
+  Result<Body> ImportBody(ByteSpan group_state, std::string_view migration_id);
   // A PublicMessage must be from `sender` and, when the DS holds the
   // GroupInfo of the current epoch, verify under its GroupContext.
   static Status CheckMemberMessage(ByteSpan group_id, const CurrentGroup& g,

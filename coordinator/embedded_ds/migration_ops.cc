@@ -53,9 +53,9 @@ Result<Bytes> EmbeddedDs::MemberSignatureKey(ByteSpan group_id,
   return *std::move(key);
 }
 
-Status EmbeddedDs::Freeze(ByteSpan group_id, uint64_t epoch,
-                          std::string_view migration_id) {
-  return tables_->Write("embedded DS: freeze", [&](DsTx& tx) -> Status {
+EmbeddedDs::Body EmbeddedDs::FreezeBody(ByteSpan group_id, uint64_t epoch,
+                                        std::string_view migration_id) {
+  return [this, group_id, epoch, migration_id](DsTx& tx) -> Status {
     MIMI_RETURN_IF_ERROR(tx.LockGroup(group_id));
     MIMI_ASSIGN_OR_RETURN(GroupRow row,
                           LoadLiveGroup(tx, group_id, Blobs::kNone));
@@ -69,7 +69,19 @@ Status EmbeddedDs::Freeze(ByteSpan group_id, uint64_t epoch,
       return InternalError("embedded DS: freeze lost a race under lock");
     }
     return Status::Ok();
-  });
+  };
+}
+
+Status EmbeddedDs::Freeze(ByteSpan group_id, uint64_t epoch,
+                          std::string_view migration_id) {
+  return tables_->Write("embedded DS: freeze",
+                        FreezeBody(group_id, epoch, migration_id));
+}
+
+store::JoinedWrite EmbeddedDs::JoinFreeze(ByteSpan group_id, uint64_t epoch,
+                                          std::string_view migration_id) {
+  return tables_->Join("embedded DS: freeze",
+                       FreezeBody(group_id, epoch, migration_id));
 }
 
 Status EmbeddedDs::Unfreeze(ByteSpan group_id, std::string_view migration_id) {
@@ -126,8 +138,8 @@ Result<Bytes> EmbeddedDs::ExportGroupState(ByteSpan group_id, ByteSpan commit,
       });
 }
 
-Status EmbeddedDs::ImportGroupState(ByteSpan group_state,
-                                    std::string_view migration_id) {
+Result<EmbeddedDs::Body> EmbeddedDs::ImportBody(ByteSpan group_state,
+                                                std::string_view migration_id) {
   // Views into `group_state`: the tree is checked and stored from the
   // received bytes, never copied (tens of MiB for a large group).
   MIMI_ASSIGN_OR_RETURN(GroupStateView state, DecodeGroupStateView(group_state));
@@ -147,47 +159,59 @@ Status EmbeddedDs::ImportGroupState(ByteSpan group_state,
         "GroupState.last_seq: " + std::to_string(state.last_seq) +
         " is beyond what this DS numbers (2^62)");
   }
-  return tables_->Write("embedded DS: import", [&](DsTx& tx) -> Status {
-    MIMI_RETURN_IF_ERROR(tx.LockGroup(state.group_id));
-    MIMI_ASSIGN_OR_RETURN(std::optional<GroupRow> row,
-                          tx.LoadGroup(state.group_id, Blobs::kNone));
-    if (row) {
-      if (row->imported_by == migration_id) return Status::Ok();
-      return GroupExists(state.group_id);
-    }
-    // A group coming back to a DS it once left: it lives here again.
-    MIMI_RETURN_IF_ERROR(tx.DeleteTombstone(state.group_id));
-    const UnixMillis now = clock_.NowMillis();
-    GroupRow group;
-    group.cipher_suite = state.cipher_suite;
-    group.epoch = state.epoch + 1;
-    group.tree_epoch = state.epoch;
-    group.imported_by = std::string(migration_id);
-    group.next_seq = state.last_seq + 1;
-    MIMI_RETURN_IF_ERROR(tx.InsertGroup(state.group_id, group,
-                                        state.group_info, state.ratchet_tree,
-                                        now));
-    // The source's numbering continues here, so that a member fetching with
-    // the cursor it had at the source misses nothing: the pending messages
-    // keep their seqs (DecodeGroupState checked their order), and the
-    // migration commit takes last_seq + 1, its seq at the source's fan-out.
-    for (const StoredMessageView& m : state.pending_messages) {
-      auto decoded = mls::DecodeMlsMessage(m.message);
-      const mls::ContentType type = decoded.ok()
-                                        ? decoded->content_type()
-                                        : mls::ContentType::kApplication;
-      MIMI_RETURN_IF_ERROR(tx.AppendMessage(state.group_id, m.seq, state.epoch,
-                                            type, m.message, "", now));
-    }
-    return tx.AppendMessage(state.group_id, state.last_seq + 1, state.epoch,
-                            mls::ContentType::kCommit, state.migration_commit,
-                            migration_id, now);
-  });
+  return Body(
+      [this, state = std::move(state), migration_id](DsTx& tx) -> Status {
+        MIMI_RETURN_IF_ERROR(tx.LockGroup(state.group_id));
+        MIMI_ASSIGN_OR_RETURN(std::optional<GroupRow> row,
+                              tx.LoadGroup(state.group_id, Blobs::kNone));
+        if (row) {
+          if (row->imported_by == migration_id) return Status::Ok();
+          return GroupExists(state.group_id);
+        }
+        // A group coming back to a DS it once left: it lives here again.
+        MIMI_RETURN_IF_ERROR(tx.DeleteTombstone(state.group_id));
+        const UnixMillis now = clock_.NowMillis();
+        GroupRow group;
+        group.cipher_suite = state.cipher_suite;
+        group.epoch = state.epoch + 1;
+        group.tree_epoch = state.epoch;
+        group.imported_by = std::string(migration_id);
+        group.next_seq = state.last_seq + 1;
+        MIMI_RETURN_IF_ERROR(tx.InsertGroup(
+            state.group_id, group, state.group_info, state.ratchet_tree, now));
+        // The source's numbering continues here, so that a member fetching with
+        // the cursor it had at the source misses nothing: the pending messages
+        // keep their seqs (DecodeGroupState checked their order), and the
+        // migration commit takes last_seq + 1, its seq at the source's fan-out.
+        for (const StoredMessageView& m : state.pending_messages) {
+          auto decoded = mls::DecodeMlsMessage(m.message);
+          const mls::ContentType type = decoded.ok()
+                                            ? decoded->content_type()
+                                            : mls::ContentType::kApplication;
+          MIMI_RETURN_IF_ERROR(tx.AppendMessage(
+              state.group_id, m.seq, state.epoch, type, m.message, "", now));
+        }
+        return tx.AppendMessage(state.group_id, state.last_seq + 1, state.epoch,
+                                mls::ContentType::kCommit,
+                                state.migration_commit, migration_id, now);
+      });
 }
 
-Status EmbeddedDs::FanOutCommit(ByteSpan group_id, ByteSpan commit,
-                                std::string_view migration_id) {
-  return tables_->Write("embedded DS: fan out", [&](DsTx& tx) -> Status {
+Status EmbeddedDs::ImportGroupState(ByteSpan group_state,
+                                    std::string_view migration_id) {
+  MIMI_ASSIGN_OR_RETURN(Body body, ImportBody(group_state, migration_id));
+  return tables_->Write("embedded DS: import", body);
+}
+
+Result<store::JoinedWrite> EmbeddedDs::JoinImportGroupState(
+    ByteSpan group_state, std::string_view migration_id) {
+  MIMI_ASSIGN_OR_RETURN(Body body, ImportBody(group_state, migration_id));
+  return tables_->Join("embedded DS: import", std::move(body));
+}
+
+EmbeddedDs::Body EmbeddedDs::FanOutBody(ByteSpan group_id, ByteSpan commit,
+                                        std::string_view migration_id) {
+  return [this, group_id, commit, migration_id](DsTx& tx) -> Status {
     MIMI_RETURN_IF_ERROR(tx.LockGroup(group_id));
     std::string tombstone_migration;
     MIMI_ASSIGN_OR_RETURN(std::optional<Tombstone> t,
@@ -209,12 +233,26 @@ Status EmbeddedDs::FanOutCommit(ByteSpan group_id, ByteSpan commit,
     return tx.AppendMessage(group_id, row->next_seq, row->epoch,
                             mls::ContentType::kCommit, commit, migration_id,
                             clock_.NowMillis());
-  });
+  };
 }
 
-Status EmbeddedDs::DeleteGroup(ByteSpan group_id, const Tombstone& tombstone,
-                               std::string_view migration_id) {
-  return tables_->Write("embedded DS: delete group", [&](DsTx& tx) -> Status {
+Status EmbeddedDs::FanOutCommit(ByteSpan group_id, ByteSpan commit,
+                                std::string_view migration_id) {
+  return tables_->Write("embedded DS: fan out",
+                        FanOutBody(group_id, commit, migration_id));
+}
+
+store::JoinedWrite EmbeddedDs::JoinFanOutCommit(ByteSpan group_id,
+                                                ByteSpan commit,
+                                                std::string_view migration_id) {
+  return tables_->Join("embedded DS: fan out",
+                       FanOutBody(group_id, commit, migration_id));
+}
+
+EmbeddedDs::Body EmbeddedDs::DeleteGroupBody(ByteSpan group_id,
+                                             const Tombstone& tombstone,
+                                             std::string_view migration_id) {
+  return [this, group_id, tombstone, migration_id](DsTx& tx) -> Status {
     MIMI_RETURN_IF_ERROR(tx.LockGroup(group_id));
     std::string tombstone_migration;
     MIMI_ASSIGN_OR_RETURN(std::optional<Tombstone> t,
@@ -233,7 +271,20 @@ Status EmbeddedDs::DeleteGroup(ByteSpan group_id, const Tombstone& tombstone,
     Tombstone stored = tombstone;
     stored.group_id.assign(group_id.begin(), group_id.end());
     return tx.InsertTombstone(stored, migration_id);
-  });
+  };
+}
+
+Status EmbeddedDs::DeleteGroup(ByteSpan group_id, const Tombstone& tombstone,
+                               std::string_view migration_id) {
+  return tables_->Write("embedded DS: delete group",
+                        DeleteGroupBody(group_id, tombstone, migration_id));
+}
+
+store::JoinedWrite EmbeddedDs::JoinDeleteGroup(ByteSpan group_id,
+                                               const Tombstone& tombstone,
+                                               std::string_view migration_id) {
+  return tables_->Join("embedded DS: delete group",
+                       DeleteGroupBody(group_id, tombstone, migration_id));
 }
 
 }  // namespace mimi::embedded_ds

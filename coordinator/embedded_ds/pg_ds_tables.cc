@@ -381,4 +381,13 @@ Status PgDsTables::Write(std::string_view what, const Body& body) {
   });
 }
 
+store::JoinedWrite PgDsTables::Join(std::string_view, Body body) {
+  store::JoinedWrite joined;
+  joined.postgresql = [body = std::move(body)](PgConnection& c) -> Status {
+    PgDsTx tx(c, /*write=*/true);
+    return body(tx);
+  };
+  return joined;
+}
+
 }  // namespace mimi::embedded_ds

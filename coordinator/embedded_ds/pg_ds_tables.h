@@ -35,6 +35,7 @@ class PgDsTables final : public DsTables {
 
   Status Read(std::string_view what, const Body& body) override;
   Status Write(std::string_view what, const Body& body) override;
+  store::JoinedWrite Join(std::string_view what, Body body) override;
 
  private:
   explicit PgDsTables(std::shared_ptr<store::pg::PgPool> pool)

@@ -373,4 +373,16 @@ Status SqliteDsTables::Write(std::string_view what, const Body& body) {
   });
 }
 
+store::JoinedWrite SqliteDsTables::Join(std::string_view what, Body body) {
+  store::JoinedWrite joined;
+  joined.sqlite = [what = std::string(what),
+                   body = std::move(body)](SQLite::Database& db) -> Status {
+    return store::Guarded(what, [&]() -> Status {
+      SqliteDsTx tx(db);
+      return body(tx);
+    });
+  };
+  return joined;
+}
+
 }  // namespace mimi::embedded_ds

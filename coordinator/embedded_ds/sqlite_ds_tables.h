@@ -35,6 +35,7 @@ class SqliteDsTables final : public DsTables {
 
   Status Read(std::string_view what, const Body& body) override;
   Status Write(std::string_view what, const Body& body) override;
+  store::JoinedWrite Join(std::string_view what, Body body) override;
 
  private:
   SqliteDsTables(std::shared_ptr<store::SqliteWriter> writer,

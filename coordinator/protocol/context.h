@@ -17,6 +17,7 @@
 #include "protocol/options.h"
 #include "protocol/peer_transport.h"
 #include "protocol/transfer_progress.h"
+#include "store/joined_write.h"
 #include "store/store.h"
 
 namespace mimi::protocol {
@@ -28,6 +29,11 @@ struct ProtocolContext {
   const ProtocolOptions* options = nullptr;  // policy, recovery, ciphersuites
   store::Store* store = nullptr;
   DeliveryService* ds = nullptr;
+  // The same DS when its writes can join the store's transactions (the
+  // embedded DS on the store's own database, store/joined_write.h): then
+  // each protocol step is one transaction. Null for a DS elsewhere, whose
+  // calls come after the store's write ("persist, then act").
+  store::JoinableDs* joined_ds = nullptr;
   keys::DsKeyStore* keys = nullptr;
   keys::PeerKeyResolver* resolver = nullptr;
   PeerTransport* transport = nullptr;

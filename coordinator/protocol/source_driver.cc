@@ -223,6 +223,26 @@ Status SourceDriver::AcceptComplete(const store::MigrationRecord& row,
   store::TransitionData data;
   data.target_complete = ToBytes(body);
   data.detail = "target imported the group";
+  if (ctx_.joined_ds != nullptr) {
+    // One transaction records the verified TargetMigrationComplete, fans
+    // the commit out and records the confirmation: the failpoints of the
+    // three below mark the same instant.
+    MIMI_ASSIGN_OR_RETURN(Bytes commit, Message(row, MessageKind::kCommit));
+    MIMI_ASSIGN_OR_RETURN(store::TransitionData confirmed,
+                          ConfirmationData(row));
+    const store::JoinedWrite fan_out =
+        ctx_.joined_ds->JoinFanOutCommit(row.group_id, commit, row.id);
+    const store::Store::Move moves[] = {
+        {from, MigrationState::kTargetComplete, &data, nullptr},
+        {MigrationState::kTargetComplete, MigrationState::kConfirmed,
+         &confirmed, &fan_out}};
+    MIMI_RETURN_IF_ERROR(
+        ctx_.store->TransitionSteps(row.id, Role::kSource, moves).status());
+    MIMI_RETURN_IF_ERROR(
+        failpoint::Hit("source.after_persist_target_complete"));
+    MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_fan_out"));
+    return failpoint::Hit("source.after_persist_confirmed");
+  }
   MIMI_RETURN_IF_ERROR(ctx_.store
                            ->Transition(row.id, Role::kSource, from,
                                         MigrationState::kTargetComplete, data)
@@ -230,10 +250,8 @@ Status SourceDriver::AcceptComplete(const store::MigrationRecord& row,
   return failpoint::Hit("source.after_persist_target_complete");
 }
 
-Status SourceDriver::StepTargetComplete(const store::MigrationRecord& row) {
-  MIMI_ASSIGN_OR_RETURN(Bytes commit, Message(row, MessageKind::kCommit));
-  MIMI_RETURN_IF_ERROR(ctx_.ds->FanOutCommit(row.group_id, commit, row.id));
-  MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_fan_out"));
+Result<store::TransitionData> SourceDriver::ConfirmationData(
+    const store::MigrationRecord& row) {
   MIMI_ASSIGN_OR_RETURN(Nonce nonce, NonceOf(row));
   MigrationConfirmation confirmation{
       ToBytes(row.target_domain), nonce, row.group_id, {}};
@@ -242,6 +260,26 @@ Status SourceDriver::StepTargetComplete(const store::MigrationRecord& row) {
   store::TransitionData data;
   data.confirmation = std::move(bytes);
   data.detail = "commit fanned out; confirmation signed";
+  return data;
+}
+
+Status SourceDriver::StepTargetComplete(const store::MigrationRecord& row) {
+  MIMI_ASSIGN_OR_RETURN(Bytes commit, Message(row, MessageKind::kCommit));
+  if (ctx_.joined_ds != nullptr) {
+    MIMI_ASSIGN_OR_RETURN(store::TransitionData data, ConfirmationData(row));
+    const store::JoinedWrite fan_out =
+        ctx_.joined_ds->JoinFanOutCommit(row.group_id, commit, row.id);
+    const store::Store::Move move{MigrationState::kTargetComplete,
+                                  MigrationState::kConfirmed, &data, &fan_out};
+    MIMI_RETURN_IF_ERROR(
+        ctx_.store->TransitionSteps(row.id, Role::kSource, {&move, 1})
+            .status());
+    MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_fan_out"));
+    return failpoint::Hit("source.after_persist_confirmed");
+  }
+  MIMI_RETURN_IF_ERROR(ctx_.ds->FanOutCommit(row.group_id, commit, row.id));
+  MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_fan_out"));
+  MIMI_ASSIGN_OR_RETURN(store::TransitionData data, ConfirmationData(row));
   MIMI_RETURN_IF_ERROR(ctx_.store
                            ->Transition(row.id, Role::kSource,
                                         MigrationState::kTargetComplete,
@@ -256,9 +294,19 @@ Status SourceDriver::StepConfirmed(const store::MigrationRecord& row) {
                         Message(row, MessageKind::kConfirmation));
   Tombstone tombstone{row.group_id, row.target_domain, ctx_.clock->NowMillis(),
                       std::move(confirmation)};
-  MIMI_RETURN_IF_ERROR(ctx_.ds->DeleteGroup(row.group_id, tombstone, row.id));
   store::TransitionData data;
   data.detail = "group state deleted; tombstone left";
+  if (ctx_.joined_ds != nullptr) {
+    const store::JoinedWrite purge =
+        ctx_.joined_ds->JoinDeleteGroup(row.group_id, tombstone, row.id);
+    const store::Store::Move move{MigrationState::kConfirmed,
+                                  MigrationState::kPurged, &data, &purge};
+    MIMI_RETURN_IF_ERROR(
+        ctx_.store->TransitionSteps(row.id, Role::kSource, {&move, 1})
+            .status());
+    return failpoint::Hit("source.after_purge");
+  }
+  MIMI_RETURN_IF_ERROR(ctx_.ds->DeleteGroup(row.group_id, tombstone, row.id));
   MIMI_RETURN_IF_ERROR(ctx_.store
                            ->Transition(row.id, Role::kSource,
                                         MigrationState::kConfirmed,

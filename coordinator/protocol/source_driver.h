@@ -13,10 +13,13 @@
 //
 // Each step persists before the next side effect, so a crash at any point
 // resumes from the stored state; the DS calls are idempotent per migration
-// id. Drive() holds the row's lease, records a failure with the context's
-// back-off (protocol/drive_failure.h) and signals each step on watch(), so
-// that an init handler waiting for the confirmation need not poll.
-// Thread-safe.
+// id. When the DS's writes join the store's transactions (ctx.joined_ds),
+// each step's DS write and transition are one transaction, and a verified
+// TargetMigrationComplete goes on through the fan-out to `confirmed` in
+// that same transaction (docs/protocol.md §4, "One commit per step"). Drive()
+// holds the row's lease, records a failure with the context's back-off
+// (protocol/drive_failure.h) and signals each step on watch(), so that an init
+// handler waiting for the confirmation need not poll. Thread-safe.
 #ifndef MIMI_PROTOCOL_SOURCE_DRIVER_H_
 #define MIMI_PROTOCOL_SOURCE_DRIVER_H_
 
@@ -76,6 +79,9 @@ class SourceDriver {
   Result<Bytes> Message(const store::MigrationRecord& row,
                         store::MessageKind kind);
   Status StepTargetComplete(const store::MigrationRecord& row);
+  // The MigrationConfirmation's transition data (signed here).
+  Result<store::TransitionData> ConfirmationData(
+      const store::MigrationRecord& row);
   Status StepConfirmed(const store::MigrationRecord& row);
   Status StepAbortRequested(const store::MigrationRecord& row);
   Status AcceptComplete(const store::MigrationRecord& row,

@@ -59,7 +59,7 @@ Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
   } else {
     MIMI_ASSIGN_OR_RETURN(AdmittedInit admitted, AdmitInit(ctx_, init_request));
 
-    // --- Persist, then freeze. ---
+    // --- Persist, then freeze (or both in one transaction). ---
     store::MigrationRecord row;
     row.id = id;
     row.role = Role::kSource;
@@ -87,8 +87,25 @@ Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
       row.lease_expires_at =
           ctx_.clock->NowMillis() + ctx_.options->recovery.lease_ms;
     }
-    Status created = ctx_.store->CreateSourceMigration(
-        row, "init by leaf " + std::to_string(init_request.sender_leaf_index));
+    const std::string detail =
+        "init by leaf " + std::to_string(init_request.sender_leaf_index);
+    Status created;
+    bool frozen_with_row = false;
+    if (ctx_.joined_ds != nullptr) {
+      // The freeze rides on the row's creation: one transaction, and no row
+      // without a frozen group. A freeze refused for good falls through to
+      // the path below, which records the migration and gives the nonce
+      // back to the target, as before.
+      const store::JoinedWrite freeze =
+          ctx_.joined_ds->JoinFreeze(row.group_id, row.epoch, id);
+      created = ctx_.store->CreateSourceMigration(row, detail, &freeze);
+      frozen_with_row = created.ok();
+      if (!created.ok() && IsFinalFreezeRefusal(created)) {
+        created = ctx_.store->CreateSourceMigration(row, detail);
+      }
+    } else {
+      created = ctx_.store->CreateSourceMigration(row, detail);
+    }
     if (created.ok() && lease != nullptr) lease->Created();
     if (!created.ok()) lease.reset();  // the store holds nothing of it
     if (created.code() == StatusCode::kAlreadyExists) {
@@ -102,7 +119,9 @@ Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
     } else {
       MIMI_RETURN_IF_ERROR(created);
       MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_persist_initiated"));
-      Status frozen = ctx_.ds->Freeze(row.group_id, row.epoch, id);
+      Status frozen = frozen_with_row
+                          ? Status::Ok()
+                          : ctx_.ds->Freeze(row.group_id, row.epoch, id);
       if (!frozen.ok() && IsFinalFreezeRefusal(frozen)) {
         // A commit won the race for this epoch: give the nonce back.
         auto fresh = ctx_.store->Get(id, Role::kSource);

@@ -120,6 +120,11 @@ Result<Bytes> TargetService::HandleContent(ContentBody body) {
                   "this DS issued no nonce " + id);
   }
   MIMI_RETURN_IF_ERROR(found.status());
+  if (ctx_.joined_ds != nullptr) {
+    // No lease to take (a write of its own): the import and its record
+    // commit together, and only from `requested`.
+    return ContentLocked(content, body, *found);
+  }
   // Another driver may have moved the row on since `found` was read.
   MIMI_ASSIGN_OR_RETURN(LeasedRow leased, LeaseRow(ctx_, id, Role::kTarget));
   const bool was_requested = leased.row.state == MigrationState::kRequested;
@@ -130,14 +135,14 @@ Result<Bytes> TargetService::HandleContent(ContentBody body) {
   return complete;
 }
 
-Result<Bytes> TargetService::ContentLocked(const MigrationContentView& content,
-                                           ContentBody& body,
-                                           const store::MigrationRecord& row) {
-  const uint16_t suite = row.ciphersuite;
+std::optional<Result<Bytes>> TargetService::SettledAnswer(
+    const store::MigrationRecord& row,
+    const std::function<Result<Bytes>()>& hash) {
   switch (row.state) {
     case MigrationState::kImported: {
-      MIMI_ASSIGN_OR_RETURN(Bytes hash, ContentHash(suite, body));
-      if (hash == row.content_hash) {
+      Result<Bytes> h = hash();
+      if (!h.ok()) return h.status();
+      if (*h == row.content_hash) {
         return ctx_.store->GetMessage(row.id, Role::kTarget,
                                       store::MessageKind::kTargetComplete);
       }
@@ -151,7 +156,17 @@ Result<Bytes> TargetService::ContentLocked(const MigrationContentView& content,
       return Refuse(StatusCode::kFailedPrecondition, reason::kNonceExpired,
                     "nonce " + row.id + " expired");
     default:
-      break;
+      return std::nullopt;
+  }
+}
+
+Result<Bytes> TargetService::ContentLocked(const MigrationContentView& content,
+                                           ContentBody& body,
+                                           const store::MigrationRecord& row) {
+  const uint16_t suite = row.ciphersuite;
+  if (auto settled = SettledAnswer(
+          row, [&]() -> Result<Bytes> { return ContentHash(suite, body); })) {
+    return *std::move(settled);
   }
   MIMI_ASSIGN_OR_RETURN(store::IssuedNonce nonce, ctx_.store->GetNonce(row.id));
   if (ctx_.clock->NowMillis() >= nonce.expires_at) {
@@ -191,6 +206,12 @@ Result<Bytes> TargetService::ContentLocked(const MigrationContentView& content,
   MIMI_ASSIGN_OR_RETURN(Bytes hash, ContentHash(suite, body));
 
   MIMI_RETURN_IF_ERROR(failpoint::Hit("target.before_import"));
+  if (ctx_.joined_ds != nullptr) {
+    TargetMigrationComplete complete{hash, {}};
+    MIMI_ASSIGN_OR_RETURN(Bytes complete_bytes,
+                          SignAndEncode(ctx_, suite, &complete));
+    return ImportJoined(row, body, std::move(hash), std::move(complete_bytes));
+  }
   MIMI_RETURN_IF_ERROR(ctx_.ds->ImportGroupState(content.group_state, row.id));
   MIMI_RETURN_IF_ERROR(failpoint::Hit("target.after_import"));
 
@@ -206,6 +227,43 @@ Result<Bytes> TargetService::ContentLocked(const MigrationContentView& content,
                                         MigrationState::kRequested,
                                         MigrationState::kImported, data);
   MIMI_RETURN_IF_ERROR(outcome.status());
+  MIMI_RETURN_IF_ERROR(failpoint::Hit("target.after_persist_imported"));
+  MIMI_RETURN_IF_ERROR(failpoint::Hit("target.before_reply_complete"));
+  return complete_bytes;
+}
+
+Result<Bytes> TargetService::ImportJoined(const store::MigrationRecord& row,
+                                          ContentBody& body, Bytes hash,
+                                          Bytes complete_bytes) {
+  store::TransitionData data;
+  data.content = std::move(body).TakeBytes();
+  data.content_hash = hash;
+  data.target_complete = complete_bytes;
+  data.detail = "imported group from " + row.source_domain;
+  // The import reads the state from the stored bytes, which the transition
+  // holds: taking them out of the body moved them, so the views are taken
+  // again (the content was decoded and checked above; this only slices).
+  MIMI_ASSIGN_OR_RETURN(MigrationContentView stored,
+                        DecodeMigrationContentView(*data.content));
+  MIMI_ASSIGN_OR_RETURN(
+      store::JoinedWrite import,
+      ctx_.joined_ds->JoinImportGroupState(stored.group_state, row.id));
+  const store::Store::Move move{MigrationState::kRequested,
+                                MigrationState::kImported, &data, &import};
+  auto outcome = ctx_.store->TransitionSteps(row.id, Role::kTarget, {&move, 1});
+  if (!outcome.ok() &&
+      outcome.status().code() == StatusCode::kFailedPrecondition) {
+    // Another delivery of this content, the source's abort or the expiry
+    // moved the row on first (nothing of this attempt was stored).
+    MIMI_ASSIGN_OR_RETURN(store::MigrationRecord now,
+                          ctx_.store->Get(row.id, Role::kTarget));
+    if (auto settled =
+            SettledAnswer(now, [&]() -> Result<Bytes> { return hash; })) {
+      return *std::move(settled);
+    }
+  }
+  MIMI_RETURN_IF_ERROR(outcome.status());
+  MIMI_RETURN_IF_ERROR(failpoint::Hit("target.after_import"));
   MIMI_RETURN_IF_ERROR(failpoint::Hit("target.after_persist_imported"));
   MIMI_RETURN_IF_ERROR(failpoint::Hit("target.before_reply_complete"));
   return complete_bytes;

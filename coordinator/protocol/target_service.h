@@ -13,10 +13,13 @@
 //   ExpireIfDue:   recovery: a requested nonce past its expiry becomes expired.
 //
 // Every refusal is a Status with a stable reason and leaves the store and the
-// DS as they were. Work on one migration holds its store lease. Thread-safe.
+// DS as they were. Work on one migration holds its store lease, except the
+// content's import with a joined DS (ctx.joined_ds), which is one
+// transaction that only a row still `requested` lets through. Thread-safe.
 #ifndef MIMI_PROTOCOL_TARGET_SERVICE_H_
 #define MIMI_PROTOCOL_TARGET_SERVICE_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -51,9 +54,24 @@ class TargetService {
   Status ExpireIfDue(const store::MigrationRecord& row);
 
  private:
+  // The content's checks, the import and its record; the caller holds the
+  // row's lease, or, with a joined DS, needs none (the import and its record
+  // are one transaction from `requested`).
   Result<Bytes> ContentLocked(const MigrationContentView& content,
                               ContentBody& body,
                               const store::MigrationRecord& row);
+  // The answer to content for a row that is past `requested` (imported:
+  // the stored TargetMigrationComplete if `hash` is its content's), or
+  // nullopt while it is `requested`.
+  std::optional<Result<Bytes>> SettledAnswer(
+      const store::MigrationRecord& row,
+      const std::function<Result<Bytes>()>& hash);
+  // With a joined DS: imports and records in one transaction; a row that
+  // another delivery, an abort or the expiry moved on meanwhile is answered
+  // as it now stands.
+  Result<Bytes> ImportJoined(const store::MigrationRecord& row,
+                             ContentBody& body, Bytes hash,
+                             Bytes complete_bytes);
 
   const ProtocolContext& ctx_;
 };

@@ -81,14 +81,15 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
+  using Store::CreateSourceMigration;
   Status CreateSourceMigration(const MigrationRecord& record,
-                               std::string_view detail) override;
+                               std::string_view detail,
+                               const JoinedWrite* joined) override;
   Status CreateTargetMigration(const MigrationRecord& record,
                                UnixMillis expires_at,
                                std::string_view detail) override;
-  Result<TransitionOutcome> Transition(std::string_view id, Role role,
-                                       MigrationState from, MigrationState to,
-                                       const TransitionData& data) override;
+  Result<TransitionOutcome> TransitionSteps(
+      std::string_view id, Role role, std::span<const Move> moves) override;
   Status AcquireLease(std::string_view id, Role role, std::string_view owner,
                       int64_t duration_ms) override;
   Status ReleaseLease(std::string_view id, Role role,
@@ -155,7 +156,8 @@ class SqliteStore final : public Store {
   Status CreateMigration(const MigrationRecord& record, Role role,
                          std::optional<UnixMillis> next_attempt_at,
                          std::optional<UnixMillis> nonce_expires_at,
-                         std::string_view detail, bool leased);
+                         std::string_view detail, bool leased,
+                         const JoinedWrite* joined = nullptr);
   // Runs in a writer job, inside its savepoint.
   Result<TransitionOutcome> TransitionJob(SQLite::Database& db,
                                           std::string_view id, Role role,

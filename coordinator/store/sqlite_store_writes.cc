@@ -5,6 +5,7 @@
 #include <SQLiteCpp/Statement.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "store/sqlite_status.h"
 #include "store/sqlite_store.h"
 #include "store/transition_repeat.h"
+#include "store/transition_steps.h"
 
 namespace mimi::store {
 namespace {
@@ -33,8 +35,12 @@ void BindOptional(SQLite::Statement& stmt, int index,
 Status SqliteStore::CreateMigration(const MigrationRecord& record, Role role,
                                     std::optional<UnixMillis> next_attempt_at,
                                     std::optional<UnixMillis> nonce_expires_at,
-                                    std::string_view detail, bool leased) {
+                                    std::string_view detail, bool leased,
+                                    const JoinedWrite* joined) {
   if (record.id.empty()) return InvalidArgumentError("migration id is empty");
+  if (joined != nullptr && !joined->sqlite) {
+    return InternalError("a joined write without a SQLite body");
+  }
   leased = leased && record.lease_owner.has_value();
   if (leased && !record.lease_expires_at) {
     return InvalidArgumentError("a lease owner without an expiry");
@@ -89,15 +95,18 @@ Status SqliteStore::CreateMigration(const MigrationRecord& record, Role role,
           {MessageKind::kCommit, record.commit}};
       InsertMessages(db, record.id, role, messages);
       InsertEvent(db, record.id, role, std::nullopt, state, now, detail);
+      // In the job's savepoint: an error rolls the row back with it.
+      if (joined != nullptr) return joined->sqlite(db);
       return Status::Ok();
     });
   });
 }
 
 Status SqliteStore::CreateSourceMigration(const MigrationRecord& record,
-                                          std::string_view detail) {
+                                          std::string_view detail,
+                                          const JoinedWrite* joined) {
   Status s = CreateMigration(record, Role::kSource, clock_.NowMillis(),
-                             std::nullopt, detail, /*leased=*/true);
+                             std::nullopt, detail, /*leased=*/true, joined);
   if (s.ok()) LogCreated(record.id, Role::kSource, detail);
   return s;
 }
@@ -111,25 +120,36 @@ Status SqliteStore::CreateTargetMigration(const MigrationRecord& record,
   return s;
 }
 
-Result<TransitionOutcome> SqliteStore::Transition(std::string_view id,
-                                                  Role role,
-                                                  MigrationState from,
-                                                  MigrationState to,
-                                                  const TransitionData& data) {
-  MIMI_ASSIGN_OR_RETURN(const TransitionRule* rule,
-                        CheckTransition(role, from, to, data));
-  MIMI_RETURN_IF_ERROR(CheckWritable());
-  auto outcome =
-      writer_->Write([&](SQLite::Database& db) -> Result<TransitionOutcome> {
-        return Guarded(
-            std::string(StateName(from)) + " -> " + std::string(StateName(to)) +
-                " of " + Describe(id, role),
-            [&] { return TransitionJob(db, id, role, from, to, *rule, data); });
-      });
-  if (outcome.ok() && *outcome == TransitionOutcome::kApplied) {
-    LogMoved(id, role, from, to, data.detail);
+Result<TransitionOutcome> SqliteStore::TransitionSteps(
+    std::string_view id, Role role, std::span<const Move> moves) {
+  MIMI_ASSIGN_OR_RETURN(std::vector<const TransitionRule*> rules,
+                        CheckMoves(role, moves));
+  for (const Move& m : moves) {
+    if (m.joined != nullptr && !m.joined->sqlite) {
+      return InternalError("a joined write without a SQLite body");
+    }
   }
-  return outcome;
+  MIMI_RETURN_IF_ERROR(CheckWritable());
+  std::vector<bool> applied(moves.size(), false);
+  Status s = writer_->Write([&](SQLite::Database& db) -> Status {
+    return Guarded("moving " + Describe(id, role), [&]() -> Status {
+      for (size_t i = 0; i < moves.size(); ++i) {
+        const Move& m = moves[i];
+        MIMI_ASSIGN_OR_RETURN(
+            TransitionOutcome outcome,
+            TransitionJob(db, id, role, m.from, m.to, *rules[i], *m.data));
+        // Assigned, not accumulated: the writer may run a job once only,
+        // but a rolled-back savepoint must leave no trace here either.
+        applied[i] = outcome == TransitionOutcome::kApplied;
+        if (applied[i] && m.joined != nullptr) {
+          MIMI_RETURN_IF_ERROR(m.joined->sqlite(db));
+        }
+      }
+      return Status::Ok();
+    });
+  });
+  if (!s.ok()) return s;
+  return LogMoves(id, role, moves, applied);
 }
 
 Result<TransitionOutcome> SqliteStore::TransitionJob(

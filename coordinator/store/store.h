@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "mimi_portability/bytes.h"
 #include "mimi_portability/clock.h"
 #include "mimi_portability/status.h"
+#include "store/joined_write.h"
 #include "store/message_stream.h"
 #include "store/records.h"
 #include "store/transitions.h"
@@ -71,8 +73,18 @@ class Store {
   // must be set then), so that taking the lease rides on the creation: the
   // init handler hands that lease to the worker that drives the row, and
   // no other driver can take the row in between.
+  //
+  // With `joined` (joined_write.h; may be null), its write runs in the same
+  // transaction once the row is inserted: the embedded DS's freeze rides on
+  // the creation, and a refused freeze leaves no row. A creation refused
+  // (kAlreadyExists) runs no joined write.
   virtual Status CreateSourceMigration(const MigrationRecord& record,
-                                       std::string_view detail) = 0;
+                                       std::string_view detail,
+                                       const JoinedWrite* joined) = 0;
+  Status CreateSourceMigration(const MigrationRecord& record,
+                               std::string_view detail) {
+    return CreateSourceMigration(record, detail, nullptr);
+  }
   // Issues the nonce record.id and creates the target row in `requested`, in
   // one transaction. Recovery looks at the row again when the nonce expires.
   virtual Status CreateTargetMigration(const MigrationRecord& record,
@@ -81,10 +93,29 @@ class Store {
 
   // Compare-and-set from -> to with its data and event row. A stale `from`
   // is kFailedPrecondition and changes nothing; a repeat is recognised.
-  virtual Result<TransitionOutcome> Transition(std::string_view id, Role role,
-                                               MigrationState from,
-                                               MigrationState to,
-                                               const TransitionData& data) = 0;
+  Result<TransitionOutcome> Transition(std::string_view id, Role role,
+                                       MigrationState from, MigrationState to,
+                                       const TransitionData& data) {
+    const Move move{from, to, &data, nullptr};
+    return TransitionSteps(id, role, std::span<const Move>(&move, 1));
+  }
+
+  // One move of TransitionSteps: a transition, and the write joined to it
+  // (may be null), which runs right after the move is applied and not when
+  // it is a repeat (the transaction that applied it ran it then).
+  struct Move {
+    MigrationState from;
+    MigrationState to;
+    const TransitionData* data;
+    const JoinedWrite* joined = nullptr;
+  };
+  // The moves of one row, in order, in one transaction: each a Transition
+  // as above; the first that fails rolls every one back and is the call's
+  // error. kAlreadyApplied when every move was a repeat, else kApplied.
+  // A protocol step that makes two transitions (content-sent ->
+  // target-complete -> confirmed, with the fan-out) commits once.
+  virtual Result<TransitionOutcome> TransitionSteps(
+      std::string_view id, Role role, std::span<const Move> moves) = 0;
 
   // Recovery bookkeeping. A lease is taken when it is free, expired,
   // already the caller's, or a recovery claim of the caller's holder

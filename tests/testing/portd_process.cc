@@ -268,7 +268,10 @@ Status PortdPair::WriteConfig(Side side) const {
       << "lease_ms = " << options_.lease_ms << "\n"
       << "max_attempts = 1000\n"
       << "auto_abort_after_seconds = "
-      << (is_source ? options_.source_auto_abort_after_seconds : 0) << "\n";
+      << (is_source ? options_.source_auto_abort_after_seconds : 0) << "\n"
+      << "[ds]\n"
+      << "join_store_transactions = "
+      << (options_.join_store_transactions ? "true" : "false") << "\n";
   return out.good() ? Status::Ok() : InternalError("cannot write config");
 }
 

@@ -103,6 +103,10 @@ struct PortdPairOptions {
   int64_t response_ttl_seconds = 600;
   int64_t source_auto_abort_after_seconds = 0;
   std::string log_level = "info";
+  // ds.join_store_transactions of both: false runs each DS write in a
+  // transaction of its own after the store's (the crash windows between
+  // them are what the crash matrix then covers).
+  bool join_store_transactions = true;
 };
 
 class PortdPair {

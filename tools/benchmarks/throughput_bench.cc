@@ -19,6 +19,7 @@
 //   mimi-bench-throughput [--dir DIR] [--migrations N] [--concurrency C]
 //                         [--suite S] [--rounds R]
 //                         [--backend sqlite|postgresql|both] [--pg-url URL]
+//                         [--separate-ds-writes]
 //
 // --backend (issue 18 item 6): `sqlite` (the default) is the run above.
 // `postgresql` runs the same migrations with both daemons' stores and
@@ -97,6 +98,9 @@ struct Options {
   int rounds = 3;
   std::string backend = "sqlite";  // sqlite | postgresql | both
   std::string pg_url;              // admin URL of a PostgreSQL server
+  // ds.join_store_transactions = false: the DS writes in transactions of
+  // its own (the path before issue 17 item 2), for an A/B in one build.
+  bool separate_ds_writes = false;
 };
 
 struct RunResult {
@@ -543,13 +547,16 @@ Options Parse(int argc, char** argv) {
       }
     } else if (a == "--pg-url") {
       o.pg_url = value();
+    } else if (a == "--separate-ds-writes") {
+      o.separate_ds_writes = true;
     } else if (a == "--build") {
       value();  // tools/bench passes it to every scenario; not needed here
     } else {
       std::fprintf(stderr,
                    "usage: mimi-bench-throughput [--dir DIR] [--migrations N] "
                    "[--concurrency C] [--suite 1|3] [--rounds R] "
-                   "[--backend sqlite|postgresql|both] [--pg-url URL]\n");
+                   "[--backend sqlite|postgresql|both] [--pg-url URL] "
+                   "[--separate-ds-writes]\n");
       std::exit(2);
     }
   }
@@ -660,6 +667,7 @@ void ThroughputTweaks(const Options& o, daemon::Config& c) {
   c.migration_workers = std::max(16, o.concurrency);
   c.server_threads = 2 * o.concurrency + c.migration_workers + 8;
   c.keep_alive_seconds = 5;
+  c.ds.join_store_transactions = !o.separate_ds_writes;
 }
 
 // A second source instance beside `d`'s: the same domain, TLS files, keys
@@ -872,8 +880,9 @@ int Main(int argc, char** argv) {
     return 1;
   }
   std::printf(
-      "setup: %d groups created on source.test in %.1f s (not measured)\n",
-      groups, MillisSince(t0) / 1000);
+      "setup: %d groups created on source.test in %.1f s (not measured); "
+      "ds.join_store_transactions = %s\n",
+      groups, MillisSince(t0) / 1000, o.separate_ds_writes ? "false" : "true");
 
   RunResult w = RunParallel(warmup, o.concurrency, coordinator);
   if (w.failures) {

@@ -43,14 +43,15 @@ class PgStore final : public Store {
   PgStore(const PgStore&) = delete;
   PgStore& operator=(const PgStore&) = delete;
 
+  using Store::CreateSourceMigration;
   Status CreateSourceMigration(const MigrationRecord& record,
-                               std::string_view detail) override;
+                               std::string_view detail,
+                               const JoinedWrite* joined) override;
   Status CreateTargetMigration(const MigrationRecord& record,
                                UnixMillis expires_at,
                                std::string_view detail) override;
-  Result<TransitionOutcome> Transition(std::string_view id, Role role,
-                                       MigrationState from, MigrationState to,
-                                       const TransitionData& data) override;
+  Result<TransitionOutcome> TransitionSteps(
+      std::string_view id, Role role, std::span<const Move> moves) override;
   Status AcquireLease(std::string_view id, Role role, std::string_view owner,
                       int64_t duration_ms) override;
   Status ReleaseLease(std::string_view id, Role role,
@@ -110,7 +111,8 @@ class PgStore final : public Store {
   Status CreateMigration(const MigrationRecord& record, Role role,
                          std::optional<UnixMillis> next_attempt_at,
                          std::optional<UnixMillis> nonce_expires_at,
-                         std::string_view detail, bool leased);
+                         std::string_view detail, bool leased,
+                         const JoinedWrite* joined = nullptr);
   Result<TransitionOutcome> TransitionTx(PgConnection& c, std::string_view id,
                                          Role role, MigrationState from,
                                          MigrationState to,

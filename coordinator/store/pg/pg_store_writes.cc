@@ -9,6 +9,7 @@
 #include "store/pg/pg_rows.h"
 #include "store/pg/pg_store.h"
 #include "store/transition_repeat.h"
+#include "store/transition_steps.h"
 
 namespace mimi::store::pg {
 namespace {
@@ -162,8 +163,12 @@ Status Done(const Result<PgResult>& r) {
 Status PgStore::CreateMigration(const MigrationRecord& record, Role role,
                                 std::optional<UnixMillis> next_attempt_at,
                                 std::optional<UnixMillis> nonce_expires_at,
-                                std::string_view detail, bool leased) {
+                                std::string_view detail, bool leased,
+                                const JoinedWrite* joined) {
   if (record.id.empty()) return InvalidArgumentError("migration id is empty");
+  if (joined != nullptr && !joined->postgresql) {
+    return InternalError("a joined write without a PostgreSQL body");
+  }
   leased = leased && record.lease_owner.has_value();
   if (leased && !record.lease_expires_at) {
     return InvalidArgumentError("a lease owner without an expiry");
@@ -202,14 +207,19 @@ Status PgStore::CreateMigration(const MigrationRecord& record, Role role,
         {MessageKind::kInitRequest, record.init_request},
         {MessageKind::kCommit, record.commit}};
     MIMI_RETURN_IF_ERROR(InsertMessages(c, record.id, role, messages));
-    return InsertEvent(c, record.id, role, std::nullopt, state, now, detail);
+    MIMI_RETURN_IF_ERROR(
+        InsertEvent(c, record.id, role, std::nullopt, state, now, detail));
+    // In the same transaction: an error rolls the row back with it.
+    if (joined != nullptr) return joined->postgresql(c);
+    return Status::Ok();
   });
 }
 
 Status PgStore::CreateSourceMigration(const MigrationRecord& record,
-                                      std::string_view detail) {
+                                      std::string_view detail,
+                                      const JoinedWrite* joined) {
   Status s = CreateMigration(record, Role::kSource, clock_.NowMillis(),
-                             std::nullopt, detail, /*leased=*/true);
+                             std::nullopt, detail, /*leased=*/true, joined);
   if (s.ok()) LogCreated(record.id, Role::kSource, detail);
   return s;
 }
@@ -223,22 +233,34 @@ Status PgStore::CreateTargetMigration(const MigrationRecord& record,
   return s;
 }
 
-Result<TransitionOutcome> PgStore::Transition(std::string_view id, Role role,
-                                              MigrationState from,
-                                              MigrationState to,
-                                              const TransitionData& data) {
-  MIMI_ASSIGN_OR_RETURN(const TransitionRule* rule,
-                        CheckTransition(role, from, to, data));
-  auto outcome = pool_->Transact(
-      std::string(StateName(from)) + " -> " + std::string(StateName(to)) +
-          " of " + Describe(id, role),
-      [&](PgConnection& c) {
-        return TransitionTx(c, id, role, from, to, *rule, data);
-      });
-  if (outcome.ok() && *outcome == TransitionOutcome::kApplied) {
-    LogMoved(id, role, from, to, data.detail);
+Result<TransitionOutcome> PgStore::TransitionSteps(
+    std::string_view id, Role role, std::span<const Move> moves) {
+  MIMI_ASSIGN_OR_RETURN(std::vector<const TransitionRule*> rules,
+                        CheckMoves(role, moves));
+  for (const Move& m : moves) {
+    if (m.joined != nullptr && !m.joined->postgresql) {
+      return InternalError("a joined write without a PostgreSQL body");
+    }
   }
-  return outcome;
+  std::vector<bool> applied(moves.size(), false);
+  Status s = pool_->Transact(
+      "moving " + Describe(id, role), [&](PgConnection& c) -> Status {
+        // Transact may run this again after a serialization failure: each
+        // run assigns every entry of `applied` it reaches.
+        for (size_t i = 0; i < moves.size(); ++i) {
+          const Move& m = moves[i];
+          MIMI_ASSIGN_OR_RETURN(
+              TransitionOutcome outcome,
+              TransitionTx(c, id, role, m.from, m.to, *rules[i], *m.data));
+          applied[i] = outcome == TransitionOutcome::kApplied;
+          if (applied[i] && m.joined != nullptr) {
+            MIMI_RETURN_IF_ERROR(m.joined->postgresql(c));
+          }
+        }
+        return Status::Ok();
+      });
+  if (!s.ok()) return s;
+  return LogMoves(id, role, moves, applied);
 }
 
 Result<TransitionOutcome> PgStore::TransitionTx(
