@@ -1053,7 +1053,58 @@ TEST_P(StreamedContentTest, ContentWithAnotherHashIsRefusedAndStoresNothing) {
             HashOf(content));
 }
 
+// One durable write per protocol step (docs/protocol.md §4, "One commit per
+// step"): a whole migration is 4 writer jobs at the source (created and
+// frozen; content-sent; target-complete, fan-out and confirmed; purged with
+// the group deleted) and 2 at the target (nonce issued; imported with the
+// import), counted on the writers' mimi_store_write_jobs_total. With
+// ds.join_store_transactions = false each DS write, and the target's lease,
+// is a job of its own: 8 and 4. Heartbeats, the only other writes, are set
+// far apart.
+class WritesPerStepTest : public ProtocolTest {
+ protected:
+  void Tweak(daemon::Config& c) override {
+    c.recovery.heartbeat_ms = 600'000;
+    c.recovery.heartbeat_timeout_ms = 1'800'000;
+  }
+
+  static double WriteJobs(httplib::Client& c) {
+    auto r = c.Get("/metrics");
+    if (!r || r->status != 200) return -1;
+    const std::string prefix = "\nmimi_store_write_jobs_total ";
+    const size_t at = r->body.find(prefix);
+    if (at == std::string::npos) return -1;
+    return std::stod(r->body.substr(at + prefix.size()));
+  }
+
+  void ExpectWrites(double source_writes, double target_writes) {
+    const double source_before = WriteJobs(*source_);
+    const double target_before = WriteJobs(*target_);
+    ASSERT_GE(source_before, 0);
+    ASSERT_GE(target_before, 0);
+    MigrateThere();
+    ASSERT_EQ(AwaitSourceState(migrated_id_, store::MigrationState::kPurged),
+              store::MigrationState::kPurged);
+    EXPECT_EQ(WriteJobs(*source_) - source_before, source_writes);
+    EXPECT_EQ(WriteJobs(*target_) - target_before, target_writes);
+  }
+};
+
+TEST_P(WritesPerStepTest, AMigrationIsSixWrites) { ExpectWrites(4, 2); }
+
+class SeparateDsWritesTest : public WritesPerStepTest {
+ protected:
+  void Tweak(daemon::Config& c) override {
+    WritesPerStepTest::Tweak(c);
+    c.ds.join_store_transactions = false;
+  }
+};
+
+TEST_P(SeparateDsWritesTest, AMigrationIsTwelveWrites) { ExpectWrites(8, 4); }
+
 INSTANTIATE_TEST_SUITE_P(Suites, ProtocolTest, ::testing::Values(1, 2));
+INSTANTIATE_TEST_SUITE_P(Suites, WritesPerStepTest, ::testing::Values(1, 2));
+INSTANTIATE_TEST_SUITE_P(Suites, SeparateDsWritesTest, ::testing::Values(1));
 INSTANTIATE_TEST_SUITE_P(Suites, RefusalTest, ::testing::Values(1, 2));
 INSTANTIATE_TEST_SUITE_P(Suites, StreamedContentTest, ::testing::Values(1, 2));
 
