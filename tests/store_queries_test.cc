@@ -144,6 +144,53 @@ class QueriesSqliteTest : public ::testing::Test {
 // The content stream (OpenMessage) reads the stored bytes exactly, in any
 // pieces: here a content large enough to be written in place (zeroblob and
 // incremental blob I/O, sqlite_blob.h), and one small enough to be bound.
+// A stream gives its read connection back to the store's pool when it
+// ends (SQLite reuses them: sqlite_message_stream.cc); one that ends after
+// the store closed must still read and close cleanly, and streams opened
+// one after another on reused connections see every commit made between.
+TEST_P(QueriesTest, StreamsOutliveTheStoreAndSeeLaterCommits) {
+  std::vector<std::unique_ptr<MessageStream>> kept;
+  for (int i = 1; i <= 12; ++i) {
+    const std::string id = MakeId(500 + i);
+    ASSERT_TRUE(store_
+                    ->CreateSourceMigration(
+                        MakeRecord(id, Role::kSource, "s" + std::to_string(i)),
+                        "created")
+                    .ok());
+    {
+      // Empty, then closed: its connection waits for the next stream.
+      auto empty =
+          store_->OpenMessage(id, Role::kSource, MessageKind::kContent);
+      ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+      EXPECT_EQ((*empty)->size(), 0u);
+    }
+    TransitionData data =
+        DataFor(*FindRule(Role::kSource, S::kInitiated, S::kContentSent));
+    data.content = ToBytes("content " + std::to_string(i));
+    ASSERT_TRUE(store_
+                    ->Transition(id, Role::kSource, S::kInitiated,
+                                 S::kContentSent, data)
+                    .ok());
+    auto stream = store_->OpenMessage(id, Role::kSource, MessageKind::kContent);
+    ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+    ASSERT_EQ((*stream)->size(), data.content->size());
+    if (i % 3 == 0) {
+      kept.push_back(std::move(stream).value());
+      continue;
+    }
+    Bytes read(data.content->size());
+    ASSERT_TRUE((*stream)->Read(0, read).ok());
+    EXPECT_EQ(read, *data.content);
+  }
+  store_.reset();
+  for (auto& stream : kept) {
+    Bytes read(stream->size());
+    ASSERT_TRUE(stream->Read(0, read).ok());
+    EXPECT_EQ(ToString(read).rfind("content ", 0), 0u);
+  }
+  kept.clear();
+}
+
 TEST_P(QueriesTest, MessageStreamReadsTheStoredBytes) {
   for (size_t size : {size_t{3 << 20} + 5, size_t{1000}}) {
     SCOPED_TRACE(size);

@@ -45,6 +45,7 @@ Status SourceDriver::Drive(const std::string& id,
     MIMI_ASSIGN_OR_RETURN(leased, LeaseRow(ctx_, id, Role::kSource));
   }
   store::MigrationRecord& row = leased.row;
+  Memo memo = TakeCreated(id);
   // Each step moves the row on by one state; a whole migration is at most
   // five, an abort that rolls forward a few more.
   for (int steps = 0; steps < 10; ++steps) {
@@ -66,7 +67,7 @@ Status SourceDriver::Drive(const std::string& id,
       if (steps > 0) leased.lease->EndedByTransition();
       return Status::Ok();
     }
-    Status s = Step(row);
+    Status s = Step(row, memo);
     if (!s.ok()) RecordDriveFailure(ctx_, row, s);
     // The row moved on, or holds its failure: a waiter has news to read.
     watch_.Changed(id);
@@ -75,40 +76,52 @@ Status SourceDriver::Drive(const std::string& id,
   return Status::Ok();
 }
 
-Status SourceDriver::Step(const store::MigrationRecord& row) {
+Status SourceDriver::Step(const store::MigrationRecord& row, Memo& memo) {
   switch (row.state) {
     case MigrationState::kInitiated:
-      return StepInitiated(row);
+      return StepInitiated(row, memo);
     case MigrationState::kContentSent:
-      return StepContentSent(row);
+      return StepContentSent(row, memo);
     case MigrationState::kTargetComplete:
-      return StepTargetComplete(row);
+      return StepTargetComplete(row, memo);
     case MigrationState::kConfirmed:
-      return StepConfirmed(row);
+      return StepConfirmed(row, memo);
     case MigrationState::kAbortRequested:
-      return StepAbortRequested(row);
+      return StepAbortRequested(row, memo);
     default:
       return InternalError("no step from state " +
                            std::string(store::StateName(row.state)));
   }
 }
 
-void SourceDriver::NoteFrozen(const std::string& id) {
+void SourceDriver::NoteCreated(const std::string& id, const Bytes& commit,
+                               const Bytes& response) {
   MutexLock lock(frozen_mu_);
-  // Entries leave in StepInitiated; one whose row another instance drove
-  // (or that shutdown kept from its drive) would stay, so the set is
-  // bounded: forgetting costs only the repeated freeze.
-  if (frozen_here_.size() >= 4096) frozen_here_.clear();
-  frozen_here_.insert(id);
+  // Entries leave in Drive(); one whose row another instance drove (or
+  // that shutdown kept from its drive) would stay, so the map is bounded:
+  // forgetting costs only the repeated freeze and two reads.
+  if (created_here_.size() >= 4096) created_here_.clear();
+  Memo& memo = created_here_[id];
+  memo.frozen = true;
+  memo.commit = commit;
+  memo.response = response;
 }
 
-bool SourceDriver::TakeFrozen(const std::string& id) {
+SourceDriver::Memo SourceDriver::TakeCreated(const std::string& id) {
   MutexLock lock(frozen_mu_);
-  return frozen_here_.erase(id) > 0;
+  auto it = created_here_.find(id);
+  if (it == created_here_.end()) return Memo();
+  Memo memo;
+  memo.frozen = it->second.frozen;
+  memo.commit.swap(it->second.commit);
+  memo.response.swap(it->second.response);
+  created_here_.erase(it);
+  return memo;
 }
 
-Status SourceDriver::StepInitiated(const store::MigrationRecord& row) {
-  if (!TakeFrozen(row.id)) {
+Status SourceDriver::StepInitiated(const store::MigrationRecord& row,
+                                   Memo& memo) {
+  if (!memo.frozen) {
     Status frozen = ctx_.ds->Freeze(row.group_id, row.epoch, row.id);
     if (!frozen.ok()) {
       if (IsFinalFreezeRefusal(frozen)) {
@@ -117,10 +130,11 @@ Status SourceDriver::StepInitiated(const store::MigrationRecord& row) {
       return frozen;
     }
     MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_freeze"));
+    memo.frozen = true;
   }
-  MIMI_ASSIGN_OR_RETURN(Bytes commit, Message(row, MessageKind::kCommit));
+  MIMI_ASSIGN_OR_RETURN(Bytes commit, Message(row, MessageKind::kCommit, memo));
   MIMI_ASSIGN_OR_RETURN(Bytes response_bytes,
-                        Message(row, MessageKind::kResponse));
+                        Message(row, MessageKind::kResponse, memo));
   MIMI_ASSIGN_OR_RETURN(
       Bytes state, ctx_.ds->ExportGroupState(row.group_id, commit, row.id));
   MIMI_ASSIGN_OR_RETURN(MigrationResponse response,
@@ -148,7 +162,22 @@ Status SourceDriver::StepInitiated(const store::MigrationRecord& row) {
 }
 
 Result<Bytes> SourceDriver::Message(const store::MigrationRecord& row,
-                                    MessageKind kind) {
+                                    MessageKind kind, Memo& memo) {
+  Bytes* held = nullptr;
+  switch (kind) {
+    case MessageKind::kCommit:
+      held = &memo.commit;
+      break;
+    case MessageKind::kResponse:
+      held = &memo.response;
+      break;
+    case MessageKind::kConfirmation:
+      held = &memo.confirmation;
+      break;
+    default:
+      break;
+  }
+  if (held != nullptr && !held->empty()) return *held;
   MIMI_ASSIGN_OR_RETURN(Bytes body,
                         ctx_.store->GetMessage(row.id, Role::kSource, kind));
   if (body.empty()) {
@@ -157,6 +186,7 @@ Result<Bytes> SourceDriver::Message(const store::MigrationRecord& row,
                          " has no stored " +
                          std::string(store::MessageKindName(kind)));
   }
+  if (held != nullptr) *held = body;
   return body;
 }
 
@@ -193,12 +223,13 @@ Result<PeerResponse> SourceDriver::SendContent(
   return answer;
 }
 
-Status SourceDriver::StepContentSent(const store::MigrationRecord& row) {
+Status SourceDriver::StepContentSent(const store::MigrationRecord& row,
+                                     Memo& memo) {
   MIMI_RETURN_IF_ERROR(failpoint::Hit("source.before_send_content"));
   MIMI_ASSIGN_OR_RETURN(PeerResponse answer, SendContent(row));
   MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_send_content"));
   if (answer.status == 200) {
-    return AcceptComplete(row, answer.body, MigrationState::kContentSent);
+    return AcceptComplete(row, answer.body, MigrationState::kContentSent, memo);
   }
   Status refused = PeerError(row.target_domain, answer);
   if (IsFinalRefusal(refused)) {
@@ -210,7 +241,7 @@ Status SourceDriver::StepContentSent(const store::MigrationRecord& row) {
 
 Status SourceDriver::AcceptComplete(const store::MigrationRecord& row,
                                     const std::string& body,
-                                    MigrationState from) {
+                                    MigrationState from, Memo& memo) {
   MIMI_ASSIGN_OR_RETURN(TargetMigrationComplete complete,
                         Decode<TargetMigrationComplete>(ToBytes(body)));
   MIMI_RETURN_IF_ERROR(ctx_.resolver->VerifyMessage(row.target_domain,
@@ -227,7 +258,8 @@ Status SourceDriver::AcceptComplete(const store::MigrationRecord& row,
     // One transaction records the verified TargetMigrationComplete, fans
     // the commit out and records the confirmation: the failpoints of the
     // three below mark the same instant.
-    MIMI_ASSIGN_OR_RETURN(Bytes commit, Message(row, MessageKind::kCommit));
+    MIMI_ASSIGN_OR_RETURN(Bytes commit,
+                          Message(row, MessageKind::kCommit, memo));
     MIMI_ASSIGN_OR_RETURN(store::TransitionData confirmed,
                           ConfirmationData(row));
     const store::JoinedWrite fan_out =
@@ -236,8 +268,13 @@ Status SourceDriver::AcceptComplete(const store::MigrationRecord& row,
         {from, MigrationState::kTargetComplete, &data, nullptr},
         {MigrationState::kTargetComplete, MigrationState::kConfirmed,
          &confirmed, &fan_out}};
-    MIMI_RETURN_IF_ERROR(
-        ctx_.store->TransitionSteps(row.id, Role::kSource, moves).status());
+    auto moved = ctx_.store->TransitionSteps(row.id, Role::kSource, moves);
+    MIMI_RETURN_IF_ERROR(moved.status());
+    // A repeat stored nothing of this call: its confirmation (ECDSA signs
+    // afresh) may not be the stored one.
+    if (*moved == store::TransitionOutcome::kApplied) {
+      memo.confirmation = *confirmed.confirmation;
+    }
     MIMI_RETURN_IF_ERROR(
         failpoint::Hit("source.after_persist_target_complete"));
     MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_fan_out"));
@@ -263,35 +300,41 @@ Result<store::TransitionData> SourceDriver::ConfirmationData(
   return data;
 }
 
-Status SourceDriver::StepTargetComplete(const store::MigrationRecord& row) {
-  MIMI_ASSIGN_OR_RETURN(Bytes commit, Message(row, MessageKind::kCommit));
+Status SourceDriver::StepTargetComplete(const store::MigrationRecord& row,
+                                        Memo& memo) {
+  MIMI_ASSIGN_OR_RETURN(Bytes commit, Message(row, MessageKind::kCommit, memo));
   if (ctx_.joined_ds != nullptr) {
     MIMI_ASSIGN_OR_RETURN(store::TransitionData data, ConfirmationData(row));
     const store::JoinedWrite fan_out =
         ctx_.joined_ds->JoinFanOutCommit(row.group_id, commit, row.id);
     const store::Store::Move move{MigrationState::kTargetComplete,
                                   MigrationState::kConfirmed, &data, &fan_out};
-    MIMI_RETURN_IF_ERROR(
-        ctx_.store->TransitionSteps(row.id, Role::kSource, {&move, 1})
-            .status());
+    auto moved = ctx_.store->TransitionSteps(row.id, Role::kSource, {&move, 1});
+    MIMI_RETURN_IF_ERROR(moved.status());
+    if (*moved == store::TransitionOutcome::kApplied) {
+      memo.confirmation = *data.confirmation;
+    }
     MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_fan_out"));
     return failpoint::Hit("source.after_persist_confirmed");
   }
   MIMI_RETURN_IF_ERROR(ctx_.ds->FanOutCommit(row.group_id, commit, row.id));
   MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_fan_out"));
   MIMI_ASSIGN_OR_RETURN(store::TransitionData data, ConfirmationData(row));
-  MIMI_RETURN_IF_ERROR(ctx_.store
-                           ->Transition(row.id, Role::kSource,
-                                        MigrationState::kTargetComplete,
-                                        MigrationState::kConfirmed, data)
-                           .status());
+  auto moved = ctx_.store->Transition(row.id, Role::kSource,
+                                      MigrationState::kTargetComplete,
+                                      MigrationState::kConfirmed, data);
+  MIMI_RETURN_IF_ERROR(moved.status());
+  if (*moved == store::TransitionOutcome::kApplied) {
+    memo.confirmation = *data.confirmation;
+  }
   return failpoint::Hit("source.after_persist_confirmed");
 }
 
-Status SourceDriver::StepConfirmed(const store::MigrationRecord& row) {
+Status SourceDriver::StepConfirmed(const store::MigrationRecord& row,
+                                   Memo& memo) {
   MIMI_RETURN_IF_ERROR(failpoint::Hit("source.before_purge"));
   MIMI_ASSIGN_OR_RETURN(Bytes confirmation,
-                        Message(row, MessageKind::kConfirmation));
+                        Message(row, MessageKind::kConfirmation, memo));
   Tombstone tombstone{row.group_id, row.target_domain, ctx_.clock->NowMillis(),
                       std::move(confirmation)};
   store::TransitionData data;
@@ -315,10 +358,11 @@ Status SourceDriver::StepConfirmed(const store::MigrationRecord& row) {
   return failpoint::Hit("source.after_purge");
 }
 
-Status SourceDriver::StepAbortRequested(const store::MigrationRecord& row) {
+Status SourceDriver::StepAbortRequested(const store::MigrationRecord& row,
+                                        Memo& memo) {
   MIMI_RETURN_IF_ERROR(failpoint::Hit("source.before_send_abort"));
   MIMI_ASSIGN_OR_RETURN(Bytes abort_message,
-                        Message(row, MessageKind::kAbortMessage));
+                        Message(row, MessageKind::kAbortMessage, memo));
   MIMI_ASSIGN_OR_RETURN(
       PeerResponse answer,
       ctx_.transport->Post(row.target_domain, endpoints::kAbortPath,
@@ -349,7 +393,8 @@ Status SourceDriver::StepAbortRequested(const store::MigrationRecord& row) {
   }
   if (answer.status == 409 && answer.content_type == endpoints::kMediaType) {
     // The target had already imported: the group lives there; roll forward.
-    return AcceptComplete(row, answer.body, MigrationState::kAbortRequested);
+    return AcceptComplete(row, answer.body, MigrationState::kAbortRequested,
+                          memo);
   }
   Status refused = PeerError(row.target_domain, answer);
   // Content exists when the abort was decided after content-sent; the
@@ -358,7 +403,8 @@ Status SourceDriver::StepAbortRequested(const store::MigrationRecord& row) {
       !row.content_hash.empty()) {
     MIMI_ASSIGN_OR_RETURN(PeerResponse resent, SendContent(row));
     if (resent.status == 200) {
-      return AcceptComplete(row, resent.body, MigrationState::kAbortRequested);
+      return AcceptComplete(row, resent.body, MigrationState::kAbortRequested,
+                            memo);
     }
     return PeerError(row.target_domain, resent);
   }

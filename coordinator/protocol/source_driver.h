@@ -23,8 +23,9 @@
 #ifndef MIMI_PROTOCOL_SOURCE_DRIVER_H_
 #define MIMI_PROTOCOL_SOURCE_DRIVER_H_
 
+#include <map>
 #include <memory>
-#include <set>
+#include <optional>
 #include <string>
 
 #include "codec/mutex.h"
@@ -61,40 +62,57 @@ class SourceDriver {
   RowWatch& watch() { return watch_; }
 
   // The init handler froze the group of `id` itself (to refuse a lost race
-  // at once) just before handing the row to Drive(): the first step then
-  // skips its own freeze, an idempotent write of the same thing. After a
-  // crash, or on another instance, nothing is noted and the step freezes.
-  void NoteFrozen(const std::string& id) EXCLUDES(frozen_mu_);
+  // at once, or in the row's creation) just before handing the row to
+  // Drive(), and holds its commit and response: the first step then skips
+  // its own freeze, an idempotent write of the same thing, and reads
+  // neither message back. After a crash, or on another instance, nothing
+  // is noted: the step freezes and reads.
+  void NoteCreated(const std::string& id, const Bytes& commit,
+                   const Bytes& response) EXCLUDES(frozen_mu_);
 
  private:
-  Status Step(const store::MigrationRecord& row);
-  Status StepInitiated(const store::MigrationRecord& row);
-  Status StepContentSent(const store::MigrationRecord& row);
+  // What one drive knows of its row's messages beyond the row: what the
+  // init handler noted, and what the drive read or stored itself, so that
+  // no step reads back a message this drive already holds.
+  struct Memo {
+    // Empty: not held (no stored message is empty).
+    bool frozen = false;
+    Bytes commit;
+    Bytes response;
+    Bytes confirmation;
+  };
+
+  Status Step(const store::MigrationRecord& row, Memo& memo);
+  Status StepInitiated(const store::MigrationRecord& row, Memo& memo);
+  Status StepContentSent(const store::MigrationRecord& row, Memo& memo);
   // Posts the persisted MigrationContent (read from the store here: rows
   // are read without their messages), reporting its upload to
   // ctx_.progress when there is one.
   Result<PeerResponse> SendContent(const store::MigrationRecord& row);
   // The row's stored message of `kind`; kInternal when it has none, since
   // every step reads only what an earlier transition stored.
+  // From `memo` when it holds it (and kept there when read).
   Result<Bytes> Message(const store::MigrationRecord& row,
-                        store::MessageKind kind);
-  Status StepTargetComplete(const store::MigrationRecord& row);
+                        store::MessageKind kind, Memo& memo);
+  Status StepTargetComplete(const store::MigrationRecord& row, Memo& memo);
   // The MigrationConfirmation's transition data (signed here).
   Result<store::TransitionData> ConfirmationData(
       const store::MigrationRecord& row);
-  Status StepConfirmed(const store::MigrationRecord& row);
-  Status StepAbortRequested(const store::MigrationRecord& row);
+  Status StepConfirmed(const store::MigrationRecord& row, Memo& memo);
+  Status StepAbortRequested(const store::MigrationRecord& row, Memo& memo);
   Status AcceptComplete(const store::MigrationRecord& row,
-                        const std::string& body, store::MigrationState from);
+                        const std::string& body, store::MigrationState from,
+                        Memo& memo);
 
-  // Whether NoteFrozen(id) was called, forgetting it.
-  bool TakeFrozen(const std::string& id) EXCLUDES(frozen_mu_);
+  // What NoteCreated(id, ...) noted, forgetting it; an empty memo if
+  // nothing.
+  Memo TakeCreated(const std::string& id) EXCLUDES(frozen_mu_);
 
   const ProtocolContext& ctx_;
   WorkQueue& workers_;
   RowWatch watch_;
   Mutex frozen_mu_;
-  std::set<std::string> frozen_here_ GUARDED_BY(frozen_mu_);
+  std::map<std::string, Memo> created_here_ GUARDED_BY(frozen_mu_);
 };
 
 }  // namespace mimi::protocol

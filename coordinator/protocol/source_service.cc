@@ -133,7 +133,7 @@ Result<InitAnswer> SourceService::HandleInit(ByteSpan body,
       }
       if (frozen.ok()) {
         MIMI_RETURN_IF_ERROR(failpoint::Hit("source.after_freeze"));
-        driver_.NoteFrozen(id);
+        driver_.NoteCreated(id, row.commit, row.response);
       }
     }
   }

@@ -1,6 +1,7 @@
 // SqliteStore::OpenMessage: a stored message read through an incremental
 // blob handle on a connection of its own (message_stream.h), so that a long
 // send holds neither the store's read mutex nor any lock a writer waits for.
+// The connections are reused from stream to stream (StreamConnections).
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
@@ -9,21 +10,64 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "codec/mutex.h"
 #include "store/migration_rows.h"
+#include "store/sqlite_statement_cache.h"
 #include "store/sqlite_status.h"
 #include "store/sqlite_store.h"
 
 namespace mimi::store {
+
+// Idle read connections of finished message streams. Opening a connection
+// parses the schema, and a fresh connection prepares its statement anew:
+// together 3-4% of the throughput benchmark's CPU when every content send
+// opened one (docs/performance.md). A finished stream gives its connection
+// back; at most kMaxIdle wait, the rest close. Thread-safe.
+class StreamConnections {
+ public:
+  struct Connection {
+    std::unique_ptr<SQLite::Database> db;
+    // After db, so that its statements are finalized first.
+    std::unique_ptr<StatementCache> statements;
+  };
+
+  std::unique_ptr<Connection> Take() EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    if (idle_.empty()) return nullptr;
+    std::unique_ptr<Connection> c = std::move(idle_.back());
+    idle_.pop_back();
+    return c;
+  }
+  void Give(std::unique_ptr<Connection> c) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    if (idle_.size() < kMaxIdle) idle_.push_back(std::move(c));
+  }
+
+ private:
+  static constexpr size_t kMaxIdle = 8;
+  Mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_ GUARDED_BY(mu_);
+};
+
 namespace {
 
 class SqliteMessageStream final : public MessageStream {
  public:
-  SqliteMessageStream(std::unique_ptr<SQLite::Database> db, sqlite3_blob* blob,
-                      uint64_t size, std::string what)
-      : db_(std::move(db)), blob_(blob), size_(size), what_(std::move(what)) {}
+  SqliteMessageStream(std::shared_ptr<StreamConnections> pool,
+                      std::unique_ptr<StreamConnections::Connection> c,
+                      sqlite3_blob* blob, uint64_t size, std::string what)
+      : pool_(std::move(pool)),
+        c_(std::move(c)),
+        blob_(blob),
+        size_(size),
+        what_(std::move(what)) {}
   ~SqliteMessageStream() override {
+    // Closing the blob ends its read transaction: the connection goes back
+    // idle, holding no snapshot.
     if (blob_ != nullptr) sqlite3_blob_close(blob_);
+    pool_->Give(std::move(c_));
   }
 
   uint64_t size() const override { return size_; }
@@ -44,7 +88,8 @@ class SqliteMessageStream final : public MessageStream {
   }
 
  private:
-  std::unique_ptr<SQLite::Database> db_;
+  const std::shared_ptr<StreamConnections> pool_;
+  std::unique_ptr<StreamConnections::Connection> c_;
   sqlite3_blob* blob_;
   const uint64_t size_;
   const std::string what_;
@@ -59,41 +104,62 @@ Result<std::unique_ptr<MessageStream>> SqliteStore::OpenMessage(
     MutexLock lock(read_mu_);
     path = reader_->getFilename();
   }
+  std::shared_ptr<StreamConnections> pool;
+  {
+    MutexLock lock(streams_mu_);
+    if (stream_connections_ == nullptr) {
+      stream_connections_ = std::make_shared<StreamConnections>();
+    }
+    pool = stream_connections_;
+  }
   const std::string what = "the " + std::string(MessageKindName(kind)) +
                            " of " + Describe(id, role);
   return Guarded(
       "opening " + what, [&]() -> Result<std::unique_ptr<MessageStream>> {
         // Read-only and separate: a stream lives as long as a send, and the
         // store's own read connection must stay free for everyone else.
-        auto db = std::make_unique<SQLite::Database>(
-            path, SQLite::OPEN_READONLY,
-            writer_ ? writer_->busy_timeout_ms() : 5000);
-        SQLite::Statement q(*db,
+        std::unique_ptr<StreamConnections::Connection> c = pool->Take();
+        if (c == nullptr) {
+          c = std::make_unique<StreamConnections::Connection>();
+          c->db = std::make_unique<SQLite::Database>(
+              path, SQLite::OPEN_READONLY,
+              writer_ ? writer_->busy_timeout_ms() : 5000);
+          c->statements = std::make_unique<StatementCache>(*c->db);
+        }
+        int64_t rowid = 0;
+        int64_t size = 0;
+        {
+          CachedStatement q(*c->db,
                             "SELECT m.rowid, length(m.body) FROM migrations r "
                             "LEFT JOIN migration_messages m ON m.id = r.id "
                             "AND m.role = r.role AND m.kind = ?3 "
                             "WHERE r.id = ?1 AND r.role = ?2");
-        q.bind(1, std::string(id));
-        q.bind(2, std::string(RoleName(role)));
-        q.bind(3, std::string(MessageKindName(kind)));
-        if (!q.executeStep()) return NotFoundError("no " + Describe(id, role));
-        if (q.getColumn(0).isNull()) {
-          return std::unique_ptr<MessageStream>(
-              new SqliteMessageStream(std::move(db), nullptr, 0, what));
-        }
-        const int64_t rowid = q.getColumn(0).getInt64();
-        const int64_t size = q.getColumn(1).getInt64();
-        q.reset();
+          q->bind(1, std::string(id));
+          q->bind(2, std::string(RoleName(role)));
+          q->bind(3, std::string(MessageKindName(kind)));
+          if (!q->executeStep()) {
+            pool->Give(std::move(c));
+            return NotFoundError("no " + Describe(id, role));
+          }
+          if (q->getColumn(0).isNull()) {
+            // Ends the statement's read before the connection waits idle.
+            q->reset();
+            return std::unique_ptr<MessageStream>(
+                new SqliteMessageStream(pool, std::move(c), nullptr, 0, what));
+          }
+          rowid = q->getColumn(0).getInt64();
+          size = q->getColumn(1).getInt64();
+        }  // the statement is reset here, before the blob opens
         sqlite3_blob* blob = nullptr;
-        const int rc = sqlite3_blob_open(db->getHandle(), "main",
-                                         "migration_messages", "body", rowid,
-                                         0, &blob);
+        const int rc =
+            sqlite3_blob_open(c->db->getHandle(), "main", "migration_messages",
+                              "body", rowid, 0, &blob);
         if (rc != SQLITE_OK) {
           sqlite3_blob_close(blob);
-          throw SQLite::Exception(db->getHandle(), rc);
+          throw SQLite::Exception(c->db->getHandle(), rc);
         }
         return std::unique_ptr<MessageStream>(new SqliteMessageStream(
-            std::move(db), blob, static_cast<uint64_t>(size), what));
+            pool, std::move(c), blob, static_cast<uint64_t>(size), what));
       });
 }
 

@@ -44,6 +44,8 @@ struct SqliteStoreOptions {
   std::string vfs = {};
 };
 
+class StreamConnections;
+
 class SqliteStore final : public Store {
  public:
   // The query behind ListDue, public so that a test can check its plan uses
@@ -174,6 +176,12 @@ class SqliteStore final : public Store {
   std::unique_ptr<SQLite::Database> reader_ GUARDED_BY(read_mu_);
   // The reader's prepared statements; after reader_, so that it goes first.
   std::unique_ptr<StatementCache> reader_statements_;
+  // The read connections message streams reuse (sqlite_message_stream.cc),
+  // made on the first OpenMessage; streams hold it too, so one that
+  // outlives the store still gives its connection back safely.
+  Mutex streams_mu_;
+  std::shared_ptr<StreamConnections> stream_connections_
+      GUARDED_BY(streams_mu_);
   const Clock& clock_;
 };
 
