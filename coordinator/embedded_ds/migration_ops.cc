@@ -252,7 +252,7 @@ store::JoinedWrite EmbeddedDs::JoinFanOutCommit(ByteSpan group_id,
 EmbeddedDs::Body EmbeddedDs::DeleteGroupBody(ByteSpan group_id,
                                              const Tombstone& tombstone,
                                              std::string_view migration_id) {
-  return [this, group_id, tombstone, migration_id](DsTx& tx) -> Status {
+  return [group_id, tombstone, migration_id](DsTx& tx) -> Status {
     MIMI_RETURN_IF_ERROR(tx.LockGroup(group_id));
     std::string tombstone_migration;
     MIMI_ASSIGN_OR_RETURN(std::optional<Tombstone> t,
