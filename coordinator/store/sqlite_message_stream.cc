@@ -10,46 +10,14 @@
 #include <memory>
 #include <string>
 #include <utility>
-#include <vector>
 
-#include "codec/mutex.h"
 #include "store/migration_rows.h"
 #include "store/sqlite_statement_cache.h"
 #include "store/sqlite_status.h"
 #include "store/sqlite_store.h"
+#include "store/sqlite_stream_connections.h"
 
 namespace mimi::store {
-
-// Idle read connections of finished message streams. Opening a connection
-// parses the schema, and a fresh connection prepares its statement anew:
-// together 3-4% of the throughput benchmark's CPU when every content send
-// opened one (docs/performance.md). A finished stream gives its connection
-// back; at most kMaxIdle wait, the rest close. Thread-safe.
-class StreamConnections {
- public:
-  struct Connection {
-    std::unique_ptr<SQLite::Database> db;
-    // After db, so that its statements are finalized first.
-    std::unique_ptr<StatementCache> statements;
-  };
-
-  std::unique_ptr<Connection> Take() EXCLUDES(mu_) {
-    MutexLock lock(mu_);
-    if (idle_.empty()) return nullptr;
-    std::unique_ptr<Connection> c = std::move(idle_.back());
-    idle_.pop_back();
-    return c;
-  }
-  void Give(std::unique_ptr<Connection> c) EXCLUDES(mu_) {
-    MutexLock lock(mu_);
-    if (idle_.size() < kMaxIdle) idle_.push_back(std::move(c));
-  }
-
- private:
-  static constexpr size_t kMaxIdle = 8;
-  Mutex mu_;
-  std::vector<std::unique_ptr<Connection>> idle_ GUARDED_BY(mu_);
-};
 
 namespace {
 
@@ -99,19 +67,7 @@ class SqliteMessageStream final : public MessageStream {
 
 Result<std::unique_ptr<MessageStream>> SqliteStore::OpenMessage(
     std::string_view id, Role role, MessageKind kind) {
-  std::string path;
-  {
-    MutexLock lock(read_mu_);
-    path = reader_->getFilename();
-  }
-  std::shared_ptr<StreamConnections> pool;
-  {
-    MutexLock lock(streams_mu_);
-    if (stream_connections_ == nullptr) {
-      stream_connections_ = std::make_shared<StreamConnections>();
-    }
-    pool = stream_connections_;
-  }
+  const std::shared_ptr<StreamConnections>& pool = stream_connections_;
   const std::string what = "the " + std::string(MessageKindName(kind)) +
                            " of " + Describe(id, role);
   return Guarded(
@@ -119,13 +75,6 @@ Result<std::unique_ptr<MessageStream>> SqliteStore::OpenMessage(
         // Read-only and separate: a stream lives as long as a send, and the
         // store's own read connection must stay free for everyone else.
         std::unique_ptr<StreamConnections::Connection> c = pool->Take();
-        if (c == nullptr) {
-          c = std::make_unique<StreamConnections::Connection>();
-          c->db = std::make_unique<SQLite::Database>(
-              path, SQLite::OPEN_READONLY,
-              writer_ ? writer_->busy_timeout_ms() : 5000);
-          c->statements = std::make_unique<StatementCache>(*c->db);
-        }
         int64_t rowid = 0;
         int64_t size = 0;
         {

@@ -12,6 +12,7 @@
 #include "store/open_lock.h"
 #include "store/schema_upgrade.h"
 #include "store/sqlite_status.h"
+#include "store/sqlite_stream_connections.h"
 
 namespace mimi::store {
 namespace {
@@ -41,6 +42,8 @@ SqliteStore::SqliteStore(std::shared_ptr<SqliteWriter> writer,
     : writer_(std::move(writer)),
       reader_(std::move(reader)),
       reader_statements_(std::make_unique<StatementCache>(*reader_)),
+      stream_connections_(std::make_shared<StreamConnections>(
+          reader_->getFilename(), writer_ ? writer_->busy_timeout_ms() : 5000)),
       clock_(clock) {}
 
 SqliteStore::~SqliteStore() = default;

@@ -176,12 +176,9 @@ class SqliteStore final : public Store {
   std::unique_ptr<SQLite::Database> reader_ GUARDED_BY(read_mu_);
   // The reader's prepared statements; after reader_, so that it goes first.
   std::unique_ptr<StatementCache> reader_statements_;
-  // The read connections message streams reuse (sqlite_message_stream.cc),
-  // made on the first OpenMessage; streams hold it too, so one that
-  // outlives the store still gives its connection back safely.
-  Mutex streams_mu_;
-  std::shared_ptr<StreamConnections> stream_connections_
-      GUARDED_BY(streams_mu_);
+  // The read connections message streams reuse
+  // (sqlite_stream_connections.h).
+  const std::shared_ptr<StreamConnections> stream_connections_;
   const Clock& clock_;
 };
 
