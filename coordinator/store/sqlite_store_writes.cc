@@ -132,21 +132,22 @@ Result<TransitionOutcome> SqliteStore::TransitionSteps(
   MIMI_RETURN_IF_ERROR(CheckWritable());
   std::vector<bool> applied(moves.size(), false);
   Status s = writer_->Write([&](SQLite::Database& db) -> Status {
-    return Guarded("moving " + Describe(id, role), [&]() -> Status {
-      for (size_t i = 0; i < moves.size(); ++i) {
-        const Move& m = moves[i];
-        MIMI_ASSIGN_OR_RETURN(
-            TransitionOutcome outcome,
-            TransitionJob(db, id, role, m.from, m.to, *rules[i], *m.data));
-        // Assigned, not accumulated: the writer may run a job once only,
-        // but a rolled-back savepoint must leave no trace here either.
-        applied[i] = outcome == TransitionOutcome::kApplied;
-        if (applied[i] && m.joined != nullptr) {
-          MIMI_RETURN_IF_ERROR(m.joined->sqlite(db));
-        }
-      }
-      return Status::Ok();
-    });
+    return Guarded(
+        DescribeMoves(moves) + " of " + Describe(id, role), [&]() -> Status {
+          for (size_t i = 0; i < moves.size(); ++i) {
+            const Move& m = moves[i];
+            MIMI_ASSIGN_OR_RETURN(
+                TransitionOutcome outcome,
+                TransitionJob(db, id, role, m.from, m.to, *rules[i], *m.data));
+            // Assigned, not accumulated: the writer may run a job once only,
+            // but a rolled-back savepoint must leave no trace here either.
+            applied[i] = outcome == TransitionOutcome::kApplied;
+            if (applied[i] && m.joined != nullptr) {
+              MIMI_RETURN_IF_ERROR(m.joined->sqlite(db));
+            }
+          }
+          return Status::Ok();
+        });
   });
   if (!s.ok()) return s;
   return LogMoves(id, role, moves, applied);

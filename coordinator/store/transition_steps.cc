@@ -24,6 +24,16 @@ Result<std::vector<const TransitionRule*>> CheckMoves(
   return rules;
 }
 
+std::string DescribeMoves(std::span<const Store::Move> moves) {
+  if (moves.empty()) return "no move";
+  std::string out(StateName(moves.front().from));
+  for (const Store::Move& m : moves) {
+    out += " -> ";
+    out += StateName(m.to);
+  }
+  return out;
+}
+
 TransitionOutcome LogMoves(std::string_view id, Role role,
                            std::span<const Store::Move> moves,
                            const std::vector<bool>& applied) {

@@ -7,6 +7,7 @@
 #define MIMI_STORE_TRANSITION_STEPS_H_
 
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -20,6 +21,10 @@ namespace mimi::store {
 // without data, an illegal one or a chain with a gap.
 Result<std::vector<const TransitionRule*>> CheckMoves(
     Role role, std::span<const Store::Move> moves);
+
+// The moves as "from -> to -> ...", for errors: the states a failed call
+// was making the row pass through.
+std::string DescribeMoves(std::span<const Store::Move> moves);
 
 // Logs each applied move (LogMoved); kApplied if any was applied,
 // kAlreadyApplied if every one was a repeat.

@@ -244,7 +244,8 @@ Result<TransitionOutcome> PgStore::TransitionSteps(
   }
   std::vector<bool> applied(moves.size(), false);
   Status s = pool_->Transact(
-      "moving " + Describe(id, role), [&](PgConnection& c) -> Status {
+      DescribeMoves(moves) + " of " + Describe(id, role),
+      [&](PgConnection& c) -> Status {
         // Transact may run this again after a serialization failure: each
         // run assigns every entry of `applied` it reaches.
         for (size_t i = 0; i < moves.size(); ++i) {
