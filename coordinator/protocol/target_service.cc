@@ -210,7 +210,8 @@ Result<Bytes> TargetService::ContentLocked(const MigrationContentView& content,
     TargetMigrationComplete complete{hash, {}};
     MIMI_ASSIGN_OR_RETURN(Bytes complete_bytes,
                           SignAndEncode(ctx_, suite, &complete));
-    return ImportJoined(row, body, std::move(hash), std::move(complete_bytes));
+    return ImportJoined(row, body, content.group_state, std::move(hash),
+                        std::move(complete_bytes));
   }
   MIMI_RETURN_IF_ERROR(ctx_.ds->ImportGroupState(content.group_state, row.id));
   MIMI_RETURN_IF_ERROR(failpoint::Hit("target.after_import"));
@@ -233,21 +234,24 @@ Result<Bytes> TargetService::ContentLocked(const MigrationContentView& content,
 }
 
 Result<Bytes> TargetService::ImportJoined(const store::MigrationRecord& row,
-                                          ContentBody& body, Bytes hash,
+                                          ContentBody& body,
+                                          ByteSpan group_state, Bytes hash,
                                           Bytes complete_bytes) {
+  // The import reads the state from the bytes the transition stores, which
+  // taking them out of the body moves: the state's place in them is its
+  // place in body.bytes(), which they are.
+  const size_t state_at =
+      static_cast<size_t>(group_state.data() - body.bytes().data());
+  const size_t state_size = group_state.size();
   store::TransitionData data;
   data.content = std::move(body).TakeBytes();
   data.content_hash = hash;
   data.target_complete = complete_bytes;
   data.detail = "imported group from " + row.source_domain;
-  // The import reads the state from the stored bytes, which the transition
-  // holds: taking them out of the body moved them, so the views are taken
-  // again (the content was decoded and checked above; this only slices).
-  MIMI_ASSIGN_OR_RETURN(MigrationContentView stored,
-                        DecodeMigrationContentView(*data.content));
   MIMI_ASSIGN_OR_RETURN(
       store::JoinedWrite import,
-      ctx_.joined_ds->JoinImportGroupState(stored.group_state, row.id));
+      ctx_.joined_ds->JoinImportGroupState(
+          ByteSpan(*data.content).subspan(state_at, state_size), row.id));
   const store::Store::Move move{MigrationState::kRequested,
                                 MigrationState::kImported, &data, &import};
   auto outcome = ctx_.store->TransitionSteps(row.id, Role::kTarget, {&move, 1});

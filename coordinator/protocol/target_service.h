@@ -69,9 +69,10 @@ class TargetService {
   // With a joined DS: imports and records in one transaction; a row that
   // another delivery, an abort or the expiry moved on meanwhile is answered
   // as it now stands.
+  // `group_state` is the content's view of it in `body`.
   Result<Bytes> ImportJoined(const store::MigrationRecord& row,
-                             ContentBody& body, Bytes hash,
-                             Bytes complete_bytes);
+                             ContentBody& body, ByteSpan group_state,
+                             Bytes hash, Bytes complete_bytes);
 
   const ProtocolContext& ctx_;
 };
