@@ -90,6 +90,25 @@ reclaim_dead_leases = false
   }
 }
 
+// ds.join_store_transactions (docs/protocol.md §4 "One commit per step"):
+// on by default, off when asked, and only true or false.
+TEST(ConfigTest, JoinStoreTransactionsIsABoolean) {
+  auto d = ParseConfig(kMinimal, {});
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->ds.join_store_transactions);
+  auto c = ParseConfig(
+      std::string(kMinimal) + "[ds]\njoin_store_transactions = false\n", {});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_FALSE(c->ds.join_store_transactions);
+  for (const char* value : {"0", "\"false\"", "[true]"}) {
+    Status s = ParseError(std::string(kMinimal) +
+                          "[ds]\njoin_store_transactions = " + value + "\n");
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << value;
+    EXPECT_NE(s.detail().find("ds.join_store_transactions"), std::string::npos)
+        << s.detail();
+  }
+}
+
 TEST(ConfigTest, FullConfigIsRead) {
   auto c = ParseConfig(R"(
 domain = "target.test"
